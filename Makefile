@@ -1,0 +1,44 @@
+# The README's two commands: `make run` and `make test`.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+HOST ?= 127.0.0.1
+PORT ?= 5000
+
+.PHONY: run test test-sqlite test-postgres lint format bench browser-deps clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/flask db upgrade
+	$(BIN)/flask demo seed --if-empty
+	$(BIN)/flask demo logins
+	$(BIN)/flask run --host $(HOST) --port $(PORT)
+
+test: $(STAMP) browser-deps
+	bash scripts/test.sh
+
+test-sqlite: $(STAMP)
+	$(BIN)/pytest
+
+test-postgres: $(STAMP)
+	bash scripts/test.sh --postgres-only
+
+browser-deps:
+	@bash scripts/ensure-chromium.sh
+
+lint: $(STAMP)
+	$(BIN)/ruff check app tests bench migrations wsgi.py
+	$(BIN)/ruff format --check app tests bench wsgi.py
+
+format: $(STAMP)
+	$(BIN)/ruff check --fix app tests bench wsgi.py
+	$(BIN)/ruff format app tests bench wsgi.py
+
+clean:
+	rm -rf $(VENV) instance/*.db .pytest_cache

@@ -1,0 +1,95 @@
+"""Frontdesk: the application factory."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from typing import Any
+
+from flask import Flask
+
+from app.config import PROJECT_ROOT, load_settings
+from app.extensions import babel, csrf, db, login_manager, migrate
+from app.security.crypto import Keyring
+
+SUPPORTED_LOCALES = ("en", "es")
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    """Build the app from the environment, overridden by ``config``.
+
+    No side effects beyond the app object: no migrations, no network, no scheduler. A bad
+    setting raises ``app.config.ConfigError`` naming it."""
+    settings = load_settings(config)
+    app = Flask(
+        __name__,
+        template_folder=str(PROJECT_ROOT / "templates"),
+        instance_path=str(PROJECT_ROOT / "instance"),
+    )
+    app.config.update(settings)
+    https = settings["PUBLIC_BASE_URL"].startswith("https://")
+    app.config.update(
+        SQLALCHEMY_DATABASE_URI=settings["DATABASE_URL"],
+        SQLALCHEMY_ENGINE_OPTIONS=_engine_options(settings["DATABASE_URL"]),
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=https,
+        REMEMBER_COOKIE_HTTPONLY=True,
+        REMEMBER_COOKIE_SECURE=https,
+        PERMANENT_SESSION_LIFETIME=timedelta(minutes=settings["SESSION_IDLE_MINUTES"]),
+        BABEL_TRANSLATION_DIRECTORIES=str(PROJECT_ROOT / "app" / "translations"),
+        WTF_CSRF_TIME_LIMIT=None,  # the session's own idle timeout bounds a token's life
+        MAX_CONTENT_LENGTH=5 * 1024 * 1024,
+    )
+    for key in ("TESTING", "WTF_CSRF_ENABLED", "SERVER_NAME"):
+        if config and key in config:
+            app.config[key] = config[key]
+    logging.getLogger("app").setLevel(settings["LOG_LEVEL"])
+
+    app.extensions["frontdesk.keyring"] = Keyring.from_settings(
+        settings["PHI_ENCRYPTION_KEY"], settings["PHI_INDEX_KEY"])
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"),
+                     render_as_batch=True, compare_type=True)
+    login_manager.init_app(app)
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=_select_locale)
+
+    _import_models()
+    from app.web import init_app as init_web
+
+    init_web(app)
+    from app.security import init_app as init_security
+
+    init_security(app)
+    from app.cli import register_cli
+
+    register_cli(app)
+    return app
+
+
+def _engine_options(url: str) -> dict[str, Any]:
+    if url.startswith("sqlite"):
+        return {"connect_args": {"timeout": 30}}
+    return {"pool_pre_ping": True}
+
+
+def _select_locale() -> str | None:
+    from flask import g, has_request_context, request
+
+    if not has_request_context():
+        return "en"
+    chosen = getattr(g, "locale", None)
+    if chosen in SUPPORTED_LOCALES:
+        return chosen
+    return request.accept_languages.best_match(SUPPORTED_LOCALES) or "en"
+
+
+def _import_models() -> None:
+    """Every model module, so metadata (and Alembic's autogenerate) sees all tables."""
+    from app.messaging import models as _messaging  # noqa: F401
+    from app.patients import models as _patients  # noqa: F401
+    from app.practice import models as _practice  # noqa: F401
+    from app.scheduling import models as _scheduling  # noqa: F401
+    from app.security import models as _security  # noqa: F401

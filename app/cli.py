@@ -1,0 +1,11 @@
+"""The project's flask commands, gathered from the domains that own them."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+
+def register_cli(app: Flask) -> None:
+    from app.security.cli import users_cli
+
+    app.cli.add_command(users_cli)

@@ -1,0 +1,173 @@
+"""Settings: one table, read from the environment, overridable by a dict.
+
+Every setting is declared once in ``SETTINGS`` with its default and a check. The README's
+settings table is this list. A bad value raises ``ConfigError`` naming the setting, and the
+CLI and WSGI entry points turn that into one clear line instead of a traceback.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+INSTANCE_DIR = PROJECT_ROOT / "instance"
+
+# Development defaults. Production refuses to start while either is still in use.
+DEV_SECRET_KEY = "dev-secret-key-not-for-production"  # noqa: S105
+DEV_PHI_ENCRYPTION_KEY = "dev1:ZGV2LXBoaS1rZXktMzItYnl0ZXMtbm90LXByb2QhISE="
+DEV_PHI_INDEX_KEY = "ZGV2LWJsaW5kLWluZGV4LWtleS1ub3QtZm9yLXByb2Q="
+
+
+class ConfigError(Exception):
+    """A setting is missing or malformed. The message names the setting."""
+
+
+def _choice(*allowed: str) -> Callable[[str, str], str]:
+    def check(name: str, value: str) -> str:
+        if value not in allowed:
+            raise ConfigError(f"{name}={value!r} is not one of: {', '.join(allowed)}")
+        return value
+
+    return check
+
+
+def _int(minimum: int) -> Callable[[str, str], int]:
+    def check(name: str, value: str) -> int:
+        try:
+            number = int(value)
+        except (TypeError, ValueError):
+            raise ConfigError(f"{name}={value!r} is not a whole number") from None
+        if number < minimum:
+            raise ConfigError(f"{name}={value!r} must be at least {minimum}")
+        return number
+
+    return check
+
+
+def _bool(name: str, value: str | bool) -> bool:
+    if isinstance(value, bool):
+        return value
+    lowered = str(value).strip().lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off", ""}:
+        return False
+    raise ConfigError(f"{name}={value!r} is not true or false")
+
+
+def _timezone(name: str, value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"{name}={value!r} is not an IANA time zone (e.g. America/Chicago)") from None
+    return value
+
+
+def _database_url(name: str, value: str) -> str:
+    try:
+        url = make_url(value)
+    except ArgumentError:
+        raise ConfigError(f"{name}={value!r} is not a database URL") from None
+    backend = url.get_backend_name()
+    if backend not in {"sqlite", "postgresql"}:
+        raise ConfigError(f"{name}: unsupported database {backend!r} (use sqlite or postgresql)")
+    if backend == "postgresql":
+        # psycopg 3 is the driver; a bare postgresql:// URL would look for psycopg2.
+        url = url.set(drivername="postgresql+psycopg")
+    return url.render_as_string(hide_password=False)
+
+
+def _url(name: str, value: str) -> str:
+    if not value.startswith(("http://", "https://")):
+        raise ConfigError(f"{name}={value!r} must start with http:// or https://")
+    return value.rstrip("/")
+
+
+def _text(name: str, value: str) -> str:
+    return value
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    default: Any
+    check: Callable[[str, Any], Any]
+    help: str
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("FRONTDESK_ENV", "development", _choice("development", "production", "test"),
+            "development, test or production; production refuses development keys."),
+    Setting("DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'frontdesk.db'}", _database_url,
+            "SQLAlchemy URL: a SQLite file, or postgresql://... (psycopg 3)."),
+    Setting("SECRET_KEY", DEV_SECRET_KEY, _text,
+            "Signs session cookies and patient links."),
+    Setting("PHI_ENCRYPTION_KEY", DEV_PHI_ENCRYPTION_KEY, _text,
+            "Keys for PHI at rest: 'kid:base64(32 bytes)', comma-separated, newest first."),
+    Setting("PHI_INDEX_KEY", DEV_PHI_INDEX_KEY, _text,
+            "base64(32 bytes) for blind indexes and the audit chain; never rotates."),
+    Setting("PUBLIC_BASE_URL", "http://127.0.0.1:5000", _url,
+            "The URL patients and webhooks reach this app at."),
+    Setting("PRACTICE_TIMEZONE", "America/New_York", _timezone,
+            "Default IANA time zone for a practice without a location zone."),
+    Setting("SMS_PROVIDER", "console", _choice("console", "twilio"),
+            "console prints and keeps messages; twilio sends them."),
+    Setting("EMAIL_PROVIDER", "console", _choice("console", "sendgrid"),
+            "console prints and keeps email; sendgrid sends it."),
+    Setting("PAYMENT_PROVIDER", "demo", _choice("demo", "stripe"),
+            "demo completes payments locally; stripe uses Stripe Checkout."),
+    Setting("EHR_ADAPTER", "none", _choice("none", "fake"),
+            "EHR the practice syncs with."),
+    Setting("BILLING_ADAPTER", "none", _choice("none", "fake"),
+            "Billing system the practice syncs with."),
+    Setting("ELIGIBILITY_ADAPTER", "none", _choice("none", "fake"),
+            "Insurance eligibility service."),
+    Setting("SESSION_IDLE_MINUTES", "15", _int(1),
+            "Staff are signed out after this many idle minutes."),
+    Setting("LOGIN_MAX_FAILURES", "5", _int(1),
+            "Failed sign-ins per account within the lockout window before it locks."),
+    Setting("LOGIN_MAX_FAILURES_PER_IP", "20", _int(1),
+            "Failed sign-ins from one IP address within the window before it is blocked."),
+    Setting("LOGIN_LOCKOUT_MINUTES", "15", _int(1),
+            "Length of the lockout window."),
+    Setting("TRUST_PROXY", "false", _bool,
+            "Trust X-Forwarded-For/-Proto from one reverse proxy (TLS terminator)."),
+    Setting("LOG_LEVEL", "INFO", _choice("DEBUG", "INFO", "WARNING", "ERROR"),
+            "Logging level."),
+)
+
+SECRET_SETTINGS = {
+    "SECRET_KEY": DEV_SECRET_KEY,
+    "PHI_ENCRYPTION_KEY": DEV_PHI_ENCRYPTION_KEY,
+    "PHI_INDEX_KEY": DEV_PHI_INDEX_KEY,
+}
+
+
+def load_settings(overrides: Mapping[str, Any] | None = None,
+                  environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """Return checked settings: defaults < environment < overrides."""
+    environ = os.environ if environ is None else environ
+    overrides = dict(overrides or {})
+    settings: dict[str, Any] = {}
+    for setting in SETTINGS:
+        raw = overrides.pop(setting.name, environ.get(setting.name, setting.default))
+        if raw is None or (isinstance(raw, str) and not raw.strip()):
+            raw = setting.default
+        settings[setting.name] = setting.check(setting.name, raw)
+    if settings["FRONTDESK_ENV"] == "production":
+        for name, dev_value in SECRET_SETTINGS.items():
+            value = overrides.get(name, environ.get(name))
+            if not value or value == dev_value:
+                raise ConfigError(
+                    f"{name} must be set to a secret of your own when FRONTDESK_ENV=production"
+                )
+    settings.update(overrides)  # extra Flask keys (TESTING, WTF_CSRF_ENABLED, ...) pass through
+    return settings

@@ -1,0 +1,1 @@
+"""Shared kernel: clock, column types, domain events."""

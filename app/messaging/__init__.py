@@ -1,0 +1,1 @@
+"""The messaging core: conversations, outbox, dispatcher, send-time rules, webhooks."""

@@ -1,0 +1,1 @@
+"""The practice: its locations, providers and settings."""

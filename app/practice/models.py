@@ -1,0 +1,74 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Boolean, Column, ForeignKey, Integer, String, Table, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.core.clock import utcnow
+from app.core.types import UTCDateTime
+from app.extensions import db
+
+provider_location = Table(
+    "provider_location",
+    db.metadata,
+    Column("provider_id", Integer, ForeignKey("provider.id", ondelete="CASCADE"), primary_key=True),
+    Column("location_id", Integer, ForeignKey("location.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class Practice(db.Model):
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    phone: Mapped[str] = mapped_column(String(20))  # E.164; the number patients call
+    email: Mapped[str | None] = mapped_column(String(254))
+    website: Mapped[str | None] = mapped_column(String(300))
+    timezone: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    locations: Mapped[list[Location]] = relationship(back_populates="practice",
+                                                     order_by="Location.id")
+    providers: Mapped[list[Provider]] = relationship(back_populates="practice",
+                                                     order_by="Provider.id")
+
+
+class Location(db.Model):
+    __table_args__ = (UniqueConstraint("practice_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    practice_id: Mapped[int] = mapped_column(ForeignKey("practice.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    address_line: Mapped[str] = mapped_column(String(200))
+    city: Mapped[str] = mapped_column(String(100))
+    state: Mapped[str] = mapped_column(String(2))
+    postal_code: Mapped[str] = mapped_column(String(10))
+    phone: Mapped[str] = mapped_column(String(20))  # E.164
+    timezone: Mapped[str] = mapped_column(String(64))  # IANA
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    practice: Mapped[Practice] = relationship(back_populates="locations")
+    providers: Mapped[list[Provider]] = relationship(secondary=provider_location,
+                                                     back_populates="locations")
+
+
+class Provider(db.Model):
+    """A practitioner who sees patients (FHIR Practitioner)."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    practice_id: Mapped[int] = mapped_column(ForeignKey("practice.id"), index=True)
+    given_name: Mapped[str] = mapped_column(String(100))
+    family_name: Mapped[str] = mapped_column(String(100))
+    prefix: Mapped[str | None] = mapped_column(String(20))  # "Dr."
+    credentials: Mapped[str | None] = mapped_column(String(40))  # "DDS", "MD"
+    npi: Mapped[str | None] = mapped_column(String(10), unique=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    practice: Mapped[Practice] = relationship(back_populates="providers")
+    locations: Mapped[list[Location]] = relationship(secondary=provider_location,
+                                                     back_populates="providers")
+
+    @property
+    def display_name(self) -> str:
+        name = f"{self.given_name} {self.family_name}"
+        return f"{self.prefix} {name}" if self.prefix else name

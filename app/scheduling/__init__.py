@@ -1,0 +1,1 @@
+"""Calendars, appointments, slot engine, booking, waitlist, self-scheduling."""

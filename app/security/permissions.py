@@ -1,0 +1,127 @@
+"""Roles and what each may do: the one permission matrix.
+
+Every staff route declares the permission it needs with ``@requires(Permission.X)``; routes
+open to the public (patient links, webhooks, sign-in) declare ``@public``. A test walks the URL
+map and fails for any route that declares neither, and checks every role against every route.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from enum import StrEnum
+from functools import wraps
+from typing import Any, TypeVar
+
+from flask import abort
+from flask_login import current_user
+
+
+class Role(StrEnum):
+    ADMIN = "admin"
+    MANAGER = "manager"
+    FRONT_DESK = "front_desk"
+    BILLING = "billing"
+    MARKETING = "marketing"
+
+
+class Permission(StrEnum):
+    DASHBOARD_VIEW = "dashboard.view"           # the practice home page (no patient detail)
+    PATIENT_VIEW = "patient.view"               # open a single patient's record
+    PATIENT_EDIT = "patient.edit"
+    INBOX_WORK = "inbox.work"                   # read and answer conversations
+    SCHEDULE_WORK = "schedule.work"             # book, move, cancel, check in
+    FORMS_WORK = "forms.work"                   # send and review intake forms
+    PAYMENT_LINK_SEND = "payment_link.send"
+    BALANCE_VIEW = "balance.view"
+    BALANCE_ADJUST = "balance.adjust"
+    DENIALS_WORK = "denials.work"
+    CAMPAIGNS_MANAGE = "campaigns.manage"       # aggregates only, never a single patient
+    REPORTS_VIEW = "reports.view"
+    USERS_MANAGE = "users.manage"
+    SETTINGS_MANAGE = "settings.manage"
+    AUDIT_VIEW = "audit.view"
+    DEV_TOOLS = "dev.tools"                     # the development outbox
+
+
+_FRONT_DESK = frozenset({
+    Permission.DASHBOARD_VIEW, Permission.PATIENT_VIEW, Permission.PATIENT_EDIT,
+    Permission.INBOX_WORK, Permission.SCHEDULE_WORK, Permission.FORMS_WORK,
+    Permission.PAYMENT_LINK_SEND, Permission.BALANCE_VIEW,
+})
+
+ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
+    Role.FRONT_DESK: _FRONT_DESK,
+    Role.MANAGER: _FRONT_DESK | {Permission.REPORTS_VIEW, Permission.DENIALS_WORK},
+    Role.BILLING: frozenset({
+        Permission.DASHBOARD_VIEW, Permission.PATIENT_VIEW, Permission.BALANCE_VIEW,
+        Permission.BALANCE_ADJUST, Permission.DENIALS_WORK, Permission.PAYMENT_LINK_SEND,
+    }),
+    Role.MARKETING: frozenset({Permission.DASHBOARD_VIEW, Permission.CAMPAIGNS_MANAGE}),
+    Role.ADMIN: frozenset(Permission),
+}
+
+
+ROLE_LABELS = {
+    Role.ADMIN: "Admin", Role.MANAGER: "Manager", Role.FRONT_DESK: "Front desk",
+    Role.BILLING: "Billing", Role.MARKETING: "Marketing",
+}
+
+
+def role_label(role: str) -> str:
+    try:
+        return ROLE_LABELS[Role(role)]
+    except ValueError:
+        return role
+
+
+def role_can(role: str, permission: Permission) -> bool:
+    try:
+        return permission in ROLE_PERMISSIONS[Role(role)]
+    except ValueError:
+        return False
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def requires(permission: Permission) -> Callable[[F], F]:
+    """Declare (and enforce) the permission a staff view needs. Anonymous → sign-in page;
+    signed in without the permission → 403."""
+
+    def decorate(view: F) -> F:
+        @wraps(view)
+        def guarded(*args: Any, **kwargs: Any) -> Any:
+            from app.extensions import login_manager
+
+            if not current_user.is_authenticated:
+                return login_manager.unauthorized()
+            if not role_can(current_user.role, permission):
+                abort(403)
+            return view(*args, **kwargs)
+
+        guarded.required_permission = permission  # type: ignore[attr-defined]
+        return guarded  # type: ignore[return-value]
+
+    return decorate
+
+
+def public(view: F) -> F:
+    """Declare a route open without a staff sign-in (patient links, webhooks, sign-in)."""
+    view.is_public = True  # type: ignore[attr-defined]
+    return view
+
+
+def any_staff(view: F) -> F:
+    """Declare a route for any signed-in staff member whatever the role (sign out, own
+    password). Carries no patient data."""
+
+    @wraps(view)
+    def guarded(*args: Any, **kwargs: Any) -> Any:
+        from app.extensions import login_manager
+
+        if not current_user.is_authenticated:
+            return login_manager.unauthorized()
+        return view(*args, **kwargs)
+
+    guarded.any_staff = True  # type: ignore[attr-defined]
+    return guarded  # type: ignore[return-value]

@@ -1,0 +1,32 @@
+"""Friendly error pages: never a traceback, on staff or patient pages."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, jsonify, render_template, request
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+log = logging.getLogger(__name__)
+
+
+def _wants_json() -> bool:
+    return request.path.startswith(("/api/", "/fhir", "/webhooks/", "/healthz"))
+
+
+def init_app(app: Flask) -> None:
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException):  # type: ignore[no-untyped-def]
+        if _wants_json():
+            return jsonify(error=error.name, message=error.description), error.code
+        return render_template("errors/http.html", error=error), error.code
+
+    @app.errorhandler(Exception)
+    def unexpected_error(error: Exception):  # type: ignore[no-untyped-def]
+        if isinstance(error, HTTPException):
+            return http_error(error)
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        wrapped = InternalServerError()
+        if _wants_json():
+            return jsonify(error=wrapped.name, message="Something went wrong on our side."), 500
+        return render_template("errors/http.html", error=wrapped), 500

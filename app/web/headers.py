@@ -1,0 +1,48 @@
+"""Request ids and the security headers every response carries."""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+from flask import Flask, Response, g, request
+
+CONTENT_SECURITY_POLICY = "; ".join([
+    "default-src 'self'",
+    "script-src 'self'",
+    "style-src 'self'",
+    "img-src 'self' data:",
+    "connect-src 'self'",
+    "font-src 'self'",
+    "object-src 'none'",
+    "base-uri 'none'",
+    "form-action 'self'",
+    "frame-ancestors 'none'",
+])
+
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9-]{8,36}$")
+
+
+def init_app(app: Flask) -> None:
+    @app.before_request
+    def assign_request_id() -> None:
+        incoming = request.headers.get("X-Request-ID", "")
+        g.request_id = incoming if _REQUEST_ID.match(incoming) else str(uuid.uuid4())
+
+    @app.after_request
+    def add_security_headers(response: Response) -> Response:
+        response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers["X-Frame-Options"] = "DENY"
+        # Patient links carry tokens: never leak them to another site in a Referer.
+        response.headers["Referrer-Policy"] = "no-referrer"
+        response.headers["Cross-Origin-Opener-Policy"] = "same-origin"
+        response.headers["Permissions-Policy"] = "camera=(), microphone=(), geolocation=()"
+        if request.is_secure or app.config["PUBLIC_BASE_URL"].startswith("https://"):
+            response.headers["Strict-Transport-Security"] = "max-age=63072000; includeSubDomains"
+        if response.mimetype == "text/html":
+            # Pages may show PHI: no shared or back-button caches.
+            response.headers["Cache-Control"] = "no-store"
+        if "request_id" in g:
+            response.headers["X-Request-ID"] = g.request_id
+        return response

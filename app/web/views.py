@@ -1,0 +1,28 @@
+from __future__ import annotations
+
+from flask import Blueprint, jsonify, render_template
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
+
+from app.extensions import db
+from app.security.permissions import Permission, public, requires
+from app.web import dashboard
+
+bp = Blueprint("web", __name__)
+
+
+@bp.get("/healthz")
+@public
+def healthz():  # type: ignore[no-untyped-def]
+    try:
+        db.session.execute(text("SELECT 1"))
+    except SQLAlchemyError:
+        db.session.rollback()
+        return jsonify(status="unavailable", database="unreachable"), 503
+    return jsonify(status="ok", database="ok")
+
+
+@bp.get("/")
+@requires(Permission.DASHBOARD_VIEW)
+def home():  # type: ignore[no-untyped-def]
+    return render_template("web/home.html", summary=dashboard.practice_summary())

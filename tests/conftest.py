@@ -1,0 +1,174 @@
+"""Test fixtures: a fresh, migrated database per test on SQLite or PostgreSQL.
+
+The schema is always built by the Alembic migrations, never by ``create_all``. Tests commit
+for real (so concurrency and worker tests see each other's writes):
+
+* SQLite: the migrated database file is built once, and each test gets its own copy.
+* PostgreSQL (``TEST_DATABASE_URL``): migrated once per run; every table is truncated after
+  each test.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from app import create_app
+from app.extensions import db as _db
+from app.security.permissions import Role
+from tests import factories
+
+TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "").strip()
+SHARED_TESTDATA = Path(__file__).resolve().parents[2] / "shared" / "testdata"
+
+BASE_CONFIG = {
+    "FRONTDESK_ENV": "test",
+    "TESTING": True,
+    "WTF_CSRF_ENABLED": False,
+    "SECRET_KEY": "test-secret-key",
+    "PUBLIC_BASE_URL": "http://localhost",
+    "SMS_PROVIDER": "console",
+    "EMAIL_PROVIDER": "console",
+}
+
+
+def on_postgres() -> bool:
+    return bool(TEST_DATABASE_URL)
+
+
+def _postgres_url() -> str:
+    url = make_url(TEST_DATABASE_URL)
+    return url.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
+
+
+def _migrate(url: str) -> None:
+    from flask_migrate import upgrade
+
+    app = create_app({**BASE_CONFIG, "DATABASE_URL": url})
+    with app.app_context():
+        upgrade()
+        _db.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def migrated_database(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """URL of a database built by the migrations (a template file on SQLite)."""
+    if on_postgres():
+        url = _postgres_url()
+        engine = create_engine(url)
+        with engine.begin() as conn:
+            conn.execute(text("DROP SCHEMA public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
+        engine.dispose()
+        _migrate(url)
+        return url
+    template = tmp_path_factory.mktemp("db") / "template.db"
+    _migrate(f"sqlite:///{template}")
+    return str(template)
+
+
+@pytest.fixture
+def database_url(migrated_database: str, tmp_path: Path) -> Iterator[str]:
+    if on_postgres():
+        yield migrated_database
+        _truncate_all(migrated_database)
+        return
+    copy = tmp_path / "test.db"
+    shutil.copyfile(migrated_database, copy)
+    yield f"sqlite:///{copy}"
+
+
+def _truncate_all(url: str) -> None:
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        tables = [name for (name,) in conn.execute(text(
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
+            "AND tablename <> 'alembic_version'"))]
+        if tables:
+            conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+    engine.dispose()
+
+
+@pytest.fixture
+def make_app(database_url: str) -> Iterator[Callable[..., Flask]]:
+    """Build an app on this test's database with extra settings."""
+    built: list[Flask] = []
+
+    def build(**overrides: object) -> Flask:
+        app = create_app({**BASE_CONFIG, "DATABASE_URL": database_url, **overrides})
+        built.append(app)
+        return app
+
+    yield build
+    for app in built:
+        with app.app_context():
+            _db.session.remove()
+            _db.engine.dispose()
+
+
+@pytest.fixture
+def app(make_app: Callable[..., Flask]) -> Iterator[Flask]:
+    app = make_app()
+    with app.app_context():
+        yield app
+
+
+@pytest.fixture
+def db(app: Flask):  # noqa: ANN201
+    return _db
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app: Flask):  # noqa: ANN201
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def practice(app: Flask):  # noqa: ANN201
+    return factories.make_practice()
+
+
+@pytest.fixture
+def login(app: Flask, practice) -> Callable[[str], FlaskClient]:  # noqa: ANN001
+    """``login("front_desk")`` → a test client signed in as a new user with that role."""
+
+    def sign_in(role: str) -> FlaskClient:
+        user = factories.make_staff(practice, role=role)
+        client = app.test_client()
+        response = client.post("/sign-in", data={"email": user.email,
+                                                 "password": factories.STAFF_PASSWORD})
+        assert response.status_code == 302, f"sign-in as {role} failed"
+        return client
+
+    return sign_in
+
+
+@pytest.fixture(params=[r.value for r in Role])
+def any_role(request: pytest.FixtureRequest) -> str:
+    return request.param
+
+
+@pytest.fixture
+def shared_testdata() -> Path:
+    if not SHARED_TESTDATA.is_dir():
+        pytest.skip("skipped: shared test data not present (../shared/testdata)")
+    return SHARED_TESTDATA
+
+
+@pytest.fixture
+def postgres_only() -> None:
+    if not on_postgres():
+        pytest.skip("needs PostgreSQL: runs in the PostgreSQL pass (TEST_DATABASE_URL)")
