@@ -67,7 +67,8 @@ def _timezone(name: str, value: str) -> str:
     try:
         ZoneInfo(value)
     except (ZoneInfoNotFoundError, ValueError):
-        raise ConfigError(f"{name}={value!r} is not an IANA time zone (e.g. America/Chicago)") from None
+        raise ConfigError(
+            f"{name}={value!r} is not an IANA time zone (e.g. America/Chicago)") from None
     return value
 
 
