@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from flask import Flask
+from flask import Flask, has_app_context
 from flask.testing import FlaskClient
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
@@ -97,6 +97,22 @@ def _truncate_all(url: str) -> None:
     engine.dispose()
 
 
+class IsolatedClient(FlaskClient):
+    """Each request runs in its own app context, as in production.
+
+    Tests hold an app context open (for factories and assertions); without this, requests
+    would share that context's ``g`` — Flask-Login's user, the CSRF token, the locale — and
+    its database session. Afterwards the test's session is expired so it sees what the
+    request wrote."""
+
+    def open(self, *args, **kwargs):  # noqa: ANN002, ANN003, ANN201
+        with self.application.app_context():
+            response = super().open(*args, **kwargs)
+        if has_app_context():
+            _db.session.expire_all()
+        return response
+
+
 @pytest.fixture
 def make_app(database_url: str) -> Iterator[Callable[..., Flask]]:
     """Build an app on this test's database with extra settings."""
@@ -104,6 +120,7 @@ def make_app(database_url: str) -> Iterator[Callable[..., Flask]]:
 
     def build(**overrides: object) -> Flask:
         app = create_app({**BASE_CONFIG, "DATABASE_URL": database_url, **overrides})
+        app.test_client_class = IsolatedClient
         built.append(app)
         return app
 
