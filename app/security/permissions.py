@@ -1,8 +1,9 @@
 """Roles and what each may do: the one permission matrix.
 
 Every staff route declares the permission it needs with ``@requires(Permission.X)``; routes
-open to the public (patient links, webhooks, sign-in) declare ``@public``. A test walks the URL
-map and fails for any route that declares neither, and checks every role against every route.
+open to the public (patient links, sign-in) declare ``@public``, routes any signed-in staff
+member may use ``@any_staff``, and provider webhooks ``@signed_webhook``. A test walks the URL
+map and fails for any route that declares none, and checks every role against every route.
 """
 
 from __future__ import annotations
@@ -13,7 +14,10 @@ from functools import wraps
 from typing import Any, TypeVar
 
 from flask import abort
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+
+from app.extensions import csrf
 
 
 class Role(StrEnum):
@@ -62,14 +66,14 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
 
 
 ROLE_LABELS = {
-    Role.ADMIN: "Admin", Role.MANAGER: "Manager", Role.FRONT_DESK: "Front desk",
-    Role.BILLING: "Billing", Role.MARKETING: "Marketing",
+    Role.ADMIN: _l("Admin"), Role.MANAGER: _l("Manager"), Role.FRONT_DESK: _l("Front desk"),
+    Role.BILLING: _l("Billing"), Role.MARKETING: _l("Marketing"),
 }
 
 
 def role_label(role: str) -> str:
     try:
-        return ROLE_LABELS[Role(role)]
+        return str(ROLE_LABELS[Role(role)])
     except ValueError:
         return role
 
@@ -125,3 +129,13 @@ def any_staff(view: F) -> F:
 
     guarded.any_staff = True  # type: ignore[attr-defined]
     return guarded  # type: ignore[return-value]
+
+
+def signed_webhook(view: F) -> F:
+    """Declare a route that an outside system calls (Twilio, SendGrid, Stripe): open without a
+    staff sign-in and exempt from CSRF, because the caller has no session. The view must verify
+    the provider's signature before it trusts anything in the request."""
+    view.is_public = True  # type: ignore[attr-defined]
+    view.signed_webhook = True  # type: ignore[attr-defined]
+    csrf.exempt(view)
+    return view

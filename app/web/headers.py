@@ -1,4 +1,4 @@
-"""Request ids and the security headers every response carries."""
+"""Request ids, the security headers every response carries, and trust in one proxy."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import re
 import uuid
 
 from flask import Flask, Response, g, request
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 CONTENT_SECURITY_POLICY = "; ".join([
     "default-src 'self'",
@@ -24,6 +25,10 @@ _REQUEST_ID = re.compile(r"^[A-Za-z0-9-]{8,36}$")
 
 
 def init_app(app: Flask) -> None:
+    if app.config["TRUST_PROXY"]:
+        # Behind one TLS-terminating proxy: the client IP (sign-in lockouts, audit) and the
+        # scheme come from its X-Forwarded-* headers. Without a proxy they would be spoofable.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1)  # type: ignore[method-assign]
     @app.before_request
     def assign_request_id() -> None:
         incoming = request.headers.get("X-Request-ID", "")

@@ -1,0 +1,167 @@
+"""Staff accounts: create, change role, disable, set and change passwords.
+
+One code path for the admin screen, the account page and ``flask users``. Each function is one
+transaction and audits what it changed (ids and field names only).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from app.core import clock
+from app.extensions import db
+from app.security import audit
+from app.security.models import StaffUser
+from app.security.passwords import hash_password, verify_password
+from app.security.permissions import Role
+from app.security.signin import normalize_email
+
+
+class StaffError(ValueError):
+    """A change to a staff account that cannot be made; ``field`` names the form field."""
+
+    field = ""
+
+
+class DuplicateEmail(StaffError):
+    field = "email"
+
+
+class UnknownRole(StaffError):
+    field = "role"
+
+
+class WrongPassword(StaffError):
+    field = "current_password"
+
+
+class LastAdmin(StaffError):
+    """The change would leave the practice without an active admin: nobody could manage users."""
+
+    field = "role"
+
+
+class DisablingSelf(StaffError):
+    field = "active"
+
+
+class UnknownStaff(StaffError):
+    field = "email"
+
+
+def staff_of_practice(*, practice_id: int) -> list[StaffUser]:
+    return list(db.session.execute(
+        select(StaffUser).where(StaffUser.practice_id == practice_id)
+        .order_by(StaffUser.display_name, StaffUser.email)).scalars())
+
+
+def get_staff(*, practice_id: int, user_id: int) -> StaffUser | None:
+    user = db.session.get(StaffUser, user_id)
+    return user if user is not None and user.practice_id == practice_id else None
+
+
+def find_by_email(*, email: str) -> StaffUser:
+    user = db.session.execute(
+        select(StaffUser).filter_by(email=normalize_email(email))).scalar_one_or_none()
+    if user is None:
+        raise UnknownStaff(f"no staff account with email {normalize_email(email)}")
+    return user
+
+
+def create_staff(*, practice_id: int, email: str, role: str, display_name: str | None,
+                 password: str) -> StaffUser:
+    """Raises ``DuplicateEmail``, ``UnknownRole`` or ``passwords.WeakPassword``."""
+    email = normalize_email(email)
+    _check_role(role)
+    if db.session.execute(select(StaffUser.id).filter_by(email=email)).first():
+        raise DuplicateEmail(f"a staff account with email {email} already exists")
+    user = StaffUser(practice_id=practice_id, email=email, role=role,
+                     display_name=(display_name or "").strip() or email.split("@")[0],
+                     password_hash=hash_password(password), active=True, session_version=1,
+                     password_changed_at=clock.utcnow())
+    db.session.add(user)
+    db.session.flush()
+    audit.record("staff.create", object_type="staff_user", object_id=user.id,
+                 detail={"role": role})
+    db.session.commit()
+    return user
+
+
+def update_staff(*, user_id: int, display_name: str | None = None, role: str | None = None,
+                 active: bool | None = None, acting_user_id: int | None = None) -> StaffUser:
+    """Change name, role or active flag; ``None`` leaves a field as it is.
+
+    Nothing changes when it raises: ``DisablingSelf`` (``acting_user_id`` is the account),
+    ``LastAdmin`` (no active admin would remain) or ``UnknownRole``."""
+    user = db.session.get(StaffUser, user_id)
+    if user is None:
+        raise UnknownStaff(f"no staff account with id {user_id}")
+    if active is False and user.active and user.id == acting_user_id:
+        raise DisablingSelf("you cannot disable your own account")
+    if role is not None:
+        _check_role(role)
+    was_active_admin = user.active and user.role == Role.ADMIN.value
+    changed: list[str] = []
+    if display_name is not None and display_name.strip() != user.display_name:
+        user.display_name = display_name.strip()
+        changed.append("display_name")
+    if role is not None and role != user.role:
+        user.role = role
+        changed.append("role")
+    if active is not None and active != user.active:
+        user.active = active
+        changed.append("active")
+    if not changed:
+        return user
+    db.session.flush()
+    if was_active_admin and _active_admins(practice_id=user.practice_id) == 0:
+        db.session.rollback()
+        raise LastAdmin("keep at least one active admin: this change would leave none")
+    audit.record("staff.update", object_type="staff_user", object_id=user.id,
+                 detail={"changed": changed, "role": user.role, "active": user.active})
+    db.session.commit()
+    return user
+
+
+def change_password(*, user_id: int, current_password: str, new_password: str) -> StaffUser:
+    """The staff member's own change. Signs out every other session (new session version).
+
+    Raises ``WrongPassword`` or ``passwords.WeakPassword``."""
+    user = db.session.get(StaffUser, user_id)
+    if user is None or not verify_password(user.password_hash, current_password):
+        raise WrongPassword("the current password is not right")
+    _replace_password(user, new_password)
+    audit.record("auth.password_changed", actor=user, object_type="staff_user",
+                 object_id=user.id)
+    db.session.commit()
+    return user
+
+
+def set_password(*, user_id: int, password: str) -> StaffUser:
+    """An operator's reset (``flask users set-password``): also lifts a lockout."""
+    user = db.session.get(StaffUser, user_id)
+    if user is None:
+        raise UnknownStaff(f"no staff account with id {user_id}")
+    _replace_password(user, password)
+    user.locked_until = None
+    audit.record("staff.password_set", object_type="staff_user", object_id=user.id)
+    db.session.commit()
+    return user
+
+
+def _replace_password(user: StaffUser, password: str) -> None:
+    user.password_hash = hash_password(password)
+    user.session_version += 1
+    user.password_changed_at = clock.utcnow()
+
+
+def _check_role(role: str) -> None:
+    if role not in {r.value for r in Role}:
+        raise UnknownRole(f"{role!r} is not a role")
+
+
+def _active_admins(*, practice_id: int) -> int:
+    return db.session.execute(
+        select(func.count(StaffUser.id)).where(
+            StaffUser.practice_id == practice_id, StaffUser.role == Role.ADMIN.value,
+            StaffUser.active.is_(True))).scalar_one()
