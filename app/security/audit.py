@@ -3,8 +3,14 @@
 ``record()`` appends one event in the caller's transaction, so an audited write and its audit
 row commit together. Rows are chained: each ``chain_hash`` is an HMAC (key derived from
 PHI_INDEX_KEY) over the previous row's hash and this row's fields, so editing or deleting any
-row breaks every later link. On PostgreSQL appends are serialized by a transaction-scoped
-advisory lock so concurrent requests cannot fork the chain.
+row breaks every later link. Appends are serialized so concurrent requests cannot fork the
+chain: on PostgreSQL by a transaction-scoped advisory lock, on SQLite by the write lock the
+row's INSERT takes before the previous hash is read.
+
+``verify_chain()`` walks the whole trail and names the first broken link. The chain alone
+cannot notice rows deleted from its *end* (the remaining prefix is still a valid chain), so
+every verification reports the last event's id and hash as a checkpoint: keep it outside the
+database and hand it back as ``expect_last`` to detect truncation.
 """
 
 from __future__ import annotations
@@ -12,7 +18,10 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from flask import g, has_request_context, request
@@ -28,11 +37,47 @@ GENESIS = "0" * 64
 _ADVISORY_LOCK_ID = 7_240_311  # arbitrary, fixed: "the audit chain"
 
 
+class Action(StrEnum):
+    """Every audited action. ``record()`` also takes the plain string ("patient.create")."""
+
+    SIGN_IN = "auth.sign_in"
+    SIGN_IN_FAILED = "auth.sign_in_failed"
+    SIGN_OUT = "auth.sign_out"
+    IDLE_SIGN_OUT = "auth.idle_sign_out"
+    ACCOUNT_LOCKED = "auth.account_locked"
+    IP_BLOCKED = "auth.ip_blocked"
+    PASSWORD_CHANGED = "auth.password_changed"  # noqa: S105 (an action name)
+    STAFF_CREATE = "staff.create"
+    STAFF_UPDATE = "staff.update"
+    STAFF_PASSWORD_SET = "staff.password_set"  # noqa: S105 (an action name)
+    KEYS_ROTATE = "keys.rotate"
+    PATIENT_VIEW = "patient.view"
+    PATIENT_SEARCH = "patient.search"
+    PATIENT_CREATE = "patient.create"
+    PATIENT_UPDATE = "patient.update"
+    PATIENT_IMPORT = "patient.import"
+    CONSENT_CHANGE = "consent.change"
+    CONVERSATION_VIEW = "conversation.view"
+    MESSAGE_SEND = "message.send"
+    FORM_VIEW = "form.view"
+    FORM_SEND = "form.send"
+    APPOINTMENT_VIEW = "appointment.view"
+    APPOINTMENT_CHANGE = "appointment.change"
+    BALANCE_VIEW = "balance.view"
+    BALANCE_ADJUST = "balance.adjust"
+    PAYMENT_LINK_SEND = "payment_link.send"
+    EXPORT_CSV = "export.csv"
+    AUDIT_VIEW = "audit.view"
+    AUDIT_EXPORT = "audit.export"
+    LINK_INVALID = "link.invalid"
+
+
 def _chain_key() -> bytes:
     return keyring().derived_key("audit-chain")
 
 
-def _fields(event: AuditEvent) -> str:
+def _fields(event: Any) -> str:
+    """The hashed fields of an ``AuditEvent`` or of a row selected from its table."""
     occurred = event.occurred_at.isoformat(timespec="microseconds")
     return json.dumps([
         event.id, occurred, event.actor_id, event.actor_email, event.actor_role, event.action,
@@ -41,9 +86,13 @@ def _fields(event: AuditEvent) -> str:
     ], separators=(",", ":"))
 
 
-def compute_hash(previous_hash: str, event: AuditEvent) -> str:
+def _link(key: bytes, previous_hash: str, event: Any) -> str:
     message = f"{previous_hash}|{_fields(event)}".encode()
-    return hmac.new(_chain_key(), message, hashlib.sha256).hexdigest()
+    return hmac.new(key, message, hashlib.sha256).hexdigest()
+
+
+def compute_hash(previous_hash: str, event: Any) -> str:
+    return _link(_chain_key(), previous_hash, event)
 
 
 def _request_facts() -> dict[str, Any]:
@@ -64,8 +113,8 @@ def record(action: str, *, patient_id: int | None = None, object_type: str | Non
            actor: Any = None, occurred_at: datetime | None = None) -> AuditEvent:
     """Append one audit event to the current transaction.
 
-    ``actor`` overrides the signed-in user (sign-in events, CLI commands). ``detail`` must not
-    hold PHI: ids, counts, field names."""
+    ``action`` is an ``Action`` or its string value. ``actor`` overrides the signed-in user
+    (sign-in events, CLI commands). ``detail`` must not hold PHI: ids, counts, field names."""
     if actor is not None:
         actor_facts = {"actor_id": actor.id, "actor_email": actor.email,
                        "actor_role": actor.role}
@@ -74,12 +123,9 @@ def record(action: str, *, patient_id: int | None = None, object_type: str | Non
     session = db.session
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": _ADVISORY_LOCK_ID})
-    previous = session.execute(
-        select(AuditEvent.chain_hash).order_by(AuditEvent.id.desc()).limit(1)
-    ).scalar_one_or_none()
     event = AuditEvent(
         occurred_at=occurred_at or utcnow(),
-        action=action,
+        action=str(action),
         patient_id=patient_id,
         object_type=object_type,
         object_id=None if object_id is None else str(object_id),
@@ -89,7 +135,105 @@ def record(action: str, *, patient_id: int | None = None, object_type: str | Non
         **_request_facts(),
     )
     session.add(event)
-    session.flush()  # assigns the id the hash covers
+    # Insert first: the id is part of the hash, and on SQLite the INSERT holds the write lock,
+    # so no other writer can slip a row in between this one and the predecessor read next.
+    session.flush()
+    previous = session.execute(
+        select(AuditEvent.chain_hash).where(AuditEvent.id < event.id)
+        .order_by(AuditEvent.id.desc()).limit(1)
+    ).scalar_one_or_none()
     event.chain_hash = compute_hash(previous or GENESIS, event)
     session.flush()
     return event
+
+
+@dataclass(frozen=True)
+class BrokenLink:
+    """The first row whose hash does not follow from the row before it."""
+
+    id: int
+    occurred_at: datetime
+    action: str
+    previous_id: int | None
+
+    @property
+    def explanation(self) -> str:
+        if self.previous_id is None:
+            return (f"row {self.id} does not start the chain: a row before it was deleted, "
+                    f"or row {self.id} was edited")
+        if self.previous_id == self.id - 1:
+            return f"row {self.id} was edited after it was written"
+        # Sequence gaps are normal (rolled-back inserts); the mismatch is what is not.
+        return (f"row {self.id} does not follow row {self.previous_id}: a row between them "
+                f"was deleted, or row {self.id} was edited")
+
+
+@dataclass(frozen=True)
+class ChainReport:
+    """The result of walking the trail: events verified, the break if any, the checkpoint."""
+
+    verified: int
+    broken: BrokenLink | None
+    last_id: int | None
+    last_hash: str | None
+    checkpoint_problem: str | None = None
+
+    @property
+    def intact(self) -> bool:
+        return self.broken is None and self.checkpoint_problem is None
+
+
+def _rows(batch_size: int) -> Iterator[Any]:
+    """Every audit row in id order, ``batch_size`` rows in memory at a time (keyset paging)."""
+    table = AuditEvent.__table__
+    after = 0
+    while True:
+        batch = db.session.execute(
+            select(table).where(table.c.id > after).order_by(table.c.id).limit(batch_size)
+        ).all()
+        yield from batch
+        if len(batch) < batch_size:
+            return
+        after = batch[-1].id
+
+
+def verify_chain(*, expect_last: tuple[int, str] | None = None,
+                 batch_size: int = 1000) -> ChainReport:
+    """Recompute every link in id order and stop at the first that does not match.
+
+    ``expect_last`` is an earlier checkpoint ``(id, chain_hash)``: the report fails when that
+    event is gone or differs, which is how trailing deletions (truncation) are caught."""
+    key = _chain_key()
+    previous_id: int | None = None
+    previous_hash = GENESIS
+    verified = 0
+    checkpoint_hash: str | None = None
+    for row in _rows(batch_size):
+        if _link(key, previous_hash, row) != row.chain_hash:
+            broken = BrokenLink(id=row.id, occurred_at=row.occurred_at, action=row.action,
+                                previous_id=previous_id)
+            return ChainReport(verified=verified, broken=broken,
+                               last_id=previous_id, last_hash=previous_hash)
+        if expect_last is not None and row.id == expect_last[0]:
+            checkpoint_hash = row.chain_hash
+        verified += 1
+        previous_id, previous_hash = row.id, row.chain_hash
+    return ChainReport(verified=verified, broken=None, last_id=previous_id,
+                       last_hash=previous_hash if previous_id is not None else None,
+                       checkpoint_problem=_checkpoint_problem(expect_last, checkpoint_hash,
+                                                              previous_id))
+
+
+def _checkpoint_problem(expect_last: tuple[int, str] | None, found_hash: str | None,
+                        last_id: int | None) -> str | None:
+    if expect_last is None:
+        return None
+    expected_id, expected_hash = expect_last
+    if found_hash is None:
+        ends = f"it now ends at event {last_id}" if last_id is not None else "it is now empty"
+        return (f"checkpoint event {expected_id} is missing: events were deleted from the end "
+                f"of the trail ({ends})")
+    if found_hash != expected_hash.lower():
+        return (f"event {expected_id} does not match the checkpoint hash: events at the end "
+                f"of the trail were deleted and replaced after the checkpoint was taken")
+    return None
