@@ -25,20 +25,32 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from app.config import ConfigError
 
 PREFIX = "fd1"
+_NONCE_BYTES = 12
+_TAG_BYTES = 16
 
 
 class DecryptionError(Exception):
     """A stored value could not be decrypted (unknown key id or tampered ciphertext)."""
 
 
-def _decode_key(setting: str, text: str) -> bytes:
+def _decode_key(setting: str, text: str, label: str = "key") -> bytes:
+    text = text.strip()
     try:
-        key = base64.urlsafe_b64decode(text.strip() + "=" * (-len(text.strip()) % 4))
+        key = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
     except (binascii.Error, ValueError):
-        raise ConfigError(f"{setting}: key is not base64") from None
+        raise ConfigError(f"{setting}: {label} is not base64") from None
     if len(key) != 32:
-        raise ConfigError(f"{setting}: a key must be 32 bytes (base64 of 32 random bytes)")
+        raise ConfigError(
+            f"{setting}: {label} must be 32 bytes (base64 of 32 random bytes; "
+            "'flask keys generate' makes one)")
     return key
+
+
+def _unb64(token: str) -> bytes:
+    try:
+        return base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+    except (binascii.Error, ValueError):
+        raise DecryptionError("value is not in the encrypted format") from None
 
 
 @dataclass(frozen=True)
@@ -63,7 +75,7 @@ class Keyring:
                 )
             if key_id in keys:
                 raise ConfigError(f"PHI_ENCRYPTION_KEY: key id {key_id!r} appears twice")
-            keys[key_id] = _decode_key("PHI_ENCRYPTION_KEY", material)
+            keys[key_id] = _decode_key("PHI_ENCRYPTION_KEY", material, f"key {key_id!r}")
             current_id = current_id or key_id
         if not keys:
             raise ConfigError("PHI_ENCRYPTION_KEY: no key given")
@@ -71,7 +83,7 @@ class Keyring:
                    index_key=_decode_key("PHI_INDEX_KEY", index_key))
 
     def encrypt(self, plaintext: str, *, context: str) -> str:
-        nonce = os.urandom(12)
+        nonce = os.urandom(_NONCE_BYTES)
         sealed = AESGCM(self.keys[self.current_id]).encrypt(
             nonce, plaintext.encode("utf-8"), context.encode("utf-8"))
         token = base64.urlsafe_b64encode(nonce + sealed).decode("ascii").rstrip("=")
@@ -87,9 +99,12 @@ class Keyring:
         key = self.keys.get(key_id)
         if key is None:
             raise DecryptionError(f"no key with id {key_id!r} is configured")
-        blob = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+        blob = _unb64(token)
+        if len(blob) < _NONCE_BYTES + _TAG_BYTES:
+            raise DecryptionError("ciphertext is truncated")
         try:
-            plain = AESGCM(key).decrypt(blob[:12], blob[12:], context.encode("utf-8"))
+            plain = AESGCM(key).decrypt(blob[:_NONCE_BYTES], blob[_NONCE_BYTES:],
+                                        context.encode("utf-8"))
         except InvalidTag:
             raise DecryptionError("ciphertext failed authentication") from None
         return plain.decode("utf-8")
