@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run test test-sqlite test-postgres lint format bench browser-deps clean
+.PHONY: run test test-sqlite test-postgres lint format bench browser-deps clean translations
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -42,3 +42,13 @@ format: $(STAMP)
 
 clean:
 	rm -rf $(VENV) instance/*.db .pytest_cache
+
+# Re-extract UI strings, merge them into each language's catalog, compile the .mo files
+# (committed, so a fresh checkout needs no compile step). Translate the new entries in
+# app/translations/<lang>/LC_MESSAGES/messages.po, then run this again.
+translations: $(STAMP)
+	$(BIN)/pybabel extract -F babel.cfg -k _l --no-location --sort-output --omit-header \
+		-o app/translations/messages.pot .
+	$(BIN)/pybabel update -i app/translations/messages.pot -d app/translations \
+		--no-fuzzy-matching --ignore-obsolete --ignore-pot-creation-date
+	$(BIN)/pybabel compile -d app/translations --statistics

@@ -6,6 +6,8 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    from app.security import auth
+    from app.security import audit_views, auth, users_views
 
     auth.init_app(app)
+    app.register_blueprint(users_views.bp)
+    app.register_blueprint(audit_views.bp)

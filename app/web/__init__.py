@@ -1,20 +1,24 @@
-"""Cross-cutting web pieces: request ids, security headers, error pages, health, home."""
+"""Cross-cutting web pieces: request ids, security headers, error pages, health, home, and
+what every template may use (app.web.ui)."""
 
 from __future__ import annotations
 
 from flask import Flask
 
-from app.web import errors, headers
+from app.web import errors, headers, ui
 from app.web.views import bp
 
 
 def init_app(app: Flask) -> None:
     from flask_babel import get_locale
 
+    from app.patients.views import bp as patients_bp
     from app.security.permissions import role_label
 
     app.jinja_env.globals.update(current_locale=lambda: str(get_locale() or "en"),
                                  role_label=role_label)
     headers.init_app(app)
     errors.init_app(app)
+    ui.init_app(app)
     app.register_blueprint(bp)
+    app.register_blueprint(patients_bp)

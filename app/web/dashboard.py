@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
@@ -23,7 +23,7 @@ class LocationRow:
     address: str
     phone: str
     timezone: str
-    local_time: str
+    local_now: datetime
 
 
 @dataclass(frozen=True)
@@ -36,10 +36,9 @@ class PracticeSummary:
     unread_conversations: int
 
 
-def practice_summary() -> PracticeSummary | None:
-    practice = db.session.execute(select(Practice).order_by(Practice.id)).scalars().first()
-    if practice is None:
-        return None
+def practice_summary(*, practice_id: int) -> PracticeSummary:
+    """The home page's numbers for the signed-in staff member's practice."""
+    practice = db.session.get_one(Practice, practice_id)
     now = utcnow()
     tz = ZoneInfo(practice.timezone)
     local_midnight = now.astimezone(tz).replace(hour=0, minute=0, second=0, microsecond=0)
@@ -52,7 +51,7 @@ def practice_summary() -> PracticeSummary | None:
                 address=f"{loc.address_line}, {loc.city}, {loc.state} {loc.postal_code}",
                 phone=phones.display(loc.phone),
                 timezone=loc.timezone,
-                local_time=now.astimezone(ZoneInfo(loc.timezone)).strftime("%-I:%M %p"),
+                local_now=now.astimezone(ZoneInfo(loc.timezone)),
             )
             for loc in practice.locations
         ],

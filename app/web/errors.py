@@ -19,7 +19,10 @@ def init_app(app: Flask) -> None:
     def http_error(error: HTTPException):  # type: ignore[no-untyped-def]
         if _wants_json():
             return jsonify(error=error.name, message=error.description), error.code
-        return render_template("errors/http.html", error=error), error.code
+        # A view's own description (abort(404, description=...)) is worth showing; Werkzeug's
+        # generic English one is replaced by the template's translated text.
+        own = error.description if error.description != type(error).description else None
+        return render_template("errors/http.html", error=error, message=own), error.code
 
     @app.errorhandler(Exception)
     def unexpected_error(error: Exception):  # type: ignore[no-untyped-def]
@@ -29,4 +32,4 @@ def init_app(app: Flask) -> None:
         wrapped = InternalServerError()
         if _wants_json():
             return jsonify(error=wrapped.name, message="Something went wrong on our side."), 500
-        return render_template("errors/http.html", error=wrapped), 500
+        return render_template("errors/http.html", error=wrapped, message=None), 500

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, jsonify, render_template
+from flask_login import current_user
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -25,4 +26,5 @@ def healthz():  # type: ignore[no-untyped-def]
 @bp.get("/")
 @requires(Permission.DASHBOARD_VIEW)
 def home():  # type: ignore[no-untyped-def]
-    return render_template("web/home.html", summary=dashboard.practice_summary())
+    return render_template("web/home.html", summary=dashboard.practice_summary(
+        practice_id=current_user.practice_id))

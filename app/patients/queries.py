@@ -1,0 +1,277 @@
+"""Read side of the staff patient pages: find patients, open one patient's record.
+
+Lookups go through the blind indexes only; the few rows an index returns are decrypted to
+show them (and, for a "given family" name, to check the given name). Every call that reads
+patient data appends an audit event; its detail holds the kind of search and counts, never
+the search text.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime
+from enum import StrEnum
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import ColumnElement, func, or_, select
+from sqlalchemy.orm import selectinload
+
+from app.core import phones
+from app.core.clock import utcnow
+from app.extensions import db
+from app.messaging.models import Conversation, Message, conversation_patient
+from app.patients.models import Patient
+from app.practice.models import Practice
+from app.scheduling.models import Appointment
+from app.security import audit, blind_index
+
+RECENT_LIMIT = 25
+RESULT_LIMIT = 50
+PAST_APPOINTMENT_LIMIT = 20
+MAX_QUERY_LENGTH = 100
+_CANDIDATE_LIMIT = 500
+
+_ISO_DATE = re.compile(r"\b(\d{4})-(\d{1,2})-(\d{1,2})\b")
+_US_DATE = re.compile(r"\b(\d{1,2})/(\d{1,2})/(\d{4})\b")
+_PHONE = re.compile(r"^[\d\s()+.\-]+$")
+
+
+class SearchKind(StrEnum):
+    RECENT = "recent"
+    NAME = "name"
+    DATE_OF_BIRTH = "dob"
+    PHONE = "phone"
+    NAME_AND_DATE_OF_BIRTH = "name_dob"
+
+
+class InvalidSearch(ValueError):
+    """The search text cannot be read as a name, a date of birth or a phone number.
+
+    ``reason`` says why (one of the class constants), ``fragment`` is the part at fault; the
+    page turns the two into a message in the reader's language."""
+
+    TOO_LONG = "too_long"
+    BAD_PHONE = "bad_phone"
+    BAD_DATE = "bad_date"
+    FUTURE_DATE = "future_date"
+    UNREADABLE = "unreadable"
+
+    def __init__(self, reason: str, fragment: str = "") -> None:
+        super().__init__(f"{reason}: {fragment}" if fragment else reason)
+        self.reason = reason
+        self.fragment = fragment
+
+
+class PatientNotFound(LookupError):
+    """No patient with that id in this practice."""
+
+
+@dataclass(frozen=True)
+class PatientRow:
+    """One line of a search result, detached from the session."""
+
+    id: int
+    given_name: str
+    family_name: str
+    date_of_birth: date
+    mobile_phone: str | None
+    preferred_language: str
+
+    @classmethod
+    def of(cls, patient: Patient) -> PatientRow:
+        return cls(id=patient.id, given_name=patient.given_name,
+                   family_name=patient.family_name, date_of_birth=patient.date_of_birth,
+                   mobile_phone=patient.mobile_phone,
+                   preferred_language=patient.preferred_language)
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    kind: SearchKind
+    patients: list[PatientRow]
+    truncated: bool
+
+
+@dataclass(frozen=True)
+class AppointmentRow:
+    appointment: Appointment
+    starts: datetime  # in the location's zone
+
+
+@dataclass(frozen=True)
+class ConversationRow:
+    conversation: Conversation
+    message_count: int
+    last_message_at: datetime | None  # in the practice's zone
+
+
+@dataclass(frozen=True)
+class PatientRecord:
+    patient: Patient
+    household_members: list[Patient]
+    upcoming: list[AppointmentRow]
+    past: list[AppointmentRow]
+    conversations: list[ConversationRow]
+
+
+def search_patients(*, practice_id: int, query: str) -> SearchResult:
+    """Patients matching ``query`` (family name; "given family" or "family, given"; a date of
+    birth as YYYY-MM-DD or MM/DD/YYYY; a phone number in any format; a name and a date of
+    birth together), or the recently updated patients when it is blank."""
+    text = " ".join(query.split())
+    if len(text) > MAX_QUERY_LENGTH:
+        raise InvalidSearch(InvalidSearch.TOO_LONG)
+    kind, condition = _condition(text)
+    stmt = select(Patient).where(Patient.practice_id == practice_id)
+    if kind is SearchKind.RECENT:
+        patients = [PatientRow.of(p) for p in db.session.execute(
+            stmt.order_by(Patient.updated_at.desc(), Patient.id.desc()).limit(RECENT_LIMIT)
+        ).scalars()]
+        truncated = False
+    else:
+        # A common family name can match many rows; the given name is checked after decrypting,
+        # so read a bounded number of candidates and say when the list is cut short.
+        rows = list(db.session.execute(stmt.where(condition).limit(_CANDIDATE_LIMIT)).scalars())
+        matching = [p for p in rows if _given_name_fits(p, text, kind)]
+        matching.sort(key=lambda p: (blind_index.normalize_name(p.family_name),
+                                     blind_index.normalize_name(p.given_name), p.id))
+        patients = [PatientRow.of(p) for p in matching[:RESULT_LIMIT]]
+        truncated = len(matching) > RESULT_LIMIT or len(rows) == _CANDIDATE_LIMIT
+    audit.record(audit.Action.PATIENT_SEARCH,
+                 detail={"kind": kind.value, "results": len(patients)})
+    db.session.commit()
+    return SearchResult(kind=kind, patients=patients, truncated=truncated)
+
+
+def _condition(text: str) -> tuple[SearchKind, ColumnElement[bool] | None]:
+    """What kind of search ``text`` is, and the blind-index condition that answers it."""
+    if not text:
+        return SearchKind.RECENT, None
+    born, name = _split_date(text)
+    if born is not None and not name:
+        return SearchKind.DATE_OF_BIRTH, Patient.dob_index == blind_index.dob_index(born)
+    if born is None and _PHONE.match(text) and sum(c.isdigit() for c in text) >= 7:
+        try:
+            e164 = phones.to_e164(text)
+        except phones.InvalidPhoneNumber:
+            raise InvalidSearch(InvalidSearch.BAD_PHONE, text) from None
+        digest = blind_index.phone_index(e164)
+        return SearchKind.PHONE, or_(Patient.mobile_phone_index == digest,
+                                     Patient.home_phone_index == digest)
+    if not any(c.isalpha() for c in name):
+        raise InvalidSearch(InvalidSearch.UNREADABLE, text)
+    pairs = _name_pairs(name)
+    if born is None:
+        families = {blind_index.family_name_index(family) for _, family in pairs}
+        return SearchKind.NAME, Patient.family_name_index.in_(families)
+    if len(pairs) == 1 and not pairs[0][0]:
+        return SearchKind.NAME_AND_DATE_OF_BIRTH, (
+            (Patient.family_name_index == blind_index.family_name_index(pairs[0][1]))
+            & (Patient.dob_index == blind_index.dob_index(born)))
+    digests = {blind_index.name_dob_index(given, family, born) for given, family in pairs}
+    return SearchKind.NAME_AND_DATE_OF_BIRTH, Patient.name_dob_index.in_(digests)
+
+
+def _split_date(text: str) -> tuple[date | None, str]:
+    """The date of birth in ``text`` (if any) and the rest of the text."""
+    for pattern, order in ((_ISO_DATE, (0, 1, 2)), (_US_DATE, (2, 0, 1))):
+        found = pattern.search(text)
+        if found:
+            year, month, day = (int(found.group(i + 1)) for i in order)
+            try:
+                born = date(year, month, day)
+            except ValueError:
+                raise InvalidSearch(InvalidSearch.BAD_DATE, found.group(0)) from None
+            if born > utcnow().date():
+                raise InvalidSearch(InvalidSearch.FUTURE_DATE, found.group(0))
+            rest = (text[:found.start()] + " " + text[found.end():]).strip(" ,")
+            return born, " ".join(rest.split())
+    return None, text
+
+
+def _name_pairs(name: str) -> list[tuple[str, str]]:
+    """Every (given, family) reading of a typed name: "Smith" → one family name; "Smith, Ann"
+    → that order; "Ann Marie Smith" → each split point, either way round."""
+    if "," in name:
+        family, _, given = name.partition(",")
+        return [(" ".join(given.split()), " ".join(family.split()))]
+    words = name.split()
+    if len(words) == 1:
+        return [("", words[0])]
+    pairs = []
+    for cut in range(1, len(words)):
+        first, last = " ".join(words[:cut]), " ".join(words[cut:])
+        pairs += [(first, last), (last, first)]
+    return pairs
+
+
+def _given_name_fits(patient: Patient, text: str, kind: SearchKind) -> bool:
+    """A family-name index match still has to fit the given name the user typed, if any."""
+    if kind is not SearchKind.NAME:
+        return True
+    family = blind_index.normalize_name(patient.family_name)
+    given = blind_index.normalize_name(patient.given_name)
+    for want_given, want_family in _name_pairs(text):
+        if blind_index.normalize_name(want_family) != family:
+            continue
+        typed = blind_index.normalize_name(want_given)
+        if not typed or given == typed or given.startswith(typed + " "):
+            return True
+    return False
+
+
+def patient_record(*, practice_id: int, patient_id: int) -> PatientRecord:
+    """One patient's record for the staff page: demographics, household, appointments (in
+    each location's zone) and conversations. Raises PatientNotFound.
+
+    The access is recorded and committed first, so it is on the trail even if showing the
+    record fails; what is shown is loaded after that commit."""
+    household_id = db.session.execute(
+        select(Patient.household_id).where(Patient.id == patient_id,
+                                           Patient.practice_id == practice_id)
+    ).one_or_none()
+    if household_id is None:
+        raise PatientNotFound(patient_id)
+    member_ids = list(db.session.execute(
+        select(Patient.id).where(Patient.household_id == household_id[0],
+                                 Patient.id != patient_id).order_by(Patient.id)
+    ).scalars()) if household_id[0] is not None else []
+    audit.record(audit.Action.PATIENT_VIEW, patient_id=patient_id, object_type="patient",
+                 object_id=patient_id, detail={"household_member_ids": member_ids})
+    db.session.commit()
+
+    patient = db.session.get_one(Patient, patient_id)
+    members = list(db.session.execute(
+        select(Patient).where(Patient.id.in_(member_ids)).order_by(Patient.id)).scalars())
+    now = utcnow()
+    appointments = db.session.execute(
+        select(Appointment).where(Appointment.patient_id == patient_id)
+        .options(selectinload(Appointment.location), selectinload(Appointment.provider),
+                 selectinload(Appointment.appointment_type))
+        .order_by(Appointment.start_at)
+    ).scalars().all()
+    rows = [AppointmentRow(a, a.start_at.astimezone(ZoneInfo(a.location.timezone)))
+            for a in appointments]
+    upcoming = [row for row in rows if row.appointment.start_at >= now]
+    past = [row for row in reversed(rows) if row.appointment.start_at < now]
+    return PatientRecord(patient=patient, household_members=members, upcoming=upcoming,
+                         past=past[:PAST_APPOINTMENT_LIMIT],
+                         conversations=_conversations(practice_id=practice_id,
+                                                      patient_id=patient_id))
+
+
+def _conversations(*, practice_id: int, patient_id: int) -> list[ConversationRow]:
+    zone = ZoneInfo(db.session.get(Practice, practice_id).timezone)
+    counts = (select(Message.conversation_id, func.count(Message.id).label("n"))
+              .group_by(Message.conversation_id).subquery())
+    found = db.session.execute(
+        select(Conversation, func.coalesce(counts.c.n, 0))
+        .join(conversation_patient, conversation_patient.c.conversation_id == Conversation.id)
+        .outerjoin(counts, counts.c.conversation_id == Conversation.id)
+        .where(conversation_patient.c.patient_id == patient_id,
+               Conversation.practice_id == practice_id)
+        .order_by(Conversation.last_message_at.desc().nulls_last(), Conversation.id.desc())
+    ).all()
+    return [ConversationRow(c, n, c.last_message_at.astimezone(zone)
+                            if c.last_message_at else None) for c, n in found]

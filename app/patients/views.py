@@ -1,0 +1,79 @@
+"""Staff patient pages: search, and one patient's record (read-only)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, abort, render_template, request
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from wtforms import Form, SearchField
+from wtforms.validators import Length
+
+from app.patients import queries
+from app.security.permissions import Permission, requires
+
+bp = Blueprint("patients", __name__, url_prefix="/patients")
+
+LANGUAGE_LABELS = {"en": _l("English"), "es": _l("Spanish")}
+SEX_LABELS = {"female": _l("Female"), "male": _l("Male"), "other": _l("Other"),
+              "unknown": _l("Unknown")}
+CHANNEL_LABELS = {"sms": _l("Text message"), "email": _l("Email")}
+STATUS_LABELS = {
+    "proposed": _l("Proposed"), "pending": _l("Pending"), "booked": _l("Booked"),
+    "arrived": _l("Arrived"), "checked-in": _l("Checked in"), "fulfilled": _l("Completed"),
+    "cancelled": _l("Cancelled"), "noshow": _l("No-show"),
+    "entered-in-error": _l("Entered in error"),
+}
+
+
+class SearchForm(Form):
+    q = SearchField(_l("Find a patient"), validators=[
+        Length(max=queries.MAX_QUERY_LENGTH,
+               message=_l("Use at most %(max)d characters.", max=queries.MAX_QUERY_LENGTH)),
+    ])
+
+
+def _search_error(error: queries.InvalidSearch) -> str:
+    messages = {
+        error.TOO_LONG: _("Use at most %(max)d characters.", max=queries.MAX_QUERY_LENGTH),
+        error.BAD_PHONE: _("%(text)s is not a valid phone number.", text=error.fragment),
+        error.BAD_DATE: _("%(text)s is not a real date.", text=error.fragment),
+        error.FUTURE_DATE: _("%(text)s is a date in the future.", text=error.fragment),
+    }
+    return messages.get(error.reason, _("Search by family name, date of birth "
+                                        "(YYYY-MM-DD or MM/DD/YYYY) or phone number."))
+
+
+@bp.get("")
+@requires(Permission.PATIENT_VIEW)
+def search() -> Any:
+    form = SearchForm(request.args)
+    result = None
+    if form.validate():
+        try:
+            result = queries.search_patients(practice_id=current_user.practice_id,
+                                             query=form.q.data or "")
+        except queries.InvalidSearch as error:
+            form.q.errors = [*form.q.errors, _search_error(error)]
+    partial = request.headers.get("HX-Request") and not request.headers.get(
+        "HX-History-Restore-Request")
+    template = "patients/_results.html" if partial else "patients/search.html"
+    return render_template(template, form=form, result=result, labels=_labels())
+
+
+@bp.get("/<int:patient_id>")
+@requires(Permission.PATIENT_VIEW)
+def record(patient_id: int) -> Any:
+    try:
+        found = queries.patient_record(practice_id=current_user.practice_id,
+                                       patient_id=patient_id)
+    except queries.PatientNotFound:
+        abort(404, description=_("There is no patient with that number in this practice."))
+    return render_template("patients/record.html", record=found, labels=_labels())
+
+
+def _labels() -> dict[str, dict[str, Any]]:
+    return {"language": LANGUAGE_LABELS, "sex": SEX_LABELS, "channel": CHANNEL_LABELS,
+            "status": STATUS_LABELS}

@@ -1,0 +1,114 @@
+"""What every page template may use: the practice shown in the header, the staff sections,
+localized dates and phone numbers, and the patient pages' language switch."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from urllib.parse import urlencode
+
+from babel.dates import format_date, format_skeleton, format_time
+from flask import Flask, g, request, url_for
+from flask_babel import get_locale
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from sqlalchemy import select
+
+from app.core import phones
+from app.extensions import db
+from app.practice.models import Practice
+from app.security.permissions import Permission, role_can
+
+LANGUAGE_NAMES = {"en": "English", "es": "Español"}  # each in its own language, never translated
+
+
+@dataclass(frozen=True)
+class Section:
+    endpoint: str
+    label: str
+    permission: Permission
+    blueprint: str
+
+
+# The staff navigation, in order. A section shows once its blueprint is registered and the
+# signed-in role has its permission, so a domain's screens appear as the domain lands.
+SECTIONS = (
+    Section("web.home", _l("Home"), Permission.DASHBOARD_VIEW, "web"),
+    Section("patients.search", _l("Patients"), Permission.PATIENT_VIEW, "patients"),
+    Section("inbox.index", _l("Inbox"), Permission.INBOX_WORK, "inbox"),
+    Section("scheduling.index", _l("Schedule"), Permission.SCHEDULE_WORK, "scheduling"),
+    Section("campaigns.index", _l("Campaigns"), Permission.CAMPAIGNS_MANAGE, "campaigns"),
+    Section("billing.index", _l("Billing"), Permission.BALANCE_VIEW, "billing"),
+    Section("reports.index", _l("Reports"), Permission.REPORTS_VIEW, "reports"),
+    Section("users.index", _l("Admin"), Permission.USERS_MANAGE, "users"),
+    Section("audit.index", _l("Audit"), Permission.AUDIT_VIEW, "audit"),
+)
+
+
+def init_app(app: Flask) -> None:
+    app.before_request(_language_from_query)
+    app.jinja_env.globals.update(
+        current_practice=current_practice, staff_sections=staff_sections,
+        lang_url=lang_url, language_names=LANGUAGE_NAMES)
+    app.jinja_env.filters.update(phone=phones.display, local_date=local_date,
+                                 local_when=local_when, local_time=local_time)
+
+
+def _language_from_query() -> None:
+    """``?lang=es`` chooses the page language (patients open links on their own phones)."""
+    from app import SUPPORTED_LOCALES
+
+    chosen = request.args.get("lang")
+    if chosen in SUPPORTED_LOCALES:
+        g.locale = chosen
+
+
+def lang_url(code: str) -> str:
+    """This page's URL in another language (the other query parameters kept)."""
+    args = [(key, value) for key, value in request.args.items(multi=True) if key != "lang"]
+    return f"{request.path}?{urlencode([*args, ('lang', code)])}"
+
+
+def current_practice() -> Practice | None:
+    """The signed-in staff member's practice, or for patient pages the practice this
+    installation serves; None before any practice exists. Layouts call it once a page."""
+    if current_user.is_authenticated:
+        return db.session.get(Practice, current_user.practice_id)
+    return db.session.execute(
+        select(Practice).order_by(Practice.id).limit(1)).scalar_one_or_none()
+
+
+def staff_sections() -> list[tuple[Section, str, bool]]:
+    """(section, url, is_current) for each section the signed-in role may open."""
+    if not current_user.is_authenticated:
+        return []
+    from flask import current_app
+
+    return [
+        (section, url_for(section.endpoint), request.blueprint == section.blueprint)
+        for section in SECTIONS
+        if section.endpoint in current_app.view_functions
+        and role_can(current_user.role, section.permission)
+    ]
+
+
+def local_date(value: date | None) -> str:
+    """A date in the page's language: "Jan 5, 2027" / "5 ene 2027"."""
+    if value is None:
+        return ""
+    return format_date(value, "medium", locale=str(get_locale() or "en"))
+
+
+def local_when(value: datetime | None) -> str:
+    """An aware datetime in its own zone: "Tue, Jan 5, 2027 · 9:00 AM CST"."""
+    if value is None:
+        return ""
+    locale = str(get_locale() or "en")
+    day = format_skeleton("yMMMEd", value, locale=locale)
+    time = format_time(value, "short", tzinfo=value.tzinfo, locale=locale)
+    return f"{day} · {time} {value.strftime('%Z')}"
+
+
+def local_time(value: datetime) -> str:
+    """A clock time in the value's own zone and the page's language: "9:00 AM"."""
+    return format_time(value, "short", tzinfo=value.tzinfo, locale=str(get_locale() or "en"))

@@ -1,0 +1,199 @@
+import json
+from datetime import date, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import select
+
+from app.core.clock import utcnow
+from app.extensions import db
+from app.messaging.models import Conversation
+from app.patients.models import Household
+from app.security import blind_index
+from app.security.models import AuditEvent
+from app.web.ui import local_when
+from tests import factories
+
+
+@pytest.fixture
+def staff(login):
+    return login("front_desk")
+
+
+@pytest.fixture
+def garcia(practice):
+    return factories.make_patient(practice, given_name="María", family_name="García",
+                                  date_of_birth=date(1984, 3, 9), mobile_phone="+13125550134",
+                                  preferred_language="es")
+
+
+@pytest.fixture
+def others(practice):
+    return [factories.make_patient(practice, given_name="Luis", family_name="García",
+                                   date_of_birth=date(1990, 7, 1)),
+            factories.make_patient(practice, given_name="Ann", family_name="Smith",
+                                   date_of_birth=date(1984, 3, 9))]
+
+
+def _names(page: str, *patients) -> list[str]:
+    return [p.full_name for p in patients if f"{p.family_name}, {p.given_name}" in page]
+
+
+def _events(action: str) -> list[AuditEvent]:
+    db.session.expire_all()
+    return list(db.session.execute(
+        select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.id)).scalars())
+
+
+@pytest.mark.parametrize(("query", "expected"), [
+    ("garcia", ["Luis García", "María García"]),
+    ("María García", ["María García"]),
+    ("Garcia, Maria", ["María García"]),
+    ("GARCÍA maría", ["María García"]),
+    ("Smith, Maria", []),
+])
+def test_search_by_name_finds_the_patient(staff, garcia, others, query, expected):
+    page = staff.get("/patients", query_string={"q": query}).get_data(as_text=True)
+    assert sorted(_names(page, garcia, *others)) == expected
+
+
+@pytest.mark.parametrize("query", ["1984-03-09", "03/09/1984", "3/9/1984"])
+def test_search_by_date_of_birth(staff, garcia, others, query):
+    page = staff.get("/patients", query_string={"q": query}).get_data(as_text=True)
+    assert sorted(_names(page, garcia, *others)) == ["Ann Smith", "María García"]
+
+
+@pytest.mark.parametrize("query", ["(312) 555-0134", "312.555.0134", "+1 312 555 0134"])
+def test_search_by_phone_in_any_format(staff, garcia, others, query):
+    page = staff.get("/patients", query_string={"q": query}).get_data(as_text=True)
+    assert _names(page, garcia, *others) == ["María García"]
+    assert "(312) 555-0134" in page  # the mobile shown in national format
+
+
+def test_search_by_home_phone(staff, practice, garcia):
+    other = factories.make_patient(practice, mobile_phone=None, home_phone="+13125559876")
+    page = staff.get("/patients", query_string={"q": "312-555-9876"}).get_data(as_text=True)
+    assert _names(page, garcia, other) == [other.full_name]
+
+
+@pytest.mark.parametrize("query", ["maria garcia 1984-03-09", "García, María 03/09/1984",
+                                   "garcia 1984-03-09"])
+def test_search_by_name_and_date_of_birth(staff, garcia, others, query):
+    page = staff.get("/patients", query_string={"q": query}).get_data(as_text=True)
+    assert _names(page, garcia, *others) == ["María García"]
+
+
+def test_search_only_finds_patients_of_the_staff_members_practice(staff, garcia):
+    elsewhere = factories.make_practice(name="Elsewhere Dental")
+    stranger = factories.make_patient(elsewhere, family_name="García", given_name="Eva")
+    page = staff.get("/patients", query_string={"q": "garcia"}).get_data(as_text=True)
+    assert _names(page, garcia, stranger) == ["María García"]
+
+
+def test_no_query_lists_recently_updated_patients(staff, practice, garcia, others):
+    garcia.updated_at = utcnow() + timedelta(minutes=5)
+    db.session.commit()
+    page = staff.get("/patients").get_data(as_text=True)
+    assert "Recently updated" in page
+    assert page.index("García, María") < page.index("Smith, Ann")
+
+
+@pytest.mark.parametrize(("query", "message"), [
+    ("13/45/1984", "13/45/1984 is not a real date."),
+    ("555-0000-000", "555-0000-000 is not a valid phone number."),
+    ("?!", "Search by family name, date of birth"),
+    ("x" * 101, "Use at most 100 characters."),
+])
+def test_unreadable_search_says_what_is_wrong(staff, garcia, query, message):
+    response = staff.get("/patients", query_string={"q": query})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert message in page and 'aria-invalid="true"' in page
+    assert _events("patient.search") == []
+
+
+def test_search_is_audited_with_kind_and_count_never_the_text(staff, garcia, others):
+    staff.get("/patients", query_string={"q": "(312) 555-0134"})
+    staff.get("/patients", query_string={"q": "García"})
+    events = _events("patient.search")
+    assert [json.loads(e.detail) for e in events] == [{"kind": "phone", "results": 1},
+                                                      {"kind": "name", "results": 2}]
+    assert all("555" not in e.detail and "arc" not in e.detail for e in events)
+
+
+def test_htmx_search_returns_only_the_results_fragment(staff, garcia):
+    response = staff.get("/patients", query_string={"q": "garcia"},
+                         headers={"HX-Request": "true"})
+    page = response.get_data(as_text=True)
+    assert "García, María" in page
+    assert "<html" not in page
+
+
+def test_record_shows_demographics_household_appointments_and_conversations(
+        staff, practice, garcia):
+    household = Household(practice_id=practice.id, phone=garcia.mobile_phone,
+                          phone_index=blind_index.phone_index(garcia.mobile_phone))
+    db.session.add(household)
+    db.session.flush()
+    child = factories.make_patient(practice, given_name="Sofía", family_name="García",
+                                   household_id=household.id)
+    garcia.household_id = household.id
+    db.session.commit()
+    east = factories.make_location(practice, name="Lakeside East", timezone="America/New_York")
+    provider = factories.make_provider(practice, locations=[east], family_name="Okafor")
+    cleaning = factories.make_appointment_type(practice, name="Cleaning")
+    soon = utcnow().replace(microsecond=0) + timedelta(days=3)
+    soon = soon.replace(hour=15, minute=0, second=0)  # 10:00 or 11:00 in New York
+    factories.make_appointment(garcia, provider, east, start_at=soon, appointment_type=cleaning)
+    factories.make_appointment(garcia, provider, east, start_at=utcnow() - timedelta(days=30),
+                               appointment_type=cleaning, status="fulfilled")
+    conversation = Conversation(practice_id=practice.id, channel="sms",
+                                contact=garcia.mobile_phone,
+                                contact_index=blind_index.phone_index(garcia.mobile_phone),
+                                unread=True, last_message_at=utcnow(), patients=[garcia])
+    db.session.add(conversation)
+    db.session.commit()
+
+    page = staff.get(f"/patients/{garcia.id}").get_data(as_text=True)
+
+    assert "María García" in page and "Mar 9, 1984" in page
+    assert f'href="/patients/{child.id}"' in page and "Sofía García" in page
+    upcoming, past = page.split("Past appointments")
+    assert "Dr. Ana Okafor" in upcoming and "Lakeside East" in upcoming
+    assert local_when(soon.astimezone(ZoneInfo("America/New_York"))) in upcoming
+    assert local_when(soon.astimezone(ZoneInfo("America/New_York"))).endswith(("EST", "EDT"))
+    assert "Completed" in past
+    assert "Unread" in page and "(312) 555-0134" in page
+
+
+def test_opening_a_record_appends_an_audit_event(staff, garcia):
+    staff.get(f"/patients/{garcia.id}")
+    (event,) = _events("patient.view")
+    assert event.patient_id == garcia.id and event.actor_role == "front_desk"
+    assert "García" not in event.detail
+
+
+def test_unknown_or_other_practice_patient_is_a_friendly_404(staff, garcia):
+    elsewhere = factories.make_patient(factories.make_practice(name="Elsewhere"))
+    for patient_id in (999_999, elsewhere.id):
+        response = staff.get(f"/patients/{patient_id}")
+        assert response.status_code == 404
+        assert "There is no patient with that number" in response.get_data(as_text=True)
+    assert _events("patient.view") == []
+
+
+@pytest.mark.parametrize("path", ["/patients", "/patients?q=garcia", "/patients/{id}"])
+def test_marketing_may_not_see_patients(login, garcia, path):
+    response = login("marketing").get(path.format(id=garcia.id))
+    assert response.status_code == 403
+    assert "García" not in response.get_data(as_text=True)
+    assert _events("patient.view") == [] and _events("patient.search") == []
+
+
+def test_patient_pages_in_spanish(staff, garcia):
+    headers = {"Accept-Language": "es"}
+    search = staff.get("/patients", query_string={"q": "garcia"}, headers=headers)
+    assert "1 paciente encontrado" in search.get_data(as_text=True)
+    record = staff.get(f"/patients/{garcia.id}", headers=headers).get_data(as_text=True)
+    assert '<html lang="es" ' in record
+    assert "Próximas citas" in record and "9 mar 1984" in record and "Español" in record
