@@ -7,13 +7,19 @@ CLI and WSGI entry points turn that into one clear line instead of a traceback.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import os
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.serialization import load_der_public_key
+from email_validator import EmailNotValidError, validate_email
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
@@ -96,6 +102,40 @@ def _text(name: str, value: str) -> str:
     return value
 
 
+def _optional(check: Callable[[str, str], Any]) -> Callable[[str, str], Any]:
+    """An empty value means "not set" and stays ""."""
+    def optional(name: str, value: str) -> Any:
+        return "" if value == "" else check(name, value)
+
+    return optional
+
+
+def _pattern(regex: str, example: str) -> Callable[[str, str], str]:
+    def check(name: str, value: str) -> str:
+        if not re.fullmatch(regex, value):
+            raise ConfigError(f"{name}={value!r} does not look like {example}")
+        return value
+
+    return check
+
+
+def _email(name: str, value: str) -> str:
+    try:
+        return validate_email(value, check_deliverability=False).normalized
+    except EmailNotValidError:
+        raise ConfigError(f"{name}={value!r} is not an email address") from None
+
+
+def _ec_public_key(name: str, value: str) -> str:
+    try:
+        key = load_der_public_key(base64.b64decode(value, validate=True))
+    except (binascii.Error, ValueError):
+        key = None
+    if not isinstance(key, ec.EllipticCurvePublicKey):
+        raise ConfigError(f"{name} is not a base64 ECDSA public key (SendGrid's verification key)")
+    return value
+
+
 @dataclass(frozen=True)
 class Setting:
     name: str
@@ -123,6 +163,27 @@ SETTINGS: tuple[Setting, ...] = (
             "console prints and keeps messages; twilio sends them."),
     Setting("EMAIL_PROVIDER", "console", _choice("console", "sendgrid"),
             "console prints and keeps email; sendgrid sends it."),
+    Setting("TWILIO_ACCOUNT_SID", "", _optional(_pattern(r"AC[0-9a-fA-F]{32}", "AC + 32 hex")),
+            "Twilio account SID (required when SMS_PROVIDER=twilio)."),
+    Setting("TWILIO_AUTH_TOKEN", "", _text,
+            "Twilio auth token: authenticates API calls and checks webhook signatures."),
+    Setting("TWILIO_MESSAGING_SERVICE_SID", "",
+            _optional(_pattern(r"MG[0-9a-fA-F]{32}", "MG + 32 hex")),
+            "Messaging Service that sends texts; if set, TWILIO_FROM_NUMBER is not used."),
+    Setting("TWILIO_FROM_NUMBER", "", _optional(_pattern(r"\+[1-9][0-9]{6,14}", "+14155550100")),
+            "E.164 sender number, when no Messaging Service is used."),
+    Setting("TWILIO_API_BASE_URL", "", _optional(_url),
+            "Optional: send Twilio API calls to another base URL (a local fake)."),
+    Setting("SENDGRID_API_KEY", "", _text,
+            "SendGrid API key with Mail Send access (required when EMAIL_PROVIDER=sendgrid)."),
+    Setting("SENDGRID_FROM_EMAIL", "", _optional(_email),
+            "Verified sender address email goes out from."),
+    Setting("SENDGRID_API_BASE_URL", "", _optional(_url),
+            "Optional: send SendGrid API calls to another base URL (a local fake)."),
+    Setting("SENDGRID_WEBHOOK_PUBLIC_KEY", "", _optional(_ec_public_key),
+            "Verification key of SendGrid's signed event webhook (base64)."),
+    Setting("PROVIDER_TIMEOUT_SECONDS", "10", _int(1),
+            "Timeout of each call to Twilio or SendGrid."),
     Setting("PAYMENT_PROVIDER", "demo", _choice("demo", "stripe"),
             "demo completes payments locally; stripe uses Stripe Checkout."),
     Setting("EHR_ADAPTER", "none", _choice("none"),
@@ -170,5 +231,25 @@ def load_settings(overrides: Mapping[str, Any] | None = None,
                 raise ConfigError(
                     f"{name} must be set to a secret of your own when FRONTDESK_ENV=production"
                 )
+    _check_provider_settings(settings)
     settings.update(overrides)  # extra Flask keys (TESTING, WTF_CSRF_ENABLED, ...) pass through
     return settings
+
+
+# provider setting and value -> groups of settings; at least one of each group must be set
+PROVIDER_REQUIREMENTS: dict[tuple[str, str], tuple[tuple[str, ...], ...]] = {
+    ("SMS_PROVIDER", "twilio"): (("TWILIO_ACCOUNT_SID",), ("TWILIO_AUTH_TOKEN",),
+                                 ("TWILIO_MESSAGING_SERVICE_SID", "TWILIO_FROM_NUMBER")),
+    ("EMAIL_PROVIDER", "sendgrid"): (("SENDGRID_API_KEY",), ("SENDGRID_FROM_EMAIL",),
+                                     ("SENDGRID_WEBHOOK_PUBLIC_KEY",)),
+}
+
+
+def _check_provider_settings(settings: Mapping[str, Any]) -> None:
+    for (provider, value), groups in PROVIDER_REQUIREMENTS.items():
+        if settings[provider] != value:
+            continue
+        for group in groups:
+            if not any(settings[name] for name in group):
+                raise ConfigError(
+                    f"{' or '.join(group)} must be set when {provider}={value}")

@@ -26,7 +26,10 @@ def test_development_defaults_work_without_any_environment():
 
 
 def test_dict_overrides_environment():
-    settings = load_settings({"SMS_PROVIDER": "twilio"}, environ={"SMS_PROVIDER": "console"})
+    twilio = {"TWILIO_ACCOUNT_SID": "AC" + "0" * 32, "TWILIO_AUTH_TOKEN": "token",
+              "TWILIO_FROM_NUMBER": "+14155550100"}
+    settings = load_settings({"SMS_PROVIDER": "twilio", **twilio},
+                             environ={"SMS_PROVIDER": "console"})
     assert settings["SMS_PROVIDER"] == "twilio"
 
 

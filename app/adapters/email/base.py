@@ -1,0 +1,56 @@
+"""The email provider interface and its registry, keyed by the ``EMAIL_PROVIDER`` setting.
+
+Crash safety: SendGrid has no idempotency key either, and its message search needs a paid
+add-on, so an email left in ``sending`` without a provider id is reconciled by the event
+webhook: every send carries ``{REFERENCE_ARG: idempotency_key}`` in SendGrid's
+``custom_args``, and every event SendGrid posts back (processed, delivered, bounce, ...)
+carries that pair at the top level of the event.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Protocol
+
+from app.adapters.sending import SendResult
+from app.config import ConfigError
+
+REFERENCE_ARG = "frontdesk_ref"
+
+
+class EmailProvider(Protocol):
+    name: str
+
+    def send_email(self, *, to: str, subject: str, html: str, text: str,
+                   idempotency_key: str, categories: Sequence[str] = ()) -> SendResult:
+        """Send one email with an HTML and a plain-text part. ``idempotency_key`` and
+        ``categories`` travel to the provider and back in its events: opaque, never PHI.
+        Raises the classified errors of ``app.adapters.sending``."""
+
+
+_PROVIDERS: dict[str, Callable[[Mapping[str, Any]], EmailProvider]] = {}
+
+
+def register(name: str) -> Callable[[type], type]:
+    """Class decorator: ``@register("sendgrid")``; the class needs ``from_settings``."""
+
+    def add(cls: type) -> type:
+        _PROVIDERS[name] = cls.from_settings  # type: ignore[attr-defined]
+        return cls
+
+    return add
+
+
+def get_email_provider(settings: Mapping[str, Any]) -> EmailProvider:
+    name = settings["EMAIL_PROVIDER"]
+    try:
+        factory = _PROVIDERS[name]
+    except KeyError:
+        raise ConfigError(f"EMAIL_PROVIDER={name!r} has no provider") from None
+    return factory(settings)
+
+
+def mask_email(address: str) -> str:
+    """'jane.doe@example.com' -> 'j***@example.com'."""
+    local, _, domain = address.rpartition("@")
+    return f"{local[:1]}***@{domain}" if local else "***"

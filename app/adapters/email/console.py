@@ -1,0 +1,32 @@
+"""Development email: logs the recipient (masked), subject and plain-text part.
+
+Like the console SMS provider it keeps nothing: the outbox rows are the dev outbox.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from app.adapters.email.base import mask_email, register
+from app.adapters.sending import SendResult
+
+log = logging.getLogger(__name__)
+
+
+@register("console")
+class ConsoleEmail:
+    name = "console"
+
+    @classmethod
+    def from_settings(cls, settings: Mapping[str, Any]) -> ConsoleEmail:
+        return cls()
+
+    def send_email(self, *, to: str, subject: str, html: str, text: str,
+                   idempotency_key: str, categories: Sequence[str] = ()) -> SendResult:
+        provider_message_id = f"console-{uuid.uuid4().hex}"
+        log.info("Email to %s (key %s, id %s): %s\n%s", mask_email(to), idempotency_key,
+                 provider_message_id, subject, text)
+        return SendResult(provider_message_id, "sent")

@@ -1,0 +1,70 @@
+"""The SMS provider interface and its registry, keyed by the ``SMS_PROVIDER`` setting.
+
+Build one provider per worker process with ``get_sms_provider(app.config)`` and reuse it:
+the real providers hold a pooled HTTP connection.
+
+Crash safety without provider idempotency: Twilio has no idempotency key, so a worker that
+dies between the API call and its commit leaves a message in ``sending`` with no provider id.
+Two ways reconcile it before any resend:
+
+1. the status callback — put the outbox row's opaque id in ``status_callback_url``'s query
+   string; Twilio calls it back (sent/delivered/failed) with the MessageSid;
+2. ``find_sent`` — list recent messages to the number and match the body (see TwilioSms).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Mapping
+from datetime import datetime
+from typing import Any, Protocol
+
+from app.adapters.sending import SendResult
+from app.config import ConfigError
+
+
+class SmsProvider(Protocol):
+    name: str
+
+    def send_sms(self, *, to: str, body: str, status_callback_url: str | None,
+                 idempotency_key: str) -> SendResult:
+        """Send ``body`` to ``to`` (E.164). Raises the classified errors of
+        ``app.adapters.sending``. ``idempotency_key`` is opaque and never PHI."""
+
+    def fetch_status(self, provider_message_id: str) -> SendResult | None:
+        """The provider's current view of a message, or None if it does not know the id."""
+
+    def find_sent(self, *, to: str, body: str, created_after: datetime,
+                  exclude_ids: Collection[str] = ()) -> SendResult | None:
+        """A message with exactly this recipient and body created at or after
+        ``created_after`` (UTC) whose id is not in ``exclude_ids``, or None.
+
+        For reconciling a message left in ``sending`` with no provider id. Pass the
+        provider ids already recorded for other messages to the same number as
+        ``exclude_ids`` so two identical texts are never taken for one."""
+
+
+_PROVIDERS: dict[str, Callable[[Mapping[str, Any]], SmsProvider]] = {}
+
+
+def register(name: str) -> Callable[[type], type]:
+    """Class decorator: ``@register("twilio")``; the class needs ``from_settings``."""
+
+    def add(cls: type) -> type:
+        _PROVIDERS[name] = cls.from_settings  # type: ignore[attr-defined]
+        return cls
+
+    return add
+
+
+def get_sms_provider(settings: Mapping[str, Any]) -> SmsProvider:
+    name = settings["SMS_PROVIDER"]
+    try:
+        factory = _PROVIDERS[name]
+    except KeyError:
+        raise ConfigError(f"SMS_PROVIDER={name!r} has no provider") from None
+    return factory(settings)
+
+
+def mask_phone(e164: str) -> str:
+    """'+14155550134' -> '********0134': enough to tell numbers apart in a log."""
+    return "*" * max(len(e164) - 4, 0) + e164[-4:]
