@@ -6,6 +6,7 @@ from flask import Flask
 
 
 def register_cli(app: Flask) -> None:
+    from app.patients.cli import import_cli
     from app.security.audit_cli import audit_cli
     from app.security.cli import users_cli
     from app.security.keys_cli import keys_cli
@@ -13,3 +14,4 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(users_cli)
     app.cli.add_command(audit_cli)
     app.cli.add_command(keys_cli)
+    app.cli.add_command(import_cli)

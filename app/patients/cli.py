@@ -1,0 +1,60 @@
+"""flask import patients FILE.csv"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from flask.cli import AppGroup
+from sqlalchemy import select
+
+from app.extensions import db
+from app.patients.importer import ImportFileError, count_data_rows, import_patients, read_rows
+from app.practice.models import Practice
+
+import_cli = AppGroup("import", help="Bring data in from the practice's old system.")
+
+
+@import_cli.command("patients", help="Import or update patients from a CSV file.")
+@click.argument("csv_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--dry-run", is_flag=True, help="Check every row and report; write nothing.")
+@click.option("--practice-id", type=int, default=None,
+              help="Practice to import into (default: the only practice).")
+def import_patients_command(csv_file: Path, dry_run: bool, practice_id: int | None) -> None:
+    practice = _practice(practice_id)
+    try:
+        with csv_file.open(newline="", encoding="utf-8-sig") as stream:
+            total = count_data_rows(stream)
+        with csv_file.open(newline="", encoding="utf-8-sig") as stream, click.progressbar(
+                length=total, label="Importing patients") as bar:
+            report = import_patients(practice_id=practice.id, rows=read_rows(stream),
+                                     dry_run=dry_run, on_row=lambda: bar.update(1))
+    except ImportFileError as error:
+        raise click.ClickException(f"{csv_file.name}: {error}") from None
+    except UnicodeDecodeError:
+        raise click.ClickException(
+            f"{csv_file.name}: not UTF-8 text (save it from the spreadsheet as CSV UTF-8)"
+        ) from None
+    heading = "Dry run (nothing written)" if dry_run else "Import finished"
+    verb = "would be " if dry_run else ""
+    click.echo(f"{heading}: {report.rows} rows")
+    click.echo(f"  imported:  {report.imported} {verb}new")
+    click.echo(f"  updated:   {report.updated}")
+    click.echo(f"  unchanged: {report.unchanged}")
+    click.echo(f"  rejected:  {len(report.rejected)}")
+    for rejected in report.rejected:
+        click.echo(f"    line {rejected.line}: {rejected.reason}")
+
+
+def _practice(practice_id: int | None) -> Practice:
+    if practice_id is not None:
+        practice = db.session.get(Practice, practice_id)
+        if practice is None:
+            raise click.ClickException(f"--practice-id {practice_id}: no such practice")
+        return practice
+    practices = db.session.execute(select(Practice).order_by(Practice.id)).scalars().all()
+    if not practices:
+        raise click.ClickException("no practice exists yet: run 'flask demo seed' first")
+    if len(practices) > 1:
+        raise click.ClickException("several practices exist: choose one with --practice-id")
+    return practices[0]

@@ -1,0 +1,227 @@
+"""Write side of patient records: clean input, create, update, households, lookups by value.
+
+Every identifying field is normalized the same way everywhere (phones to E.164, emails
+lowercased, names trimmed) before its blind index is computed, so a lookup finds what a write
+stored. Writes append an audit event naming the changed fields, never their values.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, fields
+from datetime import date
+
+from email_validator import EmailNotValidError, validate_email
+from sqlalchemy import select
+
+from app.core import phones
+from app.core.clock import utcnow
+from app.extensions import db
+from app.patients.models import Channel, Household, Language, Patient, Sex
+from app.security import audit, blind_index
+
+_SEX_WORDS = {
+    "f": Sex.FEMALE, "female": Sex.FEMALE, "woman": Sex.FEMALE,
+    "m": Sex.MALE, "male": Sex.MALE, "man": Sex.MALE,
+    "o": Sex.OTHER, "other": Sex.OTHER, "x": Sex.OTHER,
+    "u": Sex.UNKNOWN, "unknown": Sex.UNKNOWN, "": Sex.UNKNOWN,
+}
+_LANGUAGE_WORDS = {"": Language.ENGLISH, "en": Language.ENGLISH, "english": Language.ENGLISH,
+                   "es": Language.SPANISH, "spanish": Language.SPANISH,
+                   "español": Language.SPANISH, "espanol": Language.SPANISH}
+
+
+class PatientInputError(ValueError):
+    """One or more fields are invalid; ``errors`` maps each field to a readable reason."""
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        super().__init__("; ".join(f"{name}: {reason}" for name, reason in errors.items()))
+        self.errors = errors
+
+
+@dataclass(frozen=True)
+class PatientFields:
+    """Clean, normalized values for a patient record."""
+
+    given_name: str
+    family_name: str
+    date_of_birth: date
+    sex: str = Sex.UNKNOWN
+    external_id: str | None = None
+    mobile_phone: str | None = None
+    home_phone: str | None = None
+    email: str | None = None
+    preferred_language: str = Language.ENGLISH
+    address_line: str | None = None
+    city: str | None = None
+    state: str | None = None
+    postal_code: str | None = None
+
+
+def clean_patient_fields(raw: Mapping[str, object], *, default_region: str = "US",
+                         today: date | None = None) -> PatientFields:
+    """Validate and normalize raw values (strings from a form or a CSV row).
+
+    Raises PatientInputError listing every bad field, so one pass reports them all."""
+    errors: dict[str, str] = {}
+
+    def text(name: str) -> str:
+        value = raw.get(name)
+        return "" if value is None else " ".join(str(value).split())
+
+    given, family = text("given_name"), text("family_name")
+    if not given:
+        errors["given_name"] = "missing first name"
+    if not family:
+        errors["family_name"] = "missing last name"
+    dob: date | None = None
+    raw_dob = text("date_of_birth")
+    if isinstance(raw.get("date_of_birth"), date):
+        dob = raw["date_of_birth"]  # type: ignore[assignment]
+    elif not raw_dob:
+        errors["date_of_birth"] = "missing date of birth"
+    else:
+        try:
+            dob = date.fromisoformat(raw_dob)
+        except ValueError:
+            errors["date_of_birth"] = f"bad date {raw_dob!r} (expected YYYY-MM-DD)"
+    if dob is not None and not date(1900, 1, 1) <= dob <= (today or utcnow().date()):
+        errors["date_of_birth"] = f"date of birth {dob.isoformat()} is not plausible"
+
+    sex = _SEX_WORDS.get(text("sex").lower())
+    if sex is None:
+        errors["sex"] = f"unknown sex {text('sex')!r} (female, male, other or unknown)"
+    language = _LANGUAGE_WORDS.get(text("preferred_language").lower())
+    if language is None:
+        errors["preferred_language"] = f"unknown language {text('preferred_language')!r} (en or es)"
+
+    def phone(name: str, label: str) -> str | None:
+        value = text(name)
+        if not value:
+            return None
+        try:
+            return phones.to_e164(value, default_region)
+        except phones.InvalidPhoneNumber:
+            errors[name] = f"unparseable {label} {value!r}"
+            return None
+
+    mobile, home = phone("mobile_phone", "mobile phone"), phone("home_phone", "home phone")
+    email: str | None = text("email") or None
+    if email:
+        try:
+            email = validate_email(email, check_deliverability=False).normalized.lower()
+        except EmailNotValidError:
+            errors["email"] = f"invalid email {email!r}"
+            email = None
+    state = text("state").upper() or None
+    if state and (len(state) != 2 or not state.isalpha()):
+        errors["state"] = f"state {state!r} is not a two-letter code"
+    if errors:
+        raise PatientInputError(errors)
+    assert dob is not None and sex is not None and language is not None
+    return PatientFields(
+        given_name=given, family_name=family, date_of_birth=dob, sex=sex,
+        external_id=text("external_id") or None, mobile_phone=mobile, home_phone=home,
+        email=email, preferred_language=language, address_line=text("address_line") or None,
+        city=text("city") or None, state=state, postal_code=text("postal_code") or None,
+    )
+
+
+def changed_fields(patient: Patient, values: PatientFields) -> list[str]:
+    return [f.name for f in fields(values) if getattr(patient, f.name) != getattr(values, f.name)]
+
+
+def create_patient(*, practice_id: int, values: PatientFields, audited: bool = True) -> Patient:
+    """Add a patient (flushed, not committed: the caller's transaction decides)."""
+    patient = Patient(practice_id=practice_id, **asdict(values))
+    patient.preferred_channel = Channel.SMS if values.mobile_phone or not values.email \
+        else Channel.EMAIL
+    patient.refresh_indexes()
+    db.session.add(patient)
+    db.session.flush()
+    link_household(patient)
+    if audited:
+        audit.record(audit.Action.PATIENT_CREATE, patient_id=patient.id, object_type="patient",
+                     object_id=patient.id)
+    return patient
+
+
+def update_patient(*, patient: Patient, values: PatientFields, audited: bool = True
+                   ) -> list[str]:
+    """Apply new values; return the names of the fields that changed."""
+    changes = changed_fields(patient, values)
+    if not changes:
+        return []
+    for name in changes:
+        setattr(patient, name, getattr(values, name))
+    if "mobile_phone" in changes and not patient.mobile_phone and patient.email:
+        patient.preferred_channel = Channel.EMAIL
+    patient.refresh_indexes()
+    db.session.flush()
+    if "mobile_phone" in changes:
+        link_household(patient)
+    if audited:
+        audit.record(audit.Action.PATIENT_UPDATE, patient_id=patient.id, object_type="patient",
+                     object_id=patient.id, detail={"fields": changes})
+    return changes
+
+
+def link_household(patient: Patient) -> None:
+    """Put the patient in the household of everyone sharing their mobile number, and dissolve
+    a household left with a single member."""
+    previous = patient.household
+    sharing = [] if not patient.mobile_phone_index else db.session.execute(
+        select(Patient).where(Patient.practice_id == patient.practice_id,
+                              Patient.mobile_phone_index == patient.mobile_phone_index,
+                              Patient.id != patient.id)).scalars().all()
+    household = None
+    if sharing:
+        household = db.session.execute(
+            select(Household).where(Household.practice_id == patient.practice_id,
+                                    Household.phone_index == patient.mobile_phone_index)
+        ).scalar_one_or_none()
+        if household is None:
+            household = Household(practice_id=patient.practice_id, phone=patient.mobile_phone,
+                                  phone_index=patient.mobile_phone_index)
+            db.session.add(household)
+            db.session.flush()
+        for member in [patient, *sharing]:
+            member.household_id = household.id
+    else:
+        patient.household_id = None
+    db.session.flush()
+    if previous is not None and previous is not household:
+        remaining = db.session.execute(
+            select(Patient).where(Patient.household_id == previous.id)).scalars().all()
+        if len(remaining) <= 1:
+            for member in remaining:
+                member.household_id = None
+            db.session.flush()
+            db.session.delete(previous)
+            db.session.flush()
+    db.session.expire(patient, ["household"])
+
+
+def patients_by_phone(*, practice_id: int, e164: str) -> list[Patient]:
+    """Patients whose mobile number is ``e164`` (a household has several)."""
+    return list(db.session.execute(
+        select(Patient).where(Patient.practice_id == practice_id,
+                              Patient.mobile_phone_index == blind_index.phone_index(e164))
+        .order_by(Patient.id)).scalars())
+
+
+def patient_by_external_id(*, practice_id: int, external_id: str) -> Patient | None:
+    return db.session.execute(
+        select(Patient).where(Patient.practice_id == practice_id,
+                              Patient.external_id_index
+                              == blind_index.external_id_index(external_id))
+    ).scalar_one_or_none()
+
+
+def patients_by_name_and_birth_date(*, practice_id: int, given_name: str, family_name: str,
+                                    date_of_birth: date) -> list[Patient]:
+    """The identity match used by self-scheduling: exact name (any case or accents) + DOB."""
+    key = blind_index.name_dob_index(given_name, family_name, date_of_birth)
+    return list(db.session.execute(
+        select(Patient).where(Patient.practice_id == practice_id,
+                              Patient.name_dob_index == key).order_by(Patient.id)).scalars())

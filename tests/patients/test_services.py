@@ -1,0 +1,79 @@
+from datetime import date
+
+import pytest
+
+from app.extensions import db
+from app.patients import services
+from app.patients.models import Household, Patient
+from app.security.models import AuditEvent
+
+
+def _values(**overrides):
+    raw = {"given_name": "Rosa", "family_name": "Peña", "date_of_birth": "1984-02-29",
+           "mobile_phone": "(312) 555-0147", "email": " Rosa.Pena@Example.COM ",
+           "preferred_language": "es", "sex": "F", "state": "il"}
+    raw.update(overrides)
+    return services.clean_patient_fields(raw)
+
+
+def test_clean_fields_normalizes_phone_email_state_and_words():
+    values = _values()
+    assert values.mobile_phone == "+13125550147"
+    assert values.email == "rosa.pena@example.com"
+    assert values.sex == "female"
+    assert values.preferred_language == "es"
+    assert values.state == "IL"
+    assert values.date_of_birth == date(1984, 2, 29)
+
+
+def test_clean_fields_reports_every_bad_field_by_name():
+    with pytest.raises(services.PatientInputError) as caught:
+        services.clean_patient_fields({"given_name": "", "family_name": "Lee",
+                                       "date_of_birth": "02/30/1990", "mobile_phone": "12",
+                                       "email": "not-an-email", "preferred_language": "fr",
+                                       "sex": "q"})
+    assert set(caught.value.errors) == {"given_name", "date_of_birth", "mobile_phone", "email",
+                                        "preferred_language", "sex"}
+    assert "missing first name" in caught.value.errors["given_name"]
+    assert "'02/30/1990'" in caught.value.errors["date_of_birth"]
+
+
+def test_future_birth_date_is_refused():
+    with pytest.raises(services.PatientInputError, match="not plausible"):
+        _values(date_of_birth="2999-01-01")
+
+
+def test_created_patient_is_found_by_phone_and_by_name_and_birth_date(practice):
+    patient = services.create_patient(practice_id=practice.id, values=_values())
+    db.session.commit()
+    assert services.patients_by_phone(practice_id=practice.id, e164="+13125550147") == [patient]
+    found = services.patients_by_name_and_birth_date(
+        practice_id=practice.id, given_name="ROSA", family_name="pena",
+        date_of_birth=date(1984, 2, 29))
+    assert found == [patient]
+    event = db.session.execute(db.select(AuditEvent)).scalars().one()
+    assert (event.action, event.patient_id) == ("patient.create", patient.id)
+
+
+def test_patients_sharing_a_mobile_form_one_household_which_dissolves_when_one_leaves(practice):
+    mother = services.create_patient(practice_id=practice.id, values=_values())
+    child = services.create_patient(practice_id=practice.id,
+                                    values=_values(given_name="Lucia", date_of_birth="2015-06-01"))
+    db.session.commit()
+    assert mother.household_id is not None
+    assert mother.household_id == child.household_id
+
+    changes = services.update_patient(patient=child, values=_values(
+        given_name="Lucia", date_of_birth="2015-06-01", mobile_phone="312-555-0199"))
+    db.session.commit()
+    assert changes == ["mobile_phone"]
+    assert child.household_id is None
+    assert db.session.get(Patient, mother.id).household_id is None
+    assert db.session.execute(db.select(Household)).scalars().all() == []
+
+
+def test_update_with_same_values_changes_nothing_and_audits_nothing(practice):
+    patient = services.create_patient(practice_id=practice.id, values=_values())
+    db.session.commit()
+    assert services.update_patient(patient=patient, values=_values()) == []
+    assert db.session.execute(db.select(db.func.count(AuditEvent.id))).scalar_one() == 1
