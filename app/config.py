@@ -202,6 +202,8 @@ SETTINGS: tuple[Setting, ...] = (
             "Length of the lockout window."),
     Setting("TRUST_PROXY", "false", _bool,
             "Trust X-Forwarded-For/-Proto from one reverse proxy (TLS terminator)."),
+    Setting("SMS_MESSAGES_PER_SECOND", "10", _int(0),
+            "Per-worker pacing of outgoing texts (0: no pacing); keep under the sender's limit."),
     Setting("LOG_LEVEL", "INFO", _choice("DEBUG", "INFO", "WARNING", "ERROR"),
             "Logging level."),
 )

@@ -46,16 +46,111 @@ class Conversation(db.Model):
                                                    order_by="Message.created_at")
 
 
+class MessageStatus(StrEnum):
+    """Inbound messages are ``received``. Outbound ones move scheduled → sending → sent →
+    delivered | undelivered | failed, or end cancelled / suppressed (with the rule)."""
+
+    RECEIVED = "received"
+    SCHEDULED = "scheduled"
+    SENDING = "sending"
+    SENT = "sent"
+    DELIVERED = "delivered"
+    UNDELIVERED = "undelivered"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    SUPPRESSED = "suppressed"
+
+
+class Purpose(StrEnum):
+    """Why a message is sent; consent and caps depend on it."""
+
+    APPOINTMENT = "appointment"    # reminders, confirmations (FCC healthcare exemption)
+    CONVERSATION = "conversation"  # staff replies in a conversation the patient has with us
+    SYSTEM = "system"              # keyword replies, one-time codes, opt-out confirmations
+    BILLING = "billing"            # balances and payment links: need consent for the purpose
+    MARKETING = "marketing"        # recall, reactivation, reviews, broadcasts: explicit opt-in
+
+
 class Message(db.Model):
+    """Every message in and out. Outbound rows are the transactional outbox: written in the
+    same transaction as the event that causes them, then sent by ``flask worker``."""
+
+    __table_args__ = (Index("ix_message_due", "status", "send_at"),)
+
     id: Mapped[int] = mapped_column(primary_key=True)
-    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversation.id"), index=True)
+    practice_id: Mapped[int] = mapped_column(ForeignKey("practice.id"), index=True)
+    conversation_id: Mapped[int | None] = mapped_column(ForeignKey("conversation.id"),
+                                                        index=True)
     patient_id: Mapped[int | None] = mapped_column(ForeignKey("patient.id"), index=True)
     direction: Mapped[str] = mapped_column(String(10))
-    channel: Mapped[str] = mapped_column(String(10))
-    body: Mapped[str] = mapped_column(EncryptedText("message.body"))
+    channel: Mapped[str] = mapped_column(String(10))  # sms | email
+    purpose: Mapped[str] = mapped_column(String(20), default=Purpose.CONVERSATION)
+    # Outbound: the template and its context, rendered at send time in the patient's language.
+    template: Mapped[str | None] = mapped_column(String(80))
+    context: Mapped[str | None] = mapped_column(EncryptedText("message.context"))
+    subject: Mapped[str | None] = mapped_column(EncryptedText("message.subject"))
+    body: Mapped[str | None] = mapped_column(EncryptedText("message.body"))
+    # Where it went (or, inbound, came from); set at send time unless fixed at enqueue.
+    address: Mapped[str | None] = mapped_column(EncryptedText("message.address"))
+    idempotency_key: Mapped[str | None] = mapped_column(String(200), unique=True)
+    in_reply_to_id: Mapped[int | None] = mapped_column(ForeignKey("message.id"))
+    is_immediate_reply: Mapped[bool] = mapped_column(Boolean, default=False)
+    capped: Mapped[bool] = mapped_column(Boolean, default=False)
     sent_by_staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"))
     provider_message_id: Mapped[str | None] = mapped_column(String(64), unique=True)
-    status: Mapped[str] = mapped_column(String(20), default="received")
+    status: Mapped[str] = mapped_column(String(20), default=MessageStatus.RECEIVED)
+    status_reason: Mapped[str | None] = mapped_column(String(120))
+    error_code: Mapped[str | None] = mapped_column(String(20))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    send_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    sending_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    conversation: Mapped[Conversation | None] = relationship(back_populates="messages")
+
+
+class ConsentEntry(db.Model):
+    """The consent ledger: one row per change, never updated. The current state for a contact
+    point, channel and purpose is derived from the latest rows (see messaging.consent)."""
+
+    __table_args__ = (Index("ix_consent_contact", "practice_id", "contact_index", "channel"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    practice_id: Mapped[int] = mapped_column(ForeignKey("practice.id"))
+    channel: Mapped[str] = mapped_column(String(10))
+    contact_index: Mapped[str] = mapped_column(String(40))
+    purpose: Mapped[str] = mapped_column(String(20))  # a Purpose, or "all"
+    granted: Mapped[bool] = mapped_column(Boolean)
+    source: Mapped[str] = mapped_column(String(30))  # keyword, staff, form, carrier, ...
+    patient_id: Mapped[int | None] = mapped_column(ForeignKey("patient.id"), index=True)
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"))
+    reason: Mapped[str | None] = mapped_column(EncryptedText("consent_entry.reason"))
+    message_id: Mapped[int | None] = mapped_column(ForeignKey("message.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
-    conversation: Mapped[Conversation] = relationship(back_populates="messages")
+
+class ContactPointStatus(db.Model):
+    """A phone or email address the providers told us cannot receive messages."""
+
+    __table_args__ = (Index("ix_contact_point_status_contact", "practice_id", "channel",
+                            "contact_index", unique=True),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    practice_id: Mapped[int] = mapped_column(ForeignKey("practice.id"))
+    channel: Mapped[str] = mapped_column(String(10))
+    contact_index: Mapped[str] = mapped_column(String(40))
+    usable: Mapped[bool] = mapped_column(Boolean, default=True)
+    reason: Mapped[str | None] = mapped_column(String(60))  # invalid_number, landline, bounce
+    error_code: Mapped[str | None] = mapped_column(String(20))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class WebhookEvent(db.Model):
+    """Provider events already processed, so retried deliveries are handled once."""
+
+    provider: Mapped[str] = mapped_column(String(20), primary_key=True)
+    event_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -1,8 +1,8 @@
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, time
 
-from sqlalchemy import Boolean, Column, ForeignKey, Integer, String, Table, UniqueConstraint
+from sqlalchemy import Boolean, Column, ForeignKey, Integer, String, Table, Time, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.core.clock import utcnow
@@ -24,6 +24,13 @@ class Practice(db.Model):
     email: Mapped[str | None] = mapped_column(String(254))
     website: Mapped[str | None] = mapped_column(String(300))
     timezone: Mapped[str] = mapped_column(String(64))
+    # Messaging policy: messages are sent only between these local times (47 CFR
+    # 64.1200(c)(1); a stricter state window still applies), and non-urgent messages are
+    # capped per patient (FCC 15-72: one a day, three a week).
+    send_window_start: Mapped[time] = mapped_column(Time, default=time(8, 0))
+    send_window_end: Mapped[time] = mapped_column(Time, default=time(21, 0))
+    capped_per_day: Mapped[int] = mapped_column(Integer, default=1)
+    capped_per_week: Mapped[int] = mapped_column(Integer, default=3)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     locations: Mapped[list[Location]] = relationship(back_populates="practice",

@@ -1,8 +1,8 @@
-"""initial schema: practice, patients, staff, audit, appointments, conversations
+"""initial schema
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-24 15:52:40.594880
+Create Date: 2026-11-24 16:26:26.991303
 
 """
 from alembic import op
@@ -46,6 +46,10 @@ def upgrade():
     sa.Column('email', sa.String(length=254), nullable=True),
     sa.Column('website', sa.String(length=300), nullable=True),
     sa.Column('timezone', sa.String(length=64), nullable=False),
+    sa.Column('send_window_start', sa.Time(), nullable=False),
+    sa.Column('send_window_end', sa.Time(), nullable=False),
+    sa.Column('capped_per_day', sa.Integer(), nullable=False),
+    sa.Column('capped_per_week', sa.Integer(), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_practice'))
     )
@@ -68,6 +72,12 @@ def upgrade():
     sa.Column('used_at', sa.DateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('token_id', name=op.f('pk_used_link_token'))
     )
+    op.create_table('webhook_event',
+    sa.Column('provider', sa.String(length=20), nullable=False),
+    sa.Column('event_id', sa.String(length=100), nullable=False),
+    sa.Column('received_at', sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('provider', 'event_id', name=op.f('pk_webhook_event'))
+    )
     op.create_table('appointment_type',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('practice_id', sa.Integer(), nullable=False),
@@ -83,6 +93,21 @@ def upgrade():
     )
     with op.batch_alter_table('appointment_type', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_appointment_type_practice_id'), ['practice_id'], unique=False)
+
+    op.create_table('contact_point_status',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('practice_id', sa.Integer(), nullable=False),
+    sa.Column('channel', sa.String(length=10), nullable=False),
+    sa.Column('contact_index', sa.String(length=40), nullable=False),
+    sa.Column('usable', sa.Boolean(), nullable=False),
+    sa.Column('reason', sa.String(length=60), nullable=True),
+    sa.Column('error_code', sa.String(length=20), nullable=True),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['practice_id'], ['practice.id'], name=op.f('fk_contact_point_status_practice_id_practice')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_contact_point_status'))
+    )
+    with op.batch_alter_table('contact_point_status', schema=None) as batch_op:
+        batch_op.create_index('ix_contact_point_status_contact', ['practice_id', 'channel', 'contact_index'], unique=True)
 
     op.create_table('conversation',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -256,32 +281,85 @@ def upgrade():
     )
     op.create_table('message',
     sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('conversation_id', sa.Integer(), nullable=False),
+    sa.Column('practice_id', sa.Integer(), nullable=False),
+    sa.Column('conversation_id', sa.Integer(), nullable=True),
     sa.Column('patient_id', sa.Integer(), nullable=True),
     sa.Column('direction', sa.String(length=10), nullable=False),
     sa.Column('channel', sa.String(length=10), nullable=False),
-    sa.Column('body', sa.Text(), nullable=False),
+    sa.Column('purpose', sa.String(length=20), nullable=False),
+    sa.Column('template', sa.String(length=80), nullable=True),
+    sa.Column('context', sa.Text(), nullable=True),
+    sa.Column('subject', sa.Text(), nullable=True),
+    sa.Column('body', sa.Text(), nullable=True),
+    sa.Column('address', sa.Text(), nullable=True),
+    sa.Column('idempotency_key', sa.String(length=200), nullable=True),
+    sa.Column('in_reply_to_id', sa.Integer(), nullable=True),
+    sa.Column('is_immediate_reply', sa.Boolean(), nullable=False),
+    sa.Column('capped', sa.Boolean(), nullable=False),
     sa.Column('sent_by_staff_id', sa.Integer(), nullable=True),
     sa.Column('provider_message_id', sa.String(length=64), nullable=True),
     sa.Column('status', sa.String(length=20), nullable=False),
+    sa.Column('status_reason', sa.String(length=120), nullable=True),
+    sa.Column('error_code', sa.String(length=20), nullable=True),
+    sa.Column('attempts', sa.Integer(), nullable=False),
+    sa.Column('send_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('sending_started_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('sent_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('delivered_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['conversation_id'], ['conversation.id'], name=op.f('fk_message_conversation_id_conversation')),
+    sa.ForeignKeyConstraint(['in_reply_to_id'], ['message.id'], name=op.f('fk_message_in_reply_to_id_message')),
     sa.ForeignKeyConstraint(['patient_id'], ['patient.id'], name=op.f('fk_message_patient_id_patient')),
+    sa.ForeignKeyConstraint(['practice_id'], ['practice.id'], name=op.f('fk_message_practice_id_practice')),
     sa.ForeignKeyConstraint(['sent_by_staff_id'], ['staff_user.id'], name=op.f('fk_message_sent_by_staff_id_staff_user')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_message')),
+    sa.UniqueConstraint('idempotency_key', name=op.f('uq_message_idempotency_key')),
     sa.UniqueConstraint('provider_message_id', name=op.f('uq_message_provider_message_id'))
     )
     with op.batch_alter_table('message', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_message_conversation_id'), ['conversation_id'], unique=False)
+        batch_op.create_index('ix_message_due', ['status', 'send_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_message_patient_id'), ['patient_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_message_practice_id'), ['practice_id'], unique=False)
+
+    op.create_table('consent_entry',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('practice_id', sa.Integer(), nullable=False),
+    sa.Column('channel', sa.String(length=10), nullable=False),
+    sa.Column('contact_index', sa.String(length=40), nullable=False),
+    sa.Column('purpose', sa.String(length=20), nullable=False),
+    sa.Column('granted', sa.Boolean(), nullable=False),
+    sa.Column('source', sa.String(length=30), nullable=False),
+    sa.Column('patient_id', sa.Integer(), nullable=True),
+    sa.Column('staff_id', sa.Integer(), nullable=True),
+    sa.Column('reason', sa.Text(), nullable=True),
+    sa.Column('message_id', sa.Integer(), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['message_id'], ['message.id'], name=op.f('fk_consent_entry_message_id_message')),
+    sa.ForeignKeyConstraint(['patient_id'], ['patient.id'], name=op.f('fk_consent_entry_patient_id_patient')),
+    sa.ForeignKeyConstraint(['practice_id'], ['practice.id'], name=op.f('fk_consent_entry_practice_id_practice')),
+    sa.ForeignKeyConstraint(['staff_id'], ['staff_user.id'], name=op.f('fk_consent_entry_staff_id_staff_user')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_consent_entry'))
+    )
+    with op.batch_alter_table('consent_entry', schema=None) as batch_op:
+        batch_op.create_index('ix_consent_contact', ['practice_id', 'contact_index', 'channel'], unique=False)
+        batch_op.create_index(batch_op.f('ix_consent_entry_patient_id'), ['patient_id'], unique=False)
 
     # ### end Alembic commands ###
 
 
 def downgrade():
     # ### commands auto generated by Alembic - please adjust! ###
+    with op.batch_alter_table('consent_entry', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_consent_entry_patient_id'))
+        batch_op.drop_index('ix_consent_contact')
+
+    op.drop_table('consent_entry')
     with op.batch_alter_table('message', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_message_practice_id'))
         batch_op.drop_index(batch_op.f('ix_message_patient_id'))
+        batch_op.drop_index('ix_message_due')
         batch_op.drop_index(batch_op.f('ix_message_conversation_id'))
 
     op.drop_table('message')
@@ -326,10 +404,15 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_conversation_last_message_at'))
 
     op.drop_table('conversation')
+    with op.batch_alter_table('contact_point_status', schema=None) as batch_op:
+        batch_op.drop_index('ix_contact_point_status_contact')
+
+    op.drop_table('contact_point_status')
     with op.batch_alter_table('appointment_type', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_appointment_type_practice_id'))
 
     op.drop_table('appointment_type')
+    op.drop_table('webhook_event')
     op.drop_table('used_link_token')
     with op.batch_alter_table('sign_in_attempt', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_sign_in_attempt_ip'))

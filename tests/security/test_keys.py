@@ -33,7 +33,8 @@ def seed(count: int = 5) -> list[int]:
                                 contact="+13125559876", contact_index="c1")
     db.session.add(conversation)
     db.session.flush()
-    db.session.add(Message(conversation_id=conversation.id, patient_id=ids[0],
+    db.session.add(Message(practice_id=practice.id, conversation_id=conversation.id,
+                           patient_id=ids[0],
                            direction="inbound", channel="sms", body="Running late, sorry"))
     db.session.commit()
     return ids

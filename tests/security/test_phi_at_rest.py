@@ -65,7 +65,8 @@ def seed_patient_everywhere() -> int:
     db.session.flush()
     db.session.execute(conversation_patient.insert().values(conversation_id=conversation.id,
                                                             patient_id=patient.id))
-    db.session.add(Message(conversation_id=conversation.id, patient_id=patient.id,
+    db.session.add(Message(practice_id=practice.id, conversation_id=conversation.id,
+                           patient_id=patient.id,
                            direction="inbound", channel="sms", body="my Ravenscroft crown hurts"))
     db.session.commit()
     return patient.id

@@ -1,0 +1,36 @@
+"""Conversations: one thread per contact point (phone number or email address)."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from app.core.clock import utcnow
+from app.core.db import insert_unless_exists
+from app.extensions import db
+from app.messaging.models import Conversation, conversation_patient
+from app.security import blind_index
+
+
+def contact_index(channel: str, address: str) -> str:
+    """The blind index of a contact point: E.164 phone for SMS, email for email."""
+    return blind_index.phone_index(address) if channel == "sms" else blind_index.email_index(
+        address)
+
+
+def get_or_create(*, practice_id: int, channel: str, address: str,
+                  patient_ids: list[int] | tuple[int, ...] = ()) -> Conversation:
+    """The conversation for this contact point, created on first use (race-safe), with the
+    given patients linked to it."""
+    index = contact_index(channel, address)
+    insert_unless_exists(Conversation, {
+        "practice_id": practice_id, "channel": channel, "contact": address,
+        "contact_index": index, "unread": False, "closed": False, "created_at": utcnow(),
+    }, unique_on=["practice_id", "contact_index"])
+    conversation = db.session.execute(
+        select(Conversation).where(Conversation.practice_id == practice_id,
+                                   Conversation.contact_index == index)).scalar_one()
+    for patient_id in patient_ids:
+        insert_unless_exists(conversation_patient, {
+            "conversation_id": conversation.id, "patient_id": patient_id,
+        }, unique_on=["conversation_id", "patient_id"])
+    return conversation

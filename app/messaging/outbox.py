@@ -1,0 +1,78 @@
+"""The transactional outbox: the only way anything sends a message to a patient.
+
+``enqueue`` writes a ``Message`` row in the caller's transaction — the booking, the staff reply,
+the campaign step — so the message exists exactly when the event does. A unique idempotency key
+(e.g. ``reminder:<appointment>:<offset>``) makes a second enqueue of the same event a no-op.
+The worker (``messaging.dispatcher``) sends it later, applying the rules at send time.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, update
+
+from app.core.clock import utcnow
+from app.core.db import insert_unless_exists
+from app.extensions import db
+from app.messaging.models import Direction, Message, MessageStatus, Purpose
+from app.security import audit
+
+
+class OutboxError(ValueError):
+    """The message cannot be queued as asked (names the argument at fault)."""
+
+
+def enqueue(*, practice_id: int, purpose: Purpose, idempotency_key: str,
+            patient_id: int | None = None, conversation_id: int | None = None,
+            channel: str | None = None, address: str | None = None,
+            template: str | None = None, context: dict[str, Any] | None = None,
+            body: str | None = None, subject: str | None = None,
+            send_at: datetime | None = None, capped: bool = False,
+            in_reply_to_id: int | None = None, immediate_reply: bool = False,
+            staff_id: int | None = None) -> Message:
+    """Queue one outbound message; returns the row (the existing one for a repeated key).
+
+    Either ``template`` (rendered at send time in the patient's language) or ``body`` (a
+    staff-written text) is required. Without ``channel`` the patient's preferred channel is
+    chosen at send time, falling back to the other one. Without ``address`` the patient's
+    current mobile number or email is used at send time."""
+    if not template and not body:
+        raise OutboxError("template or body: one is required")
+    if patient_id is None and address is None:
+        raise OutboxError("patient_id or address: one is required")
+    if channel is None and address is not None:
+        raise OutboxError("channel: required when an address is given")
+    if len(idempotency_key) > 200:
+        raise OutboxError("idempotency_key: at most 200 characters")
+    now = utcnow()
+    message_id = insert_unless_exists(Message, {
+        "practice_id": practice_id, "patient_id": patient_id, "conversation_id": conversation_id,
+        "direction": Direction.OUTBOUND, "channel": channel or "", "purpose": purpose,
+        "template": template, "context": json.dumps(context or {}, sort_keys=True),
+        "body": body, "subject": subject, "address": address,
+        "idempotency_key": idempotency_key, "status": MessageStatus.SCHEDULED,
+        "send_at": send_at or now, "capped": capped, "in_reply_to_id": in_reply_to_id,
+        "is_immediate_reply": immediate_reply, "sent_by_staff_id": staff_id,
+        "attempts": 0, "created_at": now, "updated_at": now,
+    }, unique_on=["idempotency_key"])
+    if message_id is None:
+        return db.session.execute(
+            select(Message).where(Message.idempotency_key == idempotency_key)).scalar_one()
+    if staff_id is not None and patient_id is not None:
+        audit.record(audit.Action.MESSAGE_SEND, patient_id=patient_id, object_type="message",
+                     object_id=message_id)
+    return db.session.get(Message, message_id)
+
+
+def cancel(*, idempotency_key_prefix: str, reason: str) -> int:
+    """Cancel still-scheduled messages whose key starts with the prefix (an appointment's
+    reminders when it is cancelled). Returns how many were cancelled."""
+    result = db.session.execute(
+        update(Message)
+        .where(Message.idempotency_key.startswith(idempotency_key_prefix, autoescape=True),
+               Message.status == MessageStatus.SCHEDULED)
+        .values(status=MessageStatus.CANCELLED, status_reason=reason[:120], updated_at=utcnow()))
+    return result.rowcount or 0

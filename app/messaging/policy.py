@@ -1,0 +1,179 @@
+"""The rules applied to every outbound message at send time, not only when it was queued
+(a patient may opt out, change number or move between the two).
+
+In order: a contact point (the patient's preferred channel, falling back to the other), that
+the providers have not reported unusable, that consent allows for the message's purpose; then
+timing — frequency caps for non-urgent messages, then quiet hours in the patient's zone.
+Immediate replies to something the patient just sent skip the timing rules. Every refusal
+carries the rule, shown on the patient's message log.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import or_, select
+
+from app.core import phones
+from app.core.clock import utcnow
+from app.core.db import insert_unless_exists
+from app.extensions import db
+from app.messaging import consent
+from app.messaging.conversations import contact_index
+from app.messaging.frequency import next_time_under_caps
+from app.messaging.models import ContactPointStatus, Message, MessageStatus
+from app.messaging.quiet_hours import next_allowed_send_time
+from app.patients.models import Patient
+from app.practice.models import Location, Practice
+from app.scheduling.models import Appointment
+
+# Sent even to a number that has just opted out: the reply confirming the opt-out (CTIA).
+CONSENT_EXEMPT_TEMPLATES = frozenset({"opt_out_confirmation"})
+_COUNTED = (MessageStatus.SENT, MessageStatus.DELIVERED, MessageStatus.UNDELIVERED)
+
+
+@dataclass(frozen=True)
+class Decision:
+    allowed: bool
+    reason: str | None = None
+    defer_until: datetime | None = None
+    channel: str = ""
+    address: str = ""
+    language: str = "en"
+    practice_context: dict[str, Any] = field(default_factory=dict)
+    patient_context: dict[str, Any] = field(default_factory=dict)
+
+
+def decide(message: Message, *, now: datetime | None = None) -> Decision:
+    now = now or utcnow()
+    practice = db.session.get(Practice, message.practice_id)
+    patient = db.session.get(Patient, message.patient_id) if message.patient_id else None
+    practice_context = {"name": practice.name, "phone": phones.display(practice.phone)}
+    patient_context = {"given_name": patient.given_name} if patient else {}
+    language = patient.preferred_language if patient else "en"
+
+    candidates = _contact_points(message, patient)
+    if not candidates:
+        return Decision(False, "no phone number or email on file")
+    refusals: list[str] = []
+    chosen: tuple[str, str] | None = None
+    for channel, address in candidates:
+        index = contact_index(channel, address)
+        unusable = _unusable_reason(message.practice_id, channel, index)
+        if unusable:
+            refusals.append(unusable)
+            continue
+        if message.template not in CONSENT_EXEMPT_TEMPLATES:
+            state = consent.state(practice_id=message.practice_id, channel=channel,
+                                  contact_index=index, purpose=message.purpose)
+            if not state.allowed:
+                refusals.append(state.rule)
+                continue
+        chosen = (channel, address)
+        break
+    if chosen is None:
+        return Decision(False, "; ".join(refusals)[:120])
+
+    if not message.is_immediate_reply:
+        zone = patient_timezone(patient, practice)
+        earliest = now
+        if message.capped and patient is not None:
+            earliest = next_time_under_caps(
+                now, sent_utc=_capped_send_times(message, now), tz=zone,
+                per_day=practice.capped_per_day, per_week=practice.capped_per_week)
+        allowed_at = next_allowed_send_time(
+            earliest, tz=zone, start=practice.send_window_start, end=practice.send_window_end,
+            state=patient.state if patient else None)
+        if allowed_at > now:
+            reason = ("frequency cap" if earliest > now else "quiet hours") + \
+                f" in {zone}"
+            return Decision(False, reason, defer_until=allowed_at)
+    return Decision(True, channel=chosen[0], address=chosen[1], language=language,
+                    practice_context=practice_context, patient_context=patient_context)
+
+
+def _contact_points(message: Message, patient: Patient | None) -> list[tuple[str, str]]:
+    if message.address:
+        return [(message.channel, message.address)]
+    if patient is None:
+        return []
+    if message.channel:
+        order = [message.channel]
+    else:
+        order = [patient.preferred_channel] + [c for c in ("sms", "email")
+                                               if c != patient.preferred_channel]
+    points = []
+    for channel in order:
+        address = patient.mobile_phone if channel == "sms" else patient.email
+        if address:
+            points.append((channel, address))
+    return points
+
+
+def _unusable_reason(practice_id: int, channel: str, index: str) -> str | None:
+    status = db.session.execute(
+        select(ContactPointStatus).where(ContactPointStatus.practice_id == practice_id,
+                                         ContactPointStatus.channel == channel,
+                                         ContactPointStatus.contact_index == index)
+    ).scalar_one_or_none()
+    if status is None or status.usable:
+        return None
+    return f"{channel} unusable: {status.reason}"
+
+
+def _capped_send_times(message: Message, now: datetime) -> list[datetime]:
+    """Send times of this patient's capped messages in the last 8 days, counting messages
+    other workers are sending right now with a lower id (so two never both pass)."""
+    rows = db.session.execute(
+        select(Message.sent_at, Message.sending_started_at, Message.status).where(
+            Message.patient_id == message.patient_id, Message.capped, Message.id != message.id,
+            or_(Message.status.in_(_COUNTED),
+                (Message.status == MessageStatus.SENDING) & (Message.id < message.id)),
+            or_(Message.sent_at >= now - timedelta(days=8),
+                Message.sending_started_at >= now - timedelta(days=8)))).all()
+    return [sent_at or started for sent_at, started, _ in rows if sent_at or started]
+
+
+def patient_timezone(patient: Patient | None, practice: Practice) -> str:
+    """The zone of the location the patient visits (next appointment, else the latest),
+    else the practice's zone."""
+    if patient is None:
+        return practice.timezone
+    now = utcnow()
+    upcoming = (select(Location.timezone).join(Appointment, Appointment.location_id == Location.id)
+                .where(Appointment.patient_id == patient.id))
+    zone = db.session.execute(upcoming.where(Appointment.start_at >= now)
+                              .order_by(Appointment.start_at).limit(1)).scalar_one_or_none()
+    if zone is None:
+        zone = db.session.execute(upcoming.order_by(Appointment.start_at.desc())
+                                  .limit(1)).scalar_one_or_none()
+    return zone or practice.timezone
+
+
+def flag_unusable(*, practice_id: int, channel: str, address: str, reason: str,
+                  code: str | None) -> None:
+    """Record that a provider says this phone or email cannot receive messages."""
+    index = contact_index(channel, address)
+    created = insert_unless_exists(ContactPointStatus, {
+        "practice_id": practice_id, "channel": channel, "contact_index": index,
+        "usable": False, "reason": reason, "error_code": code, "updated_at": utcnow(),
+    }, unique_on=["practice_id", "channel", "contact_index"])
+    if created is None:
+        db.session.execute(
+            ContactPointStatus.__table__.update()
+            .where(ContactPointStatus.practice_id == practice_id,
+                   ContactPointStatus.channel == channel,
+                   ContactPointStatus.contact_index == index)
+            .values(usable=False, reason=reason, error_code=code, updated_at=utcnow()))
+
+
+def record_carrier_opt_out(message: Message) -> None:
+    """Twilio 21610: the carrier holds a STOP for this number. Record it as an opt-out so
+    staff never see consent "on" while every text is blocked."""
+    consent.record(practice_id=message.practice_id, channel="sms",
+                   contact_index=contact_index("sms", message.address), purpose=consent.ALL,
+                   granted=False, source=consent.ConsentSource.CARRIER,
+                   patient_id=message.patient_id, message_id=message.id,
+                   reason="carrier reported the number unsubscribed (21610)")
