@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 from jinja2 import (
@@ -69,12 +70,15 @@ def template_names() -> list[str]:
     return sorted({p.name.split(".")[0] for p in MESSAGES_DIR.glob("*/*.txt")})
 
 
-def check_templates(sample_context: dict[str, Any], practice_name: str) -> dict[str, list[str]]:
+def check_templates(sample_context: dict[str, Any], practice_name: str,
+                    directory: Path = MESSAGES_DIR) -> dict[str, list[str]]:
     """Problems per SMS template file (clinical detail, practice not named)."""
+    environment = Environment(loader=FileSystemLoader(str(directory)), undefined=StrictUndefined,
+                              autoescape=select_autoescape(["html"]))
     problems: dict[str, list[str]] = {}
-    for path in sorted(MESSAGES_DIR.glob("*/*.sms.txt")):
-        relative = str(path.relative_to(MESSAGES_DIR))
-        text = _render(relative, sample_context)
+    for path in sorted(directory.glob("*/*.sms.txt")):
+        relative = str(path.relative_to(directory))
+        text = " ".join(environment.get_template(relative).render(**sample_context).split())
         found = check_sms_template(text, practice_name)
         if found:
             problems[relative] = [str(p) for p in found]
