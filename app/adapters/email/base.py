@@ -9,11 +9,11 @@ carries that pair at the top level of the event.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
+from app.adapters.registry import Registry
 from app.adapters.sending import SendResult
-from app.config import ConfigError
 
 REFERENCE_ARG = "frontdesk_ref"
 
@@ -28,26 +28,12 @@ class EmailProvider(Protocol):
         Raises the classified errors of ``app.adapters.sending``."""
 
 
-_PROVIDERS: dict[str, Callable[[Mapping[str, Any]], EmailProvider]] = {}
-
-
-def register(name: str) -> Callable[[type], type]:
-    """Class decorator: ``@register("sendgrid")``; the class needs ``from_settings``."""
-
-    def add(cls: type) -> type:
-        _PROVIDERS[name] = cls.from_settings  # type: ignore[attr-defined]
-        return cls
-
-    return add
+_providers: Registry[EmailProvider] = Registry("EMAIL_PROVIDER")
+register = _providers.register
 
 
 def get_email_provider(settings: Mapping[str, Any]) -> EmailProvider:
-    name = settings["EMAIL_PROVIDER"]
-    try:
-        factory = _PROVIDERS[name]
-    except KeyError:
-        raise ConfigError(f"EMAIL_PROVIDER={name!r} has no provider") from None
-    return factory(settings)
+    return _providers.build(settings)
 
 
 def mask_email(address: str) -> str:

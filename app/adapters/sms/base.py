@@ -14,12 +14,12 @@ Two ways reconcile it before any resend:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Collection, Mapping
 from datetime import datetime
 from typing import Any, Protocol
 
+from app.adapters.registry import Registry
 from app.adapters.sending import SendResult
-from app.config import ConfigError
 
 
 class SmsProvider(Protocol):
@@ -43,26 +43,12 @@ class SmsProvider(Protocol):
         ``exclude_ids`` so two identical texts are never taken for one."""
 
 
-_PROVIDERS: dict[str, Callable[[Mapping[str, Any]], SmsProvider]] = {}
-
-
-def register(name: str) -> Callable[[type], type]:
-    """Class decorator: ``@register("twilio")``; the class needs ``from_settings``."""
-
-    def add(cls: type) -> type:
-        _PROVIDERS[name] = cls.from_settings  # type: ignore[attr-defined]
-        return cls
-
-    return add
+_providers: Registry[SmsProvider] = Registry("SMS_PROVIDER")
+register = _providers.register
 
 
 def get_sms_provider(settings: Mapping[str, Any]) -> SmsProvider:
-    name = settings["SMS_PROVIDER"]
-    try:
-        factory = _PROVIDERS[name]
-    except KeyError:
-        raise ConfigError(f"SMS_PROVIDER={name!r} has no provider") from None
-    return factory(settings)
+    return _providers.build(settings)
 
 
 def mask_phone(e164: str) -> str:
