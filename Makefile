@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run test test-sqlite test-postgres lint format bench browser-deps clean translations
+.PHONY: run test test-sqlite test-postgres lint bench browser-deps clean translations
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -18,7 +18,9 @@ run: $(STAMP)
 	$(BIN)/flask db upgrade
 	$(BIN)/flask demo seed --if-empty
 	$(BIN)/flask demo logins
-	$(BIN)/flask run --host $(HOST) --port $(PORT)
+	@echo "Serving http://$(HOST):$(PORT) with a message worker beside it (Ctrl-C stops both)."
+	$(BIN)/flask worker & worker=$$!; trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
+		$(BIN)/flask run --host $(HOST) --port $(PORT)
 
 test: $(STAMP) browser-deps
 	bash scripts/test.sh
@@ -34,11 +36,6 @@ browser-deps:
 
 lint: $(STAMP)
 	$(BIN)/ruff check app tests bench migrations wsgi.py
-	$(BIN)/ruff format --check app tests bench wsgi.py
-
-format: $(STAMP)
-	$(BIN)/ruff check --fix app tests bench wsgi.py
-	$(BIN)/ruff format app tests bench wsgi.py
 
 clean:
 	rm -rf $(VENV) instance/*.db .pytest_cache

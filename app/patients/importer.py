@@ -18,16 +18,19 @@ from sqlalchemy import select
 from app.extensions import db
 from app.patients.models import Patient
 from app.patients.services import (
+    PatientFields,
     PatientInputError,
     changed_fields,
     clean_patient_fields,
     create_patient,
+    patients_by_name_and_birth_date,
     update_patient,
 )
 from app.security import audit, blind_index
 
 COLUMNS = ("external_id", "first_name", "last_name", "date_of_birth", "sex", "mobile_phone",
            "home_phone", "email", "language", "address_line", "city", "state", "postal_code")
+REQUIRED_COLUMNS = ("first_name", "last_name", "date_of_birth")
 # CSV column → PatientFields name, where they differ.
 _FIELD_FOR_COLUMN = {"first_name": "given_name", "last_name": "family_name",
                      "language": "preferred_language"}
@@ -58,12 +61,13 @@ class ImportReport:
 
 
 def read_rows(stream: TextIO) -> Iterator[tuple[int, dict[str, str]]]:
-    """(line number, row) pairs; the header must name every column (extra ones are ignored)."""
+    """(line number, row) pairs. The header must name the required columns; a missing optional
+    column reads as empty, and columns we do not know are ignored."""
     reader = csv.DictReader(stream)
     header = [name.strip().lower().lstrip("\ufeff") for name in (reader.fieldnames or [])]
     if not header:
         raise ImportFileError("the file is empty: a header row naming the columns is required")
-    missing = [name for name in COLUMNS if name not in header]
+    missing = [name for name in REQUIRED_COLUMNS if name not in header]
     if missing:
         raise ImportFileError(f"the header row lacks the column(s): {', '.join(missing)}")
     reader.fieldnames = header
@@ -86,6 +90,7 @@ def import_patients(*, practice_id: int, rows: Iterable[tuple[int, dict[str, str
     known = _existing_by_external_id(practice_id)
     seen: dict[str, int] = {}
     pending = 0
+    batch_start = _counts(report)
     for line, row in rows:
         if on_row:
             on_row()
@@ -102,7 +107,8 @@ def import_patients(*, practice_id: int, rows: Iterable[tuple[int, dict[str, str
             continue
         if key:
             seen[key] = line
-        patient = db.session.get(Patient, known[key]) if key in known else None
+        patient = (db.session.get(Patient, known[key]) if key in known
+                   else None if key else _same_person(practice_id, values))
         if patient is None:
             report.imported += 1
             if not dry_run:
@@ -115,16 +121,36 @@ def import_patients(*, practice_id: int, rows: Iterable[tuple[int, dict[str, str
                 update_patient(patient=patient, values=values, audited=False)
         pending += 1
         if not dry_run and pending >= _COMMIT_EVERY:
-            db.session.commit()
+            _commit_batch(report, batch_start)
+            batch_start = _counts(report)
             pending = 0
     if dry_run:
         db.session.rollback()
         return report
-    audit.record(audit.Action.PATIENT_IMPORT, object_type="patient_import", detail={
-        "imported": report.imported, "updated": report.updated,
-        "unchanged": report.unchanged, "rejected": len(report.rejected)})
-    db.session.commit()
+    _commit_batch(report, batch_start)
     return report
+
+
+def _counts(report: ImportReport) -> dict[str, int]:
+    return {"imported": report.imported, "updated": report.updated,
+            "unchanged": report.unchanged, "rejected": len(report.rejected)}
+
+
+def _commit_batch(report: ImportReport, batch_start: dict[str, int]) -> None:
+    """Commit a batch with its own audit event, so an import stopped midway leaves every
+    committed write audited."""
+    audit.record(audit.Action.PATIENT_IMPORT, object_type="patient_import", detail={
+        name: count - batch_start[name] for name, count in _counts(report).items()})
+    db.session.commit()
+
+
+def _same_person(practice_id: int, values: PatientFields) -> Patient | None:
+    """Without an external id, a row updates the one patient with the same name and date of
+    birth (never a guess between several)."""
+    matches = patients_by_name_and_birth_date(
+        practice_id=practice_id, given_name=values.given_name,
+        family_name=values.family_name, date_of_birth=values.date_of_birth)
+    return matches[0] if len(matches) == 1 else None
 
 
 def _existing_by_external_id(practice_id: int) -> dict[str, int]:

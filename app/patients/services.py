@@ -210,6 +210,13 @@ def patients_by_phone(*, practice_id: int, e164: str) -> list[Patient]:
         .order_by(Patient.id)).scalars())
 
 
+def patients_by_email(*, practice_id: int, email: str) -> list[Patient]:
+    return list(db.session.execute(
+        select(Patient).where(Patient.practice_id == practice_id,
+                              Patient.email_index == blind_index.email_index(email))
+        .order_by(Patient.id)).scalars())
+
+
 def patient_by_external_id(*, practice_id: int, external_id: str) -> Patient | None:
     return db.session.execute(
         select(Patient).where(Patient.practice_id == practice_id,

@@ -92,11 +92,11 @@ def test_dry_run_reports_and_writes_nothing(runner, practice, tmp_path):
 
 
 def test_missing_header_column_is_named_and_nothing_is_imported(runner, practice, tmp_path):
-    header = HEADER.replace("date_of_birth,", "").replace("email,", "")
+    header = HEADER.replace("date_of_birth,", "").replace("first_name,", "")
     result = runner.invoke(args=["import", "patients",
                                  str(_write(tmp_path, "x", header=header))])
     assert result.exit_code != 0
-    assert "lacks the column(s): date_of_birth, email" in result.output
+    assert "lacks the column(s): first_name, date_of_birth" in result.output
     assert _patients() == []
 
 
@@ -113,3 +113,21 @@ def test_a_file_that_is_not_utf8_is_refused_clearly(runner, practice, tmp_path):
     assert result.exit_code != 0
     assert "not UTF-8 text" in result.output
     assert _patients() == []
+
+
+def test_rows_without_external_id_update_the_same_person_on_a_second_run(
+        runner, practice, tmp_path):
+    header = "first_name,last_name,date_of_birth,mobile_phone\n"
+    runner.invoke(args=["import", "patients", str(_write(
+        tmp_path, "Ann,Lee,1982-11-30,312 555 0148", header=header))])
+    result = runner.invoke(args=["import", "patients", str(_write(
+        tmp_path, "Ann,Lee,1982-11-30,312 555 0199", header=header))])
+    assert "updated:   1" in result.output, result.output
+    assert [p.mobile_phone for p in _patients()] == ["+13125550199"]
+
+
+def test_only_names_and_birth_date_columns_are_required(runner, practice, tmp_path):
+    header = "last_name,first_name,date_of_birth\n"
+    result = runner.invoke(args=["import", "patients", str(_write(
+        tmp_path, "Lee,Ann,1982-11-30", header=header))])
+    assert "imported:  1 new" in result.output, result.output

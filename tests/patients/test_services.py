@@ -77,3 +77,10 @@ def test_update_with_same_values_changes_nothing_and_audits_nothing(practice):
     db.session.commit()
     assert services.update_patient(patient=patient, values=_values()) == []
     assert db.session.execute(db.select(db.func.count(AuditEvent.id))).scalar_one() == 1
+
+
+def test_patients_are_found_by_email_in_any_case(practice):
+    patient = services.create_patient(practice_id=practice.id, values=_values())
+    db.session.commit()
+    assert services.patients_by_email(practice_id=practice.id,
+                                      email="ROSA.PENA@example.com") == [patient]
