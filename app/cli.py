@@ -6,6 +6,8 @@ from flask import Flask
 
 
 def register_cli(app: Flask) -> None:
+    from app.demo.cli import demo_cli
+    from app.messaging.cli import worker_command
     from app.patients.cli import import_cli
     from app.security.audit_cli import audit_cli
     from app.security.cli import users_cli
@@ -15,3 +17,5 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(audit_cli)
     app.cli.add_command(keys_cli)
     app.cli.add_command(import_cli)
+    app.cli.add_command(worker_command)
+    app.cli.add_command(demo_cli)

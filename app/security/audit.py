@@ -70,6 +70,7 @@ class Action(StrEnum):
     AUDIT_VIEW = "audit.view"
     AUDIT_EXPORT = "audit.export"
     LINK_INVALID = "link.invalid"
+    DEMO_SEED = "demo.seed"
 
 
 def _chain_key() -> bytes:

@@ -37,7 +37,8 @@ class AuditFilterForm(FlaskForm):
     class Meta:
         csrf = False
 
-    email = EmailField(_l("Staff email"), validators=[Optional(), Email(), Length(max=254)])
+    email = EmailField(_l("Staff email"), validators=[
+        Optional(), Email(test_environment=True), Length(max=254)])
     patient_id = IntegerField(_l("Patient ID"), validators=[
         Optional(), NumberRange(min=1, max=2**31 - 1)])
     action = SelectField(_l("Action"), choices=_action_choices, validators=[Optional()])

@@ -63,7 +63,9 @@ def strip_text(value: str | None) -> str | None:
 
 
 class SignInForm(FlaskForm):
-    email = EmailField(_l("Email"), filters=[strip_text], validators=[DataRequired(), Email()])
+    # test_environment also accepts *.test addresses: the demo accounts (README) use one.
+    email = EmailField(_l("Email"), filters=[strip_text],
+                       validators=[DataRequired(), Email(test_environment=True)])
     password = PasswordField(_l("Password"), validators=[DataRequired()])
 
 
