@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from flask import Flask
+from sqlalchemy.engine import make_url
 
 from app.config import PROJECT_ROOT, load_settings
 from app.extensions import babel, csrf, db, login_manager, migrate
@@ -49,6 +51,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.extensions["frontdesk.keyring"] = Keyring.from_settings(
         settings["PHI_ENCRYPTION_KEY"], settings["PHI_INDEX_KEY"])
 
+    _ensure_sqlite_folder(settings["DATABASE_URL"])
     db.init_app(app)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"),
                      render_as_batch=True, compare_type=True)
@@ -67,6 +70,13 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     register_cli(app)
     return app
+
+
+def _ensure_sqlite_folder(url: str) -> None:
+    """A fresh checkout has no instance/ folder; SQLite cannot create its file without it."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
 
 
 def _engine_options(url: str) -> dict[str, Any]:
