@@ -82,3 +82,9 @@ def test_cli_start_up_with_bad_setting_prints_one_line_not_a_traceback(tmp_path)
     assert "Traceback" not in result.stderr
     assert result.stderr.strip() == (
         "Frontdesk cannot start: SMS_PROVIDER='carrier-pigeon' is not one of: console, twilio")
+
+
+def test_a_sqlite_database_in_a_missing_folder_gets_its_folder(tmp_path):
+    target = tmp_path / "fresh-checkout" / "instance" / "frontdesk.db"
+    create_app({"DATABASE_URL": f"sqlite:///{target}"})
+    assert target.parent.is_dir()
