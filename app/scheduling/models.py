@@ -1,9 +1,9 @@
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime, time
 from enum import StrEnum
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String
+from sqlalchemy import Boolean, Column, Date, ForeignKey, Index, Integer, String, Table, Time
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.core.clock import utcnow
@@ -34,6 +34,15 @@ class ParticipantStatus(StrEnum):
     TENTATIVE = "tentative"
 
 
+provider_appointment_type = Table(
+    "provider_appointment_type",
+    db.metadata,
+    Column("provider_id", Integer, ForeignKey("provider.id", ondelete="CASCADE"), primary_key=True),
+    Column("appointment_type_id", Integer, ForeignKey("appointment_type.id", ondelete="CASCADE"),
+           primary_key=True),
+)
+
+
 class AppointmentType(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     practice_id: Mapped[int] = mapped_column(ForeignKey("practice.id"), index=True)
@@ -44,6 +53,44 @@ class AppointmentType(db.Model):
     for_new_patients: Mapped[bool] = mapped_column(Boolean, default=False)
     bookable_online: Mapped[bool] = mapped_column(Boolean, default=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Booking rules: no slot sooner than this many minutes from now, nor further than this
+    # many days ahead.
+    min_notice_minutes: Mapped[int] = mapped_column(Integer, default=120)
+    max_days_ahead: Mapped[int] = mapped_column(Integer, default=90)
+
+    providers = relationship("Provider", secondary=provider_appointment_type)
+
+
+class WorkingHours(db.Model):
+    """A provider's recurring weekly hours at a location, in the location's local time (so a
+    09:00 start stays 09:00 across a DST change)."""
+
+    __table_args__ = (Index("ix_working_hours_provider", "provider_id", "weekday"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    provider_id: Mapped[int] = mapped_column(ForeignKey("provider.id", ondelete="CASCADE"))
+    location_id: Mapped[int] = mapped_column(ForeignKey("location.id", ondelete="CASCADE"))
+    weekday: Mapped[int] = mapped_column(Integer)  # 0 = Monday (date.weekday())
+    start_time: Mapped[time] = mapped_column(Time)
+    end_time: Mapped[time] = mapped_column(Time)
+    valid_from: Mapped[date | None] = mapped_column(Date)
+    valid_until: Mapped[date | None] = mapped_column(Date)
+
+
+class ScheduleException(db.Model):
+    """A one-off change to a provider's hours: time off (holiday, vacation, blocked time) or
+    extra hours at a location. Stored in UTC."""
+
+    __table_args__ = (Index("ix_schedule_exception_provider", "provider_id", "starts_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    provider_id: Mapped[int] = mapped_column(ForeignKey("provider.id", ondelete="CASCADE"))
+    location_id: Mapped[int | None] = mapped_column(ForeignKey("location.id",
+                                                               ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(20))  # "time_off" | "extra_hours"
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    label: Mapped[str | None] = mapped_column(String(120))  # "Thanksgiving", "Conference"
 
 
 class Appointment(db.Model):

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-24 16:26:26.991303
+Create Date: 2026-11-24 16:42:59.012688
 
 """
 from alembic import op
@@ -88,6 +88,8 @@ def upgrade():
     sa.Column('for_new_patients', sa.Boolean(), nullable=False),
     sa.Column('bookable_online', sa.Boolean(), nullable=False),
     sa.Column('active', sa.Boolean(), nullable=False),
+    sa.Column('min_notice_minutes', sa.Integer(), nullable=False),
+    sa.Column('max_days_ahead', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['practice_id'], ['practice.id'], name=op.f('fk_appointment_type_practice_id_practice')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_appointment_type'))
     )
@@ -236,6 +238,13 @@ def upgrade():
         batch_op.create_index('ix_patient_practice_mobile', ['practice_id', 'mobile_phone_index'], unique=False)
         batch_op.create_index('ix_patient_practice_name_dob', ['practice_id', 'name_dob_index'], unique=False)
 
+    op.create_table('provider_appointment_type',
+    sa.Column('provider_id', sa.Integer(), nullable=False),
+    sa.Column('appointment_type_id', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['appointment_type_id'], ['appointment_type.id'], name=op.f('fk_provider_appointment_type_appointment_type_id_appointment_type'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['provider_id'], ['provider.id'], name=op.f('fk_provider_appointment_type_provider_id_provider'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('provider_id', 'appointment_type_id', name=op.f('pk_provider_appointment_type'))
+    )
     op.create_table('provider_location',
     sa.Column('provider_id', sa.Integer(), nullable=False),
     sa.Column('location_id', sa.Integer(), nullable=False),
@@ -243,6 +252,37 @@ def upgrade():
     sa.ForeignKeyConstraint(['provider_id'], ['provider.id'], name=op.f('fk_provider_location_provider_id_provider'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('provider_id', 'location_id', name=op.f('pk_provider_location'))
     )
+    op.create_table('schedule_exception',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('provider_id', sa.Integer(), nullable=False),
+    sa.Column('location_id', sa.Integer(), nullable=True),
+    sa.Column('kind', sa.String(length=20), nullable=False),
+    sa.Column('starts_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('ends_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('label', sa.String(length=120), nullable=True),
+    sa.ForeignKeyConstraint(['location_id'], ['location.id'], name=op.f('fk_schedule_exception_location_id_location'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['provider_id'], ['provider.id'], name=op.f('fk_schedule_exception_provider_id_provider'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_schedule_exception'))
+    )
+    with op.batch_alter_table('schedule_exception', schema=None) as batch_op:
+        batch_op.create_index('ix_schedule_exception_provider', ['provider_id', 'starts_at'], unique=False)
+
+    op.create_table('working_hours',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('provider_id', sa.Integer(), nullable=False),
+    sa.Column('location_id', sa.Integer(), nullable=False),
+    sa.Column('weekday', sa.Integer(), nullable=False),
+    sa.Column('start_time', sa.Time(), nullable=False),
+    sa.Column('end_time', sa.Time(), nullable=False),
+    sa.Column('valid_from', sa.Date(), nullable=True),
+    sa.Column('valid_until', sa.Date(), nullable=True),
+    sa.ForeignKeyConstraint(['location_id'], ['location.id'], name=op.f('fk_working_hours_location_id_location'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['provider_id'], ['provider.id'], name=op.f('fk_working_hours_provider_id_provider'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_working_hours'))
+    )
+    with op.batch_alter_table('working_hours', schema=None) as batch_op:
+        batch_op.create_index('ix_working_hours_provider', ['provider_id', 'weekday'], unique=False)
+
     op.create_table('appointment',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('practice_id', sa.Integer(), nullable=False),
@@ -371,7 +411,16 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_appointment_location_id'))
 
     op.drop_table('appointment')
+    with op.batch_alter_table('working_hours', schema=None) as batch_op:
+        batch_op.drop_index('ix_working_hours_provider')
+
+    op.drop_table('working_hours')
+    with op.batch_alter_table('schedule_exception', schema=None) as batch_op:
+        batch_op.drop_index('ix_schedule_exception_provider')
+
+    op.drop_table('schedule_exception')
     op.drop_table('provider_location')
+    op.drop_table('provider_appointment_type')
     with op.batch_alter_table('patient', schema=None) as batch_op:
         batch_op.drop_index('ix_patient_practice_name_dob')
         batch_op.drop_index('ix_patient_practice_mobile')
