@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-24 16:42:59.012688
+Create Date: 2026-11-24 16:43:47.533549
 
 """
 from alembic import op
@@ -78,6 +78,22 @@ def upgrade():
     sa.Column('received_at', sa.DateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('provider', 'event_id', name=op.f('pk_webhook_event'))
     )
+    op.create_table('api_token',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('practice_id', sa.Integer(), nullable=False),
+    sa.Column('name', sa.String(length=100), nullable=False),
+    sa.Column('token_hash', sa.String(length=64), nullable=False),
+    sa.Column('scopes', sa.String(length=1000), nullable=False),
+    sa.Column('active', sa.Boolean(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('last_used_at', sa.DateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['practice_id'], ['practice.id'], name=op.f('fk_api_token_practice_id_practice')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_api_token')),
+    sa.UniqueConstraint('token_hash', name=op.f('uq_api_token_token_hash'))
+    )
+    with op.batch_alter_table('api_token', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_api_token_practice_id'), ['practice_id'], unique=False)
+
     op.create_table('appointment_type',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('practice_id', sa.Integer(), nullable=False),
@@ -461,6 +477,10 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_appointment_type_practice_id'))
 
     op.drop_table('appointment_type')
+    with op.batch_alter_table('api_token', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_api_token_practice_id'))
+
+    op.drop_table('api_token')
     op.drop_table('webhook_event')
     op.drop_table('used_link_token')
     with op.batch_alter_table('sign_in_attempt', schema=None) as batch_op:

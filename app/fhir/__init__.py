@@ -1,0 +1,1 @@
+"""Our FHIR R4 API: the standard door into Frontdesk for EHRs and integrators."""
