@@ -66,6 +66,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from app.security import init_app as init_security
 
     init_security(app)
+    from app.messaging import init_app as init_messaging
+
+    init_messaging(app)
     from app.cli import register_cli
 
     register_cli(app)

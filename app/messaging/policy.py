@@ -29,8 +29,9 @@ from app.patients.models import Patient
 from app.practice.models import Location, Practice
 from app.scheduling.models import Appointment
 
-# Sent even to a number that has just opted out: the reply confirming the opt-out (CTIA).
-CONSENT_EXEMPT_TEMPLATES = frozenset({"opt_out_confirmation"})
+# Sent even to a number that has opted out: the reply confirming the opt-out, and the answer
+# to HELP, which carriers expect at any time (CTIA).
+CONSENT_EXEMPT_TEMPLATES = frozenset({"opt_out_confirmation", "help_reply"})
 _COUNTED = (MessageStatus.SENT, MessageStatus.DELIVERED, MessageStatus.UNDELIVERED)
 
 

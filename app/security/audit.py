@@ -59,6 +59,7 @@ class Action(StrEnum):
     CONSENT_CHANGE = "consent.change"
     CONVERSATION_VIEW = "conversation.view"
     MESSAGE_SEND = "message.send"
+    MESSAGE_RECEIVE = "message.receive"
     FORM_VIEW = "form.view"
     FORM_SEND = "form.send"
     APPOINTMENT_VIEW = "appointment.view"

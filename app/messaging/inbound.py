@@ -1,0 +1,184 @@
+"""Inbound SMS: store what a patient texted, then route it.
+
+``receive_sms`` runs for every text Twilio posts to ``/webhooks/twilio/sms``, in one
+transaction committed once at the end:
+
+1. **dedupe** on Twilio's ``MessageSid`` (an INSERT that does nothing when the sid is stored):
+   a retried webhook stores nothing new and queues no second reply;
+2. **match** the sender's number to patients through the blind index: one conversation per
+   number, linked to every patient who shares it (a household), or to none (unknown number);
+3. **route**, first match wins:
+
+   * opt-out keyword → revoke SMS consent for everything on that number and queue the
+     confirmation (the one text the dispatcher still sends to an opted-out number);
+   * opt-in keyword (START, UNSTOP, YES while opted out) → restore consent and confirm;
+   * HELP / INFO → queue the CTIA help reply;
+   * a registered intent handler (``messaging.intents``) that takes it;
+   * otherwise the shared inbox: the conversation is marked unread (and reopened).
+
+Decisions:
+
+* Handled messages (keywords and intents) are stored in the conversation but do not mark it
+  unread: nothing is left for staff to do. The consent change shows in the ledger.
+* ``Message.status_reason`` on the inbound row says how it was routed: ``opt_out``,
+  ``opt_in``, ``help``, ``intent``, or ``likely_opt_out`` — free text that reads as a
+  revocation ("please stop texting me"). That last one is left unread for staff with a
+  one-click action (FCC 24-24), which calls ``consent.record`` with source ``staff``; the text
+  itself revokes nothing because the phrases are heuristics. Plain inbox messages have none.
+* Auto-replies are queued with the idempotency key ``reply:<inbound id>:<kind>``, so one
+  inbound message can never cause two.
+* A sender that is not a phone number (a short code, an alphanumeric id) is stored as sent and
+  its raw text is the conversation's contact key.
+* Which practice: the one practice there is for now. Routing by the ``To`` number (one sender
+  per practice) comes with multi-practice support.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+
+from sqlalchemy import select
+
+from app.core import phones
+from app.core.clock import utcnow
+from app.core.db import insert_unless_exists
+from app.extensions import db
+from app.messaging import consent, conversations, intents, outbox
+from app.messaging.keywords import (
+    Keyword,
+    classify_inbound,
+    looks_like_revocation,
+    normalize_reply,
+)
+from app.messaging.models import Conversation, Direction, Message, MessageStatus, Purpose
+from app.patients.models import Patient
+from app.patients.services import patients_by_phone
+from app.practice.models import Practice
+from app.security import audit
+
+RECEIVE_ACTION = audit.Action.MESSAGE_RECEIVE
+
+
+class InboundError(ValueError):
+    """The webhook's fields cannot be stored; the message names the field."""
+
+
+class NoPracticeError(LookupError):
+    """No practice is set up to receive messages."""
+
+
+class Outcome(StrEnum):
+    DUPLICATE = "duplicate"  # a retry of a message already stored: nothing was done
+    OPT_OUT = "opt_out"
+    OPT_IN = "opt_in"
+    HELP = "help"
+    INTENT = "intent"
+    INBOX = "inbox"
+    LIKELY_OPT_OUT = "likely_opt_out"  # in the inbox, flagged for staff to confirm
+
+
+LIKELY_OPT_OUT = Outcome.LIKELY_OPT_OUT.value
+_UNREAD = (Outcome.INBOX, Outcome.LIKELY_OPT_OUT)
+_KEYWORD_OUTCOMES = {
+    Keyword.OPT_OUT: Outcome.OPT_OUT, Keyword.OPT_IN: Outcome.OPT_IN, Keyword.HELP: Outcome.HELP,
+}
+_REPLY_TEMPLATES = {
+    Outcome.OPT_OUT: "opt_out_confirmation",
+    Outcome.OPT_IN: "opt_in_confirmation",
+    Outcome.HELP: "help_reply",
+}
+
+
+@dataclass(frozen=True)
+class InboundResult:
+    outcome: Outcome
+    message_id: int | None
+
+
+def receiving_practice() -> Practice:
+    """The practice a provider's webhook belongs to: the one practice, for now."""
+    practice = db.session.execute(select(Practice).order_by(Practice.id).limit(1)
+                                  ).scalar_one_or_none()
+    if practice is None:
+        raise NoPracticeError("no practice is set up to receive messages")
+    return practice
+
+
+def sender_address(raw: str) -> str:
+    """E.164 for a phone number; a short code or alphanumeric sender as given."""
+    try:
+        return phones.to_e164(raw)
+    except phones.InvalidPhoneNumber:
+        return raw
+
+
+def receive_sms(*, message_sid: str, sender: str, body: str) -> InboundResult:
+    """Store one inbound text (once per ``message_sid``), route it, and commit."""
+    if not message_sid:
+        raise InboundError("MessageSid: missing")
+    if len(message_sid) > 64:
+        raise InboundError("MessageSid: longer than 64 characters")
+    if not sender.strip():
+        raise InboundError("From: missing")
+    practice = receiving_practice()
+    address = sender_address(sender.strip())
+    patients = patients_by_phone(practice_id=practice.id, e164=address)
+    conversation = conversations.get_or_create(
+        practice_id=practice.id, channel="sms", address=address,
+        patient_ids=[p.id for p in patients])
+    now = utcnow()
+    message_id = insert_unless_exists(Message, {
+        "practice_id": practice.id, "conversation_id": conversation.id,
+        "patient_id": patients[0].id if len(patients) == 1 else None,
+        "direction": Direction.INBOUND, "channel": "sms", "purpose": Purpose.CONVERSATION,
+        "body": body, "address": address, "provider_message_id": message_sid,
+        "status": MessageStatus.RECEIVED, "attempts": 0, "created_at": now, "updated_at": now,
+    }, unique_on=["provider_message_id"])
+    if message_id is None:
+        db.session.rollback()
+        return InboundResult(Outcome.DUPLICATE, None)
+    message = db.session.get(Message, message_id)
+    outcome = _route(message, practice, patients, conversation)
+    message.status_reason = None if outcome is Outcome.INBOX else outcome.value
+    conversation.last_message_at = now
+    if outcome in _UNREAD:
+        conversation.unread = True
+        conversation.closed = False
+    for patient in patients:
+        audit.record(RECEIVE_ACTION, patient_id=patient.id, object_type="message",
+                     object_id=message.id, detail={"channel": "sms", "routed": outcome.value})
+    db.session.commit()
+    return InboundResult(outcome, message_id)
+
+
+def _route(message: Message, practice: Practice, patients: Sequence[Patient],
+           conversation: Conversation) -> Outcome:
+    body = message.body or ""
+    opted_out = consent.is_opted_out(practice_id=practice.id, channel="sms",
+                                     contact_index=conversation.contact_index)
+    keyword = classify_inbound(body, opted_out=opted_out)
+    if keyword is Keyword.NONE:
+        if intents.dispatch(message, patients, normalize_reply(body)):
+            return Outcome.INTENT
+        return Outcome.LIKELY_OPT_OUT if looks_like_revocation(body) else Outcome.INBOX
+    if keyword is not Keyword.HELP:
+        consent.record(practice_id=practice.id, channel="sms",
+                       contact_index=conversation.contact_index, purpose=consent.ALL,
+                       granted=keyword is Keyword.OPT_IN,
+                       source=consent.ConsentSource.KEYWORD, patient_id=message.patient_id,
+                       message_id=message.id)
+    outcome = _KEYWORD_OUTCOMES[keyword]
+    _queue_reply(message, practice, outcome)
+    return outcome
+
+
+def _queue_reply(message: Message, practice: Practice, outcome: Outcome) -> None:
+    outbox.enqueue(
+        practice_id=practice.id, purpose=Purpose.SYSTEM, immediate_reply=True,
+        in_reply_to_id=message.id, conversation_id=message.conversation_id, channel="sms",
+        address=message.address, patient_id=message.patient_id,
+        template=_REPLY_TEMPLATES[outcome],
+        context={"practice": {"name": practice.name, "phone": phones.display(practice.phone)}},
+        idempotency_key=f"reply:{message.id}:{outcome.value}")
