@@ -147,7 +147,7 @@ def test_opted_out_number_gets_nothing_but_the_opt_out_confirmation(mocked, prov
     consent.record(practice_id=practice.id, channel="sms",
                    contact_index=contact_index("sms", "+13125550148"), purpose=consent.ALL,
                    granted=False, source=consent.ConsentSource.KEYWORD)
-    reminder = queue(patient, "reminder")
+    reminder = queue(patient, "reminder", template=None, body="Lakeside: see you tomorrow")
     confirmation = outbox.enqueue(practice_id=practice.id, patient_id=patient.id,
                                   purpose=Purpose.SYSTEM, idempotency_key="reply:1:stop",
                                   template="opt_out_confirmation", immediate_reply=True,
@@ -165,17 +165,28 @@ def test_opted_out_number_gets_nothing_but_the_opt_out_confirmation(mocked, prov
     assert reminder.status_reason == "opted out of all sms (keyword)"
 
 
+def test_help_is_answered_even_after_an_opt_out(mocked, providers, clinic):
+    practice, *_ = clinic
+    patient = factories.make_patient(practice, mobile_phone="+13125550153", email=None)
+    consent.record(practice_id=practice.id, channel="sms",
+                   contact_index=contact_index("sms", "+13125550153"), purpose=consent.ALL,
+                   granted=False, source=consent.ConsentSource.KEYWORD)
+    queue(patient, "reply:5:help", purpose=Purpose.SYSTEM, immediate_reply=True)
+    mocked.post(MESSAGES, status=201, json=twilio_message("SM" + "9" * 32, "x", "+1"))
+    assert dispatcher.run_once(providers, now=NOON).sent == 1
+
+
 def test_marketing_needs_an_explicit_opt_in(mocked, providers, clinic):
     practice, *_ = clinic
     patient = factories.make_patient(practice, email=None)
-    message = queue(patient, purpose=Purpose.MARKETING)
+    message = queue(patient, purpose=Purpose.MARKETING, template=None, body="Lakeside: 10% off")
     dispatcher.run_once(providers, now=NOON)
     assert reload(message).status_reason == "no marketing consent for sms"
 
     consent.record(practice_id=practice.id, channel="sms",
                    contact_index=contact_index("sms", patient.mobile_phone),
                    purpose=Purpose.MARKETING, granted=True, source=consent.ConsentSource.FORM)
-    queue(patient, "k2", purpose=Purpose.MARKETING)
+    queue(patient, "k2", purpose=Purpose.MARKETING, template=None, body="Lakeside: 10% off")
     mocked.post(MESSAGES, status=201, json=twilio_message("SM" + "5" * 32, "x", "+1"))
     assert dispatcher.run_once(providers, now=NOON).sent == 1
 
