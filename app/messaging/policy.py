@@ -4,7 +4,8 @@
 In order: a contact point (the patient's preferred channel, falling back to the other), that
 the providers have not reported unusable, that consent allows for the message's purpose; then
 timing — frequency caps for non-urgent messages, then quiet hours in the patient's zone.
-Immediate replies to something the patient just sent skip the timing rules. Every refusal
+Immediate replies to something the patient just sent skip the timing rules, and the answers
+to keywords (opt-out confirmation, HELP) skip consent too. Every refusal
 carries the rule, shown on the patient's message log.
 """
 
@@ -23,15 +24,12 @@ from app.extensions import db
 from app.messaging import consent
 from app.messaging.conversations import contact_index
 from app.messaging.frequency import next_time_under_caps
-from app.messaging.models import ContactPointStatus, Message, MessageStatus
+from app.messaging.models import ContactPointStatus, Message, MessageStatus, Purpose
 from app.messaging.quiet_hours import next_allowed_send_time
 from app.patients.models import Patient
 from app.practice.models import Location, Practice
 from app.scheduling.models import Appointment
 
-# Sent even to a number that has opted out: the reply confirming the opt-out, and the answer
-# to HELP, which carriers expect at any time (CTIA).
-CONSENT_EXEMPT_TEMPLATES = frozenset({"opt_out_confirmation", "help_reply"})
 _COUNTED = (MessageStatus.SENT, MessageStatus.DELIVERED, MessageStatus.UNDELIVERED)
 
 
@@ -66,7 +64,7 @@ def decide(message: Message, *, now: datetime | None = None) -> Decision:
         if unusable:
             refusals.append(unusable)
             continue
-        if message.template not in CONSENT_EXEMPT_TEMPLATES:
+        if not _answers_a_keyword(message):
             state = consent.state(practice_id=message.practice_id, channel=channel,
                                   contact_index=index, purpose=message.purpose)
             if not state.allowed:
@@ -93,6 +91,12 @@ def decide(message: Message, *, now: datetime | None = None) -> Decision:
             return Decision(False, reason, defer_until=allowed_at)
     return Decision(True, channel=chosen[0], address=chosen[1], language=language,
                     practice_context=practice_context, patient_context=patient_context)
+
+
+def _answers_a_keyword(message: Message) -> bool:
+    """The immediate answer to a keyword the patient just sent (the opt-out confirmation,
+    HELP) goes even to a number that has opted out: CTIA expects both at any time."""
+    return message.purpose == Purpose.SYSTEM and message.is_immediate_reply
 
 
 def _contact_points(message: Message, patient: Patient | None) -> list[tuple[str, str]]:
