@@ -122,6 +122,9 @@ APPOINTMENT_TYPES = (
     ("New patient visit", 90, True, True),
     ("Emergency visit", 30, False, False),
 )
+# the appointment types each role offers (patients and staff book these)
+HYGIENIST_TYPES = ("Cleaning",)
+DENTIST_TYPES = ("Exam", "Filling", "New patient visit", "Emergency visit")
 # relative weights of each appointment type on a hygienist's and on a dentist's calendar
 HYGIENIST_MIX = {"Cleaning": 85, "New patient visit": 15}
 DENTIST_MIX = {"Exam": 40, "Filling": 35, "New patient visit": 10, "Emergency visit": 7,

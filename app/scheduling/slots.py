@@ -1,0 +1,355 @@
+"""The slot engine: when an appointment of a given type can be booked at a location.
+
+Open time, per provider = weekly working hours at the location (local wall-clock times turned
+into UTC day by day, so a 09:00 start stays 09:00 across a DST change) + extra-hours exceptions
+at the location − time-off exceptions (for this location or every location) − the provider's
+appointments that hold time, at ANY location, each widened by its type's buffers.
+
+A slot is [start, start + duration). Its own buffers are provider time too (setting up,
+cleaning up), so the buffered span [start − buffer_before, end + buffer_after] must lie inside
+open time: within working hours, and clear of every other appointment and its buffers. Slot
+starts lie on a grid of ``step_minutes`` counted from local midnight (09:00, 09:15, ...). A
+local time that does not exist (the spring-forward gap) moves forward by the gap, as a wall
+clock does; a local time that happens twice (fall back) means its first occurrence.
+
+The work is set-based: one query for the type and location, one for the providers' weekly
+hours, one for their exceptions, then one per chunk of local days for the held appointments
+(the needed columns only, no ORM objects). With a ``limit`` the chunks start at one day and
+double, so "the first 20" stops after the first days that have them.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import and_, or_, select
+
+from app.core.clock import utcnow
+from app.extensions import db
+from app.practice.models import Location, Provider, provider_location
+from app.scheduling.models import (
+    Appointment,
+    AppointmentStatus,
+    AppointmentType,
+    ScheduleException,
+    WorkingHours,
+    provider_appointment_type,
+)
+
+STEP_MINUTES = 15
+# Statuses whose time stays taken. A no-show's time has passed; cancelled and entered-in-error
+# appointments never held it.
+HOLDING_STATUSES = (AppointmentStatus.PROPOSED, AppointmentStatus.PENDING,
+                    AppointmentStatus.BOOKED, AppointmentStatus.ARRIVED,
+                    AppointmentStatus.CHECKED_IN, AppointmentStatus.FULFILLED)
+TIME_OFF, EXTRA_HOURS = "time_off", "extra_hours"
+# An appointment plus its buffers spans less than this: it bounds the range of the
+# (provider_id, start_at) index read for the appointments that can touch a day.
+MAX_REACH = timedelta(hours=12)
+
+Interval = tuple[datetime, datetime]
+
+
+class InvalidSlotQuery(ValueError):
+    """A bad argument; ``field`` names it, ``reason`` says what is wrong."""
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(f"{field}: {reason}")
+        self.field = field
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class Slot:
+    start: datetime  # UTC, aware
+    end: datetime  # UTC: start + duration (buffers are not part of the slot)
+    provider_id: int
+    location_id: int
+    appointment_type_id: int
+
+
+@dataclass(frozen=True)
+class _Rules:
+    """What the appointment type and the location say about every slot."""
+
+    type_id: int
+    location_id: int
+    duration: timedelta
+    before: timedelta
+    after: timedelta
+    notice: timedelta
+    days_ahead: timedelta
+    active: bool
+    zone: ZoneInfo
+
+
+@dataclass
+class _Calendar:
+    """The eligible providers' weekly hours and exceptions, for the whole range asked."""
+
+    zone: ZoneInfo
+    # provider -> weekday -> (start, end, valid_from, valid_until)
+    weekly: dict[int, dict[int, list[tuple[time, time, date | None, date | None]]]] = field(
+        default_factory=lambda: defaultdict(lambda: defaultdict(list)))
+    extra: dict[int, list[Interval]] = field(default_factory=lambda: defaultdict(list))
+    time_off: dict[int, list[Interval]] = field(default_factory=lambda: defaultdict(list))
+
+    @property
+    def providers(self) -> set[int]:
+        return set(self.weekly) | set(self.extra)
+
+    def open_time(self, days: list[date], window: Interval) -> dict[int, list[Interval]]:
+        """Per provider, the merged open intervals that overlap ``window`` (the local days
+        ``days``). Hours of the neighbouring days count too, in case an extra-hours interval
+        joins them across midnight."""
+        around = [days[0] - timedelta(days=1), *days, days[-1] + timedelta(days=1)]
+        result: dict[int, list[Interval]] = {}
+        for provider_id in self.providers:
+            intervals = list(self.extra.get(provider_id, ()))
+            weekly = self.weekly.get(provider_id, {})
+            for day in around:
+                for start, end, valid_from, valid_until in weekly.get(day.weekday(), ()):
+                    if ((valid_from is None or day >= valid_from)
+                            and (valid_until is None or day <= valid_until)):
+                        begins, ends = _to_utc(day, start, self.zone), _to_utc(day, end, self.zone)
+                        if begins < ends:
+                            intervals.append((begins, ends))
+            near = [(s, e) for s, e in _merge(intervals) if e > window[0] and s < window[1]]
+            near = _subtract(near, _merge(self.time_off.get(provider_id, [])))
+            if near:
+                result[provider_id] = near
+        return result
+
+
+def find_open_slots(*, appointment_type_id: int, location_id: int,
+                    provider_id: int | None = None, start: datetime, end: datetime,
+                    limit: int | None = None, now: datetime | None = None,
+                    exclude_appointment_id: int | None = None,
+                    step_minutes: int = STEP_MINUTES) -> list[Slot]:
+    """Open slots starting in [start, end), ordered by start then provider.
+
+    ``provider_id=None`` means any active provider who offers the type and works at the
+    location. ``exclude_appointment_id`` ignores one appointment (to reschedule it). Slots
+    start at least ``min_notice_minutes`` after ``now`` and less than ``max_days_ahead`` days
+    after it. Whether the type may be booked online is the caller's rule, not the engine's."""
+    start, end, now = _check_times(start=start, end=end, now=now)
+    if limit is not None and limit < 1:
+        raise InvalidSlotQuery("limit", "must be at least 1")
+    if step_minutes < 1 or 60 % step_minutes:
+        raise InvalidSlotQuery("step_minutes", "must divide an hour (5, 10, 15, 20, 30, 60)")
+    rules = _rules(appointment_type_id=appointment_type_id, location_id=location_id)
+    earliest = max(start, now + rules.notice)
+    stop = min(end, now + rules.days_ahead)
+    if not rules.active or earliest >= stop:
+        return []
+    first_day = earliest.astimezone(rules.zone).date()
+    last_day = (stop - timedelta(microseconds=1)).astimezone(rules.zone).date()
+    calendar = _calendar(rules, provider_id=provider_id, first_day=first_day, last_day=last_day)
+    if not calendar.providers:
+        return []
+    days = [first_day + timedelta(days=n) for n in range((last_day - first_day).days + 1)]
+    step = timedelta(minutes=step_minutes)
+    slots: list[Slot] = []
+    for chunk in _chunks(days, limit):
+        window = (max(earliest, _midnight(chunk[0], rules.zone)),
+                  min(stop, _midnight(chunk[-1] + timedelta(days=1), rules.zone)))
+        open_time = calendar.open_time(chunk, window)
+        held = _held_time(open_time, exclude_appointment_id=exclude_appointment_id)
+        found = [slot for provider, intervals in open_time.items()
+                 for slot in _fit(_subtract(intervals, held.get(provider, [])),
+                                  rules=rules, provider_id=provider, window=window, step=step)]
+        found.sort(key=lambda slot: (slot.start, slot.provider_id))
+        slots += found
+        if limit is not None and len(slots) >= limit:
+            return slots[:limit]
+    return slots
+
+
+def slot_is_open(*, slot: Slot, now: datetime | None = None,
+                 exclude_appointment_id: int | None = None,
+                 step_minutes: int = STEP_MINUTES) -> bool:
+    """Whether this exact slot is still bookable: the same answer ``find_open_slots`` gives,
+    so a slot it offered stays open until something takes its time."""
+    if slot.start.tzinfo is None or slot.start.utcoffset() is None:
+        raise InvalidSlotQuery("start", "must carry a time zone")
+    found = find_open_slots(
+        appointment_type_id=slot.appointment_type_id, location_id=slot.location_id,
+        provider_id=slot.provider_id, start=slot.start,
+        end=slot.start + timedelta(microseconds=1), now=now,
+        exclude_appointment_id=exclude_appointment_id, step_minutes=step_minutes)
+    return slot in found
+
+
+def _check_times(*, start: datetime, end: datetime, now: datetime | None
+                 ) -> tuple[datetime, datetime, datetime]:
+    for name, value in (("start", start), ("end", end), ("now", now)):
+        if value is not None and (value.tzinfo is None or value.utcoffset() is None):
+            raise InvalidSlotQuery(name, "must carry a time zone")
+    if end <= start:
+        raise InvalidSlotQuery("end", "must be after start")
+    return start.astimezone(UTC), end.astimezone(UTC), (now or utcnow()).astimezone(UTC)
+
+
+def _rules(*, appointment_type_id: int, location_id: int) -> _Rules:
+    row = db.session.execute(
+        select(AppointmentType.duration_minutes, AppointmentType.buffer_before_minutes,
+               AppointmentType.buffer_after_minutes, AppointmentType.min_notice_minutes,
+               AppointmentType.max_days_ahead, AppointmentType.active,
+               AppointmentType.practice_id, Location.practice_id.label("location_practice"),
+               Location.timezone)
+        .join(Location, Location.id == location_id)
+        .where(AppointmentType.id == appointment_type_id)
+    ).one_or_none()
+    if row is None:
+        if db.session.get(AppointmentType, appointment_type_id) is None:
+            raise InvalidSlotQuery("appointment_type_id", "no such appointment type")
+        raise InvalidSlotQuery("location_id", "no such location")
+    if row.practice_id != row.location_practice:
+        raise InvalidSlotQuery("location_id", "belongs to another practice")
+    return _Rules(
+        type_id=appointment_type_id, location_id=location_id,
+        duration=timedelta(minutes=row.duration_minutes),
+        before=timedelta(minutes=row.buffer_before_minutes or 0),
+        after=timedelta(minutes=row.buffer_after_minutes or 0),
+        notice=timedelta(minutes=row.min_notice_minutes or 0),
+        days_ahead=timedelta(days=row.max_days_ahead), active=bool(row.active),
+        zone=ZoneInfo(row.timezone))
+
+
+def _calendar(rules: _Rules, *, provider_id: int | None, first_day: date, last_day: date
+              ) -> _Calendar:
+    """Weekly hours and exceptions of the providers who offer the type at the location."""
+    eligible = (
+        select(provider_appointment_type.c.provider_id)
+        .join(Provider, Provider.id == provider_appointment_type.c.provider_id)
+        .join(provider_location, and_(
+            provider_location.c.provider_id == provider_appointment_type.c.provider_id,
+            provider_location.c.location_id == rules.location_id))
+        .where(provider_appointment_type.c.appointment_type_id == rules.type_id,
+               Provider.active.is_(True)))
+    if provider_id is not None:
+        eligible = eligible.where(provider_appointment_type.c.provider_id == provider_id)
+    calendar = _Calendar(zone=rules.zone)
+    before, after = first_day - timedelta(days=1), last_day + timedelta(days=1)
+    for row in db.session.execute(
+            select(WorkingHours.provider_id, WorkingHours.weekday, WorkingHours.start_time,
+                   WorkingHours.end_time, WorkingHours.valid_from, WorkingHours.valid_until)
+            .where(WorkingHours.location_id == rules.location_id,
+                   WorkingHours.provider_id.in_(eligible),
+                   or_(WorkingHours.valid_from.is_(None), WorkingHours.valid_from <= after),
+                   or_(WorkingHours.valid_until.is_(None), WorkingHours.valid_until >= before))):
+        calendar.weekly[row.provider_id][row.weekday].append(
+            (row.start_time, row.end_time, row.valid_from, row.valid_until))
+    span_start = _midnight(before, rules.zone) - MAX_REACH
+    span_end = _midnight(after + timedelta(days=1), rules.zone) + MAX_REACH
+    for row in db.session.execute(
+            select(ScheduleException.provider_id, ScheduleException.kind,
+                   ScheduleException.starts_at, ScheduleException.ends_at)
+            .where(ScheduleException.provider_id.in_(eligible),
+                   ScheduleException.starts_at < span_end, ScheduleException.ends_at > span_start,
+                   or_(and_(ScheduleException.kind == TIME_OFF,
+                            or_(ScheduleException.location_id.is_(None),
+                                ScheduleException.location_id == rules.location_id)),
+                       and_(ScheduleException.kind == EXTRA_HOURS,
+                            ScheduleException.location_id == rules.location_id)))):
+        target = calendar.extra if row.kind == EXTRA_HOURS else calendar.time_off
+        target[row.provider_id].append((row.starts_at, row.ends_at))
+    return calendar
+
+
+def _held_time(open_time: dict[int, list[Interval]], *, exclude_appointment_id: int | None
+               ) -> dict[int, list[Interval]]:
+    """Per provider, the merged buffered intervals of appointments (at any location) that can
+    touch their open time."""
+    if not open_time:
+        return {}
+    low = min(intervals[0][0] for intervals in open_time.values()) - MAX_REACH
+    high = max(intervals[-1][1] for intervals in open_time.values()) + MAX_REACH
+    query = (select(Appointment.provider_id, Appointment.start_at, Appointment.end_at,
+                    AppointmentType.buffer_before_minutes, AppointmentType.buffer_after_minutes)
+             .join(AppointmentType, AppointmentType.id == Appointment.appointment_type_id)
+             .where(Appointment.provider_id.in_(sorted(open_time)),
+                    Appointment.start_at >= low, Appointment.start_at < high,
+                    Appointment.status.in_([str(status) for status in HOLDING_STATUSES])))
+    if exclude_appointment_id is not None:
+        query = query.where(Appointment.id != exclude_appointment_id)
+    held: dict[int, list[Interval]] = defaultdict(list)
+    for provider, start_at, end_at, before, after in db.session.execute(query):
+        held[provider].append((start_at - timedelta(minutes=before or 0),
+                               end_at + timedelta(minutes=after or 0)))
+    return {provider: _merge(intervals) for provider, intervals in held.items()}
+
+
+def _fit(free: list[Interval], *, rules: _Rules, provider_id: int, window: Interval,
+         step: timedelta) -> Iterator[Slot]:
+    """The grid-aligned slots whose buffered span fits in one free interval and whose start
+    lies in ``window``."""
+    for free_start, free_end in free:
+        latest = min(free_end - rules.after - rules.duration, window[1] - timedelta.resolution)
+        moment = _align(max(free_start + rules.before, window[0]), rules.zone, step)
+        while moment <= latest:
+            yield Slot(start=moment, end=moment + rules.duration, provider_id=provider_id,
+                       location_id=rules.location_id, appointment_type_id=rules.type_id)
+            moment += step
+
+
+def _align(moment: datetime, zone: ZoneInfo, step: timedelta) -> datetime:
+    """The first grid point at or after ``moment``, counted in local wall-clock time."""
+    local = moment.astimezone(zone)
+    # Same tzinfo on both sides: the difference is wall-clock time since local midnight.
+    remainder = (local - local.replace(hour=0, minute=0, second=0, microsecond=0)) % step
+    return moment + (step - remainder) if remainder else moment
+
+
+@lru_cache(maxsize=8192)
+def _to_utc(day: date, wall: time, zone: ZoneInfo) -> datetime:
+    return datetime.combine(day, wall, tzinfo=zone).astimezone(UTC)
+
+
+def _midnight(day: date, zone: ZoneInfo) -> datetime:
+    return _to_utc(day, time(0), zone)
+
+
+def _chunks(days: list[date], limit: int | None) -> Iterator[list[date]]:
+    if limit is None:
+        yield days
+        return
+    index, size = 0, 1
+    while index < len(days):
+        yield days[index:index + size]
+        index += size
+        size *= 2
+
+
+def _merge(intervals: list[Interval]) -> list[Interval]:
+    merged: list[Interval] = []
+    for start, end in sorted(intervals):
+        if merged and start <= merged[-1][1]:
+            if end > merged[-1][1]:
+                merged[-1] = (merged[-1][0], end)
+        else:
+            merged.append((start, end))
+    return merged
+
+
+def _subtract(intervals: list[Interval], holes: list[Interval]) -> list[Interval]:
+    """``intervals`` minus ``holes``; both sorted, merged and disjoint."""
+    result: list[Interval] = []
+    index = 0
+    for start, end in intervals:
+        while index < len(holes) and holes[index][1] <= start:
+            index += 1
+        cursor, probe = start, index
+        while probe < len(holes) and holes[probe][0] < end:
+            if holes[probe][0] > cursor:
+                result.append((cursor, holes[probe][0]))
+            cursor = max(cursor, holes[probe][1])
+            probe += 1
+        if cursor < end:
+            result.append((cursor, end))
+    return result
