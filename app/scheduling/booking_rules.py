@@ -1,0 +1,159 @@
+"""The booking service's rules: its errors, which status may follow which, and the input
+checks, each adding a readable reason per bad field to an ``errors`` dict so that one pass
+reports every problem."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+
+from app.extensions import db
+from app.practice.models import Location, Provider
+from app.scheduling.models import (
+    AppointmentStatus,
+    AppointmentType,
+    ParticipantStatus,
+    provider_appointment_type,
+)
+from app.scheduling.slots import Slot
+from app.security.models import StaffUser
+
+SOURCES = ("staff", "patient", "fhir", "ehr")
+MAX_TEXT_LENGTH = 1000
+S = AppointmentStatus
+INITIAL_STATUSES = (S.PROPOSED, S.PENDING, S.BOOKED)
+MOVABLE_STATUSES = (S.PROPOSED, S.PENDING, S.BOOKED)
+FINAL_STATUSES = (S.FULFILLED, S.CANCELLED, S.ENTERED_IN_ERROR)
+# Which status may follow which. Leaving a final status (only ever to entered-in-error) is for
+# staff; patients never mark an appointment entered-in-error.
+TRANSITIONS: dict[str, frozenset[str]] = {
+    S.PROPOSED: frozenset({S.PENDING, S.BOOKED, S.CANCELLED, S.ENTERED_IN_ERROR}),
+    S.PENDING: frozenset({S.BOOKED, S.CANCELLED, S.ENTERED_IN_ERROR}),
+    S.BOOKED: frozenset({S.ARRIVED, S.CHECKED_IN, S.NOSHOW, S.CANCELLED, S.ENTERED_IN_ERROR}),
+    S.ARRIVED: frozenset({S.CHECKED_IN, S.FULFILLED, S.CANCELLED, S.ENTERED_IN_ERROR}),
+    S.CHECKED_IN: frozenset({S.FULFILLED, S.CANCELLED, S.ENTERED_IN_ERROR}),
+    S.NOSHOW: frozenset({S.CANCELLED, S.ENTERED_IN_ERROR}),
+    S.FULFILLED: frozenset({S.ENTERED_IN_ERROR}),
+    S.CANCELLED: frozenset({S.ENTERED_IN_ERROR}),
+    S.ENTERED_IN_ERROR: frozenset(),
+}
+RESPONSES = (ParticipantStatus.ACCEPTED, ParticipantStatus.DECLINED, ParticipantStatus.TENTATIVE)
+
+
+class BookingError(Exception):
+    """A booking request that cannot be carried out; the message is fit to show."""
+
+
+class BookingInputError(BookingError, ValueError):
+    """One or more fields are invalid; ``errors`` maps each field to a readable reason."""
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        super().__init__("; ".join(f"{name}: {reason}" for name, reason in errors.items()))
+        self.errors = errors
+
+
+class AppointmentNotFound(BookingInputError, LookupError):
+    def __init__(self, appointment_id: int) -> None:
+        super().__init__({"appointment_id": f"no such appointment {appointment_id}"})
+
+
+class SlotTaken(BookingError):
+    """The time cannot be had any more; ``next_slots`` are the next open ones to offer."""
+
+    def __init__(self, next_slots: list[Slot]) -> None:
+        super().__init__("That time was just taken")
+        self.next_slots = next_slots
+
+
+class InvalidTransition(BookingError):
+    def __init__(self, from_status: str, to_status: str, why: str | None = None) -> None:
+        message = f"An appointment cannot go from {from_status} to {to_status}"
+        super().__init__(f"{message}: {why}" if why else message)
+        self.from_status = from_status
+        self.to_status = to_status
+
+
+class ScheduleBusy(BookingError):
+    """The database stayed locked (SQLite) through every retry."""
+
+    def __init__(self) -> None:
+        super().__init__("The schedule is busy; please try again")
+
+
+def check_transition(old: str, new: str, *, source: str) -> None:
+    if new not in TRANSITIONS.get(old, frozenset()):
+        raise InvalidTransition(old, new)
+    if old in FINAL_STATUSES and source != "staff":
+        raise InvalidTransition(old, new, f"only staff can change a {old} appointment")
+    if new == S.ENTERED_IN_ERROR and source == "patient":
+        raise InvalidTransition(old, new, "patients cannot mark an appointment entered-in-error")
+
+
+def check_slot(errors: dict[str, str], slot: Slot, *, practice_id: int, source: str,
+               now: datetime) -> AppointmentType | None:
+    """Add an error for each thing wrong with ``slot``; return its appointment type (None
+    only with an error on ``appointment_type_id``)."""
+    kind = db.session.get(AppointmentType, slot.appointment_type_id)
+    provider = db.session.get(Provider, slot.provider_id)
+    location = db.session.get(Location, slot.location_id)
+    if kind is None or kind.practice_id != practice_id:
+        errors["appointment_type_id"] = "no such appointment type"
+    elif not kind.active:
+        errors["appointment_type_id"] = f"{kind.name} is no longer offered"
+    elif source == "patient" and not kind.bookable_online:
+        errors["appointment_type_id"] = f"{kind.name} cannot be booked online"
+    if provider is None or provider.practice_id != practice_id:
+        errors["provider_id"] = "no such provider"
+    elif not provider.active:
+        errors["provider_id"] = f"{provider.display_name} is not taking appointments"
+    if location is None or location.practice_id != practice_id:
+        errors["location_id"] = "no such location"
+    elif provider is not None and "provider_id" not in errors \
+            and location not in provider.locations:
+        errors["location_id"] = f"{provider.display_name} does not work at {location.name}"
+    if kind is not None and "appointment_type_id" not in errors \
+            and "provider_id" not in errors and not _offers(slot.provider_id, kind.id):
+        errors["appointment_type_id"] = f"{provider.display_name} does not offer {kind.name}"
+    naive = [name for name, value in (("start", slot.start), ("end", slot.end))
+             if value.tzinfo is None or value.utcoffset() is None]
+    if naive:
+        errors.update(dict.fromkeys(naive, "must carry a time zone"))
+        return kind
+    if kind is not None and slot.end - slot.start != timedelta(minutes=kind.duration_minutes):
+        errors["end"] = f"must be {kind.duration_minutes} minutes after start ({kind.name})"
+    if slot.start < now:
+        errors["start"] = "is in the past"
+    return kind
+
+
+def _offers(provider_id: int, appointment_type_id: int) -> bool:
+    table = provider_appointment_type
+    return db.session.execute(select(table.c.provider_id).where(
+        table.c.provider_id == provider_id,
+        table.c.appointment_type_id == appointment_type_id)).first() is not None
+
+
+def check_actor(errors: dict[str, str], *, source: str, staff_id: int | None,
+                practice_id: int) -> StaffUser | None:
+    """Check ``source`` and ``staff_id`` (required for staff, only for staff)."""
+    if source not in SOURCES:
+        errors["source"] = f"must be one of {', '.join(SOURCES)}"
+    elif source == "staff" and staff_id is None:
+        errors["staff_id"] = "required when staff make the change"
+    elif source != "staff" and staff_id is not None:
+        errors["staff_id"] = "only for changes made by staff"
+    if staff_id is None or "staff_id" in errors:
+        return None
+    staff = db.session.get(StaffUser, staff_id)
+    if staff is None or staff.practice_id != practice_id or not staff.active:
+        errors["staff_id"] = "no such staff member"
+        return None
+    return staff
+
+
+def clean_text(errors: dict[str, str], name: str, value: str | None) -> str | None:
+    cleaned = (value or "").strip()
+    if len(cleaned) > MAX_TEXT_LENGTH:
+        errors[name] = f"must be at most {MAX_TEXT_LENGTH} characters"
+    return cleaned or None
