@@ -69,6 +69,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from app.messaging import init_app as init_messaging
 
     init_messaging(app)
+    from app.fhir import init_app as init_fhir
+
+    init_fhir(app)
     from app.cli import register_cli
 
     register_cli(app)

@@ -57,7 +57,9 @@ class Action(StrEnum):
     PATIENT_UPDATE = "patient.update"
     PATIENT_IMPORT = "patient.import"
     CONSENT_CHANGE = "consent.change"
+    CONSENT_VIEW = "consent.view"
     CONVERSATION_VIEW = "conversation.view"
+    MESSAGE_REVIEW = "message.review"  # staff judged a flagged message (not an opt-out)
     MESSAGE_SEND = "message.send"
     MESSAGE_RECEIVE = "message.receive"
     FORM_VIEW = "form.view"
@@ -72,6 +74,10 @@ class Action(StrEnum):
     AUDIT_EXPORT = "audit.export"
     LINK_INVALID = "link.invalid"
     DEMO_SEED = "demo.seed"
+    FHIR_READ = "fhir.read"
+    FHIR_SEARCH = "fhir.search"
+    FHIR_CREATE = "fhir.create"
+    FHIR_UPDATE = "fhir.update"
 
 
 def _chain_key() -> bytes:

@@ -1,0 +1,133 @@
+"""FHIR Practitioner: the practice's providers, through the directory services."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fhir.resources.R4B.meta import Meta
+from fhir.resources.R4B.practitioner import Practitioner
+from sqlalchemy import false, or_, select
+
+from app.extensions import db
+from app.fhir.auth import ApiClient
+from app.fhir.errors import FhirError
+from app.fhir.mapping import practitioner as mapping
+from app.fhir.registry import (
+    Found,
+    ResourceHandler,
+    check_body_id,
+    check_if_match,
+    content_version,
+    not_found,
+    numeric_id,
+    validated,
+)
+from app.fhir.search import (
+    SearchParam,
+    SearchRequest,
+    parse_ids,
+    parse_token,
+    run_page,
+    string_condition,
+)
+from app.practice import directory
+from app.practice.models import Provider
+from app.security import audit
+
+SEARCH_PARAMS = (
+    SearchParam("_id", "token", "Logical id; several may be given separated by commas."),
+    SearchParam("name", "string", "Starts with (case ignored) the family or given name."),
+    SearchParam("family", "string", "Family name starts with (case ignored)."),
+    SearchParam("given", "string", "Given name starts with (case ignored)."),
+    SearchParam("identifier", "token", f"NPI, with or without the system {mapping.NPI_SYSTEM}."),
+)
+
+
+def served(provider: Provider) -> Practitioner:
+    resource = mapping.to_fhir(provider)
+    return resource.model_copy(update={"meta": Meta(versionId=content_version(resource))})
+
+
+def _audit(action: audit.Action, client: ApiClient, provider_id: int | None = None,
+           detail: dict[str, Any] | None = None) -> None:
+    audit.record(action, object_type="practitioner", object_id=provider_id, actor=client,
+                 detail={"resource": "Practitioner", **(detail or {})})
+
+
+def _load(client: ApiClient, resource_id: str) -> Provider:
+    provider = db.session.execute(
+        select(Provider).where(Provider.id == numeric_id("Practitioner", resource_id),
+                               Provider.practice_id == client.practice_id)
+    ).scalar_one_or_none()
+    if provider is None:
+        raise not_found("Practitioner", resource_id)
+    return provider
+
+
+def read(*, client: ApiClient, resource_id: str) -> Practitioner:
+    provider = _load(client, resource_id)
+    _audit(audit.Action.FHIR_READ, client, provider.id)
+    db.session.commit()
+    return served(provider)
+
+
+def search(*, client: ApiClient, request: SearchRequest) -> Found:
+    conditions: list[Any] = [Provider.practice_id == client.practice_id]
+    if (ids := request.one("_id")) is not None:
+        conditions.append(Provider.id.in_(parse_ids(ids)))
+    name_either = [string_condition(request, "name", column)
+                   for column in (Provider.family_name, Provider.given_name)]
+    if name_either[0] is not None:
+        conditions.append(or_(*name_either))
+    for param, column in (("family", Provider.family_name), ("given", Provider.given_name)):
+        if (condition := string_condition(request, param, column)) is not None:
+            conditions.append(condition)
+    if (value := request.one("identifier")) is not None:
+        system, code = parse_token(value)
+        conditions.append(Provider.npi == code if system in (None, mapping.NPI_SYSTEM)
+                          else false())
+    page = run_page(select(Provider).where(*conditions).order_by(Provider.id), request)
+    _audit(audit.Action.FHIR_SEARCH, client,
+           detail={"params": sorted(request.params), "results": page.total})
+    db.session.commit()
+    return Found([served(p) for p in page.rows], page.total)
+
+
+def create(*, client: ApiClient, body: Any) -> Practitioner:
+    values = mapping.from_fhir(validated(Practitioner, body))
+    try:
+        provider = directory.create_provider(practice_id=client.practice_id, values=values)
+    except directory.DuplicateEntry as error:
+        raise _conflict(error) from None
+    _audit(audit.Action.FHIR_CREATE, client, provider.id)
+    db.session.commit()
+    return served(provider)
+
+
+def update(*, client: ApiClient, resource_id: str, body: Any,
+           if_match: str | None) -> Practitioner:
+    resource = validated(Practitioner, body)
+    check_body_id(resource, resource_id)
+    provider = _load(client, resource_id)
+    check_if_match(if_match, content_version(mapping.to_fhir(provider)))
+    values = mapping.from_fhir(resource)
+    try:
+        changes = directory.update_provider(provider=provider, values=values)
+    except directory.DuplicateEntry as error:
+        raise _conflict(error) from None
+    _audit(audit.Action.FHIR_UPDATE, client, provider.id, {"fields": changes})
+    db.session.commit()
+    return served(provider)
+
+
+def _conflict(error: directory.DuplicateEntry) -> FhirError:
+    return FhirError(409, str(error), expression="Practitioner.identifier", code="duplicate")
+
+
+HANDLER = ResourceHandler(
+    resource_type="Practitioner",
+    documentation=("The practice's providers. versionId is a hash of the served content. "
+                   "Only the NPI identifier is kept."),
+    search_params=SEARCH_PARAMS,
+    read=read, search=search, create=create, update=update,
+)

@@ -1,0 +1,117 @@
+"""The one registry of supported resource types: the views route by it and the
+CapabilityStatement is built from it, so what we say we support is what we serve.
+
+A handler's functions are services: keyword-only arguments, the caller ``client`` as the audit
+actor, one transaction each (they commit), no access to the request.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+from pydantic import ValidationError
+
+from app.fhir.errors import FhirError, invalid_resource_from_validation
+from app.fhir.search import SearchParam
+
+MAX_ID = 2**31 - 1
+
+
+@dataclass(frozen=True)
+class Found:
+    """A search's page of resources and the number of matches in all."""
+
+    resources: list[Any]
+    total: int
+
+
+@dataclass(frozen=True)
+class ResourceHandler:
+    resource_type: str
+    documentation: str
+    search_params: tuple[SearchParam, ...]
+    read: Callable[..., Any]  # (*, client, resource_id: str) -> resource
+    search: Callable[..., Found]  # (*, client, request: SearchRequest) -> Found
+    create: Callable[..., Any] | None = None  # (*, client, body: dict) -> resource
+    update: Callable[..., Any] | None = None  # (*, client, resource_id, body, if_match)
+
+    @property
+    def interactions(self) -> list[str]:
+        offered = {"read": self.read, "search-type": self.search, "create": self.create,
+                   "update": self.update}
+        return [name for name, function in offered.items() if function is not None]
+
+
+@cache
+def handlers() -> dict[str, ResourceHandler]:
+    from app.fhir import locations, patients, practitioners
+
+    return {handler.resource_type: handler
+            for handler in (patients.HANDLER, practitioners.HANDLER, locations.HANDLER)}
+
+
+def handler_for(resource_type: str) -> ResourceHandler:
+    handler = handlers().get(resource_type)
+    if handler is None:
+        raise FhirError(404, f"Resource type '{resource_type}' is not supported here "
+                             f"(supported: {', '.join(sorted(handlers()))}).")
+    return handler
+
+
+def numeric_id(resource_type: str, resource_id: str) -> int:
+    """Our ids are positive integers; anything else is an unknown id (404)."""
+    if resource_id.isdigit() and len(resource_id) <= 10 and 0 < int(resource_id) <= MAX_ID:
+        return int(resource_id)
+    raise not_found(resource_type, resource_id)
+
+
+def not_found(resource_type: str, resource_id: str | int) -> FhirError:
+    return FhirError(404, f"{resource_type}/{resource_id} is not known.")
+
+
+def validated(model: Any, body: Any) -> Any:
+    """The posted JSON as a fhir.resources model; every problem a 400 naming its element."""
+    name = model.__name__
+    if not isinstance(body, dict):
+        raise FhirError(400, f"The body must be a JSON object: a {name} resource.")
+    if body.get("resourceType") != name:
+        raise FhirError(400, f"resourceType must be '{name}', not {body.get('resourceType')!r}.",
+                        expression=f"{name}.resourceType")
+    try:
+        return model.model_validate(body)
+    except ValidationError as error:
+        raise invalid_resource_from_validation(name, error) from None
+    except (TypeError, ValueError, KeyError, AttributeError):
+        raise FhirError(400, f"The body is not a valid {name} resource.") from None
+
+
+def check_body_id(resource: Any, resource_id: str) -> None:
+    """An update names its target twice, in the URL and in ``id``: they must agree."""
+    name = type(resource).__name__
+    if resource.id != resource_id:
+        raise FhirError(400, f"{name}.id must be present and equal the id in the URL "
+                             f"({resource_id}).", expression=f"{name}.id")
+
+
+def check_if_match(if_match: str | None, version: str) -> None:
+    """``If-Match: W/"<versionId>"`` must name the current version, or the update is
+    refused with 412 (someone changed the record since the client read it)."""
+    if if_match is None:
+        return
+    wanted = if_match.strip().removeprefix("W/").strip('"')
+    if wanted != version:
+        raise FhirError(412, f"Version conflict: the current version is {version}, not "
+                             f"{wanted}. Read the resource again and reapply the change.")
+
+
+def content_version(resource: Any) -> str:
+    """A version id for records without an update timestamp: a hash of what we serve."""
+    data = resource.model_dump(mode="json", exclude_none=True)
+    data.pop("meta", None)
+    digest = hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
+    return digest[:16]

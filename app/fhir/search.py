@@ -1,0 +1,216 @@
+"""Search parameters shared by every resource, and the searchset Bundle with paging links.
+
+Parsing is strict: an unknown parameter or modifier is a 400 naming it, because ignoring it
+would quietly return more records than the client asked for. Paging is by offset
+(``_count``, ``_offset``); the ``next`` link carries both, so a client just follows it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from urllib.parse import urlencode
+
+from fhir.resources.R4B.bundle import Bundle
+from sqlalchemy import ColumnElement, Select, func, select
+from werkzeug.datastructures import MultiDict
+
+from app.extensions import db
+from app.fhir.errors import FhirError
+
+DEFAULT_COUNT = 20
+MAX_COUNT = 100
+_PAGING = ("_count", "_offset")
+# Parameters that change how results are presented, never which records match: output is
+# always JSON and always carries an exact total (_totalMethod is how fhirpy asks for one).
+_IGNORED = ("_format", "_pretty", "_total", "_totalMethod")
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_PREFIX = re.compile(r"^(eq|ne|gt|lt|ge|le|sa|eb|ap)(?=\d)")
+
+
+@dataclass(frozen=True)
+class SearchParam:
+    """One search parameter a resource supports, as the CapabilityStatement lists it."""
+
+    name: str
+    type: str  # FHIR search parameter type: token, string, date, ...
+    documentation: str
+
+
+@dataclass(frozen=True)
+class SearchRequest:
+    params: dict[str, list[str]]  # parameter name (modifier removed) → each value given
+    count: int
+    offset: int
+    exact: frozenset[str] = frozenset()  # string parameters given with ``:exact``
+
+    def one(self, name: str) -> str | None:
+        """The single value of ``name``; given twice is a 400 (we do not AND them)."""
+        values = self.params.get(name)
+        if not values:
+            return None
+        if len(values) > 1:
+            raise FhirError(400, f"Search parameter '{name}' may be given only once.",
+                            expression=name)
+        return values[0]
+
+
+def parse_search(args: MultiDict[str, str], supported: Sequence[SearchParam]) -> SearchRequest:
+    known = {param.name: param for param in supported}
+    params: dict[str, list[str]] = {}
+    exact: set[str] = set()
+    for raw_name, value in args.items(multi=True):
+        name, _, modifier = raw_name.partition(":")
+        if name in _PAGING or name in _IGNORED:
+            continue
+        param = known.get(name)
+        if param is None:
+            raise FhirError(400, f"Unknown search parameter '{name}' (supported: "
+                                 f"{', '.join(sorted(known)) or 'none'}).", expression=name)
+        if modifier and not (modifier == "exact" and param.type == "string"):
+            raise FhirError(400, f"Modifier ':{modifier}' is not supported on '{name}'.",
+                            expression=raw_name)
+        if not value.strip():
+            raise FhirError(400, f"Search parameter '{name}' has no value.", expression=name)
+        params.setdefault(name, []).append(value.strip())
+        if modifier:
+            exact.add(name)
+    return SearchRequest(params=params, count=_number(args, "_count", DEFAULT_COUNT, MAX_COUNT),
+                         offset=_number(args, "_offset", 0, None), exact=frozenset(exact))
+
+
+def _number(args: MultiDict[str, str], name: str, default: int, ceiling: int | None) -> int:
+    raw = args.get(name)
+    if raw is None:
+        return default
+    if not raw.isdigit() or len(raw) > 9:
+        raise FhirError(400, f"'{name}' must be a whole number, not {raw!r}.", expression=name)
+    return min(int(raw), ceiling) if ceiling is not None else int(raw)
+
+
+def string_condition(request: SearchRequest, name: str, column: Any
+                     ) -> ColumnElement[bool] | None:
+    """FHIR string search on a plain column: case-insensitive "starts with", or equality
+    with ``:exact``. None when the parameter is not given."""
+    value = request.one(name)
+    if value is None:
+        return None
+    if name in request.exact:
+        return column == value
+    return column.istartswith(value, autoescape=True)
+
+
+def parse_token(value: str) -> tuple[str | None, str]:
+    """``system|code`` → (system, code); ``|code`` → ("", code); ``code`` → (None, code)."""
+    if "|" in value:
+        system, _, code = value.partition("|")
+        return system, code
+    return None, value
+
+
+def parse_ids(value: str) -> list[int]:
+    """``_id=1,2`` → [1, 2]; ids that cannot be ours are left out (they match nothing)."""
+    return [int(part) for part in value.split(",") if part.isdigit() and len(part) <= 9]
+
+
+def parse_plain_date(name: str, value: str, why_no_prefix: str) -> date:
+    """An exact day (``1974-12-25`` or ``eq1974-12-25``); other prefixes are a 400 saying
+    ``why_no_prefix``."""
+    found = _PREFIX.match(value)
+    if found and found.group(1) != "eq":
+        raise FhirError(400, f"'{name}' supports only exact dates: {why_no_prefix}",
+                        expression=name)
+    text = value[found.end():] if found else value
+    try:
+        if not _DATE.match(text):
+            raise ValueError(text)
+        return date.fromisoformat(text)
+    except ValueError:
+        raise FhirError(400, f"'{name}' must be a full date YYYY-MM-DD, not {value!r}.",
+                        expression=name) from None
+
+
+def instant_conditions(name: str, values: Sequence[str], column: Any
+                       ) -> list[ColumnElement[bool]]:
+    """``_lastUpdated=ge2024-01-01&_lastUpdated=lt2024-02-01T12:00:00Z`` → SQL conditions.
+
+    Each value is a day (UTC) or a dateTime with a zone, i.e. a range [start, end); the
+    prefix (eq by default; gt, ge, lt, le) compares the column with that range."""
+    conditions = []
+    for value in values:
+        found = _PREFIX.match(value)
+        prefix = found.group(1) if found else "eq"
+        start, end = _instant_range(name, value[found.end():] if found else value)
+        if prefix == "eq":
+            conditions += [column >= start, column < end]
+        elif prefix == "ge":
+            conditions.append(column >= start)
+        elif prefix == "gt":
+            conditions.append(column >= end)
+        elif prefix == "le":
+            conditions.append(column < end)
+        elif prefix == "lt":
+            conditions.append(column < start)
+        else:
+            raise FhirError(400, f"Prefix '{prefix}' is not supported on '{name}' "
+                                 "(use eq, gt, ge, lt or le).", expression=name)
+    return conditions
+
+
+def _instant_range(name: str, text: str) -> tuple[datetime, datetime]:
+    try:
+        if _DATE.match(text):
+            start = datetime.combine(date.fromisoformat(text), datetime.min.time(), UTC)
+            return start, start + timedelta(days=1)
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        moment = None
+    if moment is None or moment.tzinfo is None:
+        raise FhirError(400, f"'{name}' must be a date (YYYY-MM-DD) or a dateTime with a time "
+                             f"zone, not {text!r}.", expression=name)
+    return moment, moment + timedelta(microseconds=1)
+
+
+@dataclass(frozen=True)
+class Page:
+    rows: list[Any]
+    total: int
+
+
+def run_page(stmt: Select[Any], request: SearchRequest) -> Page:
+    """One page of ``stmt`` (already ordered) and the total number of matches."""
+    total = db.session.execute(
+        select(func.count()).select_from(stmt.order_by(None).subquery())).scalar_one()
+    rows = list(db.session.execute(stmt.offset(request.offset).limit(request.count)).scalars()
+                ) if request.count else []
+    return Page(rows=rows, total=total)
+
+
+def slice_page(rows: Sequence[Any], request: SearchRequest) -> Page:
+    """A page of matches filtered in Python (after decrypting a bounded candidate set)."""
+    return Page(rows=list(rows[request.offset:request.offset + request.count]),
+                total=len(rows))
+
+
+def searchset(*, base_url: str, resource_type: str, request: SearchRequest,
+              resources: Sequence[Any], total: int) -> Bundle:
+    """A searchset Bundle with ``self`` and (when more matches follow) ``next`` links."""
+
+    def link(offset: int) -> str:
+        query = [(f"{name}:exact" if name in request.exact else name, value)
+                 for name, values in request.params.items() for value in values]
+        query += [("_count", str(request.count)), ("_offset", str(offset))]
+        return f"{base_url}/{resource_type}?{urlencode(query)}"
+
+    links = [{"relation": "self", "url": link(request.offset)}]
+    if request.count and request.offset + request.count < total:
+        links.append({"relation": "next", "url": link(request.offset + request.count)})
+    return Bundle.model_validate({
+        "resourceType": "Bundle", "type": "searchset", "total": total, "link": links,
+        "entry": [{"fullUrl": f"{base_url}/{resource_type}/{resource.id}",
+                   "resource": resource.model_dump(mode="json", exclude_none=True),
+                   "search": {"mode": "match"}} for resource in resources],
+    })

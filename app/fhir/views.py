@@ -1,0 +1,122 @@
+"""The /fhir endpoints: machine-to-machine, authenticated by bearer token (not a staff
+session, so they are ``@public`` and exempt from CSRF). Routing is by the handler registry:
+one route per interaction shape, so a new resource type needs no new route."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from flask import Blueprint, Response, redirect, request, url_for
+
+from app.fhir import auth
+from app.fhir.capability import capability_statement
+from app.fhir.errors import FhirError, fhir_response, register_handlers
+from app.fhir.registry import handler_for
+from app.fhir.search import parse_search, searchset
+from app.security.permissions import public
+
+bp = Blueprint("fhir", __name__, url_prefix="/fhir")
+register_handlers(bp)
+
+METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
+ACCEPTED_TYPES = ("application/fhir+json", "application/json")
+
+
+def _base_url() -> str:
+    return request.url_root.rstrip("/") + bp.url_prefix
+
+
+def _refuse_method(allowed: str) -> FhirError:
+    return FhirError(405, f"{request.method} is not supported here (allowed: {allowed}).",
+                     headers={"Allow": allowed})
+
+
+def _client() -> auth.ApiClient:
+    if "json" not in request.args.get("_format", "json"):
+        raise FhirError(406, "Only JSON is served (_format=json).")
+    return auth.authenticate(request.headers.get("Authorization"))
+
+
+def _body() -> Any:
+    if request.mimetype not in ACCEPTED_TYPES:
+        raise FhirError(415, f"Send the resource as application/fhir+json, not "
+                             f"{request.mimetype or 'no content type'}.")
+    try:
+        return json.loads(request.get_data(cache=False))
+    except (ValueError, RecursionError):
+        raise FhirError(400, "The body is not valid JSON.") from None
+
+
+def _versioned(resource: Any, status: int, resource_type: str) -> Response:
+    headers = {}
+    version = resource.meta.versionId if resource.meta else None
+    if version:
+        headers["ETag"] = f'W/"{version}"'
+        if status == 201:
+            headers["Location"] = (f"{_base_url()}/{resource_type}/{resource.id}"
+                                   f"/_history/{version}")
+    return fhir_response(resource, status, headers)
+
+
+@bp.route("/metadata", methods=METHODS)
+@public
+def metadata() -> Response:
+    if request.method != "GET":
+        raise _refuse_method("GET")
+    return fhir_response(capability_statement(_base_url()))
+
+
+@bp.route("/<resource_type>", methods=METHODS)
+@public
+def type_level(resource_type: str) -> Response:
+    client = _client()
+    handler = handler_for(resource_type)
+    if request.method == "GET":
+        auth.require_scope(client, resource_type, "s")
+        search = parse_search(request.args, handler.search_params)
+        found = handler.search(client=client, request=search)
+        return fhir_response(searchset(base_url=_base_url(), resource_type=resource_type,
+                                       request=search, resources=found.resources,
+                                       total=found.total))
+    if request.method == "POST" and handler.create is not None:
+        auth.require_scope(client, resource_type, "c")
+        created = handler.create(client=client, body=_body())
+        return _versioned(created, 201, resource_type)
+    raise _refuse_method("GET, POST" if handler.create else "GET")
+
+
+@bp.route("/<resource_type>/<resource_id>", methods=METHODS)
+@public
+def instance_level(resource_type: str, resource_id: str) -> Response:
+    client = _client()
+    handler = handler_for(resource_type)
+    if request.method == "GET":
+        auth.require_scope(client, resource_type, "r")
+        return _versioned(handler.read(client=client, resource_id=resource_id), 200,
+                          resource_type)
+    if request.method == "PUT" and handler.update is not None:
+        auth.require_scope(client, resource_type, "u")
+        updated = handler.update(client=client, resource_id=resource_id, body=_body(),
+                                 if_match=request.headers.get("If-Match"))
+        return _versioned(updated, 200, resource_type)
+    raise _refuse_method("GET, PUT" if handler.update else "GET")
+
+
+@bp.route("", methods=METHODS, endpoint="root")
+@bp.route("/", methods=METHODS, endpoint="root_slash")
+@public
+def root() -> Response:
+    """GET on the base shows what the server supports; batch and transaction (POST on the
+    base) are not supported."""
+    if request.method == "GET":
+        return redirect(url_for("fhir.metadata"))
+    raise FhirError(404, "Batch and transaction Bundles are not supported "
+                         "(see /fhir/metadata).")
+
+
+@bp.route("/<path:rest>", methods=METHODS)
+@public
+def unsupported(rest: str) -> Response:
+    raise FhirError(404, f"/fhir/{rest} is not an interaction this server supports "
+                         "(see /fhir/metadata).")
