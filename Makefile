@@ -37,6 +37,12 @@ browser-deps:
 lint: $(STAMP)
 	$(BIN)/ruff check app tests bench migrations wsgi.py
 
+# Benchmarks on scratch PostgreSQL databases (each script drops and recreates its own).
+bench: $(STAMP)
+	$(BIN)/python -m bench.slots
+	$(BIN)/python -m bench.dispatch_throughput
+	$(BIN)/python -m bench.inbound_webhook
+
 clean:
 	rm -rf $(VENV) instance/*.db .pytest_cache
 

@@ -3,7 +3,7 @@
 One message goes through these steps, each committed before the next:
 
 1. **claim** — ``scheduled`` → ``sending`` (PostgreSQL: ``FOR UPDATE SKIP LOCKED``, so any
-   number of workers share the queue; SQLite: one atomic UPDATE).
+   number of workers share the queue; SQLite: an UPDATE conditional on ``scheduled``).
 2. **decide** — consent, usable contact point, quiet hours, frequency caps
    (``messaging.policy``). A message that may not go now is deferred (back to ``scheduled``
    with a later ``send_at``) or suppressed with the rule that stopped it; never dropped.
@@ -14,6 +14,12 @@ One message goes through these steps, each committed before the next:
 A worker killed between 3 and 4 leaves the row in ``sending``. ``reconcile_stale`` asks the
 provider (by id, or by recipient + body since the claim) before the row may go again, so a
 crash loses nothing and sends nothing twice.
+
+Ownership: ``sending_started_at`` is the claim's token. A worker takes a claimed row up only
+while the token is still the one it wrote (an atomic compare-and-set that also restarts the
+stale clock), and a reconciler settles a stale row only if its token has not moved since it
+read it. So a worker that held its batch past ``STALE_SENDING`` never sends a row someone
+else has since reclaimed, and two workers reconciling the same row act on it once.
 """
 
 from __future__ import annotations
@@ -88,13 +94,17 @@ def claim_due(*, limit: int, now: datetime) -> list[int]:
            .where(Message.status == MessageStatus.SCHEDULED, Message.send_at <= now)
            .order_by(Message.send_at, Message.id).limit(limit))
     if session.get_bind().dialect.name == "postgresql":
+        # Lock first, then update exactly the locked rows, in two statements: as a subquery
+        # of the UPDATE, a SKIP LOCKED select is run again whenever a row must be rechecked
+        # after a concurrent claim, and one worker would claim many times ``limit``.
         due = due.with_for_update(skip_locked=True)
+    candidates = list(session.execute(due).scalars())
     ids = list(session.execute(
         update(Message)
-        .where(Message.id.in_(due.scalar_subquery()), Message.status == MessageStatus.SCHEDULED)
+        .where(Message.id.in_(candidates), Message.status == MessageStatus.SCHEDULED)
         .values(status=MessageStatus.SENDING, sending_started_at=now,
                 attempts=Message.attempts + 1, updated_at=now)
-        .returning(Message.id)).scalars())
+        .returning(Message.id)).scalars()) if candidates else []
     session.commit()
     return sorted(ids)
 
@@ -106,15 +116,16 @@ def run_once(providers: Providers, *, batch_size: int = 100, now: datetime | Non
     reconcile_stale(providers, stats=stats, now=now or utcnow())
     batches = 0
     while max_batches is None or batches < max_batches:
-        ids = claim_due(limit=batch_size, now=now or utcnow())
+        claimed_at = now or utcnow()
+        ids = claim_due(limit=batch_size, now=claimed_at)
         if not ids:
             break
         batches += 1
         for message_id in ids:
             try:
-                process(message_id, providers, stats=stats, now=now)
+                process(message_id, providers, stats=stats, now=now, claimed_at=claimed_at)
             except ProviderConfigurationError as error:
-                _release(ids[ids.index(message_id):])
+                _release(ids[ids.index(message_id) + 1:], claimed_at=claimed_at)
                 stats.problems.append(f"provider refused our configuration: {error}")
                 log.error("provider configuration refused; stopping: %s", error)
                 return stats
@@ -122,13 +133,19 @@ def run_once(providers: Providers, *, batch_size: int = 100, now: datetime | Non
 
 
 def process(message_id: int, providers: Providers, *, stats: DispatchStats,
-            now: datetime | None = None) -> None:
-    """Decide, prepare and send one claimed message."""
+            claimed_at: datetime, now: datetime | None = None) -> None:
+    """Decide, prepare and send one message this worker claimed at ``claimed_at``; a row
+    that is no longer this claim's (reconciled as stale and reclaimed) is left alone."""
     now = now or utcnow()
-    message = db.session.get(Message, message_id)
-    if message is None or message.status != MessageStatus.SENDING:
+    still_ours = db.session.execute(
+        update(Message)
+        .where(Message.id == message_id, Message.status == MessageStatus.SENDING,
+               Message.sending_started_at == claimed_at)
+        .values(sending_started_at=now)).rowcount
+    if not still_ours:
         db.session.rollback()
         return
+    message = db.session.get(Message, message_id)
     decision = policy.decide(message, now=now)
     if decision.defer_until is not None:
         _set(message, status=MessageStatus.SCHEDULED, send_at=decision.defer_until,
@@ -151,7 +168,6 @@ def process(message_id: int, providers: Providers, *, stats: DispatchStats,
         message.conversation_id = conversations.get_or_create(
             practice_id=message.practice_id, channel="sms", address=decision.address,
             patient_ids=[message.patient_id] if message.patient_id else []).id
-    message.sending_started_at = now
     db.session.commit()  # step 3: what we are about to send is on disk before we send it
     _send(message, rendered, providers, stats=stats, now=now)
 
@@ -239,12 +255,12 @@ def _set(message: Message, **values: Any) -> None:
     db.session.commit()
 
 
-def _release(ids: list[int]) -> None:
-    """Give claimed-but-unsent messages back to the queue."""
+def _release(ids: list[int], *, claimed_at: datetime) -> None:
+    """Give this claim's not-yet-processed messages back to the queue."""
     db.session.rollback()
     db.session.execute(
         update(Message).where(Message.id.in_(ids), Message.status == MessageStatus.SENDING,
-                              Message.provider_message_id.is_(None))
+                              Message.sending_started_at == claimed_at)
         .values(status=MessageStatus.SCHEDULED, attempts=Message.attempts - 1))
     db.session.commit()
 
@@ -256,15 +272,36 @@ def reconcile_stale(providers: Providers, *, stats: DispatchStats, now: datetime
                               Message.sending_started_at < now - STALE_SENDING)
         .order_by(Message.id).limit(500)).scalars().all()
     for message in stale:
-        outcome = _ask_provider(message, providers, now=now)
+        message_id, claimed_at = message.id, message.sending_started_at
+        try:
+            outcome = _ask_provider(message, providers, now=now)
+        except TransientSendError as error:  # the provider is down: ask again next pass
+            db.session.rollback()
+            log.warning("could not reconcile message %s: %s", message_id, error)
+            continue
         if outcome is None:
             continue
-        stats.reconciled += 1
         if isinstance(outcome, SendResult):
-            _record_sent(message, outcome, now=now)
+            settled = _settle_stale(message_id, claimed_at, status=MessageStatus.SENT,
+                                    provider_message_id=outcome.provider_message_id,
+                                    sent_at=now, status_reason=None, error_code=None)
         else:
-            _set(message, status=MessageStatus.SCHEDULED, send_at=now,
-                 status_reason="resent after a worker stopped before sending")
+            settled = _settle_stale(message_id, claimed_at, status=MessageStatus.SCHEDULED,
+                                    send_at=now,
+                                    status_reason="resent after a worker stopped before sending")
+        stats.reconciled += settled
+
+
+def _settle_stale(message_id: int, claimed_at: datetime | None, **values: Any) -> bool:
+    """Apply a reconciliation outcome unless the row moved on while the provider was asked
+    (another worker reconciled it, and perhaps resent it, meanwhile)."""
+    settled = db.session.execute(
+        update(Message)
+        .where(Message.id == message_id, Message.status == MessageStatus.SENDING,
+               Message.sending_started_at == claimed_at)
+        .values(updated_at=utcnow(), **values)).rowcount
+    db.session.commit()
+    return bool(settled)
 
 
 def _ask_provider(message: Message, providers: Providers, *, now: datetime
