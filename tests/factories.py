@@ -8,6 +8,7 @@ from functools import cache
 
 from app.core.clock import utcnow
 from app.extensions import db
+from app.messaging.models import Message
 from app.patients.models import Patient
 from app.practice.models import Location, Practice, Provider
 from app.scheduling.models import Appointment, AppointmentType
@@ -106,3 +107,26 @@ def make_staff(practice: Practice, *, role: str = "front_desk", email: str | Non
     db.session.add(user)
     db.session.commit()
     return user
+
+
+def make_message(patient: Patient | None, *, practice: Practice | None = None,
+                 direction: str = "outbound", channel: str = "sms", body: str = "Hello",
+                 status: str | None = None, created_at: datetime | None = None,
+                 **fields: object) -> Message:
+    """A message row as the outbox or the inbound router leaves it (sent or received)."""
+    practice_id = practice.id if practice is not None else patient.practice_id
+    at = created_at or utcnow()
+    values: dict[str, object] = {
+        "practice_id": practice_id, "patient_id": patient.id if patient else None,
+        "direction": direction, "channel": channel, "body": body,
+        "address": patient.mobile_phone if patient and channel == "sms" else None,
+        "status": status or ("received" if direction == "inbound" else "sent"),
+        "created_at": at, "updated_at": at,
+    }
+    if direction == "outbound" and values["status"] == "sent":
+        values["sent_at"] = at
+    values.update(fields)
+    message = Message(**values)
+    db.session.add(message)
+    db.session.commit()
+    return message

@@ -89,6 +89,12 @@ def is_opted_out(*, practice_id: int, channel: str, contact_index: str) -> bool:
     return entry is not None and not entry.granted
 
 
+def opted_out_source(*, practice_id: int, channel: str, contact_index: str) -> str | None:
+    """Who revoked everything on the contact point (a ``ConsentSource``), while it stands."""
+    entry = _latest(practice_id, channel, contact_index, ALL)
+    return entry.source if entry is not None and not entry.granted else None
+
+
 @dataclass(frozen=True)
 class HistoryRow:
     at: datetime

@@ -1,4 +1,4 @@
-"""Staff patient pages: search, and one patient's record (read-only)."""
+"""Staff patient pages: search, and one patient's record with its messages and consent."""
 
 from __future__ import annotations
 
@@ -11,8 +11,11 @@ from flask_login import current_user
 from wtforms import Form, SearchField
 from wtforms.validators import Length
 
+from app.messaging import consent_panel
+from app.messaging import log as message_log
+from app.messaging.forms import ConsentForm
 from app.patients import queries
-from app.security.permissions import Permission, requires
+from app.security.permissions import Permission, requires, role_can
 
 bp = Blueprint("patients", __name__, url_prefix="/patients")
 
@@ -71,7 +74,18 @@ def record(patient_id: int) -> Any:
                                        patient_id=patient_id)
     except queries.PatientNotFound:
         abort(404, description=_("There is no patient with that number in this practice."))
-    return render_template("patients/record.html", record=found, labels=_labels())
+    can_edit = role_can(current_user.role, Permission.PATIENT_EDIT)
+    consent = consent_panel.consent_overview(practice_id=current_user.practice_id,
+                                             patient_id=patient_id)
+    consent_form = None
+    if can_edit and consent.channels:
+        consent_form = ConsentForm()
+        consent_form.limit_channels(consent.channels)
+    return render_template(
+        "patients/record.html", record=found, labels=_labels(), can_edit=can_edit,
+        consent=consent, consent_form=consent_form,
+        log=message_log.message_log(practice_id=current_user.practice_id,
+                                    patient_id=patient_id))
 
 
 def _labels() -> dict[str, dict[str, Any]]:

@@ -42,6 +42,8 @@ SECTIONS = (
     Section("reports.index", _l("Reports"), Permission.REPORTS_VIEW, "reports"),
     Section("users.index", _l("Admin"), Permission.USERS_MANAGE, "users"),
     Section("audit.index", _l("Audit"), Permission.AUDIT_VIEW, "audit"),
+    # registered only while a console provider is configured (development)
+    Section("dev.outbox", _l("Dev outbox"), Permission.DEV_TOOLS, "dev"),
 )
 
 

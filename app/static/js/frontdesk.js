@@ -14,4 +14,46 @@
       event.detail.headers["X-CSRFToken"] = token;
     }
   });
+
+  // SMS segment counter: under a <textarea data-sms-counter="<url>">, the element named by
+  // data-sms-counter-output shows what the server counts (characters, segments, encoding),
+  // so the page and the dispatcher agree on what a text costs.
+  function watchSmsCounter(textarea) {
+    var output = document.getElementById(textarea.getAttribute("data-sms-counter-output"));
+    if (!output || textarea.getAttribute("data-sms-counter-ready")) {
+      return;
+    }
+    textarea.setAttribute("data-sms-counter-ready", "1");
+    var timer = null;
+    var latest = 0;
+    function update() {
+      var request = ++latest;
+      var body = new FormData();
+      body.append("text", textarea.value);
+      fetch(textarea.getAttribute("data-sms-counter"), {
+        method: "POST", body: body, credentials: "same-origin",
+        headers: {"X-CSRFToken": csrfToken(), "Accept": "application/json"}
+      }).then(function (response) {
+        return response.ok ? response.json() : {label: ""};
+      }).then(function (count) {
+        if (request === latest) {
+          output.textContent = count.label;
+        }
+      }, function () {
+        output.textContent = "";
+      });
+    }
+    textarea.addEventListener("input", function () {
+      window.clearTimeout(timer);
+      timer = window.setTimeout(update, 200);
+    });
+    update();
+  }
+
+  function watchSmsCounters(root) {
+    root.querySelectorAll("textarea[data-sms-counter]").forEach(watchSmsCounter);
+  }
+
+  document.addEventListener("DOMContentLoaded", function () { watchSmsCounters(document); });
+  document.addEventListener("htmx:load", function (event) { watchSmsCounters(event.target); });
 })();

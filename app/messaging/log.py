@@ -1,0 +1,120 @@
+"""A patient's message log: every message in and out, newest first, for the staff record page.
+
+A message belongs to the log when it names the patient or travels in a conversation the
+patient is linked to (a household's shared phone, an inbound text from a number several
+patients share). Times are shown in the zone of the location the patient visits. Reading the
+log is an access to the patient's messages, so every page read is audited.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import phonenumbers
+from sqlalchemy import Select, or_, select
+
+from app.core import phones
+from app.extensions import db
+from app.messaging.inbound import LIKELY_OPT_OUT
+from app.messaging.models import Direction, Message, conversation_patient
+from app.messaging.policy import patient_timezone
+from app.patients.models import Patient
+from app.patients.queries import PatientNotFound
+from app.practice.models import Practice
+from app.security import audit
+
+PAGE_SIZE = 25
+
+
+@dataclass(frozen=True)
+class LogRow:
+    id: int
+    direction: str
+    channel: str
+    purpose: str
+    at: datetime  # sent (or due, or received), in the patient's zone
+    status: str
+    status_reason: str | None
+    error_code: str | None
+    provider_message_id: str | None
+    address: str  # for display: a phone in national format, an email as is
+    subject: str | None
+    body: str | None
+    template: str | None
+
+    @property
+    def likely_opt_out(self) -> bool:
+        return self.direction == Direction.INBOUND and self.status_reason == LIKELY_OPT_OUT
+
+
+@dataclass(frozen=True)
+class LogPage:
+    patient_id: int
+    patient_name: str
+    rows: list[LogRow]
+    page: int
+    has_more: bool
+    flagged: list[LogRow]  # likely opt-outs still waiting for staff, on any page
+
+
+def display_address(channel: str, address: str | None) -> str:
+    if not address:
+        return ""
+    if channel != "sms":
+        return address
+    try:
+        return phones.display(address)
+    except phonenumbers.NumberParseException:
+        return address  # a short code or an alphanumeric sender
+
+
+def patient_messages(*, practice_id: int, patient_id: int) -> Select[tuple[Message]]:
+    """Every message for the patient: addressed to them or in one of their conversations."""
+    conversation_ids = select(conversation_patient.c.conversation_id).where(
+        conversation_patient.c.patient_id == patient_id)
+    return select(Message).where(
+        Message.practice_id == practice_id,
+        or_(Message.patient_id == patient_id, Message.conversation_id.in_(conversation_ids)))
+
+
+def message_log(*, practice_id: int, patient_id: int, page: int = 1) -> LogPage:
+    """One page (``PAGE_SIZE`` rows) of the patient's log, newest first; audited and
+    committed. Raises PatientNotFound, or ValueError for a page below 1."""
+    if page < 1:
+        raise ValueError("page: must be 1 or more")
+    patient = db.session.get(Patient, patient_id)
+    if patient is None or patient.practice_id != practice_id:
+        raise PatientNotFound(patient_id)
+    zone = ZoneInfo(patient_timezone(patient, db.session.get_one(Practice, practice_id)))
+    messages = patient_messages(practice_id=practice_id, patient_id=patient_id)
+    found = list(db.session.execute(
+        messages.order_by(Message.created_at.desc(), Message.id.desc())
+        .offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE + 1)).scalars())
+    flagged = db.session.execute(
+        messages.where(Message.direction == Direction.INBOUND,
+                       Message.status_reason == LIKELY_OPT_OUT)
+        .order_by(Message.id.desc())).scalars()
+    result = LogPage(patient_id=patient_id, patient_name=patient.full_name,
+                     rows=[_row(m, zone) for m in found[:PAGE_SIZE]], page=page,
+                     has_more=len(found) > PAGE_SIZE, flagged=[_row(m, zone) for m in flagged])
+    audit.record(audit.Action.CONVERSATION_VIEW, patient_id=patient_id, object_type="patient",
+                 object_id=patient_id,
+                 detail={"page": page, "message_ids": sorted(
+                     {row.id for row in result.rows + result.flagged})})
+    db.session.commit()
+    return result
+
+
+def _row(message: Message, zone: ZoneInfo) -> LogRow:
+    if message.direction == Direction.INBOUND:
+        at = message.created_at
+    else:
+        at = message.sent_at or message.send_at or message.created_at
+    return LogRow(id=message.id, direction=message.direction, channel=message.channel,
+                  purpose=message.purpose, at=at.astimezone(zone), status=message.status,
+                  status_reason=message.status_reason, error_code=message.error_code,
+                  provider_message_id=message.provider_message_id,
+                  address=display_address(message.channel, message.address),
+                  subject=message.subject, body=message.body, template=message.template)
