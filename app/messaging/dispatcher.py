@@ -33,7 +33,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from markupsafe import escape
-from sqlalchemy import select, update
+from sqlalchemy import case, func, select, update
 
 from app.adapters.email.base import EmailProvider
 from app.adapters.sending import (
@@ -218,8 +218,19 @@ def _send(message: Message, rendered: Rendered, providers: Providers, *,
 
 
 def _record_sent(message: Message, result: SendResult, *, now: datetime) -> None:
-    _set(message, status=MessageStatus.SENT, provider_message_id=result.provider_message_id,
-         sent_at=now, status_reason=None, error_code=None)
+    """Record the provider's id. A status callback may already have moved the message on
+    (to delivered, say) between the provider's answer and this commit: never move it back."""
+    still_sending = Message.status == MessageStatus.SENDING
+    db.session.execute(
+        update(Message).where(Message.id == message.id).values(
+            provider_message_id=result.provider_message_id,
+            sent_at=func.coalesce(Message.sent_at, now),
+            status=case((still_sending, MessageStatus.SENT.value), else_=Message.status),
+            status_reason=case((still_sending, None), else_=Message.status_reason),
+            error_code=case((still_sending, None), else_=Message.error_code),
+            updated_at=now))
+    db.session.commit()
+    db.session.expire(message)
 
 
 def _retry_later(message: Message, error: TransientSendError, *, now: datetime) -> None:

@@ -327,3 +327,25 @@ def test_enqueue_refuses_a_message_with_no_text(clinic):
     with pytest.raises(outbox.OutboxError, match="template or body"):
         outbox.enqueue(practice_id=practice.id, patient_id=patient.id,
                        purpose=Purpose.APPOINTMENT, idempotency_key="x")
+
+
+def test_a_delivery_callback_that_beats_the_worker_is_not_undone(providers, clinic):
+    """Twilio may call the status webhook before the worker commits the send."""
+    practice, *_ = clinic
+    patient = factories.make_patient(practice)
+    message = queue(patient)
+    sid = "SM" + "a" * 32
+
+    def send_and_callback(**kwargs):
+        with db.engine.begin() as other_connection:  # the webhook's own transaction
+            other_connection.execute(
+                Message.__table__.update().where(Message.id == message.id)
+                .values(status=MessageStatus.DELIVERED, provider_message_id=sid))
+        from app.adapters.sending import SendResult
+        return SendResult(provider_message_id=sid, status="queued")
+
+    providers.sms.send_sms = send_and_callback
+    assert dispatcher.run_once(providers, now=NOON).sent == 1
+    message = reload(message)
+    assert message.status == MessageStatus.DELIVERED
+    assert message.sent_at == NOON
