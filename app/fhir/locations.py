@@ -15,11 +15,11 @@ from app.fhir.mapping import location as mapping
 from app.fhir.registry import (
     Found,
     ResourceHandler,
+    audit_access,
     check_body_id,
     check_if_match,
     content_version,
-    not_found,
-    numeric_id,
+    load_owned,
     validated,
 )
 from app.fhir.search import SearchParam, SearchRequest, parse_ids, run_page, string_condition
@@ -43,25 +43,9 @@ def served(location: Location) -> FhirLocation:
     return resource.model_copy(update={"meta": Meta(versionId=content_version(resource))})
 
 
-def _audit(action: audit.Action, client: ApiClient, location_id: int | None = None,
-           detail: dict[str, Any] | None = None) -> None:
-    audit.record(action, object_type="location", object_id=location_id, actor=client,
-                 detail={"resource": "Location", **(detail or {})})
-
-
-def _load(client: ApiClient, resource_id: str) -> Location:
-    location = db.session.execute(
-        select(Location).where(Location.id == numeric_id("Location", resource_id),
-                               Location.practice_id == client.practice_id)
-    ).scalar_one_or_none()
-    if location is None:
-        raise not_found("Location", resource_id)
-    return location
-
-
 def read(*, client: ApiClient, resource_id: str) -> FhirLocation:
-    location = _load(client, resource_id)
-    _audit(audit.Action.FHIR_READ, client, location.id)
+    location = load_owned(Location, "Location", client, resource_id)
+    audit_access(audit.Action.FHIR_READ, client, "Location", object_id=location.id)
     db.session.commit()
     return served(location)
 
@@ -74,8 +58,8 @@ def search(*, client: ApiClient, request: SearchRequest) -> Found:
         if (condition := string_condition(request, param, column)) is not None:
             conditions.append(condition)
     page = run_page(select(Location).where(*conditions).order_by(Location.id), request)
-    _audit(audit.Action.FHIR_SEARCH, client,
-           detail={"params": sorted(request.params), "results": page.total})
+    audit_access(audit.Action.FHIR_SEARCH, client, "Location",
+                 detail={"params": sorted(request.params), "results": page.total})
     db.session.commit()
     return Found([served(location) for location in page.rows], page.total)
 
@@ -91,7 +75,7 @@ def create(*, client: ApiClient, body: Any) -> FhirLocation:
         location = directory.create_location(practice_id=client.practice_id, values=values)
     except directory.DuplicateEntry as error:
         raise _conflict(error) from None
-    _audit(audit.Action.FHIR_CREATE, client, location.id)
+    audit_access(audit.Action.FHIR_CREATE, client, "Location", object_id=location.id)
     db.session.commit()
     return served(location)
 
@@ -100,14 +84,15 @@ def update(*, client: ApiClient, resource_id: str, body: Any,
            if_match: str | None) -> FhirLocation:
     resource = validated(FhirLocation, body)
     check_body_id(resource, resource_id)
-    location = _load(client, resource_id)
+    location = load_owned(Location, "Location", client, resource_id)
     check_if_match(if_match, content_version(mapping.to_fhir(location)))
     values = mapping.from_fhir(resource, default_timezone=location.timezone)
     try:
         changes = directory.update_location(location=location, values=values)
     except directory.DuplicateEntry as error:
         raise _conflict(error) from None
-    _audit(audit.Action.FHIR_UPDATE, client, location.id, {"fields": changes})
+    audit_access(audit.Action.FHIR_UPDATE, client, "Location", object_id=location.id,
+                 detail={"fields": changes})
     db.session.commit()
     return served(location)
 

@@ -23,10 +23,10 @@ from app.fhir.mapping import patient as mapping
 from app.fhir.registry import (
     Found,
     ResourceHandler,
+    audit_access,
     check_body_id,
     check_if_match,
-    not_found,
-    numeric_id,
+    load_owned,
     validated,
 )
 from app.fhir.search import (
@@ -64,26 +64,10 @@ SEARCH_PARAMS = (
 )
 
 
-def _audit(action: audit.Action, client: ApiClient, *, patient_id: int | None = None,
-           detail: dict[str, Any] | None = None) -> None:
-    audit.record(action, patient_id=patient_id, object_type="patient",
-                 object_id=patient_id, actor=client,
-                 detail={"resource": "Patient", **(detail or {})})
-
-
-def _load(client: ApiClient, resource_id: str, *, for_update: bool = False) -> Patient:
-    stmt = select(Patient).where(Patient.id == numeric_id("Patient", resource_id),
-                                 Patient.practice_id == client.practice_id)
-    patient = db.session.execute(stmt.with_for_update() if for_update else stmt
-                                 ).scalar_one_or_none()
-    if patient is None:
-        raise not_found("Patient", resource_id)
-    return patient
-
-
 def read(*, client: ApiClient, resource_id: str) -> FhirPatient:
-    patient = _load(client, resource_id)
-    _audit(audit.Action.FHIR_READ, client, patient_id=patient.id)
+    patient = load_owned(Patient, "Patient", client, resource_id)
+    audit_access(audit.Action.FHIR_READ, client, "Patient", object_id=patient.id,
+                 patient_id=patient.id)
     db.session.commit()
     return mapping.to_fhir(patient)
 
@@ -101,7 +85,7 @@ def search(*, client: ApiClient, request: SearchRequest) -> Found:
                             expression="given")
         candidates = db.session.execute(stmt.limit(GIVEN_CANDIDATE_LIMIT)).scalars()
         page = slice_page([p for p in candidates if _given_fits(p, given)], request)
-    _audit(audit.Action.FHIR_SEARCH, client, detail={
+    audit_access(audit.Action.FHIR_SEARCH, client, "Patient", detail={
         "params": sorted(request.params), "results": page.total,
         "patient_ids": [p.id for p in page.rows]})
     db.session.commit()
@@ -165,7 +149,8 @@ def create(*, client: ApiClient, body: Any) -> FhirPatient:
     _check_external_id(client, values.external_id, None)
     patient = services.create_patient(practice_id=client.practice_id, values=values,
                                       audited=False)
-    _audit(audit.Action.FHIR_CREATE, client, patient_id=patient.id)
+    audit_access(audit.Action.FHIR_CREATE, client, "Patient", object_id=patient.id,
+                 patient_id=patient.id)
     db.session.commit()
     return mapping.to_fhir(patient)
 
@@ -174,13 +159,13 @@ def update(*, client: ApiClient, resource_id: str, body: Any,
            if_match: str | None) -> FhirPatient:
     resource = validated(FhirPatient, body)
     check_body_id(resource, resource_id)
-    patient = _load(client, resource_id, for_update=True)
+    patient = load_owned(Patient, "Patient", client, resource_id, for_update=True)
     check_if_match(if_match, mapping.version(patient))
     values = mapping.from_fhir(resource, default_region=DEFAULT_REGION)
     _check_external_id(client, values.external_id, patient.id)
     changes = services.update_patient(patient=patient, values=values, audited=False)
-    _audit(audit.Action.FHIR_UPDATE, client, patient_id=patient.id,
-           detail={"fields": changes})
+    audit_access(audit.Action.FHIR_UPDATE, client, "Patient", object_id=patient.id,
+                 patient_id=patient.id, detail={"fields": changes})
     db.session.commit()
     return mapping.to_fhir(patient)
 

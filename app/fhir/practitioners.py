@@ -15,11 +15,11 @@ from app.fhir.mapping import practitioner as mapping
 from app.fhir.registry import (
     Found,
     ResourceHandler,
+    audit_access,
     check_body_id,
     check_if_match,
     content_version,
-    not_found,
-    numeric_id,
+    load_owned,
     validated,
 )
 from app.fhir.search import (
@@ -48,25 +48,9 @@ def served(provider: Provider) -> Practitioner:
     return resource.model_copy(update={"meta": Meta(versionId=content_version(resource))})
 
 
-def _audit(action: audit.Action, client: ApiClient, provider_id: int | None = None,
-           detail: dict[str, Any] | None = None) -> None:
-    audit.record(action, object_type="practitioner", object_id=provider_id, actor=client,
-                 detail={"resource": "Practitioner", **(detail or {})})
-
-
-def _load(client: ApiClient, resource_id: str) -> Provider:
-    provider = db.session.execute(
-        select(Provider).where(Provider.id == numeric_id("Practitioner", resource_id),
-                               Provider.practice_id == client.practice_id)
-    ).scalar_one_or_none()
-    if provider is None:
-        raise not_found("Practitioner", resource_id)
-    return provider
-
-
 def read(*, client: ApiClient, resource_id: str) -> Practitioner:
-    provider = _load(client, resource_id)
-    _audit(audit.Action.FHIR_READ, client, provider.id)
+    provider = load_owned(Provider, "Practitioner", client, resource_id)
+    audit_access(audit.Action.FHIR_READ, client, "Practitioner", object_id=provider.id)
     db.session.commit()
     return served(provider)
 
@@ -87,8 +71,8 @@ def search(*, client: ApiClient, request: SearchRequest) -> Found:
         conditions.append(Provider.npi == code if system in (None, mapping.NPI_SYSTEM)
                           else false())
     page = run_page(select(Provider).where(*conditions).order_by(Provider.id), request)
-    _audit(audit.Action.FHIR_SEARCH, client,
-           detail={"params": sorted(request.params), "results": page.total})
+    audit_access(audit.Action.FHIR_SEARCH, client, "Practitioner",
+                 detail={"params": sorted(request.params), "results": page.total})
     db.session.commit()
     return Found([served(p) for p in page.rows], page.total)
 
@@ -99,7 +83,7 @@ def create(*, client: ApiClient, body: Any) -> Practitioner:
         provider = directory.create_provider(practice_id=client.practice_id, values=values)
     except directory.DuplicateEntry as error:
         raise _conflict(error) from None
-    _audit(audit.Action.FHIR_CREATE, client, provider.id)
+    audit_access(audit.Action.FHIR_CREATE, client, "Practitioner", object_id=provider.id)
     db.session.commit()
     return served(provider)
 
@@ -108,14 +92,15 @@ def update(*, client: ApiClient, resource_id: str, body: Any,
            if_match: str | None) -> Practitioner:
     resource = validated(Practitioner, body)
     check_body_id(resource, resource_id)
-    provider = _load(client, resource_id)
+    provider = load_owned(Provider, "Practitioner", client, resource_id)
     check_if_match(if_match, content_version(mapping.to_fhir(provider)))
     values = mapping.from_fhir(resource)
     try:
         changes = directory.update_provider(provider=provider, values=values)
     except directory.DuplicateEntry as error:
         raise _conflict(error) from None
-    _audit(audit.Action.FHIR_UPDATE, client, provider.id, {"fields": changes})
+    audit_access(audit.Action.FHIR_UPDATE, client, "Practitioner", object_id=provider.id,
+                 detail={"fields": changes})
     db.session.commit()
     return served(provider)
 

@@ -15,9 +15,12 @@ from functools import cache
 from typing import Any
 
 from pydantic import ValidationError
+from sqlalchemy import select
 
+from app.extensions import db
 from app.fhir.errors import FhirError, invalid_resource_from_validation
 from app.fhir.search import SearchParam
+from app.security import audit
 
 MAX_ID = 2**31 - 1
 
@@ -68,6 +71,26 @@ def numeric_id(resource_type: str, resource_id: str) -> int:
     if resource_id.isdigit() and len(resource_id) <= 10 and 0 < int(resource_id) <= MAX_ID:
         return int(resource_id)
     raise not_found(resource_type, resource_id)
+
+
+def load_owned(model: Any, resource_type: str, client: Any, resource_id: str, *,
+               for_update: bool = False) -> Any:
+    """The row behind ``<resource_type>/<resource_id>`` in the client's practice, or 404."""
+    stmt = select(model).where(model.id == numeric_id(resource_type, resource_id),
+                               model.practice_id == client.practice_id)
+    row = db.session.execute(stmt.with_for_update() if for_update else stmt).scalar_one_or_none()
+    if row is None:
+        raise not_found(resource_type, resource_id)
+    return row
+
+
+def audit_access(action: audit.Action, client: Any, resource_type: str, *,
+                 object_id: int | None = None, patient_id: int | None = None,
+                 detail: dict[str, Any] | None = None) -> None:
+    """One audit event per API call, with the token as the actor."""
+    audit.record(action, patient_id=patient_id, object_type=resource_type.lower(),
+                 object_id=object_id, actor=client,
+                 detail={"resource": resource_type, **(detail or {})})
 
 
 def not_found(resource_type: str, resource_id: str | int) -> FhirError:
