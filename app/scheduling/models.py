@@ -120,3 +120,74 @@ class Appointment(db.Model):
     provider = relationship("Provider")
     location = relationship("Location")
     appointment_type = relationship("AppointmentType")
+
+
+waitlist_entry_provider = Table(
+    "waitlist_entry_provider",
+    db.metadata,
+    Column("waitlist_entry_id", Integer, ForeignKey("waitlist_entry.id", ondelete="CASCADE"),
+           primary_key=True),
+    Column("provider_id", Integer, ForeignKey("provider.id", ondelete="CASCADE"),
+           primary_key=True),
+)
+
+
+class WaitlistEntry(db.Model):
+    """A patient waiting for an earlier time: for a type, at a location, with any of the
+    chosen providers (none chosen = any), on preferred weekdays and times of day."""
+
+    __table_args__ = (Index("ix_waitlist_entry_open", "practice_id", "status",
+                            "appointment_type_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    practice_id: Mapped[int] = mapped_column(ForeignKey("practice.id"))
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id"), index=True)
+    appointment_type_id: Mapped[int] = mapped_column(ForeignKey("appointment_type.id"))
+    location_id: Mapped[int] = mapped_column(ForeignKey("location.id"))
+    weekdays: Mapped[str] = mapped_column(String(20), default="0,1,2,3,4,5,6")  # date.weekday()
+    earliest_time: Mapped[time | None] = mapped_column(Time)  # local time of day
+    latest_time: Mapped[time | None] = mapped_column(Time)
+    priority: Mapped[int] = mapped_column(Integer, default=0)  # higher is offered first
+    status: Mapped[str] = mapped_column(String(20), default="waiting")  # waiting|booked|removed
+    source: Mapped[str] = mapped_column(String(20), default="staff")
+    booked_appointment_id: Mapped[int | None] = mapped_column(ForeignKey("appointment.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    providers = relationship("Provider", secondary=waitlist_entry_provider)
+
+
+class WaitlistOffer(db.Model):
+    """A freed slot offered to a waiting patient by SMS; the first YES wins."""
+
+    __table_args__ = (Index("ix_waitlist_offer_open", "status", "expires_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("waitlist_entry.id"), index=True)
+    provider_id: Mapped[int] = mapped_column(ForeignKey("provider.id"))
+    location_id: Mapped[int] = mapped_column(ForeignKey("location.id"))
+    appointment_type_id: Mapped[int] = mapped_column(ForeignKey("appointment_type.id"))
+    start_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    end_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # offered | accepted | taken (someone else won) | expired | declined
+    status: Mapped[str] = mapped_column(String(20), default="offered")
+    message_id: Mapped[int | None] = mapped_column(ForeignKey("message.id"))
+    offered_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    responded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class OneTimeCode(db.Model):
+    """A code texted to a phone to prove the person holds it (self-scheduling). Stored as a
+    keyed hash; expires, is single-use, and allows a few attempts."""
+
+    __table_args__ = (Index("ix_one_time_code_phone", "practice_id", "phone_index", "purpose"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    practice_id: Mapped[int] = mapped_column(ForeignKey("practice.id"))
+    phone_index: Mapped[str] = mapped_column(String(40))
+    purpose: Mapped[str] = mapped_column(String(20))
+    code_hash: Mapped[str] = mapped_column(String(64))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-24 16:43:47.533549
+Create Date: 2026-11-24 17:27:13.033647
 
 """
 from alembic import op
@@ -174,6 +174,22 @@ def upgrade():
     )
     with op.batch_alter_table('location', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_location_practice_id'), ['practice_id'], unique=False)
+
+    op.create_table('one_time_code',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('practice_id', sa.Integer(), nullable=False),
+    sa.Column('phone_index', sa.String(length=40), nullable=False),
+    sa.Column('purpose', sa.String(length=20), nullable=False),
+    sa.Column('code_hash', sa.String(length=64), nullable=False),
+    sa.Column('attempts', sa.Integer(), nullable=False),
+    sa.Column('expires_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('used_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['practice_id'], ['practice.id'], name=op.f('fk_one_time_code_practice_id_practice')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_one_time_code'))
+    )
+    with op.batch_alter_table('one_time_code', schema=None) as batch_op:
+        batch_op.create_index('ix_one_time_code_phone', ['practice_id', 'phone_index', 'purpose'], unique=False)
 
     op.create_table('provider',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -402,11 +418,78 @@ def upgrade():
         batch_op.create_index('ix_consent_contact', ['practice_id', 'contact_index', 'channel'], unique=False)
         batch_op.create_index(batch_op.f('ix_consent_entry_patient_id'), ['patient_id'], unique=False)
 
+    op.create_table('waitlist_entry',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('practice_id', sa.Integer(), nullable=False),
+    sa.Column('patient_id', sa.Integer(), nullable=False),
+    sa.Column('appointment_type_id', sa.Integer(), nullable=False),
+    sa.Column('location_id', sa.Integer(), nullable=False),
+    sa.Column('weekdays', sa.String(length=20), nullable=False),
+    sa.Column('earliest_time', sa.Time(), nullable=True),
+    sa.Column('latest_time', sa.Time(), nullable=True),
+    sa.Column('priority', sa.Integer(), nullable=False),
+    sa.Column('status', sa.String(length=20), nullable=False),
+    sa.Column('source', sa.String(length=20), nullable=False),
+    sa.Column('booked_appointment_id', sa.Integer(), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['appointment_type_id'], ['appointment_type.id'], name=op.f('fk_waitlist_entry_appointment_type_id_appointment_type')),
+    sa.ForeignKeyConstraint(['booked_appointment_id'], ['appointment.id'], name=op.f('fk_waitlist_entry_booked_appointment_id_appointment')),
+    sa.ForeignKeyConstraint(['location_id'], ['location.id'], name=op.f('fk_waitlist_entry_location_id_location')),
+    sa.ForeignKeyConstraint(['patient_id'], ['patient.id'], name=op.f('fk_waitlist_entry_patient_id_patient')),
+    sa.ForeignKeyConstraint(['practice_id'], ['practice.id'], name=op.f('fk_waitlist_entry_practice_id_practice')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_waitlist_entry'))
+    )
+    with op.batch_alter_table('waitlist_entry', schema=None) as batch_op:
+        batch_op.create_index('ix_waitlist_entry_open', ['practice_id', 'status', 'appointment_type_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_waitlist_entry_patient_id'), ['patient_id'], unique=False)
+
+    op.create_table('waitlist_entry_provider',
+    sa.Column('waitlist_entry_id', sa.Integer(), nullable=False),
+    sa.Column('provider_id', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['provider_id'], ['provider.id'], name=op.f('fk_waitlist_entry_provider_provider_id_provider'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['waitlist_entry_id'], ['waitlist_entry.id'], name=op.f('fk_waitlist_entry_provider_waitlist_entry_id_waitlist_entry'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('waitlist_entry_id', 'provider_id', name=op.f('pk_waitlist_entry_provider'))
+    )
+    op.create_table('waitlist_offer',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('entry_id', sa.Integer(), nullable=False),
+    sa.Column('provider_id', sa.Integer(), nullable=False),
+    sa.Column('location_id', sa.Integer(), nullable=False),
+    sa.Column('appointment_type_id', sa.Integer(), nullable=False),
+    sa.Column('start_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('end_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('status', sa.String(length=20), nullable=False),
+    sa.Column('message_id', sa.Integer(), nullable=True),
+    sa.Column('offered_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('expires_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('responded_at', sa.DateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['appointment_type_id'], ['appointment_type.id'], name=op.f('fk_waitlist_offer_appointment_type_id_appointment_type')),
+    sa.ForeignKeyConstraint(['entry_id'], ['waitlist_entry.id'], name=op.f('fk_waitlist_offer_entry_id_waitlist_entry')),
+    sa.ForeignKeyConstraint(['location_id'], ['location.id'], name=op.f('fk_waitlist_offer_location_id_location')),
+    sa.ForeignKeyConstraint(['message_id'], ['message.id'], name=op.f('fk_waitlist_offer_message_id_message')),
+    sa.ForeignKeyConstraint(['provider_id'], ['provider.id'], name=op.f('fk_waitlist_offer_provider_id_provider')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_waitlist_offer'))
+    )
+    with op.batch_alter_table('waitlist_offer', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_waitlist_offer_entry_id'), ['entry_id'], unique=False)
+        batch_op.create_index('ix_waitlist_offer_open', ['status', 'expires_at'], unique=False)
+
     # ### end Alembic commands ###
 
 
 def downgrade():
     # ### commands auto generated by Alembic - please adjust! ###
+    with op.batch_alter_table('waitlist_offer', schema=None) as batch_op:
+        batch_op.drop_index('ix_waitlist_offer_open')
+        batch_op.drop_index(batch_op.f('ix_waitlist_offer_entry_id'))
+
+    op.drop_table('waitlist_offer')
+    op.drop_table('waitlist_entry_provider')
+    with op.batch_alter_table('waitlist_entry', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_waitlist_entry_patient_id'))
+        batch_op.drop_index('ix_waitlist_entry_open')
+
+    op.drop_table('waitlist_entry')
     with op.batch_alter_table('consent_entry', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_consent_entry_patient_id'))
         batch_op.drop_index('ix_consent_contact')
@@ -456,6 +539,10 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_provider_practice_id'))
 
     op.drop_table('provider')
+    with op.batch_alter_table('one_time_code', schema=None) as batch_op:
+        batch_op.drop_index('ix_one_time_code_phone')
+
+    op.drop_table('one_time_code')
     with op.batch_alter_table('location', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_location_practice_id'))
 
