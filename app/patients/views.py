@@ -38,7 +38,7 @@ class SearchForm(Form):
     ])
 
 
-def _search_error(error: queries.InvalidSearch) -> str:
+def search_error_message(error: queries.InvalidSearch) -> str:
     messages = {
         error.TOO_LONG: _("Use at most %(max)d characters.", max=queries.MAX_QUERY_LENGTH),
         error.BAD_PHONE: _("%(text)s is not a valid phone number.", text=error.fragment),
@@ -59,7 +59,7 @@ def search() -> Any:
             result = queries.search_patients(practice_id=current_user.practice_id,
                                              query=form.q.data or "")
         except queries.InvalidSearch as error:
-            form.q.errors = [*form.q.errors, _search_error(error)]
+            form.q.errors = [*form.q.errors, search_error_message(error)]
     partial = request.headers.get("HX-Request") and not request.headers.get(
         "HX-History-Restore-Request")
     template = "patients/_results.html" if partial else "patients/search.html"

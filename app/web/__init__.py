@@ -13,6 +13,7 @@ def init_app(app: Flask) -> None:
     from flask_babel import get_locale
 
     from app.patients.views import bp as patients_bp
+    from app.scheduling.views import bp as scheduling_bp
     from app.security.permissions import role_label
 
     app.jinja_env.globals.update(current_locale=lambda: str(get_locale() or "en"),
@@ -22,3 +23,4 @@ def init_app(app: Flask) -> None:
     ui.init_app(app)
     app.register_blueprint(bp)
     app.register_blueprint(patients_bp)
+    app.register_blueprint(scheduling_bp)

@@ -1,0 +1,95 @@
+"""Staff calendar forms: what a calendar page shows (GET), and booking, moving, cancelling and
+check-in/out (POST, with CSRF)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    DateField,
+    Field,
+    Form,
+    HiddenField,
+    IntegerField,
+    SearchField,
+        TextAreaField,
+)
+from wtforms.validators import AnyOf, DataRequired, InputRequired, Length, Optional, ValidationError
+
+from app.patients.queries import MAX_QUERY_LENGTH
+from app.scheduling.booking_rules import MAX_TEXT_LENGTH
+from app.scheduling.models import AppointmentStatus
+from app.security.auth import strip_text
+
+S = AppointmentStatus
+# Check-in and check-out buttons, by the appointment's current status.
+DESK_ACTIONS: dict[str, tuple[str, ...]] = {
+    S.BOOKED: (S.ARRIVED, S.CHECKED_IN),
+    S.ARRIVED: (S.CHECKED_IN, S.FULFILLED),
+    S.CHECKED_IN: (S.FULFILLED,),
+}
+ACTION_LABELS = {S.ARRIVED: _l("Arrived"), S.CHECKED_IN: _l("Check in"),
+                 S.FULFILLED: _l("Check out")}
+
+
+def _aware(form: Form, field: Field) -> None:
+    """A slot's start as the pages write it: an ISO time with its UTC offset."""
+    try:
+        value = datetime.fromisoformat(field.data or "")
+    except ValueError:
+        value = None
+    if value is None or value.utcoffset() is None:
+        raise ValidationError(_l("Choose a time from the calendar."))
+    field.data = value
+
+
+def _required(label: Any) -> list[Any]:
+    return [InputRequired(message=_l("%(field)s is missing.", field=label))]
+
+
+class CalendarQuery(Form):
+    """The calendar's choices, from the query string."""
+
+    location_id = IntegerField(_l("Location"), validators=[Optional()])
+    appointment_type_id = IntegerField(_l("Open slots for"), validators=[Optional()])
+    provider_id = IntegerField(_l("Provider"), validators=[Optional()])
+    date = DateField(_l("Day"), validators=[Optional()])
+
+
+class SlotFields(Form):
+    """The slot a booking is for, as the calendar's links and forms name it."""
+
+    appointment_type_id = IntegerField(_l("Type"), validators=_required(_l("Type")))
+    provider_id = IntegerField(_l("Provider"), validators=_required(_l("Provider")))
+    location_id = IntegerField(_l("Location"), validators=_required(_l("Location")))
+    start = HiddenField(_l("Time"), validators=[_aware])
+
+
+class BookQuery(SlotFields):
+    q = SearchField(_l("Find a patient"), validators=[
+        Length(max=MAX_QUERY_LENGTH,
+               message=_l("Use at most %(max)d characters.", max=MAX_QUERY_LENGTH))])
+
+
+class BookForm(FlaskForm, SlotFields):
+    patient_id = IntegerField(_l("Patient"), validators=[
+        InputRequired(message=_l("Choose a patient."))])
+
+
+class MoveForm(FlaskForm, SlotFields):
+    """The open slot to move to (its type and location are usually the appointment's)."""
+
+
+class CancelForm(FlaskForm):
+    reason = TextAreaField(_l("Reason"), filters=[strip_text], validators=[
+        DataRequired(message=_l("Say why the appointment is cancelled.")),
+        Length(max=MAX_TEXT_LENGTH,
+               message=_l("Use at most %(max)d characters.", max=MAX_TEXT_LENGTH))])
+
+
+class StatusForm(FlaskForm):
+    status = HiddenField(_l("Status"), validators=[
+        AnyOf([str(s) for s in ACTION_LABELS], message=_l("Choose check-in or check-out."))])

@@ -1,0 +1,230 @@
+"""The staff calendar: a location's day and week, booking a patient into an open slot, and
+moving, cancelling, checking in and out an appointment."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from werkzeug.wrappers import Response
+from wtforms import Form
+
+from app.patients import queries as patient_queries
+from app.patients.views import STATUS_LABELS, search_error_message
+from app.scheduling import booking, calendar_view
+from app.scheduling.calendar_view import CalendarNotFound, SlotRow
+from app.scheduling.forms import (
+    ACTION_LABELS,
+    DESK_ACTIONS,
+    BookForm,
+    BookQuery,
+    CalendarQuery,
+    CancelForm,
+    MoveForm,
+    StatusForm,
+)
+from app.security.permissions import Permission, requires
+
+bp = Blueprint("scheduling", __name__, url_prefix="/schedule")
+
+
+@bp.get("")
+@requires(Permission.SCHEDULE_WORK)
+def index() -> Any:
+    query = CalendarQuery(request.args)
+    view = _read(query, calendar_view.day_view)
+    return render_template("scheduling/day.html", view=view, query=query,
+                           labels=STATUS_LABELS)
+
+
+@bp.get("/week")
+@requires(Permission.SCHEDULE_WORK)
+def week() -> Any:
+    query = CalendarQuery(request.args)
+    view = _read(query, calendar_view.week_view, with_provider=True)
+    return render_template("scheduling/week.html", view=view, query=query)
+
+
+@bp.get("/book")
+@requires(Permission.SCHEDULE_WORK)
+def book_form() -> Any:
+    query = BookQuery(request.args)
+    if not query.validate():
+        flash(_("Choose an open time on the calendar first."), "error")
+        return redirect(url_for(".index"))
+    slot = _slot(query)
+    result = None
+    if query.q.data is not None:
+        try:
+            result = patient_queries.search_patients(practice_id=current_user.practice_id,
+                                                     query=query.q.data)
+        except patient_queries.InvalidSearch as error:
+            query.q.errors = [search_error_message(error)]
+    partial = request.headers.get("HX-Request") and not request.headers.get(
+        "HX-History-Restore-Request")
+    template = "scheduling/_patients.html" if partial else "scheduling/book.html"
+    return render_template(template, slot=slot, query=query, result=result, form=BookForm())
+
+
+@bp.post("/book")
+@requires(Permission.SCHEDULE_WORK)
+def book() -> Any:
+    form = BookForm()
+    if not form.validate():
+        return _book_again(form, None, 400)
+    slot = _slot(form)
+    try:
+        appointment = booking.book(patient_id=form.patient_id.data, slot=slot.slot,
+                                   source="staff", staff_id=current_user.id)
+    except booking.SlotTaken as taken:
+        flash(_("That time was just taken"), "warning")
+        return _book_again(form, slot, 409, alternatives=taken.next_slots)
+    except booking.BookingInputError as error:
+        _field_errors(form, error.errors)
+        return _book_again(form, slot, 400)
+    flash(_("Booked."), "success")
+    return redirect(url_for(".index", location_id=appointment.location_id,
+                            appointment_type_id=appointment.appointment_type_id,
+                            date=slot.starts.date().isoformat()))
+
+
+@bp.get("/appointments/<int:appointment_id>")
+@requires(Permission.SCHEDULE_WORK)
+def appointment(appointment_id: int) -> Any:
+    return _detail(appointment_id, CancelForm(formdata=None))
+
+
+@bp.post("/appointments/<int:appointment_id>/status")
+@requires(Permission.SCHEDULE_WORK)
+def set_status(appointment_id: int) -> Any:
+    form = StatusForm()
+    if not form.validate():
+        flash(_("Choose check-in or check-out."), "error")
+        return redirect(url_for(".appointment", appointment_id=appointment_id))
+    return _change(appointment_id, lambda: booking.set_status(
+        appointment_id=appointment_id, status=form.status.data, source="staff",
+        staff_id=current_user.id), _("Status saved."))
+
+
+@bp.post("/appointments/<int:appointment_id>/cancel")
+@requires(Permission.SCHEDULE_WORK)
+def cancel(appointment_id: int) -> Any:
+    form = CancelForm()
+    if not form.validate():
+        return _detail(appointment_id, form, 400)
+    return _change(appointment_id, lambda: booking.cancel(
+        appointment_id=appointment_id, reason=form.reason.data, source="staff",
+        staff_id=current_user.id), _("Appointment cancelled."))
+
+
+@bp.post("/appointments/<int:appointment_id>/move")
+@requires(Permission.SCHEDULE_WORK)
+def move(appointment_id: int) -> Any:
+    form = MoveForm()
+    if not form.validate():
+        flash(_("Choose a time from the calendar."), "error")
+        return redirect(url_for(".appointment", appointment_id=appointment_id))
+    slot = _slot(form)
+    return _change(appointment_id, lambda: booking.reschedule(
+        appointment_id=appointment_id, new_slot=slot.slot, source="staff",
+        staff_id=current_user.id), _("Appointment moved."))
+
+
+def _read(query: CalendarQuery, read: Any, *, with_provider: bool = False) -> Any:
+    """Call the read service with the query's choices; a choice that names nothing in this
+    practice becomes that field's error and the page falls back to the defaults."""
+    query.validate()
+    choices: dict[str, Any] = {
+        name: getattr(query, name).data for name in ("location_id", "appointment_type_id")
+        if not getattr(query, name).errors}
+    if not query.date.errors:
+        choices["day"] = query.date.data
+    if with_provider and not query.provider_id.errors:
+        choices["provider_id"] = query.provider_id.data
+    try:
+        return read(practice_id=current_user.practice_id, **choices)
+    except CalendarNotFound as missing:
+        getattr(query, missing.field).errors = [_("Nothing with that number in this practice.")]
+        return read(practice_id=current_user.practice_id,
+                    day=choices.get("day"))
+
+
+def _slot(form: Form) -> SlotRow:
+    return _slot_or_404(appointment_type_id=form.appointment_type_id.data,
+                        provider_id=form.provider_id.data, location_id=form.location_id.data,
+                        start=form.start.data)
+
+
+def _slot_or_404(**fields: Any) -> SlotRow:
+    try:
+        return calendar_view.slot_for(practice_id=current_user.practice_id, **fields)
+    except CalendarNotFound:
+        abort(404, description=_("That time is not on this practice's calendar."))
+
+
+def _book_again(form: BookForm, slot: SlotRow | None, status: int, *,
+                alternatives: list[Any] | None = None) -> Any:
+    """The booking page again, with the form's errors or the times to offer instead."""
+    if slot is None:
+        if form.appointment_type_id.errors or form.provider_id.errors \
+                or form.location_id.errors or form.start.errors:
+            flash(_("Choose an open time on the calendar first."), "error")
+            return redirect(url_for(".index"))
+        slot = _slot(form)
+    rows = None if alternatives is None else [
+        _slot_or_404(appointment_type_id=s.appointment_type_id, provider_id=s.provider_id,
+                     location_id=s.location_id, start=s.start) for s in alternatives]
+    query = BookQuery(data={"appointment_type_id": slot.slot.appointment_type_id,
+                            "provider_id": slot.slot.provider_id,
+                            "location_id": slot.slot.location_id,
+                            "start": slot.slot.start.isoformat()})
+    return render_template("scheduling/book.html", slot=slot, query=query, result=None,
+                           form=form, alternatives=rows), status
+
+
+def _field_errors(form: FlaskForm, errors: dict[str, str]) -> None:
+    for name, reason in errors.items():
+        field = getattr(form, name, None) or form.start
+        field.errors = [*field.errors, reason]
+
+
+def _found(appointment_id: int) -> calendar_view.AppointmentDetail:
+    try:
+        return calendar_view.appointment_detail(practice_id=current_user.practice_id,
+                                                appointment_id=appointment_id)
+    except CalendarNotFound:
+        abort(404, description=_("There is no appointment with that number in this practice."))
+
+
+def _detail(appointment_id: int, cancel_form: CancelForm, status: int = 200) -> Any:
+    detail = _found(appointment_id)
+    return render_template(
+        "scheduling/appointment.html", detail=detail, labels=STATUS_LABELS,
+        cancel_form=cancel_form, action_form=StatusForm(formdata=None),
+        actions=[(s, ACTION_LABELS[s]) for s in DESK_ACTIONS.get(
+            detail.row.appointment.status, ())]), status
+
+
+def _change(appointment_id: int, change: Any, done: str) -> Response:
+    """Run one booking-service change; its refusal becomes a message on the appointment."""
+    try:
+        appointment = change()
+    except booking.AppointmentNotFound:
+        abort(404, description=_("There is no appointment with that number in this practice."))
+    except booking.SlotTaken:
+        flash(_("That time was just taken"), "warning")
+    except booking.BookingInputError as error:
+        if "staff_id" in error.errors:  # the appointment is another practice's
+            abort(404, description=_("There is no appointment with that number in this "
+                                     "practice."))
+        flash("; ".join(error.errors.values()), "error")
+    except booking.BookingError as error:
+        flash(str(error), "error")
+    else:
+        flash(done, "success")
+        return redirect(url_for(".index", location_id=appointment.location_id,
+                                date=calendar_view.local_day(appointment).isoformat()))
+    return redirect(url_for(".appointment", appointment_id=appointment_id))
