@@ -204,6 +204,10 @@ SETTINGS: tuple[Setting, ...] = (
             "Trust X-Forwarded-For/-Proto from one reverse proxy (TLS terminator)."),
     Setting("SMS_MESSAGES_PER_SECOND", "10", _int(0),
             "Per-worker pacing of outgoing texts (0: no pacing); keep under the sender's limit."),
+    Setting("WAITLIST_BATCH_SIZE", "3", _int(1),
+            "How many waiting patients are offered a freed slot at once."),
+    Setting("WAITLIST_OFFER_MINUTES", "120", _int(1),
+            "A waitlist offer can be taken for this many minutes."),
     Setting("LOG_LEVEL", "INFO", _choice("DEBUG", "INFO", "WARNING", "ERROR"),
             "Logging level."),
 )

@@ -69,8 +69,8 @@ from app.security import audit
 from app.security.models import StaffUser
 
 __all__ = ["AppointmentNotFound", "BookingError", "BookingInputError", "InvalidTransition",
-           "ScheduleBusy", "SlotTaken", "book", "cancel", "reschedule", "set_patient_response",
-           "set_status"]
+           "ScheduleBusy", "SlotTaken", "book", "book_in_transaction", "cancel", "reschedule",
+           "set_patient_response", "set_status"]
 
 T = TypeVar("T")
 S = AppointmentStatus
@@ -87,37 +87,54 @@ def book(*, patient_id: int, slot: Slot, source: str, staff_id: int | None = Non
          ) -> Appointment:
     """Book ``slot`` for the patient; raises ``SlotTaken`` with alternatives if it is gone."""
     now = now or utcnow()
-
-    def work() -> Appointment:
-        patient = db.session.get(Patient, patient_id)
-        if patient is None:
-            raise BookingInputError({"patient_id": f"no such patient {patient_id}"})
-        errors: dict[str, str] = {}
-        staff = check_actor(errors, source=source, staff_id=staff_id,
-                            practice_id=patient.practice_id)
-        clean_note = clean_text(errors, "note", note)
-        if status not in INITIAL_STATUSES:
-            errors["status"] = f"must be one of {', '.join(INITIAL_STATUSES)}"
-        kind = check_slot(errors, slot, practice_id=patient.practice_id, source=source, now=now)
-        if errors:
-            raise BookingInputError(errors)
-        assert kind is not None  # no appointment_type_id error
-        _claim(slot, kind=kind, patient_id=patient.id, source=source, now=now)
-        appointment = Appointment(
-            practice_id=patient.practice_id, patient_id=patient.id, provider_id=slot.provider_id,
-            location_id=slot.location_id, appointment_type_id=slot.appointment_type_id,
-            start_at=slot.start.astimezone(UTC), end_at=slot.end.astimezone(UTC),
-            status=str(status), patient_status=_response_on_booking(source), note=clean_note,
-            source=source)
-        db.session.add(appointment)
-        _announce(appointment, events.AppointmentBooked, change="book", source=source,
-                  staff=staff, detail={"status": str(status)}, status=str(status))
-        return appointment
-
     try:
-        return _transaction(work)
+        return _transaction(lambda: _book(patient_id=patient_id, slot=slot, source=source,
+                                          staff_id=staff_id, note=note, status=status, now=now))
     except (_SlotGone, ScheduleBusy):
         raise SlotTaken(_alternatives(slot, source=source, now=now)) from None
+
+
+def book_in_transaction(*, patient_id: int, slot: Slot, source: str,
+                        now: datetime | None = None) -> Appointment:
+    """``book`` inside a transaction the caller owns (an SMS intent handler, within the inbound
+    webhook's): the same checks, locks, audit event and domain event, but no commit and no
+    rollback. A refusal comes before anything but the locks is written, so the caller can go
+    on: ``BookingInputError``, or ``SlotTaken`` without alternatives (finding them would end
+    the transaction). The caller must not have appended an audit event yet (lock order)."""
+    now = now or utcnow()
+    try:
+        return _book(patient_id=patient_id, slot=slot, source=source, staff_id=None,
+                     note=None, status=S.BOOKED, now=now)
+    except _SlotGone:
+        raise SlotTaken([]) from None
+
+
+def _book(*, patient_id: int, slot: Slot, source: str, staff_id: int | None,
+          note: str | None, status: str, now: datetime) -> Appointment:
+    patient = db.session.get(Patient, patient_id)
+    if patient is None:
+        raise BookingInputError({"patient_id": f"no such patient {patient_id}"})
+    errors: dict[str, str] = {}
+    staff = check_actor(errors, source=source, staff_id=staff_id,
+                        practice_id=patient.practice_id)
+    clean_note = clean_text(errors, "note", note)
+    if status not in INITIAL_STATUSES:
+        errors["status"] = f"must be one of {', '.join(INITIAL_STATUSES)}"
+    kind = check_slot(errors, slot, practice_id=patient.practice_id, source=source, now=now)
+    if errors:
+        raise BookingInputError(errors)
+    assert kind is not None  # no appointment_type_id error
+    _claim(slot, kind=kind, patient_id=patient.id, source=source, now=now)
+    appointment = Appointment(
+        practice_id=patient.practice_id, patient_id=patient.id, provider_id=slot.provider_id,
+        location_id=slot.location_id, appointment_type_id=slot.appointment_type_id,
+        start_at=slot.start.astimezone(UTC), end_at=slot.end.astimezone(UTC),
+        status=str(status), patient_status=_response_on_booking(source), note=clean_note,
+        source=source)
+    db.session.add(appointment)
+    _announce(appointment, events.AppointmentBooked, change="book", source=source,
+              staff=staff, detail={"status": str(status)}, status=str(status))
+    return appointment
 
 
 def reschedule(*, appointment_id: int, new_slot: Slot, source: str,
