@@ -7,7 +7,9 @@ from app.messaging.rendering import TemplateMissing, check_templates, render, te
 SAMPLE = {"practice": {"name": "Lakeside Family Dental", "phone": "(312) 555-0100"},
           "patient": {"given_name": "Ana"},
           # what slot-offering templates (waitlist) receive
-          "when": "Tue Mar 3, 3:00 PM", "provider": "Dr. Ana Rivera", "location": "Chicago"}
+          "when": "Tue Mar 3, 3:00 PM", "provider": "Dr. Ana Rivera", "location": "Chicago",
+          # what the self-scheduling one-time code receives
+          "code": "123456", "minutes": 10}
 
 
 def test_every_sms_template_names_the_practice_and_no_clinical_detail(app):

@@ -1,0 +1,292 @@
+"""Patient self-scheduling pages (public, phone-first): type → location → provider → day →
+time → who you are → the texted code → booked.
+
+Choices that carry no PHI (ids, a day) travel in the query string. The chosen slot and the
+verification state live in the signed session cookie; the identity (name, birth date, phone)
+is kept there encrypted with the PHI keys and reaches the server only by POST, so no name,
+birth date or phone number is ever part of a URL or readable from the cookie.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import DateField, HiddenField, StringField, TelField
+from wtforms.validators import DataRequired, Length, Regexp
+
+from app.core.clock import utcnow
+from app.extensions import db
+from app.patients.services import PatientInputError
+from app.practice.models import Location, Practice
+from app.scheduling import booking, ics, self_service
+from app.scheduling.models import Appointment, AppointmentType
+from app.scheduling.slots import Slot
+from app.security.crypto import DecryptionError
+from app.security.permissions import public
+from app.web.ui import current_practice
+
+bp = Blueprint("book", __name__, url_prefix="/book")
+STATE = "self_booking"
+IDENTITY_ERRORS = {
+    "given_name": _l("Please enter your first name."),
+    "family_name": _l("Please enter your last name."),
+    "date_of_birth": _l("Please enter a real date of birth."),
+    "mobile_phone": _l("Please enter a mobile number we can text."),
+}
+CODE_ERRORS = {
+    self_service.EXPIRED: _l("This code has expired. Please ask for a new one."),
+    self_service.TOO_MANY_TRIES: _l("Too many tries. Please ask for a new code."),
+    self_service.WRONG_CODE: _l("That code is not right. Please check the text we sent."),
+}
+
+
+class TimeForm(FlaskForm):
+    start = HiddenField(validators=[DataRequired()])
+    provider = HiddenField(validators=[DataRequired(), Regexp(r"^\d+$")])
+
+
+class IdentityForm(FlaskForm):
+    given_name = StringField(_l("First name"), validators=[DataRequired(), Length(max=100)])
+    family_name = StringField(_l("Last name"), validators=[DataRequired(), Length(max=100)])
+    date_of_birth = DateField(_l("Date of birth"), validators=[DataRequired()])
+    mobile_phone = TelField(_l("Mobile number"), validators=[DataRequired(), Length(max=30)])
+
+
+class CodeForm(FlaskForm):
+    code = StringField(_l("Code"), validators=[DataRequired(), Length(max=12)])
+
+
+@bp.before_request
+def _remember_language() -> None:
+    chosen = request.args.get("lang")
+    if chosen:
+        session["book_lang"] = chosen
+    elif session.get("book_lang"):
+        g.locale = session["book_lang"]
+
+
+def _practice() -> Practice:
+    practice = current_practice()
+    if practice is None:
+        abort(404)
+    return practice
+
+
+def _type_and_location() -> tuple[Practice, AppointmentType, Location]:
+    practice = _practice()
+    kind = self_service.bookable_type(practice_id=practice.id,
+                                      type_id=request.args.get("type", 0, type=int))
+    if kind is None:
+        abort(404)
+    where = db.session.get(Location, request.args.get("location", 0, type=int))
+    if where is None or where not in self_service.locations_for(kind):
+        abort(404)
+    return practice, kind, where
+
+
+def _provider(kind: AppointmentType, where: Location) -> int | None:
+    """The chosen provider, None for "first available"."""
+    provider_id = request.args.get("provider", 0, type=int) or None
+    if provider_id is not None and provider_id not in {
+            p.id for p in self_service.providers_for(kind, where)}:
+        abort(404)
+    return provider_id
+
+
+@bp.get("/")
+@public
+def start() -> Any:
+    session.pop(STATE, None)
+    return render_template("book/types.html",
+                           kinds=self_service.bookable_types(practice_id=_practice().id))
+
+
+@bp.get("/location")
+@public
+def location() -> Any:
+    kind = self_service.bookable_type(practice_id=_practice().id,
+                                      type_id=request.args.get("type", 0, type=int))
+    if kind is None:
+        abort(404)
+    return render_template("book/locations.html", kind=kind,
+                           locations=self_service.locations_for(kind))
+
+
+@bp.get("/provider")
+@public
+def provider() -> Any:
+    _, kind, where = _type_and_location()
+    return render_template("book/providers.html", kind=kind, location=where,
+                           providers=self_service.providers_for(kind, where))
+
+
+@bp.get("/day")
+@public
+def day() -> Any:
+    _, kind, where = _type_and_location()
+    provider_id = _provider(kind, where)
+    found = self_service.open_slots(kind=kind, location=where, provider_id=provider_id)
+    days = self_service.days_with_slots(found, ZoneInfo(where.timezone))
+    return render_template("book/days.html", kind=kind, location=where,
+                           provider_id=provider_id or 0, days=list(days))
+
+
+@bp.get("/time")
+@public
+def time() -> Any:
+    _, kind, where = _type_and_location()
+    provider_id = _provider(kind, where)
+    try:
+        chosen = date.fromisoformat(request.args.get("day", ""))
+    except ValueError:
+        abort(404)
+    zone = ZoneInfo(where.timezone)
+    found = self_service.days_with_slots(
+        self_service.open_slots(kind=kind, location=where, provider_id=provider_id), zone)
+    return render_template("book/times.html", kind=kind, location=where, day=chosen,
+                           slots=found.get(chosen, []), zone=zone, form=TimeForm())
+
+
+@bp.post("/time")
+@public
+def pick_time() -> Any:
+    _, kind, where = _type_and_location()
+    form = TimeForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        start_at = datetime.fromisoformat(form.start.data)
+    except ValueError:
+        abort(400)
+    if start_at.tzinfo is None:
+        abort(400)
+    # After "that time was just taken", a verified identity carries over to the new time.
+    carried = {key: value for key, value in (session.get(STATE) or {}).items()
+               if key in ("identity", "verified_until")}
+    session[STATE] = {"type": kind.id, "location": where.id,
+                      "provider": int(form.provider.data), "start": start_at.isoformat(),
+                      **carried}
+    return redirect(url_for("book.verify" if "verified_until" in carried else "book.identity"))
+
+
+def _slot() -> tuple[Slot, AppointmentType, Location]:
+    state = session.get(STATE) or {}
+    kind = db.session.get(AppointmentType, state["type"]) if "type" in state else None
+    where = db.session.get(Location, state["location"]) if "location" in state else None
+    if kind is None or where is None:
+        abort(404)
+    start_at = datetime.fromisoformat(state["start"])
+    slot = Slot(start=start_at, end=start_at + timedelta(minutes=kind.duration_minutes),
+                provider_id=state["provider"], location_id=where.id,
+                appointment_type_id=kind.id)
+    return slot, kind, where
+
+
+@bp.route("/identity", methods=["GET", "POST"])
+@public
+def identity() -> Any:
+    slot, kind, where = _slot()
+    form = IdentityForm()
+    errors: dict[str, str] = {}
+    if form.validate_on_submit():
+        try:
+            who = self_service.clean_identity({
+                "given_name": form.given_name.data, "family_name": form.family_name.data,
+                "date_of_birth": form.date_of_birth.data.isoformat(),
+                "mobile_phone": form.mobile_phone.data})
+            self_service.request_code(practice_id=kind.practice_id, e164=who.mobile_phone,
+                                      ip_address=request.remote_addr or "")
+        except PatientInputError as error:
+            errors = {name: IDENTITY_ERRORS.get(name, _("Please check this."))
+                      for name in error.errors}
+        except self_service.SelfServiceError:
+            errors = {"mobile_phone": _("Too many codes were asked for. Please wait 15 minutes "
+                                        "and try again.")}
+        else:
+            session[STATE] = {**session[STATE], "identity": who.seal()}
+            return redirect(url_for("book.verify"))
+    return render_template("book/identity.html", form=form, errors=errors, slot=slot,
+                           kind=kind, location=where, zone=ZoneInfo(where.timezone))
+
+
+@bp.route("/verify", methods=["GET", "POST"])
+@public
+def verify() -> Any:
+    slot, kind, where = _slot()
+    sealed = session[STATE].get("identity")
+    try:
+        who = self_service.Identity.unseal(sealed) if isinstance(sealed, str) else None
+    except (ValueError, DecryptionError):
+        who = None
+    if who is None:
+        return redirect(url_for("book.identity"))
+    verified = "verified_until" in session[STATE] \
+        and datetime.fromisoformat(session[STATE]["verified_until"]) > utcnow()
+    form = FlaskForm() if verified else CodeForm()
+    error = None
+    if form.validate_on_submit():
+        try:
+            if not verified:
+                self_service.verify_code(practice_id=kind.practice_id, e164=who.mobile_phone,
+                                         code=form.code.data)
+            appointment = self_service.book_for(
+                practice_id=kind.practice_id, identity=who, slot=slot,
+                language=str(get_locale() or "en"))
+        except self_service.SelfServiceError as refused:
+            error = CODE_ERRORS[refused.reason]
+        except booking.SlotTaken as taken:
+            until = utcnow() + timedelta(minutes=self_service.CODE_MINUTES)
+            session[STATE] = {**session[STATE], "verified_until": until.isoformat()}
+            return render_template("book/taken.html", kind=kind, location=where,
+                                   slots=taken.next_slots, zone=ZoneInfo(where.timezone),
+                                   form=TimeForm()), 409
+        except booking.BookingInputError:
+            error = _("That time can no longer be booked online. Please call us.")
+        else:
+            session.pop(STATE, None)
+            session["booked_appointment"] = appointment.id
+            return redirect(url_for("book.done"))
+    return render_template("book/verify.html", form=form, verified=verified, error=error,
+                           slot=slot, kind=kind,
+                           location=where, zone=ZoneInfo(where.timezone))
+
+
+def _booked() -> Appointment:
+    appointment = db.session.get(Appointment, session.get("booked_appointment", 0))
+    if appointment is None:
+        abort(404)
+    return appointment
+
+
+@bp.get("/done")
+@public
+def done() -> Any:
+    appointment = _booked()
+    return render_template("book/done.html", appointment=appointment,
+                           zone=ZoneInfo(appointment.location.timezone),
+                           google_url=ics.google_url(appointment),
+                           outlook_url=ics.outlook_url(appointment))
+
+
+@bp.get("/appointment.ics")
+@public
+def calendar_file() -> Response:
+    return Response(ics.to_ics(_booked()), mimetype="text/calendar",
+                    headers={"Content-Disposition": "attachment; filename=appointment.ics"})

@@ -1,0 +1,233 @@
+"""Patient self-scheduling: what a patient may pick online, one-time codes texted to prove the
+mobile number, and booking for the person who proved it.
+
+Codes are six digits, stored only as a keyed hash, good for ``CODE_MINUTES`` minutes, once, and
+for ``MAX_ATTEMPTS`` tries. A phone gets at most ``MAX_CODES_PER_PHONE`` codes and an address at
+most ``MAX_CODES_PER_IP`` per ``RATE_WINDOW``, counted in the database (so the limit holds
+across web processes). The per-address count reuses the code table: a row with purpose
+``IP_PURPOSE`` whose index is the address's keyed hash, born used.
+
+Identity: a patient is the existing one only when first name, last name, date of birth AND
+mobile number all match (blind indexes). Anything less books for a new patient record. This
+never tells a stranger that a person with that name and birth date exists, and never attaches
+a booking to someone else's record because a phone number was mistyped; the cost is that a
+patient whose mobile number changed gets a second record, for staff to merge.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import secrets
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select
+
+from app.core.clock import utcnow
+from app.core.types import keyring
+from app.extensions import db
+from app.messaging import outbox
+from app.messaging.models import Purpose
+from app.patients.models import Patient
+from app.patients.services import (
+    PatientInputError,
+    clean_patient_fields,
+    create_patient,
+    patients_by_name_and_birth_date,
+)
+from app.practice.models import Location, Provider
+from app.scheduling import booking, slots
+from app.scheduling.models import Appointment, AppointmentType, OneTimeCode
+from app.scheduling.slots import Slot
+
+CODE_PURPOSE, IP_PURPOSE = "booking", "booking_ip"
+CODE_MINUTES = 10
+MAX_ATTEMPTS = 5
+MAX_CODES_PER_PHONE = 3
+MAX_CODES_PER_IP = 10
+RATE_WINDOW = timedelta(minutes=15)
+DAYS_SHOWN = 14
+EXPIRED = "this code has expired; ask for a new one"
+TOO_MANY_TRIES = "too many tries; ask for a new code"
+WRONG_CODE = "that code is not right"
+
+
+class SelfServiceError(ValueError):
+    """A request the patient must correct; ``field`` names the input, the message says why."""
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(reason)
+        self.field = field
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class Identity:
+    given_name: str
+    family_name: str
+    date_of_birth: date
+    mobile_phone: str  # E.164
+
+    def seal(self) -> str:
+        """Encrypted for the session cookie: the flow keeps it between steps, and a cookie
+        left on a shared phone must not show who booked."""
+        return keyring().encrypt(json.dumps([self.given_name, self.family_name,
+                                             self.date_of_birth.isoformat(),
+                                             self.mobile_phone]), context=_SEAL_CONTEXT)
+
+    @classmethod
+    def unseal(cls, sealed: str) -> Identity:
+        given, family, born, phone = json.loads(
+            keyring().decrypt(sealed, context=_SEAL_CONTEXT))
+        return cls(given, family, date.fromisoformat(born), phone)
+
+
+_SEAL_CONTEXT = "session.booking_identity"
+
+
+def bookable_types(*, practice_id: int) -> list[AppointmentType]:
+    return list(db.session.execute(
+        select(AppointmentType).where(AppointmentType.practice_id == practice_id,
+                                      AppointmentType.active, AppointmentType.bookable_online)
+        .order_by(AppointmentType.name)).scalars())
+
+
+def bookable_type(*, practice_id: int, type_id: int) -> AppointmentType | None:
+    return next((kind for kind in bookable_types(practice_id=practice_id)
+                 if kind.id == type_id), None)
+
+
+def locations_for(kind: AppointmentType) -> list[Location]:
+    """Locations where some active provider offers the type."""
+    found = {location.id: location for provider in kind.providers if provider.active
+             for location in provider.locations}
+    return sorted(found.values(), key=lambda location: location.name)
+
+
+def providers_for(kind: AppointmentType, location: Location) -> list[Provider]:
+    return sorted((p for p in kind.providers if p.active and location in p.locations),
+                  key=lambda p: (p.family_name, p.given_name))
+
+
+def open_slots(*, kind: AppointmentType, location: Location, provider_id: int | None,
+               now: datetime | None = None) -> list[Slot]:
+    """Open slots in the next ``DAYS_SHOWN`` days under the patient rules (minimum notice,
+    days ahead), at most one per start time: "first available" takes any provider's."""
+    now = now or utcnow()
+    found = slots.find_open_slots(appointment_type_id=kind.id, location_id=location.id,
+                                  provider_id=provider_id, start=now,
+                                  end=now + timedelta(days=DAYS_SHOWN), now=now)
+    unique: dict[datetime, Slot] = {}
+    for slot in found:
+        unique.setdefault(slot.start, slot)
+    return list(unique.values())
+
+
+def days_with_slots(found: list[Slot], zone: ZoneInfo) -> dict[date, list[Slot]]:
+    days: dict[date, list[Slot]] = {}
+    for slot in found:
+        days.setdefault(slot.start.astimezone(zone).date(), []).append(slot)
+    return days
+
+
+def clean_identity(raw: dict[str, str], *, today: date | None = None) -> Identity:
+    """Check the identity form; raises ``PatientInputError`` naming every bad field."""
+    values = clean_patient_fields({**raw, "sex": "unknown", "preferred_language": "en"},
+                                  today=today)
+    if values.mobile_phone is None:
+        raise PatientInputError({"mobile_phone": "missing mobile number"})
+    return Identity(values.given_name, values.family_name, values.date_of_birth,
+                    values.mobile_phone)
+
+
+def _keyed(value: str) -> str:
+    key = keyring().derived_key("one-time-code")
+    return hmac.new(key, value.encode(), hashlib.sha256).hexdigest()
+
+
+def _phone_key(e164: str) -> str:
+    return _keyed(f"phone\x00{e164}")[:40]
+
+
+def request_code(*, practice_id: int, e164: str, ip_address: str,
+                 now: datetime | None = None) -> None:
+    """Text a new code to ``e164`` through the outbox (committed), within the rate limits."""
+    now = now or utcnow()
+    phone_key, ip_key = _phone_key(e164), _keyed(f"ip\x00{ip_address}")[:40]
+    if _recent(practice_id, CODE_PURPOSE, phone_key, now) >= MAX_CODES_PER_PHONE:
+        raise SelfServiceError("mobile_phone", "too many codes for this number")
+    if _recent(practice_id, IP_PURPOSE, ip_key, now) >= MAX_CODES_PER_IP:
+        raise SelfServiceError("mobile_phone", "too many codes from this connection")
+    code = f"{secrets.randbelow(1_000_000):06d}"
+    expires = now + timedelta(minutes=CODE_MINUTES)
+    row = OneTimeCode(practice_id=practice_id, phone_index=phone_key, purpose=CODE_PURPOSE,
+                      code_hash=_keyed(f"code\x00{e164}\x00{code}"), expires_at=expires,
+                      created_at=now)
+    db.session.add_all([row, OneTimeCode(practice_id=practice_id, phone_index=ip_key,
+                                         purpose=IP_PURPOSE, code_hash="", expires_at=now,
+                                         used_at=now, created_at=now)])
+    db.session.flush()
+    outbox.enqueue(practice_id=practice_id, purpose=Purpose.SYSTEM,
+                   idempotency_key=f"booking-code:{row.id}", channel="sms", address=e164,
+                   template="booking_code", context={"code": code, "minutes": CODE_MINUTES},
+                   immediate_reply=True)
+    db.session.commit()
+
+
+def _recent(practice_id: int, purpose: str, key: str, now: datetime) -> int:
+    return db.session.execute(
+        select(func.count(OneTimeCode.id)).where(
+            OneTimeCode.practice_id == practice_id, OneTimeCode.purpose == purpose,
+            OneTimeCode.phone_index == key, OneTimeCode.created_at > now - RATE_WINDOW)
+    ).scalar_one()
+
+
+def verify_code(*, practice_id: int, e164: str, code: str, now: datetime | None = None) -> None:
+    """Accept the newest live code for the phone, once; a wrong guess uses up an attempt.
+    Raises ``SelfServiceError`` on ``code`` otherwise (committed either way)."""
+    now = now or utcnow()
+    row = db.session.execute(
+        select(OneTimeCode).where(
+            OneTimeCode.practice_id == practice_id, OneTimeCode.purpose == CODE_PURPOSE,
+            OneTimeCode.phone_index == _phone_key(e164), OneTimeCode.used_at.is_(None))
+        .order_by(OneTimeCode.id.desc()).limit(1).with_for_update()).scalar_one_or_none()
+    if row is None or row.expires_at <= now:
+        db.session.rollback()
+        raise SelfServiceError("code", EXPIRED)
+    if row.attempts >= MAX_ATTEMPTS:
+        db.session.rollback()
+        raise SelfServiceError("code", TOO_MANY_TRIES)
+    cleaned = "".join(code.split())
+    if not hmac.compare_digest(row.code_hash, _keyed(f"code\x00{e164}\x00{cleaned}")):
+        row.attempts += 1
+        db.session.commit()
+        raise SelfServiceError("code", WRONG_CODE)
+    row.used_at = now
+    db.session.commit()
+
+
+def book_for(*, practice_id: int, identity: Identity, slot: Slot, language: str = "en",
+             now: datetime | None = None) -> Appointment:
+    """Book ``slot`` for the verified person: the matching patient, else a new one (see the
+    module docstring). Raises ``booking.SlotTaken`` / ``booking.BookingInputError``."""
+    patient = _matching_patient(practice_id, identity)
+    if patient is None:
+        values = clean_patient_fields({
+            "given_name": identity.given_name, "family_name": identity.family_name,
+            "date_of_birth": identity.date_of_birth, "mobile_phone": identity.mobile_phone,
+            "sex": "unknown", "preferred_language": language})
+        patient = create_patient(practice_id=practice_id, values=values)
+        db.session.commit()
+    return booking.book(patient_id=patient.id, slot=slot, source="patient", now=now)
+
+
+def _matching_patient(practice_id: int, identity: Identity) -> Patient | None:
+    same = patients_by_name_and_birth_date(
+        practice_id=practice_id, given_name=identity.given_name,
+        family_name=identity.family_name, date_of_birth=identity.date_of_birth)
+    match = next((p for p in same if p.mobile_phone == identity.mobile_phone), None)
+    db.session.commit()  # booking.book wants an idle session
+    return match

@@ -1,0 +1,287 @@
+"""Patient self-scheduling: one-time codes, identity matching, and the public pages."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, time, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from flask import request, request_started
+from icalendar import Calendar
+from sqlalchemy import func, select
+
+from app.core.clock import utcnow
+from app.extensions import db
+from app.messaging import dispatcher
+from app.messaging.cli import build_providers
+from app.messaging.models import Message
+from app.patients.models import Patient
+from app.practice.models import Location, Practice, Provider
+from app.scheduling import booking, calendars, self_service, slots
+from app.scheduling.calendars import WeeklyInterval
+from app.scheduling.models import Appointment, AppointmentType, OneTimeCode
+from app.scheduling.self_service import Identity, SelfServiceError
+from tests import factories
+
+PHONE = "+13125550177"
+WHO = Identity("Rosa", "Delgado", date(1975, 5, 17), PHONE)
+FORM = {"given_name": "Rosa", "family_name": "Delgado", "date_of_birth": "1975-05-17",
+        "mobile_phone": "(312) 555-0177"}
+
+
+@dataclass
+class Office:
+    practice: Practice
+    location: Location
+    provider: Provider
+    kind: AppointmentType
+
+
+def make_office(practice: Practice) -> Office:
+    """One provider working every day 09:00-17:00 at a Chicago location."""
+    location = factories.make_location(practice, name="Lakeside")
+    kind = factories.make_appointment_type(practice, name="Cleaning", duration_minutes=60)
+    provider = factories.make_provider(practice, locations=[location], family_name="Rivera")
+    calendars.set_appointment_types(practice_id=practice.id, provider_id=provider.id,
+                                    appointment_type_ids=[kind.id])
+    calendars.set_weekly_hours(
+        practice_id=practice.id, provider_id=provider.id, location_id=location.id,
+        intervals=[WeeklyInterval(day, time(9), time(17)) for day in range(7)])
+    return Office(practice, location, provider, kind)
+
+
+@pytest.fixture
+def office(practice: Practice) -> Office:
+    return make_office(practice)
+
+
+def sent_code() -> str:
+    """Send what is queued through the console provider and read the code it texted."""
+    dispatcher.run_once(build_providers())
+    body = db.session.execute(select(Message.body).where(Message.template == "booking_code")
+                              .order_by(Message.id.desc()).limit(1)).scalar_one()
+    return re.search(r"\b(\d{6})\b", body).group(1)
+
+
+def first_slot(office: Office) -> slots.Slot:
+    return self_service.open_slots(kind=office.kind, location=office.location,
+                                   provider_id=None)[0]
+
+
+# --- codes ----------------------------------------------------------------------------------
+
+def test_the_code_is_texted_naming_the_practice_and_stored_only_as_a_hash(app, office):
+    self_service.request_code(practice_id=office.practice.id, e164=PHONE, ip_address="1.2.3.4")
+    code = sent_code()
+    message = db.session.execute(select(Message)).scalar_one()
+    assert message.body == (f"Your Lakeside Family Dental code is {code}. "
+                            "It expires in 10 minutes.")
+    assert message.address == PHONE and message.status == "sent"
+    row = db.session.execute(select(OneTimeCode).where(OneTimeCode.purpose == "booking")
+                             ).scalar_one()
+    assert code not in row.code_hash and PHONE not in row.phone_index
+    self_service.verify_code(practice_id=office.practice.id, e164=PHONE, code=code)
+
+
+def test_wrong_codes_count_attempts_and_the_sixth_try_is_refused(app, office):
+    self_service.request_code(practice_id=office.practice.id, e164=PHONE, ip_address="1.2.3.4")
+    code = sent_code()
+    wrong = f"{(int(code) + 1) % 1_000_000:06d}"
+    for _ in range(self_service.MAX_ATTEMPTS):
+        with pytest.raises(SelfServiceError, match="not right"):
+            self_service.verify_code(practice_id=office.practice.id, e164=PHONE, code=wrong)
+    with pytest.raises(SelfServiceError, match="too many tries"):
+        self_service.verify_code(practice_id=office.practice.id, e164=PHONE, code=code)
+
+
+def test_a_code_expires_after_ten_minutes_and_works_only_once(app, office):
+    now = utcnow()
+    self_service.request_code(practice_id=office.practice.id, e164=PHONE, ip_address="1.2.3.4",
+                              now=now)
+    code = sent_code()
+    with pytest.raises(SelfServiceError, match="expired"):
+        self_service.verify_code(practice_id=office.practice.id, e164=PHONE, code=code,
+                                 now=now + timedelta(minutes=10, seconds=1))
+    self_service.verify_code(practice_id=office.practice.id, e164=PHONE, code=code,
+                             now=now + timedelta(minutes=9))
+    with pytest.raises(SelfServiceError, match="expired"):
+        self_service.verify_code(practice_id=office.practice.id, e164=PHONE, code=code,
+                                 now=now + timedelta(minutes=9))
+
+
+def test_codes_are_rate_limited_per_phone_and_per_connection(app, office):
+    now = utcnow()
+    for _ in range(self_service.MAX_CODES_PER_PHONE):
+        self_service.request_code(practice_id=office.practice.id, e164=PHONE,
+                                  ip_address="1.2.3.4", now=now)
+    with pytest.raises(SelfServiceError, match="too many codes for this number") as refused:
+        self_service.request_code(practice_id=office.practice.id, e164=PHONE,
+                                  ip_address="5.6.7.8", now=now)
+    assert refused.value.field == "mobile_phone"
+    self_service.request_code(practice_id=office.practice.id, e164=PHONE, ip_address="1.2.3.4",
+                              now=now + self_service.RATE_WINDOW)  # the window has passed
+    for n in range(self_service.MAX_CODES_PER_IP - 4):
+        self_service.request_code(practice_id=office.practice.id, e164=f"+1312555020{n}",
+                                  ip_address="1.2.3.4", now=now + timedelta(minutes=1))
+    with pytest.raises(SelfServiceError, match="from this connection"):
+        self_service.request_code(practice_id=office.practice.id, e164="+13125550299",
+                                  ip_address="1.2.3.4", now=now + timedelta(minutes=1))
+
+
+# --- identity ---------------------------------------------------------------------------------
+
+def test_an_existing_patient_is_matched_by_name_birth_date_and_mobile(app, office):
+    patient = factories.make_patient(office.practice, given_name="Rosa", family_name="Delgado",
+                                     date_of_birth=date(1975, 5, 17), mobile_phone=PHONE)
+    appointment = self_service.book_for(practice_id=office.practice.id,
+                                        identity=Identity("rosa", "DELGADO", WHO.date_of_birth,
+                                                          PHONE), slot=first_slot(office))
+    assert appointment.patient_id == patient.id and appointment.source == "patient"
+    assert db.session.execute(select(func.count(Patient.id))).scalar_one() == 1
+
+
+def test_someone_new_becomes_a_new_patient_even_when_name_and_birth_date_match(app, office):
+    other = factories.make_patient(office.practice, given_name="Rosa", family_name="Delgado",
+                                   date_of_birth=date(1975, 5, 17), mobile_phone="+13125550999")
+    appointment = self_service.book_for(practice_id=office.practice.id, identity=WHO,
+                                        slot=first_slot(office), language="es")
+    created = appointment.patient
+    assert created.id != other.id
+    assert (created.given_name, created.mobile_phone, created.preferred_language) == (
+        "Rosa", PHONE, "es")
+
+
+def test_a_taken_slot_is_refused_with_the_next_open_times(app, office):
+    slot = first_slot(office)
+    booking.book(patient_id=factories.make_patient(office.practice).id, slot=slot,
+                 source="patient")
+    with pytest.raises(booking.SlotTaken) as taken:
+        self_service.book_for(practice_id=office.practice.id, identity=WHO, slot=slot)
+    assert taken.value.next_slots and slot not in taken.value.next_slots
+
+
+def test_staff_only_types_are_not_offered(app, office):
+    office.kind.bookable_online = False
+    db.session.commit()
+    assert self_service.bookable_types(practice_id=office.practice.id) == []
+
+
+# --- pages ------------------------------------------------------------------------------------
+
+def walk_to_identity(client, office: Office, *, lang: str = "en") -> slots.Slot:
+    """Type → location → provider ("first available") → day → time, as the links go."""
+    page = client.get(f"/book/?lang={lang}").get_data(as_text=True)
+    assert "Cleaning" in page
+    page = client.get(f"/book/location?type={office.kind.id}").get_data(as_text=True)
+    assert "Lakeside" in page
+    page = client.get(f"/book/provider?type={office.kind.id}&location={office.location.id}"
+                      ).get_data(as_text=True)
+    assert office.provider.display_name in page
+    args = f"type={office.kind.id}&location={office.location.id}&provider=0"
+    slot = first_slot(office)
+    day = slot.start.astimezone(ZoneInfo(office.location.timezone)).date()
+    assert day.isoformat() in client.get(f"/book/day?{args}").get_data(as_text=True)
+    assert client.get(f"/book/time?{args}&day={day.isoformat()}").status_code == 200
+    response = client.post(f"/book/time?type={office.kind.id}&location={office.location.id}",
+                           data={"start": slot.start.isoformat(),
+                                 "provider": slot.provider_id})
+    assert response.status_code == 302 and response.location.endswith("/book/identity")
+    return slot
+
+
+def test_a_patient_books_online_and_no_url_carries_phi(app, client, office):
+    urls: list[str] = []
+
+    def remember(sender, **extra):
+        urls.append(request.full_path)
+
+    request_started.connect(remember, app)
+    slot = walk_to_identity(client, office)
+    response = client.post("/book/identity", data=FORM)
+    assert response.status_code == 302 and response.location.endswith("/book/verify")
+    wrong = client.post("/book/verify", data={"code": "000000" if sent_code() != "000000"
+                                              else "111111"})
+    assert "That code is not right" in wrong.get_data(as_text=True)
+    response = client.post("/book/verify", data={"code": sent_code()})
+    assert response.location.endswith("/book/done")
+    page = client.get("/book/done").get_data(as_text=True)
+    appointment = db.session.execute(select(Appointment)).scalar_one()
+    assert appointment.start_at == slot.start and appointment.patient.given_name == "Rosa"
+    assert "(312) 555-0100" in page and "calendar.google.com" in page
+    assert "outlook.live.com" in page
+    local = slot.start.astimezone(ZoneInfo(office.location.timezone))
+    assert f"{local:%-I:%M} {local:%p} {local:%Z}".replace(" ", "\u202f", 1) in page \
+        or f"{local:%-I:%M} {local:%p} {local:%Z}" in page
+    assert len(urls) > 8
+    for url in urls:
+        for secret in ("Rosa", "Delgado", "1975", "555", "0177"):
+            assert secret not in url, url
+
+
+def test_the_session_cookie_never_shows_who_is_booking(app, client, office):
+    walk_to_identity(client, office)
+    client.post("/book/identity", data=FORM)
+    cookie = client.get_cookie(app.config.get("SESSION_COOKIE_NAME", "session")).value
+    state = app.session_interface.get_signing_serializer(app).loads(cookie)
+    flat = repr(state)
+    assert "identity" in flat  # the flow did keep it ...
+    for secret in ("Rosa", "Delgado", "1975", "3125550177"):
+        assert secret not in flat  # ... but only encrypted
+
+
+def test_the_calendar_file_has_utc_times_type_practice_and_address_only(app, client, office):
+    slot = first_slot(office)
+    appointment = self_service.book_for(practice_id=office.practice.id, identity=WHO, slot=slot)
+    with client.session_transaction() as session:
+        session["booked_appointment"] = appointment.id
+    response = client.get("/book/appointment.ics")
+    assert response.mimetype == "text/calendar"
+    event = Calendar.from_ical(response.data).walk("VEVENT")[0]
+    assert event.decoded("dtstart") == slot.start and event.decoded("dtend") == slot.end
+    assert b"Z" in event["dtstart"].to_ical()
+    assert str(event["summary"]) == "Cleaning at Lakeside Family Dental"
+    assert str(event["location"]) == (f"{office.location.address_line}, Springfield, IL 62701")
+    assert "Rosa" not in response.get_data(as_text=True)
+
+
+def test_a_slot_taken_while_verifying_shows_the_next_times(app, client, office):
+    slot = walk_to_identity(client, office)
+    client.post("/book/identity", data=FORM)
+    booking.book(patient_id=factories.make_patient(office.practice).id, slot=slot,
+                 source="staff", staff_id=factories.make_staff(office.practice).id)
+    response = client.post("/book/verify", data={"code": sent_code()})
+    assert response.status_code == 409
+    page = response.get_data(as_text=True)
+    assert "That time was just taken" in page
+    offered = re.findall(r'name="start" value="([^"]+)"', page)
+    assert offered and slot.start.isoformat() not in offered
+    # The patient proved the phone already: the next time books without another code.
+    response = client.post(f"/book/time?type={office.kind.id}&location={office.location.id}",
+                           data={"start": offered[0], "provider": office.provider.id})
+    assert response.location.endswith("/book/verify")
+    assert client.post("/book/verify").location.endswith("/book/done")
+    booked = db.session.execute(select(Appointment).where(Appointment.source == "patient")
+                                ).scalar_one()
+    assert booked.start_at.isoformat() == offered[0] and booked.patient.family_name == "Delgado"
+    assert db.session.execute(select(func.count(OneTimeCode.id)).where(
+        OneTimeCode.purpose == "booking")).scalar_one() == 1
+
+
+def test_pages_speak_spanish_and_bad_identity_is_named(app, client, office):
+    walk_to_identity(client, office, lang="es")
+    response = client.post("/book/identity", data={**FORM, "mobile_phone": "12",
+                                                   "date_of_birth": "2990-01-01"})
+    page = response.get_data(as_text=True)
+    assert "¿Para quién es la cita?" in page
+    assert "Escriba un número de celular" in page
+    assert "fecha de nacimiento real" in page
+    assert db.session.execute(select(func.count(OneTimeCode.id))).scalar_one() == 0
+
+
+def test_unknown_choices_are_not_found_not_errors(client, office):
+    assert client.get("/book/location?type=999").status_code == 404
+    assert client.get(f"/book/day?type={office.kind.id}&location=999").status_code == 404
+    assert client.get("/book/identity").status_code == 404
+    assert client.get("/book/done").status_code == 404
