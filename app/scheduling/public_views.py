@@ -10,7 +10,7 @@ birth date or phone number is ever part of a URL or readable from the cookie.
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, NoReturn
 from zoneinfo import ZoneInfo
 
 from flask import (
@@ -89,7 +89,15 @@ def _practice() -> Practice:
     return practice
 
 
+def _start_over() -> NoReturn:
+    """A step reached without the choices before it (a bookmark, an expired session):
+    back to the first step rather than an error page."""
+    abort(redirect(url_for("book.start")))
+
+
 def _type_and_location() -> tuple[Practice, AppointmentType, Location]:
+    if "type" not in request.args or "location" not in request.args:
+        _start_over()
     practice = _practice()
     kind = self_service.bookable_type(practice_id=practice.id,
                                       type_id=request.args.get("type", 0, type=int))
@@ -121,6 +129,8 @@ def start() -> Any:
 @bp.get("/location")
 @public
 def location() -> Any:
+    if "type" not in request.args:
+        _start_over()
     kind = self_service.bookable_type(practice_id=_practice().id,
                                       type_id=request.args.get("type", 0, type=int))
     if kind is None:
@@ -153,6 +163,8 @@ def day() -> Any:
 def time() -> Any:
     _, kind, where = _type_and_location()
     provider_id = _provider(kind, where)
+    if "day" not in request.args:
+        _start_over()
     try:
         chosen = date.fromisoformat(request.args.get("day", ""))
     except ValueError:
@@ -188,6 +200,8 @@ def pick_time() -> Any:
 
 def _slot() -> tuple[Slot, AppointmentType, Location]:
     state = session.get(STATE) or {}
+    if "start" not in state:
+        _start_over()
     kind = db.session.get(AppointmentType, state["type"]) if "type" in state else None
     where = db.session.get(Location, state["location"]) if "location" in state else None
     if kind is None or where is None:
@@ -269,6 +283,8 @@ def verify() -> Any:
 
 
 def _booked() -> Appointment:
+    if "booked_appointment" not in session:
+        _start_over()
     appointment = db.session.get(Appointment, session.get("booked_appointment", 0))
     if appointment is None:
         abort(404)

@@ -283,5 +283,11 @@ def test_pages_speak_spanish_and_bad_identity_is_named(app, client, office):
 def test_unknown_choices_are_not_found_not_errors(client, office):
     assert client.get("/book/location?type=999").status_code == 404
     assert client.get(f"/book/day?type={office.kind.id}&location=999").status_code == 404
-    assert client.get("/book/identity").status_code == 404
-    assert client.get("/book/done").status_code == 404
+
+
+def test_a_step_reached_without_the_earlier_choices_starts_over(client, office):
+    for path in ("/book/location", f"/book/day?type={office.kind.id}", "/book/identity",
+                 "/book/verify", "/book/done", "/book/appointment.ics"):
+        response = client.get(path)
+        assert response.status_code == 302, path
+        assert response.location.endswith("/book/"), path
