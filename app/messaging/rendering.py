@@ -25,7 +25,6 @@ from app.config import PROJECT_ROOT
 from app.messaging.content_check import check_sms_template
 
 MESSAGES_DIR = PROJECT_ROOT / "templates" / "messages"
-LANGUAGES = ("en", "es")
 
 
 class TemplateMissing(LookupError):

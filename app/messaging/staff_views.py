@@ -10,9 +10,9 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user
 
+from app.adapters.sms.segments import Encoding, count_segments
 from app.messaging import consent_panel, log, staff_actions
 from app.messaging.forms import ConsentForm
-from app.messaging.segments import Encoding, count_segments
 from app.patients.queries import PatientNotFound
 from app.security.permissions import Permission, any_staff, requires, role_can
 
@@ -118,7 +118,7 @@ def dismiss_opt_out(patient_id: int, message_id: int) -> Any:
 @any_staff
 def segments() -> Any:
     """What a text costs as SMS: the counter under every text box asks here, so the count
-    has one source of truth (messaging.segments)."""
+    has one source of truth (adapters.sms.segments)."""
     text = request.form.get("text", "")
     if len(text) > MAX_COUNTED_TEXT:
         return jsonify(error=_("text: use at most %(max)d characters.",

@@ -8,7 +8,6 @@ its blind index) and updates them instead of creating duplicates.
 from __future__ import annotations
 
 import csv
-import io
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import TextIO
@@ -158,8 +157,3 @@ def _existing_by_external_id(practice_id: int) -> dict[str, int]:
         select(Patient.external_id_index, Patient.id).where(
             Patient.practice_id == practice_id, Patient.external_id_index.is_not(None))).all())
 
-
-def import_text(*, practice_id: int, text: str, dry_run: bool = False) -> ImportReport:
-    """Import from CSV text (tests and small uploads)."""
-    return import_patients(practice_id=practice_id, rows=read_rows(io.StringIO(text)),
-                           dry_run=dry_run)

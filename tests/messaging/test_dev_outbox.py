@@ -10,10 +10,10 @@ from datetime import time
 import pytest
 from sqlalchemy import select
 
+from app.adapters.sms.segments import count_segments
 from app.extensions import db
 from app.messaging import outbox
 from app.messaging.models import Message, MessageStatus, Purpose
-from app.messaging.segments import count_segments
 from app.security.models import AuditEvent
 from tests import factories
 from tests.messaging.signed_webhooks import SENDGRID_PUBLIC_KEY

@@ -15,7 +15,7 @@ from typing import Any
 
 from app.adapters.sending import SendResult
 from app.adapters.sms.base import mask_phone, register
-from app.messaging.segments import count_segments
+from app.adapters.sms.segments import count_segments
 
 log = logging.getLogger(__name__)
 

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from app.messaging.segments import (
+from app.adapters.sms.segments import (
     GSM7_BASIC,
     GSM7_EXTENSION,
     Encoding,
