@@ -7,7 +7,7 @@ from __future__ import annotations
 from app.demo import data
 from app.demo.appointments import DAY_END, DAY_START, LUNCH_END, LUNCH_START, Staffing
 from app.practice.models import Location
-from app.scheduling.models import AppointmentType, WorkingHours
+from app.scheduling.models import AppointmentType, Schedule, WorkingHours
 
 
 def build_working_hours(*, staffing: list[Staffing], locations: dict[str, Location]
@@ -25,3 +25,10 @@ def offer_appointment_types(*, staffing: list[Staffing], types: dict[str, Appoin
         names = data.HYGIENIST_TYPES if staff.spec.hygienist else data.DENTIST_TYPES
         for name in names:
             types[name].providers.append(staff.provider)
+
+
+def build_schedules(*, practice_id: int, hours: list[WorkingHours]) -> list[Schedule]:
+    """One calendar (FHIR Schedule) per provider and location the hours name."""
+    pairs = sorted({(row.provider_id, row.location_id) for row in hours})
+    return [Schedule(practice_id=practice_id, provider_id=provider_id, location_id=location_id,
+                     active=True) for provider_id, location_id in pairs]

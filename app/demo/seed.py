@@ -16,7 +16,7 @@ from sqlalchemy import select
 from app.core.clock import utcnow
 from app.demo import data
 from app.demo.appointments import Staffing, build_appointments
-from app.demo.hours import build_working_hours, offer_appointment_types
+from app.demo.hours import build_schedules, build_working_hours, offer_appointment_types
 from app.demo.people import create_patients
 from app.demo.threads import build_conversations
 from app.extensions import db
@@ -127,7 +127,8 @@ def _build(rng: random.Random, now: datetime) -> SeedSummary:
     db.session.add_all([*locations.values(), *(s.provider for s in staffing),
                         *types.values(), *staff])
     db.session.flush()
-    db.session.add_all(build_working_hours(staffing=staffing, locations=locations))
+    hours = build_working_hours(staffing=staffing, locations=locations)
+    db.session.add_all([*hours, *build_schedules(practice_id=practice.id, hours=hours)])
     offer_appointment_types(staffing=staffing, types=types)
 
     today = now.astimezone(ZoneInfo(practice.timezone)).date()

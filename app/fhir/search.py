@@ -111,6 +111,19 @@ def parse_token(value: str) -> tuple[str | None, str]:
     return None, value
 
 
+def parse_reference(name: str, value: str, resource_type: str) -> int | None:
+    """``patient=Patient/12``, ``patient=12`` or a full URL ending in ``Patient/12`` → 12.
+    A reference to another resource type is a 400 naming the parameter; an id that cannot be
+    ours → None (it matches nothing)."""
+    kind, _, ref_id = value.rstrip("/").rpartition("/")
+    if kind and kind.rpartition("/")[2] != resource_type:
+        raise FhirError(400, f"'{name}' must reference a {resource_type}, not {value!r}.",
+                        expression=name)
+    if ref_id.isdigit() and len(ref_id) <= 9 and int(ref_id) > 0:
+        return int(ref_id)
+    return None
+
+
 def parse_ids(value: str) -> list[int]:
     """``_id=1,2`` → [1, 2]; ids that cannot be ours are left out (they match nothing)."""
     return [int(part) for part in value.split(",") if part.isdigit() and len(part) <= 9]

@@ -22,6 +22,7 @@ from app.extensions import db
 from app.practice.models import Location, Provider, provider_location
 from app.scheduling.models import (
     AppointmentType,
+    Schedule,
     ScheduleException,
     WorkingHours,
     provider_appointment_type,
@@ -84,8 +85,24 @@ def set_weekly_hours(*, practice_id: int, provider_id: int, location_id: int,
                          valid_until=valid_until)
             for interval in sorted(intervals, key=lambda i: (i.weekday, i.start_time))]
     db.session.add_all(rows)
+    if rows:
+        ensure_schedule(practice_id=practice_id, provider_id=provider_id,
+                        location_id=location_id)
     db.session.commit()
     return rows
+
+
+def ensure_schedule(*, practice_id: int, provider_id: int, location_id: int) -> Schedule:
+    """The provider's calendar at the location (FHIR Schedule), created with its first hours.
+    Does not commit."""
+    schedule = db.session.execute(select(Schedule).where(
+        Schedule.practice_id == practice_id, Schedule.provider_id == provider_id,
+        Schedule.location_id == location_id)).scalar_one_or_none()
+    if schedule is None:
+        schedule = Schedule(practice_id=practice_id, provider_id=provider_id,
+                            location_id=location_id, active=True)
+        db.session.add(schedule)
+    return schedule
 
 
 def add_time_off(*, practice_id: int, provider_id: int, starts_at: datetime, ends_at: datetime,

@@ -3,7 +3,19 @@ from __future__ import annotations
 from datetime import date, datetime, time
 from enum import StrEnum
 
-from sqlalchemy import Boolean, Column, Date, ForeignKey, Index, Integer, String, Table, Time
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+    Time,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.core.clock import utcnow
@@ -75,6 +87,36 @@ class WorkingHours(db.Model):
     end_time: Mapped[time] = mapped_column(Time)
     valid_from: Mapped[date | None] = mapped_column(Date)
     valid_until: Mapped[date | None] = mapped_column(Date)
+
+
+class Schedule(db.Model):
+    """A calendar that slots are offered from: one provider's at a location, or a whole
+    location's (``provider_id`` None: any provider working there). One row per provider and
+    location is kept by ``calendars.set_weekly_hours``; more may come through the FHIR API.
+
+    ``active`` False withdraws the calendar from publication (FHIR Slot search, SMART
+    Scheduling Links); staff booking is governed by the hours themselves. ``descriptive`` holds
+    codings and identifiers an outside system sent (FHIR serviceCategory, serviceType,
+    specialty, identifier) as JSON, kept as given and not interpreted; never PHI."""
+
+    __table_args__ = (UniqueConstraint("practice_id", "location_id", "provider_id",
+                                       name="uq_schedule_calendar"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    practice_id: Mapped[int] = mapped_column(ForeignKey("practice.id"))
+    location_id: Mapped[int] = mapped_column(ForeignKey("location.id", ondelete="CASCADE"))
+    provider_id: Mapped[int | None] = mapped_column(ForeignKey("provider.id",
+                                                               ondelete="CASCADE"))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    comment: Mapped[str | None] = mapped_column(String(500))
+    horizon_start: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    horizon_end: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    descriptive: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    location = relationship("Location")
+    provider = relationship("Provider")
 
 
 class ScheduleException(db.Model):

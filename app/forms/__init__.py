@@ -1,0 +1,1 @@
+"""Forms patients fill in: Questionnaire definitions and the patients' responses."""
