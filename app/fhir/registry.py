@@ -52,10 +52,18 @@ class ResourceHandler:
 
 @cache
 def handlers() -> dict[str, ResourceHandler]:
-    from app.fhir import locations, patients, practitioners
+    from app.fhir import (
+        locations,
+        patients,
+        practitioners,
+    )
 
-    return {handler.resource_type: handler
-            for handler in (patients.HANDLER, practitioners.HANDLER, locations.HANDLER)}
+    modules = (
+        patients,
+        practitioners,
+        locations,
+    )
+    return {module.HANDLER.resource_type: module.HANDLER for module in modules}
 
 
 def handler_for(resource_type: str) -> ResourceHandler:
