@@ -18,8 +18,9 @@ run: $(STAMP)
 	$(BIN)/flask db upgrade
 	$(BIN)/flask demo seed --if-empty
 	$(BIN)/flask demo logins
-	@echo "Serving http://$(HOST):$(PORT) with a message worker beside it (Ctrl-C stops both)."
-	$(BIN)/flask worker & worker=$$!; trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
+	@echo "Serving http://$(HOST):$(PORT) with a message worker and the scheduler beside it (Ctrl-C stops all three)."
+	$(BIN)/flask worker & worker=$$!; $(BIN)/flask scheduler & scheduler=$$!; \
+		trap 'kill $$worker $$scheduler 2>/dev/null' EXIT INT TERM; \
 		$(BIN)/flask run --host $(HOST) --port $(PORT)
 
 test: $(STAMP) browser-deps

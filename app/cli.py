@@ -8,6 +8,7 @@ from flask import Flask
 def register_cli(app: Flask) -> None:
     from app.demo.cli import demo_cli
     from app.fhir.cli import api_token_cli
+    from app.jobs.cli import scheduler_command
     from app.messaging.cli import worker_command
     from app.patients.cli import import_cli
     from app.security.audit_cli import audit_cli
@@ -19,5 +20,6 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(keys_cli)
     app.cli.add_command(import_cli)
     app.cli.add_command(worker_command)
+    app.cli.add_command(scheduler_command)
     app.cli.add_command(demo_cli)
     app.cli.add_command(api_token_cli)

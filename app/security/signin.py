@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
 from app.core import clock
 from app.extensions import db
@@ -99,6 +99,19 @@ def record_sign_out(*, user_id: int, idle_minutes: int | None = None) -> None:
     else:
         audit.record("auth.idle_sign_out", actor=user, detail={"idle_minutes": idle_minutes})
     db.session.commit()
+
+
+def prune_attempts(*, now: datetime | None = None) -> int:
+    """Delete sign-in attempts no lockout can count any more; return how many. Commits.
+
+    The lockouts look back one window. Attempts are kept for twice the window, and at least a
+    day, so a window lengthened since they were made still finds them."""
+    policy = LockoutPolicy.from_config(current_app.config)
+    now = now or clock.utcnow()
+    keep = max(policy.window * 2, timedelta(days=1))
+    result = db.session.execute(delete(SignInAttempt).where(SignInAttempt.at < now - keep))
+    db.session.commit()
+    return result.rowcount
 
 
 def _refuse_if_locked(*, email: str, user: StaffUser | None, ip: str, now: datetime,

@@ -1,0 +1,68 @@
+"""The periodic jobs `flask scheduler` runs. A feature adds its job here, and only here.
+
+A job's function runs inside an app context, does its own transaction (commits what it
+changed) and returns how many things it handled, for the log line. It must be safe to run
+at any time and more than once: a tick may come late, be coalesced, or (on SQLite, where
+there is no lock between processes) be repeated. The function imports its domain's service
+when it runs, so loading the registry loads no domain.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, timedelta
+
+from apscheduler.triggers.base import BaseTrigger
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
+
+@dataclass(frozen=True)
+class Job:
+    """``every`` (an interval, first run when the scheduler starts) or ``cron`` (UTC)."""
+
+    name: str
+    run: Callable[[], int]
+    description: str
+    every: timedelta | None = None
+    cron: str | None = None
+
+    def __post_init__(self) -> None:
+        if (self.every is None) == (self.cron is None):
+            raise ValueError(f"job {self.name!r}: give exactly one of every= or cron=")
+
+    def trigger(self) -> BaseTrigger:
+        if self.every is not None:
+            return IntervalTrigger(seconds=self.every.total_seconds(), timezone=UTC)
+        return CronTrigger.from_crontab(self.cron, timezone=UTC)
+
+    @property
+    def schedule(self) -> str:
+        if self.every is None:
+            return f"cron {self.cron} (UTC)"
+        seconds = int(self.every.total_seconds())
+        for unit, size in (("d", 86_400), ("h", 3_600), ("min", 60)):
+            if seconds % size == 0:
+                return f"every {seconds // size} {unit}"
+        return f"every {seconds} s"
+
+
+def _prune_sign_in_attempts() -> int:
+    from app.security.signin import prune_attempts
+
+    return prune_attempts()
+
+
+def _expire_waitlist_offers() -> int:
+    from app.scheduling.waitlist import expire_offers
+
+    return expire_offers()
+
+
+JOBS: tuple[Job, ...] = (
+    Job("sign-in-attempts", _prune_sign_in_attempts, every=timedelta(hours=1),
+        description="delete staff sign-in attempts too old for any lockout to count"),
+    Job("waitlist-offers", _expire_waitlist_offers, every=timedelta(minutes=1),
+        description="expire unanswered waitlist offers; offer their slots to the next batch"),
+)

@@ -1,0 +1,96 @@
+"""Running the jobs: each run in its own app context, by one process at a time, one log line.
+
+On PostgreSQL a run holds a session advisory lock named after its job, on a connection of its
+own, for as long as it runs; a second scheduler process finds the lock taken and skips that
+run. On SQLite there is no such lock: run one scheduler there.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import zlib
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from apscheduler.schedulers.blocking import BlockingScheduler
+from apscheduler.util import undefined
+from flask import Flask
+from sqlalchemy import text
+
+from app.extensions import db
+from app.jobs.registry import Job
+
+log = logging.getLogger(__name__)
+
+_LOCK_NAMESPACE = 7_240_312  # arbitrary, fixed: "scheduled jobs" (the audit chain is 7_240_311)
+MISFIRE_GRACE_SECONDS = 300  # a tick up to this late still runs (once, however many it missed)
+
+
+@dataclass(frozen=True)
+class JobRun:
+    name: str
+    outcome: str  # "ok", "skipped" (another process is running the job) or "failed"
+    count: int | None
+    seconds: float
+
+
+def run_job(app: Flask, job: Job) -> JobRun:
+    """Run ``job`` once. A failure is logged and rolled back, never raised."""
+    started = time.monotonic()
+    count: int | None = None
+    alone = False
+    error: Exception | None = None
+    with app.app_context():
+        try:
+            with _held_alone(job.name) as alone:
+                if alone:
+                    count = job.run()
+        except Exception as exc:  # one job's failure must not stop the others
+            db.session.rollback()
+            error = exc
+    outcome = "failed" if error else "ok" if alone else "skipped"
+    run = JobRun(job.name, outcome, count, time.monotonic() - started)
+    log.log(logging.ERROR if error else logging.INFO,
+            "job=%s outcome=%s count=%s duration_ms=%d%s", run.name, run.outcome,
+            "-" if count is None else count, round(run.seconds * 1000),
+            f" error={type(error).__name__}" if error else "", exc_info=error)
+    return run
+
+
+def build_scheduler(app: Flask, jobs: Sequence[Job]) -> BlockingScheduler:
+    """A UTC scheduler running each job on its trigger, never two runs of one job at once.
+
+    Interval jobs also run as soon as it starts, so frequent restarts cannot starve them."""
+    scheduler = BlockingScheduler(timezone=UTC, job_defaults={
+        "max_instances": 1, "coalesce": True, "misfire_grace_time": MISFIRE_GRACE_SECONDS})
+    now = datetime.now(UTC)
+    for job in jobs:
+        scheduler.add_job(run_job, job.trigger(), args=(app, job), id=job.name, name=job.name,
+                          next_run_time=now if job.every is not None else undefined)
+    return scheduler
+
+
+def lock_key(name: str) -> int:
+    """The job's advisory lock key: a signed 32-bit number derived from its name."""
+    return zlib.crc32(name.encode()) - 2**31
+
+
+@contextmanager
+def _held_alone(name: str) -> Iterator[bool]:
+    if db.engine.dialect.name != "postgresql":
+        yield True
+        return
+    key = {"namespace": _LOCK_NAMESPACE, "job": lock_key(name)}
+    with db.engine.connect() as connection:
+        acquired = connection.execute(
+            text("SELECT pg_try_advisory_lock(:namespace, :job)"), key).scalar_one()
+        connection.commit()  # the lock outlives the transaction; don't sit idle inside one
+        try:
+            yield acquired
+        finally:
+            if acquired:
+                connection.execute(text("SELECT pg_advisory_unlock(:namespace, :job)"), key)
+                connection.commit()
