@@ -179,12 +179,12 @@ def _instant_range(name: str, text: str) -> tuple[datetime, datetime]:
             start = datetime.combine(date.fromisoformat(text), datetime.min.time(), UTC)
             return start, start + timedelta(days=1)
         moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        moment = None
-    if moment is None or moment.tzinfo is None:
-        raise FhirError(400, f"'{name}' must be a date (YYYY-MM-DD) or a dateTime with a time "
-                             f"zone, not {text!r}.", expression=name)
-    return moment, moment + timedelta(microseconds=1)
+        if moment.tzinfo is not None:
+            return moment, moment + timedelta(microseconds=1)
+    except (ValueError, OverflowError):  # OverflowError: the last day of year 9999
+        pass
+    raise FhirError(400, f"'{name}' must be a date (YYYY-MM-DD) or a dateTime with a time "
+                         f"zone, not {text!r}.", expression=name)
 
 
 @dataclass(frozen=True)
@@ -227,3 +227,24 @@ def searchset(*, base_url: str, resource_type: str, request: SearchRequest,
                    "resource": resource.model_dump(mode="json", exclude_none=True),
                    "search": {"mode": "match"}} for resource in resources],
     })
+
+
+def instant_bounds(name: str, values: Sequence[str]) -> tuple[datetime | None, datetime | None]:
+    """The window [lower, upper) that date values (prefixes eq, gt, ge, lt, le) allow, for
+    searches filtered in Python; None where a side is open."""
+    lower: datetime | None = None
+    upper: datetime | None = None
+    for value in values:
+        found = _PREFIX.match(value)
+        prefix = found.group(1) if found else "eq"
+        start, end = _instant_range(name, value[found.end():] if found else value)
+        if prefix not in ("eq", "ge", "gt", "le", "lt"):
+            raise FhirError(400, f"Prefix '{prefix}' is not supported on '{name}' "
+                                 "(use eq, gt, ge, lt or le).", expression=name)
+        low, high = {"eq": (start, end), "ge": (start, None), "gt": (end, None),
+                     "le": (None, end), "lt": (None, start)}[prefix]
+        if low is not None:
+            lower = low if lower is None else max(lower, low)
+        if high is not None:
+            upper = high if upper is None else min(upper, high)
+    return lower, upper

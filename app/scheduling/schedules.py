@@ -1,0 +1,318 @@
+"""Schedules (the calendars slots are offered from) and the time on them.
+
+A schedule is one provider's calendar at a location, or a whole location's (``provider_id``
+None: any provider working there). What lies on it, for a window of start times:
+
+- free: open slots computed by the slot engine, one per appointment type offered and start
+  (a location's calendar aggregates its providers: one slot per type and start, whoever
+  takes it); and extra-hours exceptions as whole intervals;
+- busy: appointments holding time, each on the calendar of its provider at its location;
+- busy-unavailable: the provider's time off at the location (or at every location).
+
+Busy time and exceptions belong to a provider's calendar; a location's calendar shows free
+slots only. An inactive schedule is withdrawn from publication: nothing lies on it.
+
+Schedule writes flush; the caller commits. Exceptions are written by ``calendars`` (which
+commits), except their update, which is here because ``calendars`` has none.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Collection, Sequence
+from dataclasses import asdict, dataclass, fields
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from app.extensions import db
+from app.practice.models import Location, Provider, provider_location
+from app.scheduling.calendars import MAX_EXTRA_HOURS, MAX_LABEL_LENGTH, CalendarInputError
+from app.scheduling.models import (
+    Appointment,
+    AppointmentType,
+    Schedule,
+    ScheduleException,
+    provider_appointment_type,
+)
+from app.scheduling.slots import EXTRA_HOURS, HOLDING_STATUSES, find_open_slots
+
+FREE, BUSY, BUSY_UNAVAILABLE = "free", "busy", "busy-unavailable"
+STATUSES = (FREE, BUSY, BUSY_UNAVAILABLE)
+MAX_COMMENT_LENGTH = 500
+MAX_DESCRIPTIVE_LENGTH = 20_000
+
+
+class ScheduleInputError(ValueError):
+    """One or more fields are invalid; ``errors`` maps each field to a readable reason."""
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        super().__init__("; ".join(f"{name}: {reason}" for name, reason in errors.items()))
+        self.errors = errors
+
+
+class ScheduleExists(ValueError):
+    """The provider (or the whole location) already has a calendar at that location."""
+
+
+@dataclass(frozen=True)
+class ScheduleFields:
+    location_id: int
+    provider_id: int | None
+    active: bool = True
+    comment: str | None = None
+    horizon_start: datetime | None = None
+    horizon_end: datetime | None = None
+    descriptive: str | None = None  # JSON of outside codings and identifiers, as given
+
+
+def create_schedule(*, practice_id: int, values: ScheduleFields) -> Schedule:
+    _check(practice_id, values)
+    if _existing(practice_id, values.location_id, values.provider_id) is not None:
+        raise ScheduleExists(_exists_reason(values))
+    schedule = Schedule(practice_id=practice_id, **asdict(values))
+    db.session.add(schedule)
+    try:
+        db.session.flush()
+    except IntegrityError:  # the same calendar created at the same moment
+        db.session.rollback()
+        raise ScheduleExists(_exists_reason(values)) from None
+    return schedule
+
+
+def update_schedule(*, schedule: Schedule, values: ScheduleFields) -> list[str]:
+    """Apply new values; return the names of the fields that changed. Whose calendar it is
+    (provider and location) cannot change: that is another schedule."""
+    if (values.location_id, values.provider_id) != (schedule.location_id, schedule.provider_id):
+        raise ScheduleInputError({"actor": "whose calendar this is (provider and location) "
+                                           "cannot change; create another schedule"})
+    _check(schedule.practice_id, values, creating=False)
+    changes = [f.name for f in fields(values) if getattr(schedule, f.name) != getattr(values,
+                                                                                      f.name)]
+    for name in changes:
+        setattr(schedule, name, getattr(values, name))
+    db.session.flush()
+    return changes
+
+
+def _check(practice_id: int, values: ScheduleFields, *, creating: bool = True) -> None:
+    errors: dict[str, str] = {}
+    location = db.session.get(Location, values.location_id)
+    if location is None or location.practice_id != practice_id:
+        errors["location_id"] = f"Location/{values.location_id} is not known"
+        location = None
+    if values.provider_id is not None:
+        provider = db.session.get(Provider, values.provider_id)
+        if provider is None or provider.practice_id != practice_id:
+            errors["provider_id"] = f"Practitioner/{values.provider_id} is not known"
+        elif creating and location is not None and location not in provider.locations:
+            errors["provider_id"] = f"{provider.display_name} does not work at {location.name}"
+    if values.comment and len(values.comment) > MAX_COMMENT_LENGTH:
+        errors["comment"] = f"must be at most {MAX_COMMENT_LENGTH} characters"
+    if (values.horizon_start is not None and values.horizon_end is not None
+            and values.horizon_end < values.horizon_start):
+        errors["horizon_end"] = "must not be before the start"
+    if values.descriptive and len(values.descriptive) > MAX_DESCRIPTIVE_LENGTH:
+        errors["descriptive"] = (f"identifiers and codings may take at most "
+                                 f"{MAX_DESCRIPTIVE_LENGTH} characters")
+    if errors:
+        raise ScheduleInputError(errors)
+
+
+def _existing(practice_id: int, location_id: int, provider_id: int | None) -> Schedule | None:
+    provider = (Schedule.provider_id.is_(None) if provider_id is None
+                else Schedule.provider_id == provider_id)
+    return db.session.execute(select(Schedule).where(
+        Schedule.practice_id == practice_id, Schedule.location_id == location_id, provider)
+    ).scalars().first()
+
+
+def _exists_reason(values: ScheduleFields) -> str:
+    whose = ("the whole location" if values.provider_id is None
+             else f"Practitioner/{values.provider_id}")
+    return (f"a schedule for {whose} at Location/{values.location_id} already exists; "
+            "update it instead")
+
+
+def offered_types(schedules: Sequence[Schedule]) -> dict[int, list[AppointmentType]]:
+    """Per schedule id, the active appointment types it offers (by name): its provider's, or
+    those of any active provider working at the location."""
+    if not schedules:
+        return {}
+    practice_ids = {schedule.practice_id for schedule in schedules}
+    types = {kind.id: kind for kind in db.session.execute(
+        select(AppointmentType).where(AppointmentType.practice_id.in_(practice_ids),
+                                      AppointmentType.active.is_(True))).scalars()}
+    by_provider: dict[int, set[int]] = defaultdict(set)
+    for provider_id, type_id in db.session.execute(select(
+            provider_appointment_type.c.provider_id,
+            provider_appointment_type.c.appointment_type_id)
+            .where(provider_appointment_type.c.appointment_type_id.in_(types))):
+        by_provider[provider_id].add(type_id)
+    at_location: dict[int, set[int]] = defaultdict(set)
+    for provider_id, location_id in db.session.execute(
+            select(provider_location.c.provider_id, provider_location.c.location_id)
+            .join(Provider, Provider.id == provider_location.c.provider_id)
+            .where(Provider.active.is_(True), Provider.practice_id.in_(practice_ids))):
+        at_location[location_id] |= by_provider.get(provider_id, set())
+    result = {}
+    for schedule in schedules:
+        ids = (by_provider.get(schedule.provider_id, set()) if schedule.provider_id is not None
+               else at_location.get(schedule.location_id, set()))
+        result[schedule.id] = sorted((types[i] for i in ids), key=lambda k: (k.name, k.id))
+    return result
+
+
+@dataclass(frozen=True)
+class TimeOnSchedule:
+    """One stretch of time on a schedule: a computed open slot (with its type), an
+    appointment's held time, or an exception."""
+
+    schedule: Schedule
+    status: str  # FREE | BUSY | BUSY_UNAVAILABLE
+    start: datetime  # UTC
+    end: datetime
+    appointment_type: AppointmentType | None = None  # computed open slots only
+    appointment: Appointment | None = None
+    exception: ScheduleException | None = None
+
+
+def time_on(*, schedules: Sequence[Schedule], start: datetime, end: datetime,
+            statuses: Collection[str] = STATUSES, type_ids: Collection[int] | None = None,
+            now: datetime | None = None) -> list[TimeOnSchedule]:
+    """What lies on the active ``schedules`` with a start in [start, end), ordered by start.
+    ``type_ids`` keeps only computed open slots of those appointment types."""
+    active = [schedule for schedule in schedules if schedule.active]
+    found: list[TimeOnSchedule] = []
+    if FREE in statuses:
+        offered = offered_types(active)
+        for schedule in active:
+            kinds = [k for k in offered[schedule.id] if type_ids is None or k.id in type_ids]
+            found += _open_slots(schedule, kinds, start=start, end=end, now=now)
+    if type_ids is None:
+        with_provider = [schedule for schedule in active if schedule.provider_id is not None]
+        if BUSY in statuses:
+            found += _held(with_provider, start=start, end=end)
+        found += [item for item in _exceptions(with_provider, start=start, end=end)
+                  if item.status in statuses]
+    found.sort(key=lambda item: (item.start, item.schedule.id, item.status,
+                                 item.appointment_type.id if item.appointment_type else 0))
+    return found
+
+
+def _open_slots(schedule: Schedule, kinds: Sequence[AppointmentType], *, start: datetime,
+                end: datetime, now: datetime | None) -> list[TimeOnSchedule]:
+    """Open slots within the planning horizon (when the schedule has one)."""
+    if schedule.horizon_start is not None:
+        start = max(start, schedule.horizon_start)
+    if schedule.horizon_end is not None:
+        end = min(end, schedule.horizon_end)
+    if end <= start:
+        return []
+    result = []
+    for kind in kinds:
+        starts: dict[datetime, datetime] = {}
+        for slot in find_open_slots(appointment_type_id=kind.id,
+                                    location_id=schedule.location_id,
+                                    provider_id=schedule.provider_id, start=start, end=end,
+                                    now=now):
+            starts.setdefault(slot.start, slot.end)
+        result += [TimeOnSchedule(schedule, FREE, begins, ends, appointment_type=kind)
+                   for begins, ends in starts.items()]
+    return result
+
+
+def _held(schedules: Sequence[Schedule], *, start: datetime, end: datetime
+          ) -> list[TimeOnSchedule]:
+    if not schedules:
+        return []
+    by_calendar = {(s.provider_id, s.location_id): s for s in schedules}
+    rows = db.session.execute(select(Appointment).where(
+        Appointment.provider_id.in_({s.provider_id for s in schedules}),
+        Appointment.start_at >= start, Appointment.start_at < end,
+        Appointment.status.in_([str(status) for status in HOLDING_STATUSES]))).scalars()
+    return [TimeOnSchedule(by_calendar[(row.provider_id, row.location_id)], BUSY, row.start_at,
+                           row.end_at, appointment=row)
+            for row in rows if (row.provider_id, row.location_id) in by_calendar]
+
+
+def _exceptions(schedules: Sequence[Schedule], *, start: datetime, end: datetime
+                ) -> list[TimeOnSchedule]:
+    if not schedules:
+        return []
+    rows = db.session.execute(select(ScheduleException).where(
+        ScheduleException.provider_id.in_({s.provider_id for s in schedules}),
+        ScheduleException.starts_at >= start, ScheduleException.starts_at < end)).scalars().all()
+    return [TimeOnSchedule(schedule, exception_status(row), row.starts_at, row.ends_at,
+                           exception=row)
+            for schedule in schedules for row in rows
+            if row.provider_id == schedule.provider_id
+            and row.location_id in (None, schedule.location_id)]
+
+
+def exception_status(exception: ScheduleException) -> str:
+    return FREE if exception.kind == EXTRA_HOURS else BUSY_UNAVAILABLE
+
+
+def schedule_of_appointment(appointment: Appointment) -> Schedule | None:
+    """The calendar an appointment's time is held on: its provider's at its location."""
+    return _existing(appointment.practice_id, appointment.location_id, appointment.provider_id)
+
+
+def schedule_of_exception(practice_id: int, exception: ScheduleException) -> Schedule | None:
+    """The calendar an exception lies on: its provider's at its location; for time off at
+    every location, the provider's first calendar (it lies on each of them)."""
+    stmt = select(Schedule).where(Schedule.practice_id == practice_id,
+                                  Schedule.provider_id == exception.provider_id)
+    if exception.location_id is not None:
+        stmt = stmt.where(Schedule.location_id == exception.location_id)
+    return db.session.execute(stmt.order_by(Schedule.id)).scalars().first()
+
+
+def exception_in_practice(practice_id: int, exception_id: int) -> ScheduleException | None:
+    return db.session.execute(
+        select(ScheduleException).join(Provider, Provider.id == ScheduleException.provider_id)
+        .where(ScheduleException.id == exception_id, Provider.practice_id == practice_id)
+    ).scalar_one_or_none()
+
+
+def appointment_in_practice(practice_id: int, appointment_id: int) -> Appointment | None:
+    return db.session.execute(select(Appointment).where(
+        Appointment.id == appointment_id, Appointment.practice_id == practice_id)
+    ).scalar_one_or_none()
+
+
+def update_exception(*, exception: ScheduleException, starts_at: datetime, ends_at: datetime,
+                     label: str | None) -> list[str]:
+    """Move or relabel time off or extra hours, under the rules ``calendars`` applies when
+    adding one; return the names of the fields that changed. Commits."""
+    errors: dict[str, str] = {}
+    for name, value in (("starts_at", starts_at), ("ends_at", ends_at)):
+        if value.tzinfo is None or value.utcoffset() is None:
+            errors[name] = "must carry a time zone"
+    if not errors and ends_at <= starts_at:
+        errors["ends_at"] = "must be after starts_at"
+    elif not errors and exception.kind == EXTRA_HOURS and ends_at - starts_at > MAX_EXTRA_HOURS:
+        errors["ends_at"] = "extra hours may last at most a day"
+    label = " ".join(label.split()) if label else None
+    if label and len(label) > MAX_LABEL_LENGTH:
+        errors["label"] = f"must be at most {MAX_LABEL_LENGTH} characters"
+    if errors:
+        raise CalendarInputError(errors)
+    wanted = {"starts_at": starts_at, "ends_at": ends_at, "label": label}
+    changes = [name for name, value in wanted.items() if getattr(exception, name) != value]
+    for name in changes:
+        setattr(exception, name, wanted[name])
+    db.session.commit()
+    return changes
+
+
+def schedules_in(practice_id: int, *, schedule_ids: Collection[int] | None = None
+                 ) -> list[Schedule]:
+    """The practice's schedules (those named, when ``schedule_ids`` is given), by id."""
+    stmt = select(Schedule).where(Schedule.practice_id == practice_id)
+    if schedule_ids is not None:
+        stmt = stmt.where(Schedule.id.in_(schedule_ids))
+    return list(db.session.execute(stmt.order_by(Schedule.id)).scalars())
+
