@@ -20,11 +20,11 @@ the horizon.
 
 Each call is one transaction: it commits on success and rolls back on any error, so call it
 with nothing pending in the session. Every change appends an ``appointment.change`` audit event
-and publishes its domain event (``app.scheduling.events``) before the commit. Locks are taken
-in one order (appointment, provider, patient, then the audit chain's), so these calls cannot
-deadlock one another; a caller that had already appended an audit event in the same
-transaction would hold the audit lock first and could. Other changes than bookings answer a
-persistently locked SQLite database with ``ScheduleBusy``.
+and publishes its domain event (``app.scheduling.events``; a note change has none) before the
+commit. Locks are taken in one order (appointment, provider, patient, then the audit chain's),
+so these calls cannot deadlock one another; a caller that had already appended an audit event
+in the same transaction would hold the audit lock first and could. Other changes than bookings
+answer a persistently locked SQLite database with ``ScheduleBusy``.
 """
 
 from __future__ import annotations
@@ -70,7 +70,7 @@ from app.security.models import StaffUser
 
 __all__ = ["AppointmentNotFound", "BookingError", "BookingInputError", "InvalidTransition",
            "ScheduleBusy", "SlotTaken", "book", "book_in_transaction", "cancel", "reschedule",
-           "set_patient_response", "set_status"]
+           "set_note", "set_patient_response", "set_status"]
 
 T = TypeVar("T")
 S = AppointmentStatus
@@ -268,6 +268,28 @@ def set_patient_response(*, appointment_id: int, response: str, source: str = "p
     return _transaction(work)
 
 
+def set_note(*, appointment_id: int, note: str | None, source: str,
+             staff_id: int | None = None) -> Appointment:
+    """Replace the appointment's (encrypted) note, in any status. It tells no other domain, so
+    it is audited but publishes no event. Repeating the current note changes nothing."""
+
+    def work() -> Appointment:
+        appointment = _locked_appointment(appointment_id)
+        errors: dict[str, str] = {}
+        staff = check_actor(errors, source=source, staff_id=staff_id,
+                            practice_id=appointment.practice_id)
+        clean_note = clean_text(errors, "note", note)
+        if errors:
+            raise BookingInputError(errors)
+        if appointment.note == clean_note:
+            return appointment
+        appointment.note = clean_note
+        _record(appointment, change="note", source=source, staff=staff)
+        return appointment
+
+    return _transaction(work)
+
+
 def _transaction(work: Callable[[], T]) -> T:
     """Run ``work`` as one transaction: commit, or roll back on any error. SQLite's "database
     is locked" is retried a few times, then reported as ``ScheduleBusy``."""
@@ -372,11 +394,17 @@ def _slot_of(appointment: Appointment) -> Slot:
 def _announce(appointment: Appointment, event_type: type[events.AppointmentEvent], *,
               change: str, source: str, staff: StaffUser | None,
               detail: dict[str, str] | None = None, **fields: Any) -> None:
-    """Flush the change, append its audit event (no PHI: the kind of change, the source,
-    statuses) and publish its domain event."""
+    """Flush the change, append its audit event and publish its domain event."""
+    _record(appointment, change=change, source=source, staff=staff, detail=detail)
+    publish(event_type(**events.facts(appointment, source=source,
+                                      staff_id=staff.id if staff else None), **fields))
+
+
+def _record(appointment: Appointment, *, change: str, source: str, staff: StaffUser | None,
+            detail: dict[str, str] | None = None) -> None:
+    """Flush the change and append its audit event (no PHI: the kind of change, the source,
+    statuses)."""
     db.session.flush()
     audit.record(audit.Action.APPOINTMENT_CHANGE, patient_id=appointment.patient_id,
                  object_type="appointment", object_id=appointment.id,
                  detail={"change": change, "source": source, **(detail or {})}, actor=staff)
-    publish(event_type(**events.facts(appointment, source=source,
-                                      staff_id=staff.id if staff else None), **fields))
