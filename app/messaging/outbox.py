@@ -76,3 +76,17 @@ def cancel(*, idempotency_key_prefix: str, reason: str) -> int:
                Message.status == MessageStatus.SCHEDULED)
         .values(status=MessageStatus.CANCELLED, status_reason=reason[:120], updated_at=utcnow()))
     return result.rowcount or 0
+
+
+def cancel_message(*, practice_id: int, message_id: int, reason: str) -> bool:
+    """Cancel one message that has not been sent yet; False when it is no longer
+    ``scheduled`` (a worker claimed it, or it was sent or ended). The status is checked in
+    the UPDATE itself, so a worker claiming the row at the same moment cannot also send it.
+    ``reason`` is stored in plain text: no PHI."""
+    result = db.session.execute(
+        update(Message)
+        .where(Message.id == message_id, Message.practice_id == practice_id,
+               Message.status == MessageStatus.SCHEDULED)
+        .values(status=MessageStatus.CANCELLED, status_reason=reason[:120], updated_at=utcnow())
+        .execution_options(synchronize_session=False))
+    return bool(result.rowcount)
