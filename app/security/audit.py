@@ -64,6 +64,8 @@ class Action(StrEnum):
     MESSAGE_RECEIVE = "message.receive"
     FORM_VIEW = "form.view"
     FORM_SEND = "form.send"
+    FORM_RESPONSE_CREATE = "form.response_create"
+    FORM_RESPONSE_UPDATE = "form.response_update"
     APPOINTMENT_VIEW = "appointment.view"
     APPOINTMENT_CHANGE = "appointment.change"
     BALANCE_VIEW = "balance.view"
