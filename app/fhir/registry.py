@@ -53,15 +53,27 @@ class ResourceHandler:
 @cache
 def handlers() -> dict[str, ResourceHandler]:
     from app.fhir import (
+        appointments,
+        communications,
         locations,
         patients,
         practitioners,
+        questionnaire_responses,
+        questionnaires,
+        schedules,
+        slots,
     )
 
     modules = (
         patients,
         practitioners,
         locations,
+        schedules,
+        slots,
+        appointments,
+        questionnaires,
+        questionnaire_responses,
+        communications,
     )
     return {module.HANDLER.resource_type: module.HANDLER for module in modules}
 
