@@ -208,6 +208,8 @@ SETTINGS: tuple[Setting, ...] = (
             "How many waiting patients are offered a freed slot at once."),
     Setting("WAITLIST_OFFER_MINUTES", "120", _int(1),
             "A waitlist offer can be taken for this many minutes."),
+    Setting("SCHEDULING_LINKS_DAYS", "14", _int(1),
+            "Days of open slots published for slot aggregators (SMART Scheduling Links)."),
     Setting("LOG_LEVEL", "INFO", _choice("DEBUG", "INFO", "WARNING", "ERROR"),
             "Logging level."),
 )

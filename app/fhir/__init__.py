@@ -7,7 +7,9 @@ from flask import Flask
 
 def init_app(app: Flask) -> None:
     from app.extensions import csrf
+    from app.fhir.publish_views import bp as publish_bp
     from app.fhir.views import bp
 
-    csrf.exempt(bp)
-    app.register_blueprint(bp)
+    for blueprint in (bp, publish_bp):
+        csrf.exempt(blueprint)
+        app.register_blueprint(blueprint)

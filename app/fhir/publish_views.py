@@ -1,0 +1,111 @@
+"""SMART Scheduling Links publication under /fhir: the ``$bulk-publish`` manifest and its
+NDJSON files. Public (no token): it publishes places and open times, never patient data.
+GET only; answers may be cached for a minute, the most often clients should poll."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+from flask import Blueprint, Response, current_app, request, url_for
+
+from app.core.clock import utcnow
+from app.fhir import scheduling_links
+from app.fhir.errors import FhirError, register_handlers
+from app.fhir.scheduling_links import PublishedFile
+from app.security.permissions import public
+from app.web.ui import current_practice
+
+bp = Blueprint("fhir_publish", __name__, url_prefix="/fhir")
+register_handlers(bp)
+
+METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
+NDJSON = "application/fhir+ndjson"
+CACHE_CONTROL = "public, max-age=60"
+
+
+def _check_request() -> None:
+    """GET only; ``_since``, when given, must be an instant (see scheduling_links)."""
+    if request.method not in ("GET", "HEAD"):
+        raise FhirError(405, f"{request.method} is not supported here (allowed: GET).",
+                        headers={"Allow": "GET"})
+    since = request.args.get("_since")
+    if since is None:
+        return
+    try:
+        moment = datetime.fromisoformat(since.replace("Z", "+00:00"))
+    except ValueError:
+        moment = None
+    if moment is None or moment.tzinfo is None:
+        raise FhirError(400, f"_since must be an instant with a time zone, e.g. "
+                             f"2026-01-01T00:00:00Z, not {since!r}.", expression="_since")
+
+
+def _practice_id() -> int:
+    practice = current_practice()
+    if practice is None:
+        raise FhirError(404, "No practice publishes slots here.")
+    return practice.id
+
+
+def _cacheable(body: str, content_type: str) -> Response:
+    response = Response(body, content_type=content_type)
+    response.headers["Cache-Control"] = CACHE_CONTROL
+    response.add_etag()
+    return response.make_conditional(request)
+
+
+def _ndjson(lines: list[str]) -> Response:
+    return _cacheable("".join(line + "\n" for line in lines), NDJSON)
+
+
+def _file_url(published: PublishedFile) -> str:
+    if published.location_id is not None:
+        return url_for("fhir_publish.slots", location_id=published.location_id, _external=True)
+    endpoint = {"Location": "fhir_publish.locations", "Schedule": "fhir_publish.schedules"}
+    return url_for(endpoint[published.resource_type], _external=True)
+
+
+def _booking_url(endpoint: str) -> str:
+    """Patients reach the booking pages at PUBLIC_BASE_URL, whatever host the aggregator
+    called."""
+    return current_app.config["PUBLIC_BASE_URL"] + url_for(endpoint)
+
+
+@bp.route("/$bulk-publish", methods=METHODS)
+@public
+def manifest() -> Response:
+    _check_request()
+    body = scheduling_links.manifest(
+        files=scheduling_links.published_files(_practice_id()), url_of=_file_url,
+        request_url=request.url, now=utcnow())
+    return _cacheable(json.dumps(body), "application/json")
+
+
+@bp.route("/$bulk-publish/locations.ndjson", methods=METHODS)
+@public
+def locations() -> Response:
+    _check_request()
+    return _ndjson(scheduling_links.location_lines(
+        practice_id=_practice_id(), booking_start_url=_booking_url("book.start")))
+
+
+@bp.route("/$bulk-publish/schedules.ndjson", methods=METHODS)
+@public
+def schedules() -> Response:
+    _check_request()
+    return _ndjson(scheduling_links.schedule_lines(practice_id=_practice_id()))
+
+
+@bp.route("/$bulk-publish/slots-<int:location_id>.ndjson", methods=METHODS)
+@public
+def slots(location_id: int) -> Response:
+    _check_request()
+    try:
+        lines = scheduling_links.slot_lines(
+            practice_id=_practice_id(), location_id=location_id,
+            booking_day_url=_booking_url("book.time"),
+            days=current_app.config["SCHEDULING_LINKS_DAYS"], now=utcnow())
+    except scheduling_links.UnknownLocation:
+        raise FhirError(404, f"Location {location_id} is not known here.") from None
+    return _ndjson(lines)
