@@ -43,6 +43,7 @@ class Permission(StrEnum):
     REPORTS_VIEW = "reports.view"
     USERS_MANAGE = "users.manage"
     SETTINGS_MANAGE = "settings.manage"
+    CALENDARS_MANAGE = "calendars.manage"       # appointment types, provider hours, time off
     AUDIT_VIEW = "audit.view"
     DEV_TOOLS = "dev.tools"                     # the development outbox
 
@@ -55,7 +56,8 @@ _FRONT_DESK = frozenset({
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.FRONT_DESK: _FRONT_DESK,
-    Role.MANAGER: _FRONT_DESK | {Permission.REPORTS_VIEW, Permission.DENIALS_WORK},
+    Role.MANAGER: _FRONT_DESK | {Permission.REPORTS_VIEW, Permission.DENIALS_WORK,
+                                 Permission.CALENDARS_MANAGE},
     Role.BILLING: frozenset({
         Permission.DASHBOARD_VIEW, Permission.PATIENT_VIEW, Permission.BALANCE_VIEW,
         Permission.BALANCE_ADJUST, Permission.DENIALS_WORK, Permission.PAYMENT_LINK_SEND,

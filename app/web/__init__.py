@@ -14,6 +14,7 @@ def init_app(app: Flask) -> None:
 
     from app.patients.views import bp as patients_bp
     from app.scheduling.public_views import bp as book_bp
+    from app.scheduling.settings_views import bp as calendar_settings_bp
     from app.scheduling.views import bp as scheduling_bp
     from app.security.permissions import role_label
 
@@ -25,4 +26,5 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
     app.register_blueprint(patients_bp)
     app.register_blueprint(scheduling_bp)
+    app.register_blueprint(calendar_settings_bp)
     app.register_blueprint(book_bp)

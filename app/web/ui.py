@@ -37,6 +37,8 @@ SECTIONS = (
     Section("patients.search", _l("Patients"), Permission.PATIENT_VIEW, "patients"),
     Section("inbox.index", _l("Inbox"), Permission.INBOX_WORK, "inbox"),
     Section("scheduling.index", _l("Schedule"), Permission.SCHEDULE_WORK, "scheduling"),
+    Section("calendar_settings.index", _l("Calendars"), Permission.CALENDARS_MANAGE,
+            "calendar_settings"),
     Section("campaigns.index", _l("Campaigns"), Permission.CAMPAIGNS_MANAGE, "campaigns"),
     Section("billing.index", _l("Billing"), Permission.BALANCE_VIEW, "billing"),
     Section("reports.index", _l("Reports"), Permission.REPORTS_VIEW, "reports"),
