@@ -263,16 +263,23 @@ def verify() -> Any:
             appointment = self_service.book_for(
                 practice_id=kind.practice_id, identity=who, slot=slot,
                 language=str(get_locale() or "en"))
+        except self_service.NewPatientsOnly:
+            _stay_verified()
+            return render_template("book/existing_patient.html", kind=kind, kinds=(
+                self_service.types_for_existing_patients(practice_id=kind.practice_id))), 409
         except self_service.SelfServiceError as refused:
             error = CODE_ERRORS[refused.reason]
         except booking.SlotTaken as taken:
-            until = utcnow() + timedelta(minutes=self_service.CODE_MINUTES)
-            session[STATE] = {**session[STATE], "verified_until": until.isoformat()}
+            _stay_verified()
             return render_template("book/taken.html", kind=kind, location=where,
                                    slots=taken.next_slots, zone=ZoneInfo(where.timezone),
                                    form=TimeForm()), 409
         except booking.BookingInputError:
             error = _("That time can no longer be booked online. Please call us.")
+        except booking.BookingError:  # the schedule stayed locked through every retry
+            _stay_verified()
+            verified = True
+            error = _("We are very busy right now. Please try again.")
         else:
             session.pop(STATE, None)
             session["booked_appointment"] = appointment.id
@@ -280,6 +287,13 @@ def verify() -> Any:
     return render_template("book/verify.html", form=form, verified=verified, error=error,
                            slot=slot, kind=kind,
                            location=where, zone=ZoneInfo(where.timezone))
+
+
+def _stay_verified() -> None:
+    """The phone was proved: choosing another time (or type) books without a new code for
+    the code's lifetime."""
+    until = utcnow() + timedelta(minutes=self_service.CODE_MINUTES)
+    session[STATE] = {**session[STATE], "verified_until": until.isoformat()}
 
 
 def _booked() -> Appointment:

@@ -53,6 +53,7 @@ DAYS_SHOWN = 14
 EXPIRED = "this code has expired; ask for a new one"
 TOO_MANY_TRIES = "too many tries; ask for a new code"
 WRONG_CODE = "that code is not right"
+NEW_PATIENTS_ONLY = "this visit is for new patients"
 
 
 class SelfServiceError(ValueError):
@@ -62,6 +63,13 @@ class SelfServiceError(ValueError):
         super().__init__(reason)
         self.field = field
         self.reason = reason
+
+
+class NewPatientsOnly(SelfServiceError):
+    """The type is for new patients, and the verified person is already one of ours."""
+
+    def __init__(self) -> None:
+        super().__init__("appointment_type_id", NEW_PATIENTS_ONLY)
 
 
 @dataclass(frozen=True)
@@ -93,6 +101,11 @@ def bookable_types(*, practice_id: int) -> list[AppointmentType]:
         select(AppointmentType).where(AppointmentType.practice_id == practice_id,
                                       AppointmentType.active, AppointmentType.bookable_online)
         .order_by(AppointmentType.name)).scalars())
+
+
+def types_for_existing_patients(*, practice_id: int) -> list[AppointmentType]:
+    return [kind for kind in bookable_types(practice_id=practice_id)
+            if not kind.for_new_patients]
 
 
 def bookable_type(*, practice_id: int, type_id: int) -> AppointmentType | None:
@@ -212,8 +225,12 @@ def verify_code(*, practice_id: int, e164: str, code: str, now: datetime | None 
 def book_for(*, practice_id: int, identity: Identity, slot: Slot, language: str = "en",
              now: datetime | None = None) -> Appointment:
     """Book ``slot`` for the verified person: the matching patient, else a new one (see the
-    module docstring). Raises ``booking.SlotTaken`` / ``booking.BookingInputError``."""
+    module docstring). Raises ``NewPatientsOnly`` when the person is a patient already and
+    the type is for new patients, ``booking.SlotTaken`` / ``booking.BookingInputError``."""
     patient = _matching_patient(practice_id, identity)
+    kind = db.session.get(AppointmentType, slot.appointment_type_id)
+    if patient is not None and kind is not None and kind.for_new_patients:
+        raise NewPatientsOnly
     if patient is None:
         values = clean_patient_fields({
             "given_name": identity.given_name, "family_name": identity.family_name,

@@ -16,19 +16,26 @@ lock makes the first YES win. The others' offers for that slot become ``taken``;
 taken or expired offer (up to ``LATE_REPLY_WINDOW`` after it ended) is answered "that time was
 just taken" and changes no appointment. A household's shared number answers its newest offer.
 
-Not here: a second batch when a whole batch lets its offers expire, and the staff screen
-(``recent_offers`` / ``offers_for_entry`` are what it will show).
+``expire_offers`` (called every minute by the scheduler) marks offers whose time ran out
+``expired``; when a slot's whole batch has ended without a YES and the slot is still open, the
+next batch is offered it, never an entry offered that slot before. Until the sweep has run, an
+offer past its time reads ``expired`` all the same.
+
+The staff screen reads ``waiting_entries`` and ``recent_offers`` (times in the location's
+zone) and changes the list through ``add_entry`` and ``remove_entry``, which commit.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_skeleton, format_time
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
 from sqlalchemy.orm import selectinload
 
@@ -45,7 +52,7 @@ from app.scheduling.models import AppointmentType, WaitlistEntry, WaitlistOffer
 from app.security import audit
 
 WAITING, BOOKED, REMOVED = "waiting", "booked", "removed"
-OFFERED, ACCEPTED, TAKEN, EXPIRED = "offered", "accepted", "taken", "expired"
+OFFERED, ACCEPTED, TAKEN, EXPIRED, DECLINED = "offered", "accepted", "taken", "expired", "declined"
 SOURCES = ("staff", "patient")
 YES_REPLIES = frozenset({"YES", "Y", "SI", "SÍ"})
 LATE_REPLY_WINDOW = timedelta(days=1)
@@ -62,14 +69,18 @@ class WaitlistInputError(ValueError):
 
 @dataclass(frozen=True)
 class OfferView:
-    """Who was offered what and when, for staff. ``status`` reads ``expired`` for an offer
-    whose time ran out unanswered."""
+    """Who was offered what and when, for staff; times in the location's zone. ``status``
+    reads ``expired`` for an offer whose time ran out unanswered."""
 
     offer_id: int
     entry_id: int
     patient_id: int
+    patient_name: str  # "Family, Given"
     provider_id: int
+    provider_name: str
     location_id: int
+    location_name: str
+    appointment_type_name: str
     start_at: datetime
     status: str
     offered_at: datetime
@@ -77,37 +88,71 @@ class OfferView:
     responded_at: datetime | None
 
 
-def join(*, patient_id: int, appointment_type_id: int, location_id: int,
+@dataclass(frozen=True)
+class EntryView:
+    """A waiting entry as the staff screen lists it; ``created_at`` in the location's zone,
+    the time window in its local time of day."""
+
+    entry_id: int
+    patient_id: int
+    patient_name: str  # "Family, Given"
+    appointment_type_name: str
+    location_name: str
+    provider_names: tuple[str, ...]  # none: any provider
+    weekdays: tuple[int, ...]  # 0 = Monday
+    earliest_time: time | None
+    latest_time: time | None
+    priority: int
+    created_at: datetime
+    latest_offer: OfferView | None
+
+
+@dataclass(frozen=True)
+class Options:
+    """What an entry can be for, as (id, name) pairs: the practice's locations, the active
+    types patients may book online, the active providers."""
+
+    locations: list[tuple[int, str]]
+    appointment_types: list[tuple[int, str]]
+    providers: list[tuple[int, str]]
+
+
+def join(*, practice_id: int, patient_id: int, appointment_type_id: int, location_id: int,
          provider_ids: Iterable[int] = (), weekdays: Iterable[int] = ALL_WEEKDAYS,
          earliest_time: time | None = None, latest_time: time | None = None,
          priority: int = 0, source: str = "staff") -> WaitlistEntry:
-    """Put the patient on the waitlist; raises ``WaitlistInputError`` naming bad fields."""
+    """Put the patient on the waitlist; raises ``WaitlistInputError`` naming bad fields. Only
+    a type patients may book online can be waited for: an offer is taken by a text."""
     errors: dict[str, str] = {}
     patient = db.session.get(Patient, patient_id)
-    if patient is None:
-        raise WaitlistInputError({"patient_id": f"no such patient {patient_id}"})
-    practice_id = patient.practice_id
+    if patient is None or patient.practice_id != practice_id:
+        raise WaitlistInputError({"patient_id": _l("There is no such patient in this "
+                                                   "practice.")})
     kind = db.session.get(AppointmentType, appointment_type_id)
     if kind is None or kind.practice_id != practice_id:
-        errors["appointment_type_id"] = "no such appointment type"
+        errors["appointment_type_id"] = _l("There is no such appointment type.")
     elif not kind.active:
-        errors["appointment_type_id"] = f"{kind.name} is no longer offered"
+        errors["appointment_type_id"] = _l("%(name)s is no longer offered.", name=kind.name)
+    elif not kind.bookable_online:
+        errors["appointment_type_id"] = _l("%(name)s cannot be booked by a text reply, so the "
+                                           "waitlist cannot offer it.", name=kind.name)
     location = db.session.get(Location, location_id)
     if location is None or location.practice_id != practice_id:
-        errors["location_id"] = "no such location"
+        errors["location_id"] = _l("There is no such location.")
     providers = [db.session.get(Provider, pid) for pid in dict.fromkeys(provider_ids)]
     if any(p is None or p.practice_id != practice_id for p in providers):
-        errors["provider_ids"] = "no such provider"
+        errors["provider_ids"] = _l("There is no such provider.")
     elif location is not None and any(location not in p.locations for p in providers):
-        errors["provider_ids"] = "every provider must work at the location"
+        errors["provider_ids"] = _l("Every provider chosen must work at %(location)s.",
+                                    location=location.name)
     chosen = set(weekdays)
     days = sorted({d for d in chosen if isinstance(d, int) and 0 <= d <= 6})
     if not days or len(days) != len(chosen):
-        errors["weekdays"] = "choose one or more days, 0 (Monday) to 6 (Sunday)"
+        errors["weekdays"] = _l("Choose one or more days of the week.")
     if not isinstance(priority, int):
-        errors["priority"] = "must be a whole number"
+        errors["priority"] = _l("Use a whole number.")
     if earliest_time and latest_time and earliest_time > latest_time:
-        errors["latest_time"] = "must not be before the earliest time"
+        errors["latest_time"] = _l("Must not be before the earliest time.")
     if source not in SOURCES:
         errors["source"] = f"must be one of {', '.join(SOURCES)}"
     if errors:
@@ -123,13 +168,13 @@ def join(*, patient_id: int, appointment_type_id: int, location_id: int,
     return entry
 
 
-def remove(*, entry_id: int) -> WaitlistEntry:
+def remove(*, practice_id: int, entry_id: int) -> WaitlistEntry:
     """Take a waiting entry off the waitlist; its open offers end."""
     entry = db.session.get(WaitlistEntry, entry_id)
-    if entry is None:
-        raise WaitlistInputError({"entry_id": f"no such waitlist entry {entry_id}"})
+    if entry is None or entry.practice_id != practice_id:
+        raise WaitlistInputError({"entry_id": _l("There is no such waitlist entry.")})
     if entry.status != WAITING:
-        raise WaitlistInputError({"entry_id": f"the entry is already {entry.status}"})
+        raise WaitlistInputError({"entry_id": _l("This patient is no longer waiting.")})
     entry.status = REMOVED
     db.session.execute(update(WaitlistOffer).where(WaitlistOffer.entry_id == entry.id,
                                                    WaitlistOffer.status == OFFERED)
@@ -138,18 +183,132 @@ def remove(*, entry_id: int) -> WaitlistEntry:
     return entry
 
 
+def add_entry(**fields: Any) -> WaitlistEntry:
+    """``join`` as a transaction of its own (the staff screen's): committed, or rolled back
+    on a bad field."""
+    try:
+        entry = join(**fields)
+    except WaitlistInputError:
+        db.session.rollback()
+        raise
+    db.session.commit()
+    return entry
+
+
+def remove_entry(*, practice_id: int, entry_id: int) -> None:
+    """``remove`` as a transaction of its own: committed, or rolled back on a refusal."""
+    try:
+        remove(practice_id=practice_id, entry_id=entry_id)
+    except WaitlistInputError:
+        db.session.rollback()
+        raise
+    db.session.commit()
+
+
 def offers_for_entry(*, entry_id: int, now: datetime | None = None) -> list[OfferView]:
-    """Every offer made to one entry, newest first."""
-    return _offer_views(WaitlistOffer.entry_id == entry_id, now=now)
+    """Every offer made to one entry, newest first (its patient's view audited, committed)."""
+    views = _offer_views(WaitlistOffer.entry_id == entry_id, now=now)
+    _audit_offers_read(views)
+    return views
 
 
 def recent_offers(*, practice_id: int, since: datetime | None = None,
                   now: datetime | None = None, limit: int = 100) -> list[OfferView]:
-    """The practice's offers made since ``since`` (default: the last 7 days), newest first."""
+    """The practice's offers made since ``since`` (default: the last 7 days), newest first;
+    each patient's view audited, committed."""
     now = now or utcnow()
-    return _offer_views(WaitlistEntry.practice_id == practice_id,
-                        WaitlistOffer.offered_at >= (since or now - timedelta(days=7)),
-                        now=now, limit=limit)
+    views = _offer_views(WaitlistEntry.practice_id == practice_id,
+                         WaitlistOffer.offered_at >= (since or now - timedelta(days=7)),
+                         now=now, limit=limit)
+    _audit_offers_read(views)
+    return views
+
+
+def waiting_entries(*, practice_id: int, location_id: int | None = None,
+                    appointment_type_id: int | None = None, now: datetime | None = None
+                    ) -> list[EntryView]:
+    """The practice's waiting entries in the order offers go to them (highest priority, then
+    longest waiting), each with its latest offer. One audit event for the listing (ids and
+    counts, no PHI), committed."""
+    query = (select(WaitlistEntry, Patient, AppointmentType, Location)
+             .join(Patient, Patient.id == WaitlistEntry.patient_id)
+             .join(AppointmentType, AppointmentType.id == WaitlistEntry.appointment_type_id)
+             .join(Location, Location.id == WaitlistEntry.location_id)
+             .options(selectinload(WaitlistEntry.providers))
+             .where(WaitlistEntry.practice_id == practice_id, WaitlistEntry.status == WAITING)
+             .order_by(WaitlistEntry.priority.desc(), WaitlistEntry.created_at,
+                       WaitlistEntry.id))
+    if location_id is not None:
+        query = query.where(WaitlistEntry.location_id == location_id)
+    if appointment_type_id is not None:
+        query = query.where(WaitlistEntry.appointment_type_id == appointment_type_id)
+    rows = db.session.execute(query).all()
+    latest: dict[int, OfferView] = {}
+    if rows:
+        for view in _offer_views(WaitlistOffer.entry_id.in_([e.id for e, *_ in rows]),
+                                 now=now):
+            latest.setdefault(view.entry_id, view)  # newest first
+    entries = [EntryView(
+        entry_id=entry.id, patient_id=patient.id, patient_name=_name(patient),
+        appointment_type_name=kind.name, location_name=location.name,
+        provider_names=tuple(sorted(p.display_name for p in entry.providers)),
+        weekdays=tuple(int(d) for d in entry.weekdays.split(",")),
+        earliest_time=entry.earliest_time, latest_time=entry.latest_time,
+        priority=entry.priority,
+        created_at=entry.created_at.astimezone(ZoneInfo(location.timezone)),
+        latest_offer=latest.get(entry.id)) for entry, patient, kind, location in rows]
+    audit.record(audit.Action.APPOINTMENT_VIEW, object_type="waitlist",
+                 detail={"view": "waitlist", "count": len(entries),
+                         "location_id": location_id,
+                         "appointment_type_id": appointment_type_id})
+    db.session.commit()
+    return entries
+
+
+def options(*, practice_id: int) -> Options:
+    """The choices an entry can be made from."""
+    locations = db.session.execute(select(Location.id, Location.name).where(
+        Location.practice_id == practice_id).order_by(Location.name, Location.id)).all()
+    kinds = db.session.execute(select(AppointmentType.id, AppointmentType.name).where(
+        AppointmentType.practice_id == practice_id, AppointmentType.active.is_(True),
+        AppointmentType.bookable_online.is_(True),
+    ).order_by(AppointmentType.name, AppointmentType.id)).all()
+    providers = db.session.execute(select(Provider).where(
+        Provider.practice_id == practice_id, Provider.active.is_(True),
+    ).order_by(Provider.family_name, Provider.given_name, Provider.id)).scalars()
+    return Options(locations=[tuple(row) for row in locations],
+                   appointment_types=[tuple(row) for row in kinds],
+                   providers=[(p.id, p.display_name) for p in providers])
+
+
+def expire_offers(*, now: datetime | None = None) -> int:
+    """Mark offers whose time ran out ``expired``; offer each slot whose whole batch ended
+    without a YES, if still open, to the next batch (never an entry offered it before).
+    Returns how many offers expired; commits. Safe to run again or side by side: an offer is
+    expired by one UPDATE, and only the run that expired it re-offers its slot."""
+    now = now or utcnow()
+    expired = db.session.execute(
+        update(WaitlistOffer)
+        .where(WaitlistOffer.status == OFFERED, WaitlistOffer.expires_at <= now)
+        .values(status=EXPIRED)
+        .returning(WaitlistOffer.entry_id, WaitlistOffer.provider_id, WaitlistOffer.location_id,
+                   WaitlistOffer.appointment_type_id, WaitlistOffer.start_at,
+                   WaitlistOffer.end_at)).all()
+    freed = {slots.Slot(start=row.start_at, end=row.end_at, provider_id=row.provider_id,
+                        location_id=row.location_id,
+                        appointment_type_id=row.appointment_type_id) for row in expired}
+    for slot in sorted(freed, key=lambda s: (s.start, s.provider_id)):
+        offered_it = db.session.execute(
+            select(WaitlistOffer.entry_id, WaitlistOffer.status, WaitlistEntry.practice_id)
+            .join(WaitlistEntry, WaitlistEntry.id == WaitlistOffer.entry_id)
+            .where(WaitlistOffer.provider_id == slot.provider_id,
+                   WaitlistOffer.start_at == slot.start)).all()
+        if any(row.status in (OFFERED, ACCEPTED) for row in offered_it):
+            continue  # part of the batch may still answer, or someone took it
+        offer_slot(slot, practice_id=offered_it[0].practice_id,
+                   passed_over={row.entry_id for row in offered_it}, now=now)
+    db.session.commit()
+    return len(expired)
 
 
 @subscribe(events.AppointmentCancelled)
@@ -169,8 +328,10 @@ def _on_rescheduled(event: events.AppointmentRescheduled) -> None:
 
 
 def offer_slot(slot: slots.Slot, *, practice_id: int, freed_by_patient_id: int | None = None,
-               now: datetime | None = None) -> list[WaitlistOffer]:
-    """Offer a freed slot to the next batch of matching entries (none if it is not open)."""
+               passed_over: Collection[int] = (), now: datetime | None = None
+               ) -> list[WaitlistOffer]:
+    """Offer a freed slot to the next batch of matching entries (none if it is not open),
+    leaving out the entries ``passed_over`` (those whose offer of it expired)."""
     now = now or utcnow()
     kind = db.session.get(AppointmentType, slot.appointment_type_id)
     location = db.session.get(Location, slot.location_id)
@@ -178,7 +339,8 @@ def offer_slot(slot: slots.Slot, *, practice_id: int, freed_by_patient_id: int |
             or not slots.slot_is_open(slot=slot, now=now):
         return []
     batch = _matching_entries(slot, practice_id=practice_id, zone=ZoneInfo(location.timezone),
-                              skip_patient_id=freed_by_patient_id, now=now)
+                              skip_patient_id=freed_by_patient_id, passed_over=passed_over,
+                              now=now)
     provider = db.session.get(Provider, slot.provider_id)
     minutes = current_app.config["WAITLIST_OFFER_MINUTES"]
     expires_at = min(now + timedelta(minutes=minutes), slot.start.astimezone(UTC))
@@ -260,7 +422,8 @@ def _book(offer: WaitlistOffer, entry: WaitlistEntry, message: Message, *,
 
 
 def _matching_entries(slot: slots.Slot, *, practice_id: int, zone: ZoneInfo,
-                      skip_patient_id: int | None, now: datetime) -> list[WaitlistEntry]:
+                      skip_patient_id: int | None, passed_over: Collection[int],
+                      now: datetime) -> list[WaitlistEntry]:
     local = slot.start.astimezone(zone)
     already_offered = select(WaitlistOffer.entry_id).where(
         WaitlistOffer.status == OFFERED, WaitlistOffer.expires_at > now,
@@ -275,6 +438,8 @@ def _matching_entries(slot: slots.Slot, *, practice_id: int, zone: ZoneInfo,
                        WaitlistEntry.id))
     if skip_patient_id is not None:
         query = query.where(WaitlistEntry.patient_id != skip_patient_id)
+    if passed_over:
+        query = query.where(WaitlistEntry.id.not_in(passed_over))
     found: list[WaitlistEntry] = []
     seen: set[int] = set()
     for entry in db.session.execute(query).scalars():
@@ -312,23 +477,43 @@ def _reply(message: Message, patient_id: int, template: str, context: dict[str, 
         idempotency_key=f"reply:{message.id}:waitlist")
 
 
-def _offer_views(*conditions: object, now: datetime | None, limit: int | None = None
+def _offer_views(*conditions: Any, now: datetime | None, limit: int | None = None
                  ) -> list[OfferView]:
     now = now or utcnow()
-    query = (select(WaitlistOffer, WaitlistEntry.patient_id)
+    query = (select(WaitlistOffer, Patient, Provider, Location, AppointmentType)
              .join(WaitlistEntry, WaitlistEntry.id == WaitlistOffer.entry_id)
+             .join(Patient, Patient.id == WaitlistEntry.patient_id)
+             .join(Provider, Provider.id == WaitlistOffer.provider_id)
+             .join(Location, Location.id == WaitlistOffer.location_id)
+             .join(AppointmentType, AppointmentType.id == WaitlistOffer.appointment_type_id)
              .where(*conditions)
              .order_by(WaitlistOffer.offered_at.desc(), WaitlistOffer.id.desc()).limit(limit))
-    views = [OfferView(
-        offer_id=offer.id, entry_id=offer.entry_id, patient_id=patient_id,
-        provider_id=offer.provider_id, location_id=offer.location_id, start_at=offer.start_at,
-        status=EXPIRED if offer.status == OFFERED and offer.expires_at <= now else offer.status,
-        offered_at=offer.offered_at, expires_at=offer.expires_at,
-        responded_at=offer.responded_at) for offer, patient_id in db.session.execute(query)]
+    views = []
+    for offer, patient, provider, location, kind in db.session.execute(query):
+        zone = ZoneInfo(location.timezone)
+        views.append(OfferView(
+            offer_id=offer.id, entry_id=offer.entry_id, patient_id=patient.id,
+            patient_name=_name(patient), provider_id=offer.provider_id,
+            provider_name=provider.display_name, location_id=offer.location_id,
+            location_name=location.name, appointment_type_name=kind.name,
+            start_at=offer.start_at.astimezone(zone),
+            status=EXPIRED if offer.status == OFFERED and offer.expires_at <= now
+            else offer.status,
+            offered_at=offer.offered_at.astimezone(zone),
+            expires_at=offer.expires_at.astimezone(zone),
+            responded_at=offer.responded_at.astimezone(zone) if offer.responded_at else None))
+    return views
+
+
+def _audit_offers_read(views: list[OfferView]) -> None:
     for patient_id in dict.fromkeys(view.patient_id for view in views):
         audit.record(audit.Action.APPOINTMENT_VIEW, patient_id=patient_id,
                      object_type="waitlist_offer", detail={"view": "waitlist_offers"})
-    return views
+    db.session.commit()
+
+
+def _name(patient: Patient) -> str:
+    return f"{patient.family_name}, {patient.given_name}"
 
 
 def _audit(patient_id: int, object_type: str, object_id: int, change: str) -> None:

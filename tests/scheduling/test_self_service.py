@@ -162,6 +162,21 @@ def test_a_taken_slot_is_refused_with_the_next_open_times(app, office):
     assert taken.value.next_slots and slot not in taken.value.next_slots
 
 
+def test_an_existing_patient_cannot_book_a_new_patient_visit(app, office):
+    factories.make_patient(office.practice, given_name="Rosa", family_name="Delgado",
+                           date_of_birth=date(1975, 5, 17), mobile_phone=PHONE)
+    office.kind.for_new_patients = True
+    db.session.commit()
+    with pytest.raises(self_service.NewPatientsOnly):
+        self_service.book_for(practice_id=office.practice.id, identity=WHO,
+                              slot=first_slot(office))
+    assert db.session.execute(select(func.count(Appointment.id))).scalar_one() == 0
+    # someone new may book it
+    stranger = Identity("Ines", "Rojas", date(1990, 2, 3), "+13125550123")
+    assert self_service.book_for(practice_id=office.practice.id, identity=stranger,
+                                 slot=first_slot(office)).patient.given_name == "Ines"
+
+
 def test_staff_only_types_are_not_offered(app, office):
     office.kind.bookable_online = False
     db.session.commit()
@@ -267,6 +282,55 @@ def test_a_slot_taken_while_verifying_shows_the_next_times(app, client, office):
     assert booked.start_at.isoformat() == offered[0] and booked.patient.family_name == "Delgado"
     assert db.session.execute(select(func.count(OneTimeCode.id)).where(
         OneTimeCode.purpose == "booking")).scalar_one() == 1
+
+
+def test_an_existing_patient_is_offered_the_other_types_instead(app, client, office):
+    factories.make_patient(office.practice, given_name="Rosa", family_name="Delgado",
+                           date_of_birth=date(1975, 5, 17), mobile_phone=PHONE)
+    office.kind.for_new_patients = True
+    checkup = factories.make_appointment_type(office.practice, name="Checkup",
+                                              duration_minutes=30)
+    calendars.set_appointment_types(practice_id=office.practice.id,
+                                    provider_id=office.provider.id,
+                                    appointment_type_ids=[office.kind.id, checkup.id])
+    db.session.commit()
+    walk_to_identity(client, office, lang="es")
+    client.post("/book/identity", data=FORM)
+
+    response = client.post("/book/verify", data={"code": sent_code()})
+
+    assert response.status_code == 409
+    page = response.get_data(as_text=True)
+    assert "Esta visita es para pacientes nuevos" in page
+    assert f'href="/book/location?type={checkup.id}"' in page
+    assert f"type={office.kind.id}" not in page
+    assert db.session.execute(select(func.count(Appointment.id))).scalar_one() == 0
+    # The phone is proved: the other type books without another code.
+    slot = self_service.open_slots(kind=checkup, location=office.location, provider_id=None)[0]
+    response = client.post(f"/book/time?type={checkup.id}&location={office.location.id}",
+                           data={"start": slot.start.isoformat(), "provider": slot.provider_id})
+    assert response.location.endswith("/book/verify")
+    assert client.post("/book/verify").location.endswith("/book/done")
+    booked = db.session.execute(select(Appointment)).scalar_one()
+    assert (booked.appointment_type_id, booked.patient.family_name) == (checkup.id, "Delgado")
+
+
+def test_a_busy_schedule_asks_to_try_again_without_a_new_code(app, client, office,
+                                                             monkeypatch):
+    walk_to_identity(client, office, lang="es")
+    client.post("/book/identity", data=FORM)
+
+    def busy(**_: object) -> None:
+        raise booking.ScheduleBusy
+
+    with monkeypatch.context() as patched:
+        patched.setattr(self_service, "book_for", busy)
+        response = client.post("/book/verify", data={"code": sent_code()})
+
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    assert "Estamos muy ocupados" in page and 'name="code"' not in page
+    assert client.post("/book/verify").location.endswith("/book/done")
 
 
 def test_pages_speak_spanish_and_bad_identity_is_named(app, client, office):

@@ -10,7 +10,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from app.core.clock import utcnow
 from app.extensions import db
@@ -88,8 +88,9 @@ def wait(clinic: Clinic, *, priority: int = 0, providers: tuple[Provider, ...] =
          weekdays: tuple[int, ...] | None = None, window: tuple[str, str] = ("14:00", "16:00"),
          language: str = "en") -> Patient:
     patient = factories.make_patient(clinic.practice, preferred_language=language)
-    waitlist.join(patient_id=patient.id, appointment_type_id=clinic.exam.id,
-                  location_id=clinic.location.id, provider_ids=[p.id for p in providers],
+    waitlist.join(practice_id=clinic.practice.id, patient_id=patient.id,
+                  appointment_type_id=clinic.exam.id, location_id=clinic.location.id,
+                  provider_ids=[p.id for p in providers],
                   weekdays=weekdays if weekdays is not None else (clinic.day.weekday(),),
                   earliest_time=time.fromisoformat(window[0]),
                   latest_time=time.fromisoformat(window[1]), priority=priority)
@@ -260,18 +261,19 @@ def test_nothing_is_offered_for_a_slot_that_is_not_open(clinic):
 def test_joining_names_each_bad_field(clinic):
     patient = factories.make_patient(clinic.practice)
     with pytest.raises(waitlist.WaitlistInputError) as caught:
-        waitlist.join(patient_id=patient.id, appointment_type_id=clinic.exam.id,
-                      location_id=clinic.location.id, provider_ids=[999999], weekdays=[7],
+        waitlist.join(practice_id=clinic.practice.id, patient_id=patient.id,
+                      appointment_type_id=clinic.exam.id, location_id=clinic.location.id,
+                      provider_ids=[999999], weekdays=[7],
                       earliest_time=time(16), latest_time=time(9), source="robot")
     assert set(caught.value.errors) == {"provider_ids", "weekdays", "latest_time", "source"}
 
 
 def test_a_removed_entry_is_offered_nothing(clinic):
     patient = factories.make_patient(clinic.practice)
-    entry = waitlist.join(patient_id=patient.id, appointment_type_id=clinic.exam.id,
-                          location_id=clinic.location.id)
+    entry = waitlist.join(practice_id=clinic.practice.id, patient_id=patient.id,
+                          appointment_type_id=clinic.exam.id, location_id=clinic.location.id)
     db.session.commit()
-    waitlist.remove(entry_id=entry.id)
+    waitlist.remove(practice_id=clinic.practice.id, entry_id=entry.id)
     db.session.commit()
 
     book_and_cancel(clinic, slot_at(clinic, "15:00"))
@@ -307,3 +309,134 @@ def test_simultaneous_yeses_book_the_slot_once(postgres_only, app, clinic):
     replies = sorted(db.session.execute(select(Message.template).where(
         Message.in_reply_to_id.is_not(None))).scalars())
     assert replies == ["waitlist_booked", "waitlist_taken", "waitlist_taken"]
+
+
+def entry_of(patient: Patient) -> WaitlistEntry:
+    return db.session.execute(select(WaitlistEntry).where(
+        WaitlistEntry.patient_id == patient.id)).scalar_one()
+
+
+def statuses_by_patient() -> dict[int, str]:
+    return {patient_id: offer.status for offer, patient_id in offers()}
+
+
+def test_waiting_entries_list_what_the_screen_shows_in_offer_order(clinic):
+    from app.security.models import AuditEvent
+
+    later = factories.make_location(clinic.practice, name="Uptown", timezone="America/Chicago")
+    first = wait(clinic, providers=(clinic.rivera,))
+    urgent = wait(clinic, priority=5, weekdays=(0, 2), window=("08:30", "11:00"))
+    elsewhere = factories.make_patient(clinic.practice)
+    waitlist.join(practice_id=clinic.practice.id, patient_id=elsewhere.id,
+                  appointment_type_id=clinic.exam.id, location_id=later.id)
+    db.session.commit()
+    book_and_cancel(clinic, slot_at(clinic, "15:00"))
+    audited = db.session.execute(select(func.count(AuditEvent.id))).scalar_one()
+
+    entries = waitlist.waiting_entries(practice_id=clinic.practice.id)
+
+    assert [e.patient_id for e in entries] == [urgent.id, first.id, elsewhere.id]
+    top, second, third = entries
+    assert top.patient_name == f"{urgent.family_name}, {urgent.given_name}"
+    assert (top.appointment_type_name, top.location_name, top.provider_names) == (
+        "Exam", "Lakeside Midtown", ())
+    assert (top.weekdays, top.earliest_time, top.latest_time, top.priority) == (
+        (0, 2), time(8, 30), time(11), 5)
+    assert second.provider_names == ("Dr. Ana Rivera",)
+    assert top.created_at.tzinfo == NY and third.created_at.tzinfo == ZoneInfo("America/Chicago")
+    assert third.weekdays == tuple(range(7)) and third.earliest_time is None
+    # the 15:00 opening matched ``first`` only (``urgent`` wants mornings)
+    assert top.latest_offer is None and third.latest_offer is None
+    assert (second.latest_offer.status, second.latest_offer.start_at) == (
+        "offered", slot_at(clinic, "15:00").start)
+    assert second.latest_offer.start_at.tzinfo == NY
+    events = db.session.execute(select(AuditEvent).order_by(AuditEvent.id)
+                                .offset(audited)).scalars().all()
+    assert [(e.action, e.object_type, e.patient_id) for e in events] == [
+        ("appointment.view", "waitlist", None)]
+    assert json.loads(events[0].detail)["count"] == 3
+
+    only_later = waitlist.waiting_entries(practice_id=clinic.practice.id, location_id=later.id)
+    assert [e.patient_id for e in only_later] == [elsewhere.id]
+    other = factories.make_practice()
+    assert waitlist.waiting_entries(practice_id=other.id) == []
+
+
+def test_expire_offers_marks_them_expired_and_offers_the_slot_to_the_next_batch(
+        make_app, practice):
+    app = make_app(WAITLIST_BATCH_SIZE="2", WAITLIST_OFFER_MINUTES="30")
+    with app.app_context():
+        clinic = make_clinic(practice)
+        first, second, third, fourth = (wait(clinic, priority=p) for p in (9, 8, 7, 6))
+        book_and_cancel(clinic, slot_at(clinic, "15:00"))
+        assert offered_patients() == [first.id, second.id]
+
+        assert waitlist.expire_offers(now=utcnow() + timedelta(minutes=29)) == 0
+        later = utcnow() + timedelta(minutes=31)
+        assert waitlist.expire_offers(now=later) == 2
+
+        db.session.expire_all()
+        assert offered_patients() == [first.id, second.id, third.id, fourth.id]
+        assert statuses_by_patient() == {first.id: "expired", second.id: "expired",
+                                         third.id: "offered", fourth.id: "offered"}
+        new = [offer for offer, _ in offers()[2:]]
+        assert {o.offered_at for o in new} == {later}
+        assert all(o.expires_at == later + timedelta(minutes=30) for o in new)
+        texts = db.session.execute(select(Message.patient_id).where(
+            Message.template == "waitlist_offer")).scalars().all()
+        assert sorted(texts) == sorted([first.id, second.id, third.id, fourth.id])
+
+        assert waitlist.expire_offers(now=later) == 0  # idempotent: nothing more to do
+        assert len(offers()) == 4
+        # the second batch lapses too: nobody is left who was not offered it already
+        assert waitlist.expire_offers(now=later + timedelta(minutes=31)) == 2
+        db.session.expire_all()
+        assert len(offers()) == 4
+        assert set(statuses_by_patient().values()) == {"expired"}
+
+
+def test_expire_offers_waits_while_part_of_the_batch_can_still_answer(clinic):
+    first, second, third = wait(clinic, priority=9), wait(clinic, priority=8), wait(clinic)
+    fourth = wait(clinic)
+    book_and_cancel(clinic, slot_at(clinic, "15:00"))
+    early = next(offer for offer, patient_id in offers() if patient_id == first.id)
+    early.expires_at = utcnow() - timedelta(minutes=1)
+    db.session.commit()
+
+    assert waitlist.expire_offers() == 1
+
+    db.session.expire_all()
+    assert statuses_by_patient() == {first.id: "expired", second.id: "offered",
+                                     third.id: "offered"}
+    assert fourth.id not in offered_patients()
+
+
+def test_expire_offers_does_not_offer_a_slot_booked_meanwhile(clinic):
+    waiting = wait(clinic)
+    next_in_line = wait(clinic)
+    wait(clinic)
+    wait(clinic)  # would be the next batch
+    book_and_cancel(clinic, slot_at(clinic, "15:00"))
+    holder = factories.make_patient(clinic.practice)
+    booking.book(patient_id=holder.id, slot=slot_at(clinic, "15:00"), source="staff",
+                 staff_id=clinic.staff.id)
+
+    assert waitlist.expire_offers(now=utcnow() + timedelta(minutes=121)) == 3
+
+    db.session.expire_all()
+    assert len(offers()) == 3
+    assert statuses_by_patient()[waiting.id] == "expired"
+    assert statuses_by_patient()[next_in_line.id] == "expired"
+
+
+def test_a_taken_slot_is_left_alone_by_the_sweep(client, clinic):
+    winner, loser = wait(clinic, priority=5), wait(clinic)
+    wait(clinic)  # not offered: the batch is two
+    client.application.config["WAITLIST_BATCH_SIZE"] = 2
+    book_and_cancel(clinic, slot_at(clinic, "15:00"))
+    text_yes(client, winner)
+
+    assert waitlist.expire_offers(now=utcnow() + timedelta(minutes=121)) == 0
+
+    db.session.expire_all()
+    assert statuses_by_patient() == {winner.id: "accepted", loser.id: "taken"}
