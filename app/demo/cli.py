@@ -34,6 +34,7 @@ def seed_command(if_empty: bool) -> None:
                f"phone)")
     click.echo(f"  {summary.appointments} appointments")
     click.echo(f"  {summary.conversations} conversations ({summary.unread_conversations} unread)")
+    click.echo(f"  {summary.form_responses} intake forms answered")
 
 
 @demo_cli.command("logins", help="Print the demo staff sign-ins.")

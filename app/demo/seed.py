@@ -16,6 +16,7 @@ from sqlalchemy import select
 from app.core.clock import utcnow
 from app.demo import data
 from app.demo.appointments import Staffing, build_appointments
+from app.demo.forms import build_intake_forms
 from app.demo.hours import build_schedules, build_working_hours, offer_appointment_types
 from app.demo.people import create_patients
 from app.demo.threads import build_conversations
@@ -49,6 +50,7 @@ class SeedSummary:
     conversations: int
     unread_conversations: int
     staff: int
+    form_responses: int
 
 
 @dataclass(frozen=True)
@@ -145,13 +147,17 @@ def _build(rng: random.Random, now: datetime) -> SeedSummary:
         front_desk_id=front_desk.id, now=now)
     db.session.add_all(conversations)
     db.session.flush()
+    form_responses = build_intake_forms(
+        rng=rng, practice_id=practice.id,
+        patients=[p for group in roster.by_place.values() for p in group], now=now)
 
     summary = SeedSummary(
         practice_name=practice.name, locations=len(locations), providers=len(staffing),
         patients=sum(len(group) for group in roster.by_place.values()),
         households=len(roster.households), appointments=len(appointments),
         conversations=len(conversations),
-        unread_conversations=sum(1 for c in conversations if c.unread), staff=len(staff))
+        unread_conversations=sum(1 for c in conversations if c.unread), staff=len(staff),
+        form_responses=form_responses)
     audit.record(audit.Action.DEMO_SEED, object_type="practice", object_id=practice.id,
                  detail={"patients": summary.patients, "appointments": summary.appointments,
                          "conversations": summary.conversations, "staff": summary.staff})

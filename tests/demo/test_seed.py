@@ -17,6 +17,8 @@ from app import create_app
 from app.core.clock import utcnow
 from app.core.phones import to_e164
 from app.extensions import db as _db
+from app.forms.models import Questionnaire, QuestionnaireResponse
+from app.forms.services import response_content
 from app.messaging.models import Conversation, Direction, Message
 from app.patients.models import Household, Patient
 from app.practice.models import Location, Practice, Provider
@@ -78,6 +80,7 @@ def test_the_seed_reports_what_it_built(seed_output: Result) -> None:
     assert "Seeded Lakeside Family Dental" in seed_output.output
     assert "500 patients (40 households sharing a phone)" in seed_output.output
     assert "(8 unread)" in seed_output.output
+    assert "12 intake forms answered" in seed_output.output
 
 
 def test_practice_has_two_locations_in_different_zones_and_six_providers(db) -> None:
@@ -191,6 +194,17 @@ def test_conversations_hold_short_threads_some_unread(db) -> None:
     assert any("Lakeside Family Dental: reminder" in body for body in bodies)
     assert any("le recordamos" in body for body in bodies)
     assert "C" in bodies
+
+
+def test_some_patients_answered_the_intake_form(db) -> None:
+    questionnaire = db.session.execute(select(Questionnaire)).scalar_one()
+    assert (questionnaire.title, questionnaire.status) == ("New patient intake", "active")
+    responses = db.session.execute(select(QuestionnaireResponse)).scalars().all()
+    assert len(responses) == 12
+    assert {r.questionnaire_id for r in responses} == {questionnaire.id}
+    assert all(r.patient_id and r.status == "completed" for r in responses)
+    answers = response_content(responses[0])
+    assert answers["subject"] == {"reference": f"Patient/{responses[0].patient_id}"}
 
 
 def test_demo_staff_sign_in_with_the_demo_password(client) -> None:
