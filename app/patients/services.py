@@ -16,6 +16,7 @@ from sqlalchemy import select
 
 from app.core import phones
 from app.core.clock import utcnow
+from app.core.errors import FieldErrors
 from app.extensions import db
 from app.patients.models import Channel, Household, Language, Patient, Sex
 from app.security import audit, blind_index
@@ -31,12 +32,8 @@ _LANGUAGE_WORDS = {"": Language.ENGLISH, "en": Language.ENGLISH, "english": Lang
                    "español": Language.SPANISH, "espanol": Language.SPANISH}
 
 
-class PatientInputError(ValueError):
+class PatientInputError(FieldErrors):
     """One or more fields are invalid; ``errors`` maps each field to a readable reason."""
-
-    def __init__(self, errors: dict[str, str]) -> None:
-        super().__init__("; ".join(f"{name}: {reason}" for name, reason in errors.items()))
-        self.errors = errors
 
 
 @dataclass(frozen=True)

@@ -13,16 +13,13 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import select
 
 from app.core import phones
+from app.core.errors import FieldErrors
 from app.extensions import db
 from app.practice.models import Location, Provider
 
 
-class DirectoryInputError(ValueError):
+class DirectoryInputError(FieldErrors):
     """One or more fields are invalid; ``errors`` maps each field to a readable reason."""
-
-    def __init__(self, errors: dict[str, str]) -> None:
-        super().__init__("; ".join(f"{name}: {reason}" for name, reason in errors.items()))
-        self.errors = errors
 
 
 class DuplicateEntry(ValueError):

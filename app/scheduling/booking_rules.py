@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
+from app.core.errors import FieldErrors
 from app.extensions import db
 from app.practice.models import Location, Provider
 from app.scheduling.models import (
@@ -45,12 +46,8 @@ class BookingError(Exception):
     """A booking request that cannot be carried out; the message is fit to show."""
 
 
-class BookingInputError(BookingError, ValueError):
+class BookingInputError(BookingError, FieldErrors):
     """One or more fields are invalid; ``errors`` maps each field to a readable reason."""
-
-    def __init__(self, errors: dict[str, str]) -> None:
-        super().__init__("; ".join(f"{name}: {reason}" for name, reason in errors.items()))
-        self.errors = errors
 
 
 class AppointmentNotFound(BookingInputError, LookupError):

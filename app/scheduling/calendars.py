@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import delete, insert, select
 
 from app.core.clock import utcnow
+from app.core.errors import FieldErrors
 from app.extensions import db
 from app.practice.models import Location, Provider, provider_location
 from app.scheduling.models import (
@@ -34,12 +35,8 @@ MAX_LABEL_LENGTH = 120
 MAX_EXTRA_HOURS = timedelta(hours=24)
 
 
-class CalendarInputError(ValueError):
+class CalendarInputError(FieldErrors):
     """One or more fields are invalid; ``errors`` maps each field to a readable reason."""
-
-    def __init__(self, errors: dict[str, str]) -> None:
-        super().__init__("; ".join(f"{name}: {reason}" for name, reason in errors.items()))
-        self.errors = errors
 
 
 class ExceptionNotFound(LookupError):

@@ -26,6 +26,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from app.core.errors import FieldErrors
 from app.extensions import db
 from app.practice.models import Location, Provider, provider_location
 from app.scheduling.calendars import MAX_EXTRA_HOURS, MAX_LABEL_LENGTH, CalendarInputError
@@ -44,12 +45,8 @@ MAX_COMMENT_LENGTH = 500
 MAX_DESCRIPTIVE_LENGTH = 20_000
 
 
-class ScheduleInputError(ValueError):
+class ScheduleInputError(FieldErrors):
     """One or more fields are invalid; ``errors`` maps each field to a readable reason."""
-
-    def __init__(self, errors: dict[str, str]) -> None:
-        super().__init__("; ".join(f"{name}: {reason}" for name, reason in errors.items()))
-        self.errors = errors
 
 
 class ScheduleExists(ValueError):
