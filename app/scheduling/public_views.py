@@ -1,5 +1,6 @@
 """Patient self-scheduling pages (public, phone-first): type → location → provider → day →
-time → who you are → the texted code → booked.
+time → who you are → the texted code → booked. From the day or time page a patient may join
+the waitlist instead: days and time of day → who you are → the texted code → on the list.
 
 Choices that carry no PHI (ids, a day) travel in the query string. The chosen slot and the
 verification state live in the signed session cookie; the identity (name, birth date, phone)
@@ -13,6 +14,7 @@ from datetime import date, datetime, timedelta
 from typing import Any, NoReturn
 from zoneinfo import ZoneInfo
 
+from babel.dates import get_day_names
 from flask import (
     Blueprint,
     Response,
@@ -28,14 +30,23 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateField, HiddenField, StringField, TelField
-from wtforms.validators import DataRequired, Length, Regexp
+from wtforms import (
+    DateField,
+    HiddenField,
+    RadioField,
+    SelectChoice,
+    SelectMultipleField,
+    StringField,
+    TelField,
+)
+from wtforms.validators import DataRequired, InputRequired, Length, Regexp
+from wtforms.widgets import CheckboxInput, ListWidget
 
 from app.core.clock import utcnow
 from app.extensions import db
 from app.patients.services import PatientInputError
-from app.practice.models import Location, Practice
-from app.scheduling import booking, ics, self_service
+from app.practice.models import Location, Practice, Provider
+from app.scheduling import booking, ics, self_service, waitlist
 from app.scheduling.models import Appointment, AppointmentType
 from app.scheduling.slots import Slot
 from app.security.crypto import DecryptionError
@@ -44,6 +55,11 @@ from app.web.ui import current_practice
 
 bp = Blueprint("book", __name__, url_prefix="/book")
 STATE = "self_booking"
+JOINED = "waitlist_joined"
+WAITLIST_GOAL = "waitlist"
+TIMES_OF_DAY = {self_service.ANY_TIME: _l("Any time"),
+                self_service.MORNING: _l("Mornings (before noon)"),
+                self_service.AFTERNOON: _l("Afternoons (noon or later)")}
 IDENTITY_ERRORS = {
     "given_name": _l("Please enter your first name."),
     "family_name": _l("Please enter your last name."),
@@ -71,6 +87,29 @@ class IdentityForm(FlaskForm):
 
 class CodeForm(FlaskForm):
     code = StringField(_l("Code"), validators=[DataRequired(), Length(max=12)])
+
+
+class WaitlistWishForm(FlaskForm):
+    """When a patient could come in: days of the week and a time of day."""
+
+    weekdays = SelectMultipleField(
+        _l("Days that suit you"), coerce=int, default=list(range(7)),
+        widget=ListWidget(prefix_label=False), option_widget=CheckboxInput(),
+        validators=[InputRequired(message=_l("Choose one or more days."))])
+    time_of_day = RadioField(_l("Time of day"), default=self_service.ANY_TIME,
+                             choices=[SelectChoice(value, label)
+                                      for value, label in TIMES_OF_DAY.items()],
+                             validators=[InputRequired(message=_l("Choose a time of day."))])
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.weekdays.choices = [SelectChoice(day, name)
+                                 for day, name in sorted(_day_names("wide").items())]
+
+
+def _day_names(width: str) -> dict[int, str]:
+    """Day names in the page's language, 0 = Monday."""
+    return dict(get_day_names(width, locale=str(get_locale() or "en")))
 
 
 @bp.before_request
@@ -173,7 +212,8 @@ def time() -> Any:
     found = self_service.days_with_slots(
         self_service.open_slots(kind=kind, location=where, provider_id=provider_id), zone)
     return render_template("book/times.html", kind=kind, location=where, day=chosen,
-                           slots=found.get(chosen, []), zone=zone, form=TimeForm())
+                           provider_id=provider_id or 0, slots=found.get(chosen, []),
+                           zone=zone, form=TimeForm())
 
 
 @bp.post("/time")
@@ -189,34 +229,74 @@ def pick_time() -> Any:
         abort(400)
     if start_at.tzinfo is None:
         abort(400)
-    # After "that time was just taken", a verified identity carries over to the new time.
+    return _ask_who({"type": kind.id, "location": where.id,
+                     "provider": int(form.provider.data), "start": start_at.isoformat()})
+
+
+def _ask_who(choice: dict[str, Any]) -> Any:
+    """Keep the choice and go on to who the patient is. After "that time was just taken" (or
+    a visit for new patients only), a verified identity carries over to the new choice."""
     carried = {key: value for key, value in (session.get(STATE) or {}).items()
                if key in ("identity", "verified_until")}
-    session[STATE] = {"type": kind.id, "location": where.id,
-                      "provider": int(form.provider.data), "start": start_at.isoformat(),
-                      **carried}
+    session[STATE] = {**choice, **carried}
     return redirect(url_for("book.verify" if "verified_until" in carried else "book.identity"))
 
 
-def _slot() -> tuple[Slot, AppointmentType, Location]:
+@bp.route("/waitlist", methods=["GET", "POST"])
+@public
+def waitlist_wish() -> Any:
+    _, kind, where = _type_and_location()
+    provider_id = _provider(kind, where)
+    form = WaitlistWishForm()
+    if form.validate_on_submit():
+        return _ask_who({"goal": WAITLIST_GOAL, "type": kind.id, "location": where.id,
+                         "provider": provider_id or 0, "weekdays": form.weekdays.data,
+                         "time_of_day": form.time_of_day.data})
+    provider_name = next((p.display_name for p in self_service.providers_for(kind, where)
+                          if p.id == provider_id), None)
+    return render_template("book/waitlist.html", form=form, kind=kind, location=where,
+                           provider_id=provider_id or 0, provider_name=provider_name)
+
+
+def _chosen() -> tuple[AppointmentType, Location, Slot | None,
+                       self_service.WaitlistWish | None]:
+    """What the patient chose before saying who they are: a slot to book, or (the waitlist
+    goal) a wish to be offered an earlier time."""
     state = session.get(STATE) or {}
-    if "start" not in state:
+    if "start" not in state and state.get("goal") != WAITLIST_GOAL:
         _start_over()
     kind = db.session.get(AppointmentType, state["type"]) if "type" in state else None
     where = db.session.get(Location, state["location"]) if "location" in state else None
     if kind is None or where is None:
         abort(404)
+    if state.get("goal") == WAITLIST_GOAL:
+        return kind, where, None, self_service.WaitlistWish(
+            appointment_type_id=kind.id, location_id=where.id,
+            provider_id=state["provider"] or None, weekdays=tuple(state["weekdays"]),
+            time_of_day=state["time_of_day"])
     start_at = datetime.fromisoformat(state["start"])
     slot = Slot(start=start_at, end=start_at + timedelta(minutes=kind.duration_minutes),
                 provider_id=state["provider"], location_id=where.id,
                 appointment_type_id=kind.id)
-    return slot, kind, where
+    return kind, where, slot, None
+
+
+def _describe(wish: self_service.WaitlistWish | None) -> str | None:
+    """The wish in words for the page: provider, days, time of day."""
+    if wish is None:
+        return None
+    names = _day_names("abbreviated")
+    days = _("Any day") if len(wish.weekdays) == 7 else ", ".join(
+        names[day] for day in sorted(wish.weekdays))
+    provider = db.session.get(Provider, wish.provider_id) if wish.provider_id else None
+    parts = [provider.display_name] if provider else []
+    return " · ".join([*parts, days, str(TIMES_OF_DAY[wish.time_of_day])])
 
 
 @bp.route("/identity", methods=["GET", "POST"])
 @public
 def identity() -> Any:
-    slot, kind, where = _slot()
+    kind, where, slot, wish = _chosen()
     form = IdentityForm()
     errors: dict[str, str] = {}
     if form.validate_on_submit():
@@ -237,13 +317,14 @@ def identity() -> Any:
             session[STATE] = {**session[STATE], "identity": who.seal()}
             return redirect(url_for("book.verify"))
     return render_template("book/identity.html", form=form, errors=errors, slot=slot,
-                           kind=kind, location=where, zone=ZoneInfo(where.timezone))
+                           wish=_describe(wish), kind=kind, location=where,
+                           zone=ZoneInfo(where.timezone))
 
 
 @bp.route("/verify", methods=["GET", "POST"])
 @public
 def verify() -> Any:
-    slot, kind, where = _slot()
+    kind, where, slot, wish = _chosen()
     sealed = session[STATE].get("identity")
     try:
         who = self_service.Identity.unseal(sealed) if isinstance(sealed, str) else None
@@ -260,6 +341,8 @@ def verify() -> Any:
             if not verified:
                 self_service.verify_code(practice_id=kind.practice_id, e164=who.mobile_phone,
                                          code=form.code.data)
+            if wish is not None:
+                return _join_waitlist(kind.practice_id, who, wish)
             appointment = self_service.book_for(
                 practice_id=kind.practice_id, identity=who, slot=slot,
                 language=str(get_locale() or "en"))
@@ -276,6 +359,10 @@ def verify() -> Any:
                                    form=TimeForm()), 409
         except booking.BookingInputError:
             error = _("That time can no longer be booked online. Please call us.")
+        except waitlist.WaitlistInputError:
+            _stay_verified()
+            verified = True
+            error = _("This visit can no longer be chosen online. Please call us.")
         except booking.BookingError:  # the schedule stayed locked through every retry
             _stay_verified()
             verified = True
@@ -285,8 +372,20 @@ def verify() -> Any:
             session["booked_appointment"] = appointment.id
             return redirect(url_for("book.done"))
     return render_template("book/verify.html", form=form, verified=verified, error=error,
-                           slot=slot, kind=kind,
+                           slot=slot, wish=_describe(wish), kind=kind,
                            location=where, zone=ZoneInfo(where.timezone))
+
+
+def _join_waitlist(practice_id: int, who: self_service.Identity,
+                   wish: self_service.WaitlistWish) -> Any:
+    joined = self_service.join_waitlist(
+        practice_id=practice_id, identity=who, wish=wish,
+        language=str(get_locale() or "en"))
+    session.pop(STATE, None)
+    session[JOINED] = {"type": wish.appointment_type_id, "location": wish.location_id,
+                       "already": joined.already_waiting,
+                       "texts_allowed": joined.texts_allowed}
+    return redirect(url_for("book.waitlist_joined"))
 
 
 def _stay_verified() -> None:
@@ -303,6 +402,20 @@ def _booked() -> Appointment:
     if appointment is None:
         abort(404)
     return appointment
+
+
+@bp.get("/waitlist/joined")
+@public
+def waitlist_joined() -> Any:
+    joined = session.get(JOINED)
+    if not joined:
+        _start_over()
+    kind = db.session.get(AppointmentType, joined["type"])
+    where = db.session.get(Location, joined["location"])
+    if kind is None or where is None:
+        abort(404)
+    return render_template("book/waitlist_joined.html", kind=kind, location=where,
+                           already=joined["already"], texts_allowed=joined["texts_allowed"])
 
 
 @bp.get("/done")

@@ -12,6 +12,11 @@ mobile number all match (blind indexes). Anything less books for a new patient r
 never tells a stranger that a person with that name and birth date exists, and never attaches
 a booking to someone else's record because a phone number was mistyped; the cost is that a
 patient whose mobile number changed gets a second record, for staff to merge.
+
+The same proved identity can join the waitlist instead of booking (``join_waitlist``): the
+offers it brings are appointment texts, which consent allows unless the number revoked them
+(``app/messaging/consent.py``), so joining records no grant; it reports whether texts to the
+number are stopped, because then no offer would arrive.
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ import hmac
 import json
 import secrets
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
@@ -29,7 +34,8 @@ from sqlalchemy import func, select
 from app.core.clock import utcnow
 from app.core.types import keyring
 from app.extensions import db
-from app.messaging import outbox
+from app.messaging import consent, outbox
+from app.messaging.conversations import contact_index
 from app.messaging.models import Purpose
 from app.patients.models import Patient
 from app.patients.services import (
@@ -39,9 +45,10 @@ from app.patients.services import (
     patients_by_name_and_birth_date,
 )
 from app.practice.models import Location, Provider
-from app.scheduling import booking, slots
-from app.scheduling.models import Appointment, AppointmentType, OneTimeCode
+from app.scheduling import booking, slots, waitlist
+from app.scheduling.models import Appointment, AppointmentType, OneTimeCode, WaitlistEntry
 from app.scheduling.slots import Slot
+from app.security import audit
 
 CODE_PURPOSE, IP_PURPOSE = "booking", "booking_ip"
 CODE_MINUTES = 10
@@ -54,6 +61,10 @@ EXPIRED = "this code has expired; ask for a new one"
 TOO_MANY_TRIES = "too many tries; ask for a new code"
 WRONG_CODE = "that code is not right"
 NEW_PATIENTS_ONLY = "this visit is for new patients"
+# Times of day a patient can wait for, as the waitlist's local start-time window.
+ANY_TIME, MORNING, AFTERNOON = "any", "morning", "afternoon"
+TIME_WINDOWS: dict[str, tuple[time | None, time | None]] = {
+    ANY_TIME: (None, None), MORNING: (None, time(11, 59)), AFTERNOON: (time(12), None)}
 
 
 class SelfServiceError(ValueError):
@@ -94,6 +105,24 @@ class Identity:
 
 
 _SEAL_CONTEXT = "session.booking_identity"
+
+
+@dataclass(frozen=True)
+class WaitlistWish:
+    """What a patient asks to wait for online; no provider means any provider."""
+
+    appointment_type_id: int
+    location_id: int
+    provider_id: int | None
+    weekdays: tuple[int, ...]  # 0 = Monday
+    time_of_day: str  # a TIME_WINDOWS key
+
+
+@dataclass(frozen=True)
+class WaitlistJoined:
+    entry: WaitlistEntry
+    already_waiting: bool  # the patient was waiting for this already; nothing was added
+    texts_allowed: bool  # False: the number stopped our appointment texts, so no offer arrives
 
 
 def bookable_types(*, practice_id: int) -> list[AppointmentType]:
@@ -239,6 +268,52 @@ def book_for(*, practice_id: int, identity: Identity, slot: Slot, language: str 
         patient = create_patient(practice_id=practice_id, values=values)
         db.session.commit()
     return booking.book(patient_id=patient.id, slot=slot, source="patient", now=now)
+
+
+def join_waitlist(*, practice_id: int, identity: Identity, wish: WaitlistWish,
+                  language: str = "en") -> WaitlistJoined:
+    """Put the verified person on the waitlist (source "patient", default priority): the
+    matching patient, else a new one, as for booking. A patient already waiting for the type
+    at the location keeps that entry and gets no second one. Raises ``NewPatientsOnly``, and
+    ``waitlist.WaitlistInputError`` naming the field (a type no longer bookable online, a bad
+    time of day), creating nobody. Committed."""
+    if wish.time_of_day not in TIME_WINDOWS:
+        raise waitlist.WaitlistInputError({"time_of_day": "must be one of "
+                                           + ", ".join(TIME_WINDOWS)})
+    patient = _matching_patient(practice_id, identity)
+    kind = db.session.get(AppointmentType, wish.appointment_type_id)
+    if patient is not None and kind is not None and kind.for_new_patients:
+        raise NewPatientsOnly
+    texts_allowed = consent.state(
+        practice_id=practice_id, channel="sms", purpose=Purpose.APPOINTMENT,
+        contact_index=contact_index("sms", identity.mobile_phone)).allowed
+    existing = None if patient is None else waitlist.waiting_entry(
+        practice_id=practice_id, patient_id=patient.id,
+        appointment_type_id=wish.appointment_type_id, location_id=wish.location_id)
+    if existing is not None:
+        audit.record(audit.Action.APPOINTMENT_VIEW, patient_id=existing.patient_id,
+                     object_type="waitlist_entry", object_id=existing.id,
+                     detail={"view": "waitlist_join_refused", "reason": "already waiting"})
+        db.session.commit()
+        return WaitlistJoined(existing, already_waiting=True, texts_allowed=texts_allowed)
+    if patient is None:
+        patient = create_patient(practice_id=practice_id, values=clean_patient_fields({
+            "given_name": identity.given_name, "family_name": identity.family_name,
+            "date_of_birth": identity.date_of_birth, "mobile_phone": identity.mobile_phone,
+            "sex": "unknown", "preferred_language": language}))
+    earliest, latest = TIME_WINDOWS[wish.time_of_day]
+    try:
+        entry = waitlist.join(
+            practice_id=practice_id, patient_id=patient.id,
+            appointment_type_id=wish.appointment_type_id, location_id=wish.location_id,
+            provider_ids=[wish.provider_id] if wish.provider_id else [],
+            weekdays=wish.weekdays, earliest_time=earliest, latest_time=latest,
+            source="patient")
+    except waitlist.WaitlistInputError:
+        db.session.rollback()
+        raise
+    db.session.commit()
+    return WaitlistJoined(entry, already_waiting=False, texts_allowed=texts_allowed)
 
 
 def _matching_patient(practice_id: int, identity: Identity) -> Patient | None:

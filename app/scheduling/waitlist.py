@@ -40,6 +40,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import selectinload
 
 from app.core.clock import utcnow
+from app.core.errors import FieldErrors
 from app.core.events import subscribe
 from app.extensions import db
 from app.messaging import outbox
@@ -59,12 +60,8 @@ LATE_REPLY_WINDOW = timedelta(days=1)
 ALL_WEEKDAYS = tuple(range(7))
 
 
-class WaitlistInputError(ValueError):
+class WaitlistInputError(FieldErrors):
     """``errors`` maps each bad field to a readable reason."""
-
-    def __init__(self, errors: dict[str, str]) -> None:
-        super().__init__("; ".join(f"{name}: {reason}" for name, reason in errors.items()))
-        self.errors = errors
 
 
 @dataclass(frozen=True)
@@ -164,8 +161,23 @@ def join(*, practice_id: int, patient_id: int, appointment_type_id: int, locatio
         status=WAITING, source=source, providers=providers)
     db.session.add(entry)
     db.session.flush()
-    _audit(entry.patient_id, "waitlist_entry", entry.id, "waitlist_join")
+    audit.record(audit.Action.APPOINTMENT_CHANGE, patient_id=entry.patient_id,
+                 object_type="waitlist_entry", object_id=entry.id,
+                 detail={"change": "waitlist_join", "source": source})
     return entry
+
+
+def waiting_entry(*, practice_id: int, patient_id: int, appointment_type_id: int,
+                  location_id: int) -> WaitlistEntry | None:
+    """The patient's waiting entry for the type at the location, if there is one: a second
+    would only send the same offers twice."""
+    return db.session.execute(
+        select(WaitlistEntry).where(WaitlistEntry.practice_id == practice_id,
+                                    WaitlistEntry.patient_id == patient_id,
+                                    WaitlistEntry.appointment_type_id == appointment_type_id,
+                                    WaitlistEntry.location_id == location_id,
+                                    WaitlistEntry.status == WAITING)
+        .order_by(WaitlistEntry.id).limit(1)).scalar_one_or_none()
 
 
 def remove(*, practice_id: int, entry_id: int) -> WaitlistEntry:
