@@ -87,6 +87,9 @@ class Message(db.Model):
     purpose: Mapped[str] = mapped_column(String(20), default=Purpose.CONVERSATION)
     # Outbound: the template and its context, rendered at send time in the patient's language.
     template: Mapped[str | None] = mapped_column(String(80))
+    # The language to render in when there is no patient to take it from (a texted code to a
+    # number typed on a Spanish page); None means English.
+    language: Mapped[str | None] = mapped_column(String(5))
     context: Mapped[str | None] = mapped_column(EncryptedText("message.context"))
     subject: Mapped[str | None] = mapped_column(EncryptedText("message.subject"))
     body: Mapped[str | None] = mapped_column(EncryptedText("message.body"))

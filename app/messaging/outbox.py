@@ -32,11 +32,11 @@ def enqueue(*, practice_id: int, purpose: Purpose, idempotency_key: str,
             body: str | None = None, subject: str | None = None,
             send_at: datetime | None = None, capped: bool = False,
             in_reply_to_id: int | None = None, immediate_reply: bool = False,
-            staff_id: int | None = None) -> Message:
+            staff_id: int | None = None, language: str | None = None) -> Message:
     """Queue one outbound message; returns the row (the existing one for a repeated key).
 
-    Either ``template`` (rendered at send time in the patient's language) or ``body`` (a
-    staff-written text) is required. Without ``channel`` the patient's preferred channel is
+    Either ``template`` (rendered at send time in the patient's language, or in ``language``
+    for a message to a bare address) or ``body`` (a staff-written text) is required. Without ``channel`` the patient's preferred channel is
     chosen at send time, falling back to the other one. Without ``address`` the patient's
     current mobile number or email is used at send time."""
     if not template and not body:
@@ -51,7 +51,7 @@ def enqueue(*, practice_id: int, purpose: Purpose, idempotency_key: str,
     message_id = insert_unless_exists(Message, {
         "practice_id": practice_id, "patient_id": patient_id, "conversation_id": conversation_id,
         "direction": Direction.OUTBOUND, "channel": channel or "", "purpose": purpose,
-        "template": template, "context": json.dumps(context or {}, sort_keys=True),
+        "template": template, "language": language, "context": json.dumps(context or {}, sort_keys=True),
         "body": body, "subject": subject, "address": address,
         "idempotency_key": idempotency_key, "status": MessageStatus.SCHEDULED,
         "send_at": send_at or now, "capped": capped, "in_reply_to_id": in_reply_to_id,

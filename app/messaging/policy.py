@@ -51,7 +51,7 @@ def decide(message: Message, *, now: datetime | None = None) -> Decision:
     patient = db.session.get(Patient, message.patient_id) if message.patient_id else None
     practice_context = {"name": practice.name, "phone": phones.display(practice.phone)}
     patient_context = {"given_name": patient.given_name} if patient else {}
-    language = patient.preferred_language if patient else "en"
+    language = patient.preferred_language if patient else (message.language or "en")
 
     candidates = _contact_points(message, patient)
     if not candidates:

@@ -306,7 +306,8 @@ def identity() -> Any:
                 "date_of_birth": form.date_of_birth.data.isoformat(),
                 "mobile_phone": form.mobile_phone.data})
             self_service.request_code(practice_id=kind.practice_id, e164=who.mobile_phone,
-                                      ip_address=request.remote_addr or "")
+                                      ip_address=request.remote_addr or "",
+                                      language=str(get_locale() or "en"))
         except PatientInputError as error:
             errors = {name: IDENTITY_ERRORS.get(name, _("Please check this."))
                       for name in error.errors}

@@ -194,9 +194,10 @@ def _phone_key(e164: str) -> str:
     return _keyed(f"phone\x00{e164}")[:40]
 
 
-def request_code(*, practice_id: int, e164: str, ip_address: str,
+def request_code(*, practice_id: int, e164: str, ip_address: str, language: str = "en",
                  now: datetime | None = None) -> None:
-    """Text a new code to ``e164`` through the outbox (committed), within the rate limits."""
+    """Text a new code to ``e164`` through the outbox (committed), within the rate limits, in
+    the language of the pages the person is using."""
     now = now or utcnow()
     phone_key, ip_key = _phone_key(e164), _keyed(f"ip\x00{ip_address}")[:40]
     if _recent(practice_id, CODE_PURPOSE, phone_key, now) >= MAX_CODES_PER_PHONE:
@@ -215,7 +216,7 @@ def request_code(*, practice_id: int, e164: str, ip_address: str,
     outbox.enqueue(practice_id=practice_id, purpose=Purpose.SYSTEM,
                    idempotency_key=f"booking-code:{row.id}", channel="sms", address=e164,
                    template="booking_code", context={"code": code, "minutes": CODE_MINUTES},
-                   immediate_reply=True)
+                   immediate_reply=True, language=language)
     db.session.commit()
 
 

@@ -344,6 +344,15 @@ def test_pages_speak_spanish_and_bad_identity_is_named(app, client, office):
     assert db.session.execute(select(func.count(OneTimeCode.id))).scalar_one() == 0
 
 
+def test_the_code_is_texted_in_the_language_of_the_pages(app, client, office):
+    walk_to_identity(client, office, lang="es")
+    response = client.post("/book/identity", data=FORM)
+    assert response.status_code == 302
+    code = sent_code()
+    body = db.session.execute(select(Message.body)).scalar_one()
+    assert body == f"Su código de Lakeside Family Dental es {code}. Vence en 10 minutos."
+
+
 def test_unknown_choices_are_not_found_not_errors(client, office):
     assert client.get("/book/location?type=999").status_code == 404
     assert client.get(f"/book/day?type={office.kind.id}&location=999").status_code == 404
