@@ -36,9 +36,10 @@ def enqueue(*, practice_id: int, purpose: Purpose, idempotency_key: str,
     """Queue one outbound message; returns the row (the existing one for a repeated key).
 
     Either ``template`` (rendered at send time in the patient's language, or in ``language``
-    for a message to a bare address) or ``body`` (a staff-written text) is required. Without ``channel`` the patient's preferred channel is
-    chosen at send time, falling back to the other one. Without ``address`` the patient's
-    current mobile number or email is used at send time."""
+    for a message to a bare address) or ``body`` (a staff-written text) is required. Without
+    ``channel`` the patient's preferred channel is chosen at send time, falling back to the
+    other one. Without ``address`` the patient's current mobile number or email is used at
+    send time."""
     if not template and not body:
         raise OutboxError("template or body: one is required")
     if patient_id is None and address is None:
@@ -51,7 +52,8 @@ def enqueue(*, practice_id: int, purpose: Purpose, idempotency_key: str,
     message_id = insert_unless_exists(Message, {
         "practice_id": practice_id, "patient_id": patient_id, "conversation_id": conversation_id,
         "direction": Direction.OUTBOUND, "channel": channel or "", "purpose": purpose,
-        "template": template, "language": language, "context": json.dumps(context or {}, sort_keys=True),
+        "template": template, "language": language,
+        "context": json.dumps(context or {}, sort_keys=True),
         "body": body, "subject": subject, "address": address,
         "idempotency_key": idempotency_key, "status": MessageStatus.SCHEDULED,
         "send_at": send_at or now, "capped": capped, "in_reply_to_id": in_reply_to_id,
