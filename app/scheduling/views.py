@@ -49,7 +49,8 @@ def index() -> Any:
 def week() -> Any:
     query = CalendarQuery(request.args)
     view = _read(query, calendar_view.week_view, with_provider=True)
-    return render_template("scheduling/week.html", view=view, query=query)
+    return render_template("scheduling/week.html", view=view, query=query,
+                           labels=STATUS_LABELS)
 
 
 @bp.get("/book")

@@ -67,39 +67,89 @@ def day_page(client, desk: Desk) -> str:  # noqa: ANN001
     return response.get_data(as_text=True)
 
 
-def test_day_view_shows_appointments_and_open_slots_in_local_time(login, desk: Desk) -> None:
-    factories.make_appointment(desk.patient, desk.provider, desk.location,
-                               start_at=at(desk.day, "09:30"), appointment_type=desk.exam)
+def open_slot_links(page: str) -> dict[str, str]:
+    """The day page's open-slot links, by the time they show."""
+    return {time_: html.unescape(href) for href, time_ in re.findall(
+        r'<a class="cal-slot" href="(/schedule/book\?[^"]+)">'
+        r'<span class="visually-hidden">Book </span>([^<]+)</a>', page)}
+
+
+def test_day_view_is_a_time_grid_in_local_time(login, desk: Desk) -> None:
+    booked = factories.make_appointment(desk.patient, desk.provider, desk.location,
+                                        start_at=at(desk.day, "09:30"),
+                                        appointment_type=desk.exam)
     page = day_page(login("front_desk"), desk)
-    assert "Dr. Ana Rivera" in page
+    assert "<caption" in page
+    assert '<th scope="col">Dr. Ana Rivera</th>' in page
+    assert '<th scope="row" class="cal-time">9:00\u202fAM</th>' in page
+    assert '<th scope="row" class="cal-time">10:45\u202fAM</th>' in page
+    assert "11:00\u202fAM</th>" not in page  # she stops at 11:00
+    block = re.search(r'<td rowspan="(\d)" class="cal-block">(.*?)</td>', page, re.S)
+    assert block, "the exam is drawn as a block"
+    assert block.group(1) == "2"  # 30 minutes: two rows
+    assert f'href="/schedule/appointments/{booked.id}"' in block.group(2)
+    assert "Quintero, Lucia" in block.group(2) and "Booked" in block.group(2)
+    assert "9:30\u202fAM–10:00\u202fAM" in block.group(2)
+    # 09:00 fits before the 09:30 exam; 10:00 to 10:30 after it; 09:30 itself is taken.
+    assert sorted(open_slot_links(page)) == ["10:00\u202fAM", "10:15\u202fAM",
+                                             "10:30\u202fAM", "9:00\u202fAM"]
+
+
+def test_day_view_shades_time_off_with_its_label(login, desk: Desk, practice) -> None:  # noqa: ANN001
+    calendars.add_time_off(practice_id=practice.id, provider_id=desk.provider.id,
+                           starts_at=at(desk.day, "10:00"), ends_at=at(desk.day, "11:00"),
+                           label="Lab visit")
+    page = day_page(login("front_desk"), desk)
+    assert '<td rowspan="4" class="cal-off"><span>Lab visit</span></td>' in page
+    assert sorted(open_slot_links(page)) == ["9:00\u202fAM", "9:15\u202fAM", "9:30\u202fAM"]
+
+
+def test_a_day_nobody_works_says_so(login, desk: Desk) -> None:
+    response = login("front_desk").get("/schedule", query_string={
+        "location_id": desk.location.id, "date": (desk.day + timedelta(days=5)).isoformat()})
+    assert "Nobody works at this location on this day." in response.get_data(as_text=True)
+
+
+def test_week_view_of_a_provider_has_a_column_per_day(login, desk: Desk) -> None:
+    factories.make_appointment(desk.patient, desk.provider, desk.location,
+                               start_at=at(desk.day + timedelta(days=2), "09:00"),
+                               appointment_type=desk.exam)
+    response = login("front_desk").get("/schedule/week", query_string={
+        "location_id": desk.location.id, "appointment_type_id": desk.exam.id,
+        "provider_id": desk.provider.id, "date": (desk.day + timedelta(days=3)).isoformat()})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200
+    days = re.findall(r'<th scope="col"><a href="/schedule\?date=([\d-]+)[^"]*">', page)
+    assert days == [(desk.day + timedelta(days=n)).isoformat() for n in range(7)]
     assert "Quintero, Lucia" in page
-    assert "Booked" in page
-    # 09:00 fits before the 09:30 exam; 10:00 and 10:30 after it; 09:30 itself is taken.
-    for free in ("9:00\u202fAM", "10:00\u202fAM", "10:30\u202fAM"):
-        assert free in page
-    assert page.count("9:30\u202fAM") == 1  # the appointment's row, not an open slot
+    assert page.count('class="cal-slot"') == 4 * 7 + 5  # 09:00-10:30; Wednesday from 09:30
+    assert page.count('class="cal-closed"') == 2  # Saturday and Sunday
 
 
-def test_week_view_counts_booked_and_open_per_day(login, desk: Desk) -> None:
+def test_week_view_of_the_location_counts_per_provider_and_links_each_day(
+        login, desk: Desk) -> None:  # noqa: ANN001
     factories.make_appointment(desk.patient, desk.provider, desk.location,
                                start_at=at(desk.day, "09:00"), appointment_type=desk.exam)
     response = login("front_desk").get("/schedule/week", query_string={
         "location_id": desk.location.id, "appointment_type_id": desk.exam.id,
-        "provider_id": desk.provider.id, "date": desk.day.isoformat()})
+        "date": desk.day.isoformat()})
     page = response.get_data(as_text=True)
     assert response.status_code == 200
-    rows = [row.split("</tr>")[0] for row in page.split("<tr>")[2:]]
-    cells = [[cell.split("</td>")[0].strip() for cell in row.split("<td>")[2:]] for row in rows]
-    assert cells[0] == ["1", "5"]  # Monday: one booked; 09:30-10:30 open every 15 min
-    assert cells[1] == ["0", "7"]  # Tuesday: 09:00-10:30
-    assert cells[5] == ["0", "0"]  # Saturday: not working
+    provider_row = page.split("Dr. Ana Rivera</a></th>")[1].split("</tr>")[0]
+    cells = re.findall(r'"count-booked">(\d+) booked</span>\s*'
+                       r'<span class="count-open">(\d+) open', provider_row)
+    # Monday: one booked, 09:30-10:30 open every 15 min; Tuesday 09:00-10:30; Saturday off.
+    assert cells[:2] == [("1", "5"), ("0", "7")]
+    assert cells[5] == ("0", "0")
+    assert f'href="/schedule?date={desk.day.isoformat()}&amp;location_id=' in page
+    assert f"provider_id={desk.provider.id}" in page  # the provider's own week
 
 
 def test_book_a_patient_into_an_open_slot(login, desk: Desk, db) -> None:  # noqa: ANN001
     client = login("front_desk")
-    ten = re.search(r'href="(/schedule/book\?[^"]+)"[^>]*>10:00', day_page(client, desk))
+    ten = open_slot_links(day_page(client, desk)).get("10:00\u202fAM")
     assert ten, "the 10:00 open slot links to the booking page"
-    search = client.get(html.unescape(ten.group(1)) + "&q=Quintero")
+    search = client.get(ten + "&q=Quintero")
     assert search.status_code == 200
     assert "Quintero, Lucia" in search.get_data(as_text=True)
 
