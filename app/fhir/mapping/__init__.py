@@ -24,3 +24,9 @@ def region_of(country: str | None, default: str = "US") -> str:
     if country and len(country) == 2 and country.isalpha():
         return country.upper()
     return default
+
+
+def joined(parts: list[str | None] | None, separator: str = " ") -> str:
+    """A repeating string element as one value. FHIR JSON may hold nulls in such lists (they
+    line up with extensions of the other items), so those are skipped."""
+    return separator.join(part for part in parts or [] if part)

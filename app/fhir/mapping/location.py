@@ -14,7 +14,7 @@ from typing import Any
 
 from fhir.resources.R4B.location import Location as FhirLocation
 
-from app.fhir.mapping import refused, region_of
+from app.fhir.mapping import joined, refused, region_of
 from app.practice.directory import DirectoryInputError, LocationFields, clean_location_fields
 from app.practice.models import Location
 
@@ -49,7 +49,7 @@ def from_fhir(resource: FhirLocation, *, default_timezone: str,
     region = default_region
     if resource.address is not None:
         address = resource.address
-        raw.update(address_line=", ".join(address.line or []), city=address.city,
+        raw.update(address_line=joined(address.line, ", "), city=address.city,
                    state=address.state, postal_code=address.postalCode)
         region = region_of(address.country, default_region)
     for index, point in enumerate(resource.telecom or []):

@@ -27,7 +27,7 @@ from typing import Any
 
 from fhir.resources.R4B.patient import Patient as FhirPatient
 
-from app.fhir.mapping import refused, region_of
+from app.fhir.mapping import joined, refused, region_of
 from app.patients.models import Patient
 from app.patients.services import PatientFields, PatientInputError, clean_patient_fields
 
@@ -123,7 +123,7 @@ def _take_name(resource: FhirPatient, take: _Taken) -> None:
         return
     index, name = chosen
     take("family_name", name.family, f"Patient.name[{index}].family")
-    take("given_name", " ".join(name.given or []), f"Patient.name[{index}].given")
+    take("given_name", joined(name.given), f"Patient.name[{index}].given")
 
 
 def _take_address(resource: FhirPatient, take: _Taken, default_region: str) -> str:
@@ -134,7 +134,7 @@ def _take_address(resource: FhirPatient, take: _Taken, default_region: str) -> s
         return default_region
     index, address = chosen
     path = f"Patient.address[{index}]"
-    take("address_line", ", ".join(address.line or []) or None, f"{path}.line")
+    take("address_line", joined(address.line, ", ") or None, f"{path}.line")
     take("city", address.city, f"{path}.city")
     take("state", address.state, f"{path}.state")
     take("postal_code", address.postalCode, f"{path}.postalCode")

@@ -12,7 +12,7 @@ from typing import Any
 
 from fhir.resources.R4B.practitioner import Practitioner
 
-from app.fhir.mapping import refused
+from app.fhir.mapping import joined, refused
 from app.practice.directory import DirectoryInputError, ProviderFields, clean_provider_fields
 from app.practice.models import Provider
 
@@ -42,8 +42,8 @@ def from_fhir(resource: Practitioner) -> ProviderFields:
     if chosen is not None:
         index, name = chosen
         path = f"Practitioner.name[{index}]"
-        raw.update(given_name=" ".join(name.given or []), family_name=name.family,
-                   prefix=" ".join(name.prefix or []), credentials=" ".join(name.suffix or []))
+        raw.update(given_name=joined(name.given), family_name=name.family,
+                   prefix=joined(name.prefix), credentials=joined(name.suffix))
         sources.update(given_name=f"{path}.given", family_name=f"{path}.family",
                        prefix=f"{path}.prefix", credentials=f"{path}.suffix")
     for index, identifier in enumerate(resource.identifier or []):
