@@ -315,7 +315,11 @@ def identity() -> Any:
             errors = {"mobile_phone": _("Too many codes were asked for. Please wait 15 minutes "
                                         "and try again.")}
         else:
-            session[STATE] = {**session[STATE], "identity": who.seal()}
+            # A new identity needs its own code: a phone proved earlier in this session
+            # proves nothing about the person typed now.
+            state = {key: value for key, value in session[STATE].items()
+                     if key != "verified_until"}
+            session[STATE] = {**state, "identity": who.seal()}
             return redirect(url_for("book.verify"))
     return render_template("book/identity.html", form=form, errors=errors, slot=slot,
                            wish=_describe(wish), kind=kind, location=where,

@@ -284,6 +284,28 @@ def test_a_slot_taken_while_verifying_shows_the_next_times(app, client, office):
         OneTimeCode.purpose == "booking")).scalar_one() == 1
 
 
+def test_a_proved_phone_does_not_vouch_for_another_identity(app, client, office):
+    """Someone who proved their own phone cannot then type another person's name, birth date
+    and mobile and book into that person's record without the code sent to that mobile."""
+    victim = factories.make_patient(office.practice, given_name="Ana", family_name="Victim",
+                                    date_of_birth=date(1960, 2, 2), mobile_phone="+13125550199")
+    slot = walk_to_identity(client, office)
+    client.post("/book/identity", data=FORM)
+    booking.book(patient_id=factories.make_patient(office.practice).id, slot=slot,
+                 source="staff", staff_id=factories.make_staff(office.practice).id)
+    assert client.post("/book/verify", data={"code": sent_code()}).status_code == 409
+    response = client.post("/book/identity", data={
+        "given_name": "Ana", "family_name": "Victim", "date_of_birth": "1960-02-02",
+        "mobile_phone": "(312) 555-0199"})
+    assert response.location.endswith("/book/verify")
+    page = client.get("/book/verify").get_data(as_text=True)
+    assert 'name="code"' in page
+    refused = client.post("/book/verify", data={})
+    assert refused.status_code == 200 and 'name="code"' in refused.get_data(as_text=True)
+    assert db.session.execute(select(Appointment).where(
+        Appointment.patient_id == victim.id)).scalar_one_or_none() is None
+
+
 def test_an_existing_patient_is_offered_the_other_types_instead(app, client, office):
     factories.make_patient(office.practice, given_name="Rosa", family_name="Delgado",
                            date_of_birth=date(1975, 5, 17), mobile_phone=PHONE)
