@@ -8,7 +8,7 @@ zone, which is also the zone such time off is entered in (``exception_zone``).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -109,6 +109,44 @@ def hours_on(*, provider_id: int, location_id: int, day: date
                 and (row.valid_until is None or day <= row.valid_until)):
             week.setdefault(row.weekday, []).append((row.start_time, row.end_time))
     return week
+
+
+def shown_period(*, provider_id: int, location_id: int, day: date
+                 ) -> tuple[date | None, date | None]:
+    """The stretch of days around ``day`` over which the provider's hours at the location
+    stay as on ``day`` (None: open-ended): what the weekly form edits by default, so saving
+    it leaves earlier and later dated hours alone."""
+    start: date | None = None
+    end: date | None = None
+    for row in _rows(provider_id, location_id):
+        for begins in (row.valid_from,
+                       row.valid_until + timedelta(days=1) if row.valid_until else None):
+            if begins is None:
+                continue
+            if begins <= day:
+                start = begins if start is None else max(start, begins)
+            else:
+                end = begins - timedelta(days=1) if end is None else min(
+                    end, begins - timedelta(days=1))
+    return start, end
+
+
+def later_hours_replaced(*, provider_id: int, location_id: int, valid_from: date | None,
+                         valid_until: date | None, today: date) -> list[WorkingHours]:
+    """Hours at the location dated to begin after both ``today`` and ``valid_from`` yet within
+    the period: setting weekly hours for the period would replace them, though the form did
+    not show them."""
+    after = max(valid_from, today) if valid_from else today
+    return [row for row in _rows(provider_id, location_id)
+            if row.valid_from is not None and row.valid_from > after
+            and (valid_until is None or row.valid_from <= valid_until)]
+
+
+def _rows(provider_id: int, location_id: int) -> list[WorkingHours]:
+    return list(db.session.execute(select(WorkingHours).where(
+        WorkingHours.provider_id == provider_id, WorkingHours.location_id == location_id)
+        .order_by(WorkingHours.valid_from, WorkingHours.weekday, WorkingHours.start_time)
+    ).scalars())
 
 
 def exception_zone(location: Location | None, practice_zone: ZoneInfo) -> ZoneInfo:

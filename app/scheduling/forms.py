@@ -3,7 +3,7 @@ check-in/out (POST, with CSRF); the waitlist screen's filters and its add form."
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from babel.dates import get_day_names
@@ -67,13 +67,23 @@ def _required(label: Any) -> list[Any]:
     return [InputRequired(message=_l("%(field)s is missing.", field=label))]
 
 
+# The days the calendar can show: a date outside them is refused and the page shows today.
+FIRST_DAY, LAST_DAY = date(1900, 1, 1), date(2200, 12, 31)
+
+
+def _on_calendar(form: Form, field: Field) -> None:
+    if field.data is not None and not FIRST_DAY <= field.data <= LAST_DAY:
+        raise ValidationError(_l("Enter a date between %(first)d and %(last)d.",
+                                 first=FIRST_DAY.year, last=LAST_DAY.year))
+
+
 class CalendarQuery(Form):
     """The calendar's choices, from the query string."""
 
     location_id = IntegerField(_l("Location"), validators=[Optional()])
     appointment_type_id = IntegerField(_l("Open slots for"), validators=[Optional()])
     provider_id = IntegerField(_l("Provider"), validators=[Optional()])
-    date = DateField(_l("Day"), validators=[Optional()])
+    date = DateField(_l("Day"), validators=[Optional(), _on_calendar])
 
 
 class SlotFields(Form):

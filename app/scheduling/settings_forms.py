@@ -110,6 +110,7 @@ class WeeklyHoursForm(FlaskForm):
     valid_from = DateField(_l("From (date)"), validators=[Optional()])
     valid_until = DateField(_l("Until (date)"), validators=[Optional()])
     days = FieldList(FormField(DayHoursForm), min_entries=7, max_entries=7)
+    replace_later = BooleanField(_l("Replace these later hours too"))
 
 
 class ExceptionForm(FlaskForm):

@@ -3,6 +3,7 @@ each) and each provider's weekly hours per location, time off and extra hours.""
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -13,10 +14,12 @@ from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 
 from app.core.clock import utcnow
+from app.practice.models import Location
 from app.scheduling import appointment_types, calendar_settings, calendars
 from app.scheduling.appointment_types import AppointmentTypeFields, AppointmentTypeNotFound
 from app.scheduling.calendar_settings import ProviderCalendar, ProviderNotFound
 from app.scheduling.calendars import CalendarInputError, ExceptionNotFound, WeeklyInterval
+from app.scheduling.models import WorkingHours
 from app.scheduling.settings_forms import (
     EVERY_LOCATION,
     EXCEPTION_KINDS,
@@ -64,7 +67,7 @@ def create_type() -> Any:
     return _type_page(form, None)
 
 
-@bp.route("/types/<int:appointment_type_id>", methods=["GET", "POST"])
+@bp.route("/types/<id:appointment_type_id>", methods=["GET", "POST"])
 @requires(Permission.CALENDARS_MANAGE)
 def edit_type(appointment_type_id: int) -> Any:
     try:
@@ -89,14 +92,14 @@ def edit_type(appointment_type_id: int) -> Any:
     return _type_page(form, kind)
 
 
-@bp.get("/providers/<int:provider_id>")
+@bp.get("/providers/<id:provider_id>")
 @requires(Permission.CALENDARS_MANAGE)
 def provider(provider_id: int) -> Any:
     return _provider_page(_calendar(provider_id),
                           location_id=request.args.get("location_id", type=int))
 
 
-@bp.post("/providers/<int:provider_id>/hours")
+@bp.post("/providers/<id:provider_id>/hours")
 @requires(Permission.CALENDARS_MANAGE)
 def set_hours(provider_id: int) -> Any:
     calendar = _calendar(provider_id)
@@ -106,6 +109,11 @@ def set_hours(provider_id: int) -> Any:
     placed = [(weekday, number, WeeklyInterval(weekday, start, end))
               for weekday, day in enumerate(form.days)
               for number, start, end in day.form.intervals()]
+    replaced = _later_hours_replaced(calendar, form)
+    if replaced and not form.replace_later.data:
+        form.replace_later.errors = [_("Tick the box to replace them, or choose an end date "
+                                       "before they begin.")]
+        return _provider_page(calendar, hours_form=form, replaced=replaced, status=400)
     try:
         calendars.set_weekly_hours(
             practice_id=current_user.practice_id, provider_id=provider_id,
@@ -119,7 +127,7 @@ def set_hours(provider_id: int) -> Any:
                             location_id=form.location_id.data))
 
 
-@bp.post("/providers/<int:provider_id>/exceptions")
+@bp.post("/providers/<id:provider_id>/exceptions")
 @requires(Permission.CALENDARS_MANAGE)
 def add_exception(provider_id: int) -> Any:
     calendar = _calendar(provider_id)
@@ -143,7 +151,7 @@ def add_exception(provider_id: int) -> Any:
     return redirect(url_for(".provider", provider_id=provider_id))
 
 
-@bp.post("/providers/<int:provider_id>/exceptions/<int:exception_id>/remove")
+@bp.post("/providers/<id:provider_id>/exceptions/<id:exception_id>/remove")
 @requires(Permission.CALENDARS_MANAGE)
 def remove_exception(provider_id: int, exception_id: int) -> Response:
     if not FlaskForm().validate():
@@ -218,15 +226,35 @@ def _fill_current_hours(form: WeeklyHoursForm, calendar: ProviderCalendar,
     if location is None:
         return []
     form.location_id.data = location.id
-    today = utcnow().astimezone(ZoneInfo(location.timezone)).date()
+    today = _today(location)
     week = calendar_settings.hours_on(provider_id=calendar.provider.id,
                                       location_id=location.id, day=today)
+    form.valid_from.data, form.valid_until.data = calendar_settings.shown_period(
+        provider_id=calendar.provider.id, location_id=location.id, day=today)
     for weekday, day in enumerate(form.days):
         for number, (start, end) in enumerate(week.get(weekday, [])[:2], start=1):
             getattr(day.form, f"start_{number}").data = start
             getattr(day.form, f"end_{number}").data = end
     return [str(WEEKDAYS[weekday]) for weekday, intervals in sorted(week.items())
             if len(intervals) > 2]
+
+
+def _today(location: Location) -> date:
+    return utcnow().astimezone(ZoneInfo(location.timezone)).date()
+
+
+def _later_hours_replaced(calendar: ProviderCalendar, form: WeeklyHoursForm
+                          ) -> list[WorkingHours]:
+    """Dated hours the form did not show that saving it would replace (none at a location
+    the provider does not work at: the service refuses that)."""
+    location = next((hours.location for hours in calendar.hours
+                     if hours.location.id == form.location_id.data), None)
+    if location is None:
+        return []
+    return calendar_settings.later_hours_replaced(
+        provider_id=calendar.provider.id, location_id=location.id,
+        valid_from=form.valid_from.data, valid_until=form.valid_until.data,
+        today=_today(location))
 
 
 def _show_hours_errors(form: WeeklyHoursForm, placed: list[tuple[int, int, WeeklyInterval]],
@@ -256,9 +284,10 @@ def _exception_form(calendar: ProviderCalendar, **kwargs: Any) -> ExceptionForm:
 
 def _provider_page(calendar: ProviderCalendar, *, hours_form: WeeklyHoursForm | None = None,
                    exception_form: ExceptionForm | None = None, location_id: int | None = None,
-                   status: int = 200) -> Any:
+                   replaced: list[WorkingHours] | None = None, status: int = 200) -> Any:
     """The provider's page; a form not given is shown fresh, the weekly one filled with the
-    hours in force at ``location_id``."""
+    hours in force at ``location_id`` and the dates they are in force. ``replaced``: the
+    later hours the weekly form would replace, listed for the manager to confirm."""
     crowded_days: list[str] = []
     if hours_form is None:
         hours_form = _hours_form(calendar, formdata=None)
@@ -267,4 +296,4 @@ def _provider_page(calendar: ProviderCalendar, *, hours_form: WeeklyHoursForm | 
         "scheduling/settings/provider.html", calendar=calendar, hours_form=hours_form,
         exception_form=exception_form or _exception_form(calendar, formdata=None),
         remove_form=FlaskForm(formdata=None), weekdays=WEEKDAYS, kinds=EXCEPTION_KINDS,
-        crowded_days=crowded_days), status
+        crowded_days=crowded_days, replaced=replaced or []), status

@@ -96,13 +96,13 @@ def book() -> Any:
                             date=slot.starts.date().isoformat()))
 
 
-@bp.get("/appointments/<int:appointment_id>")
+@bp.get("/appointments/<id:appointment_id>")
 @requires(Permission.SCHEDULE_WORK)
 def appointment(appointment_id: int) -> Any:
     return _detail(appointment_id, CancelForm(formdata=None))
 
 
-@bp.post("/appointments/<int:appointment_id>/status")
+@bp.post("/appointments/<id:appointment_id>/status")
 @requires(Permission.SCHEDULE_WORK)
 def set_status(appointment_id: int) -> Any:
     form = StatusForm()
@@ -114,7 +114,7 @@ def set_status(appointment_id: int) -> Any:
         staff_id=current_user.id), _("Status saved."))
 
 
-@bp.post("/appointments/<int:appointment_id>/cancel")
+@bp.post("/appointments/<id:appointment_id>/cancel")
 @requires(Permission.SCHEDULE_WORK)
 def cancel(appointment_id: int) -> Any:
     form = CancelForm()
@@ -125,7 +125,7 @@ def cancel(appointment_id: int) -> Any:
         staff_id=current_user.id), _("Appointment cancelled."))
 
 
-@bp.post("/appointments/<int:appointment_id>/move")
+@bp.post("/appointments/<id:appointment_id>/move")
 @requires(Permission.SCHEDULE_WORK)
 def move(appointment_id: int) -> Any:
     form = MoveForm()
@@ -177,7 +177,7 @@ def add_to_waitlist() -> Any:
     return _waitlist_page(query, form, _search(query.q), status=400)
 
 
-@bp.post("/waitlist/<int:entry_id>/remove")
+@bp.post("/waitlist/<id:entry_id>/remove")
 @requires(Permission.SCHEDULE_WORK)
 def remove_from_waitlist(entry_id: int) -> Response:
     try:

@@ -17,9 +17,12 @@ taken or expired offer (up to ``LATE_REPLY_WINDOW`` after it ended) is answered 
 just taken" and changes no appointment. A household's shared number answers its newest offer.
 
 ``expire_offers`` (called every minute by the scheduler) marks offers whose time ran out
-``expired``; when a slot's whole batch has ended without a YES and the slot is still open, the
-next batch is offered it, never an entry offered that slot before. Until the sweep has run, an
-offer past its time reads ``expired`` all the same.
+``expired``, and ``remove`` ends the removed entry's offers; when a slot's whole batch has ended
+without a YES and the slot is still open, the next batch is offered it, never a patient offered
+that slot in this round (since it was last taken). Until the sweep has run, an offer past its
+time reads ``expired`` all the same. A YES claims its offer with a conditional UPDATE before
+booking; the sweep passes by an offer so claimed (``SKIP LOCKED``) and ``remove`` waits for it,
+so exactly one of "the YES books it" and "the sweep ends it" happens.
 
 The staff screen reads ``waiting_entries`` and ``recent_offers`` (times in the location's
 zone) and changes the list through ``add_entry`` and ``remove_entry``, which commit.
@@ -58,6 +61,9 @@ SOURCES = ("staff", "patient")
 YES_REPLIES = frozenset({"YES", "Y", "SI", "SÍ"})
 LATE_REPLY_WINDOW = timedelta(days=1)
 ALL_WEEKDAYS = tuple(range(7))
+# What names the slot of an offer, as ended offers are passed on.
+_SLOT_COLUMNS = (WaitlistOffer.provider_id, WaitlistOffer.location_id,
+                 WaitlistOffer.appointment_type_id, WaitlistOffer.start_at, WaitlistOffer.end_at)
 
 
 class WaitlistInputError(FieldErrors):
@@ -119,7 +125,8 @@ def join(*, practice_id: int, patient_id: int, appointment_type_id: int, locatio
          earliest_time: time | None = None, latest_time: time | None = None,
          priority: int = 0, source: str = "staff") -> WaitlistEntry:
     """Put the patient on the waitlist; raises ``WaitlistInputError`` naming bad fields. Only
-    a type patients may book online can be waited for: an offer is taken by a text."""
+    a type patients may book online can be waited for: an offer is taken by a text. A patient
+    already waiting for the type at the location is refused a second entry."""
     errors: dict[str, str] = {}
     patient = db.session.get(Patient, patient_id)
     if patient is None or patient.practice_id != practice_id:
@@ -152,6 +159,11 @@ def join(*, practice_id: int, patient_id: int, appointment_type_id: int, locatio
         errors["latest_time"] = _l("Must not be before the earliest time.")
     if source not in SOURCES:
         errors["source"] = f"must be one of {', '.join(SOURCES)}"
+    if "appointment_type_id" not in errors and "location_id" not in errors and waiting_entry(
+            practice_id=practice_id, patient_id=patient.id,
+            appointment_type_id=appointment_type_id, location_id=location_id) is not None:
+        errors["patient_id"] = _l("This patient is already waiting for %(type)s at "
+                                  "%(location)s.", type=kind.name, location=location.name)
     if errors:
         raise WaitlistInputError(errors)
     entry = WaitlistEntry(
@@ -180,18 +192,24 @@ def waiting_entry(*, practice_id: int, patient_id: int, appointment_type_id: int
         .order_by(WaitlistEntry.id).limit(1)).scalar_one_or_none()
 
 
-def remove(*, practice_id: int, entry_id: int) -> WaitlistEntry:
-    """Take a waiting entry off the waitlist; its open offers end."""
+def remove(*, practice_id: int, entry_id: int, now: datetime | None = None) -> WaitlistEntry:
+    """Take a waiting entry off the waitlist; its open offers end, and a slot whose batch
+    thereby ended is offered to the next batch, as the sweep does. The offers are ended
+    before the entry changes, in the order a YES locks them (no deadlock with one)."""
     entry = db.session.get(WaitlistEntry, entry_id)
     if entry is None or entry.practice_id != practice_id:
         raise WaitlistInputError({"entry_id": _l("There is no such waitlist entry.")})
-    if entry.status != WAITING:
+    ended = db.session.execute(
+        update(WaitlistOffer)
+        .where(WaitlistOffer.entry_id == entry.id, WaitlistOffer.status == OFFERED)
+        .values(status=EXPIRED).returning(*_SLOT_COLUMNS)).all()
+    left = db.session.execute(
+        update(WaitlistEntry).where(WaitlistEntry.id == entry.id, WaitlistEntry.status == WAITING)
+        .values(status=REMOVED)).rowcount
+    if left != 1:  # removed before, or booked by a YES meanwhile
         raise WaitlistInputError({"entry_id": _l("This patient is no longer waiting.")})
-    entry.status = REMOVED
-    db.session.execute(update(WaitlistOffer).where(WaitlistOffer.entry_id == entry.id,
-                                                   WaitlistOffer.status == OFFERED)
-                       .values(status=EXPIRED))
     _audit(entry.patient_id, "waitlist_entry", entry.id, "waitlist_remove")
+    _offer_to_next_batches(ended, now=now or utcnow())
     return entry
 
 
@@ -240,8 +258,8 @@ def waiting_entries(*, practice_id: int, location_id: int | None = None,
                     appointment_type_id: int | None = None, now: datetime | None = None
                     ) -> list[EntryView]:
     """The practice's waiting entries in the order offers go to them (highest priority, then
-    longest waiting), each with its latest offer. One audit event for the listing (ids and
-    counts, no PHI), committed."""
+    longest waiting), each with its latest offer. One audit event per patient listed (their
+    entry ids), committed."""
     query = (select(WaitlistEntry, Patient, AppointmentType, Location)
              .join(Patient, Patient.id == WaitlistEntry.patient_id)
              .join(AppointmentType, AppointmentType.id == WaitlistEntry.appointment_type_id)
@@ -269,10 +287,13 @@ def waiting_entries(*, practice_id: int, location_id: int | None = None,
         priority=entry.priority,
         created_at=entry.created_at.astimezone(ZoneInfo(location.timezone)),
         latest_offer=latest.get(entry.id)) for entry, patient, kind, location in rows]
-    audit.record(audit.Action.APPOINTMENT_VIEW, object_type="waitlist",
-                 detail={"view": "waitlist", "count": len(entries),
-                         "location_id": location_id,
-                         "appointment_type_id": appointment_type_id})
+    shown: dict[int, list[int]] = {}
+    for view in entries:
+        shown.setdefault(view.patient_id, []).append(view.entry_id)
+    for patient_id, entry_ids in shown.items():
+        audit.record(audit.Action.APPOINTMENT_VIEW, patient_id=patient_id,
+                     object_type="waitlist_entry", object_id=entry_ids[0],
+                     detail={"view": "waitlist", "entry_ids": entry_ids})
     db.session.commit()
     return entries
 
@@ -295,32 +316,45 @@ def options(*, practice_id: int) -> Options:
 
 def expire_offers(*, now: datetime | None = None) -> int:
     """Mark offers whose time ran out ``expired``; offer each slot whose whole batch ended
-    without a YES, if still open, to the next batch (never an entry offered it before).
-    Returns how many offers expired; commits. Safe to run again or side by side: an offer is
-    expired by one UPDATE, and only the run that expired it re-offers its slot."""
+    without a YES, if still open, to the next batch. Returns how many offers expired;
+    commits. Safe to run again or side by side: an offer is expired by one UPDATE, and only
+    the run that expired it re-offers its slot. An offer a YES has claimed but not yet
+    committed is locked, and passed by."""
     now = now or utcnow()
+    due = db.session.execute(
+        select(WaitlistOffer.id)
+        .where(WaitlistOffer.status == OFFERED, WaitlistOffer.expires_at <= now)
+        .order_by(WaitlistOffer.id).with_for_update(skip_locked=True)).scalars().all()
     expired = db.session.execute(
         update(WaitlistOffer)
-        .where(WaitlistOffer.status == OFFERED, WaitlistOffer.expires_at <= now)
-        .values(status=EXPIRED)
-        .returning(WaitlistOffer.entry_id, WaitlistOffer.provider_id, WaitlistOffer.location_id,
-                   WaitlistOffer.appointment_type_id, WaitlistOffer.start_at,
-                   WaitlistOffer.end_at)).all()
-    freed = {slots.Slot(start=row.start_at, end=row.end_at, provider_id=row.provider_id,
-                        location_id=row.location_id,
-                        appointment_type_id=row.appointment_type_id) for row in expired}
-    for slot in sorted(freed, key=lambda s: (s.start, s.provider_id)):
-        offered_it = db.session.execute(
-            select(WaitlistOffer.entry_id, WaitlistOffer.status, WaitlistEntry.practice_id)
-            .join(WaitlistEntry, WaitlistEntry.id == WaitlistOffer.entry_id)
-            .where(WaitlistOffer.provider_id == slot.provider_id,
-                   WaitlistOffer.start_at == slot.start)).all()
-        if any(row.status in (OFFERED, ACCEPTED) for row in offered_it):
-            continue  # part of the batch may still answer, or someone took it
-        offer_slot(slot, practice_id=offered_it[0].practice_id,
-                   passed_over={row.entry_id for row in offered_it}, now=now)
+        .where(WaitlistOffer.id.in_(due), WaitlistOffer.status == OFFERED)
+        .values(status=EXPIRED).returning(*_SLOT_COLUMNS)).all() if due else []
+    _offer_to_next_batches(expired, now=now)
     db.session.commit()
     return len(expired)
+
+
+def _offer_to_next_batches(ended: Sequence[Any], *, now: datetime) -> None:
+    """For each slot of the offers just ended (rows of ``_SLOT_COLUMNS``): once its current
+    round's batch has ended without a YES, offer it, if still open, to the next batch, never
+    a patient offered it in this round. A round starts with the latest accepted offer of the
+    slot: a slot taken and freed again is a new round."""
+    freed = {slots.Slot(start=row.start_at, end=row.end_at, provider_id=row.provider_id,
+                        location_id=row.location_id,
+                        appointment_type_id=row.appointment_type_id) for row in ended}
+    for slot in sorted(freed, key=lambda s: (s.start, s.provider_id)):
+        offered_it = db.session.execute(
+            select(WaitlistOffer.status, WaitlistEntry.patient_id, WaitlistEntry.practice_id)
+            .join(WaitlistEntry, WaitlistEntry.id == WaitlistOffer.entry_id)
+            .where(WaitlistOffer.provider_id == slot.provider_id,
+                   WaitlistOffer.start_at == slot.start)
+            .order_by(WaitlistOffer.id)).all()
+        taken = [n for n, row in enumerate(offered_it) if row.status == ACCEPTED]
+        this_round = offered_it[taken[-1] if taken else 0:]
+        if any(row.status == OFFERED for row in this_round):
+            continue  # part of the batch may still answer
+        offer_slot(slot, practice_id=this_round[0].practice_id,
+                   passed_over={row.patient_id for row in this_round}, now=now)
 
 
 @subscribe(events.AppointmentCancelled)
@@ -343,7 +377,8 @@ def offer_slot(slot: slots.Slot, *, practice_id: int, freed_by_patient_id: int |
                passed_over: Collection[int] = (), now: datetime | None = None
                ) -> list[WaitlistOffer]:
     """Offer a freed slot to the next batch of matching entries (none if it is not open),
-    leaving out the entries ``passed_over`` (those whose offer of it expired)."""
+    leaving out the patients ``passed_over`` (those offered it in this round) and those
+    with an open offer of it."""
     now = now or utcnow()
     kind = db.session.get(AppointmentType, slot.appointment_type_id)
     location = db.session.get(Location, slot.location_id)
@@ -410,7 +445,21 @@ def take_offer(message: Message, patients: Sequence[Patient], text: str) -> bool
 
 def _book(offer: WaitlistOffer, entry: WaitlistEntry, message: Message, *,
           now: datetime) -> bool:
-    """Book the offered slot for the entry's patient; False when it cannot be had."""
+    """Book the offered slot for the entry's patient; False when it cannot be had. The slot's
+    open offers are locked first, in id order, so simultaneous YESes queue here rather than
+    deadlock over the provider lock and the other offers. Then the offer is claimed by an
+    UPDATE that finds it still offered: if the sweep or a removal ended it since it was read,
+    nothing is booked; once claimed, its lock keeps them off it until this transaction ends."""
+    db.session.execute(select(WaitlistOffer.id).where(
+        WaitlistOffer.provider_id == offer.provider_id, WaitlistOffer.start_at == offer.start_at,
+        WaitlistOffer.status == OFFERED).order_by(WaitlistOffer.id).with_for_update())
+    claimed = db.session.execute(
+        update(WaitlistOffer).where(WaitlistOffer.id == offer.id, WaitlistOffer.status == OFFERED)
+        .values(status=ACCEPTED, responded_at=now)
+        .execution_options(synchronize_session=False)).rowcount
+    db.session.refresh(offer)
+    if claimed != 1:
+        return False
     slot = slots.Slot(start=offer.start_at, end=offer.end_at, provider_id=offer.provider_id,
                       location_id=offer.location_id,
                       appointment_type_id=offer.appointment_type_id)
@@ -418,8 +467,8 @@ def _book(offer: WaitlistOffer, entry: WaitlistEntry, message: Message, *,
         appointment = booking.book_in_transaction(patient_id=entry.patient_id, slot=slot,
                                                   source="patient", now=now)
     except booking.BookingError:
+        offer.status, offer.responded_at = OFFERED, None  # answered as taken by the caller
         return False
-    offer.status, offer.responded_at = ACCEPTED, now
     entry.status, entry.booked_appointment_id = BOOKED, appointment.id
     db.session.execute(update(WaitlistOffer).where(
         WaitlistOffer.id != offer.id, WaitlistOffer.status == OFFERED,
@@ -437,7 +486,8 @@ def _matching_entries(slot: slots.Slot, *, practice_id: int, zone: ZoneInfo,
                       skip_patient_id: int | None, passed_over: Collection[int],
                       now: datetime) -> list[WaitlistEntry]:
     local = slot.start.astimezone(zone)
-    already_offered = select(WaitlistOffer.entry_id).where(
+    already_offered = select(WaitlistEntry.patient_id).join(
+        WaitlistOffer, WaitlistOffer.entry_id == WaitlistEntry.id).where(
         WaitlistOffer.status == OFFERED, WaitlistOffer.expires_at > now,
         WaitlistOffer.provider_id == slot.provider_id,
         WaitlistOffer.start_at == slot.start.astimezone(UTC))
@@ -445,13 +495,13 @@ def _matching_entries(slot: slots.Slot, *, practice_id: int, zone: ZoneInfo,
              .where(WaitlistEntry.practice_id == practice_id, WaitlistEntry.status == WAITING,
                     WaitlistEntry.appointment_type_id == slot.appointment_type_id,
                     WaitlistEntry.location_id == slot.location_id,
-                    WaitlistEntry.id.not_in(already_offered))
+                    WaitlistEntry.patient_id.not_in(already_offered))
              .order_by(WaitlistEntry.priority.desc(), WaitlistEntry.created_at,
                        WaitlistEntry.id))
     if skip_patient_id is not None:
         query = query.where(WaitlistEntry.patient_id != skip_patient_id)
     if passed_over:
-        query = query.where(WaitlistEntry.id.not_in(passed_over))
+        query = query.where(WaitlistEntry.patient_id.not_in(passed_over))
     found: list[WaitlistEntry] = []
     seen: set[int] = set()
     for entry in db.session.execute(query).scalars():

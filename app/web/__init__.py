@@ -4,9 +4,20 @@ what every template may use (app.web.ui)."""
 from __future__ import annotations
 
 from flask import Flask
+from werkzeug.routing import IntegerConverter, Map
 
 from app.web import errors, headers, ui
 from app.web.views import bp
+
+MAX_ROW_ID = 2**31 - 1  # the largest id an INTEGER column holds on PostgreSQL
+
+
+class IdConverter(IntegerConverter):
+    """``<id:name>``: a row id in a URL. A number no id column can hold matches no route, so
+    it is a 404 rather than a database error."""
+
+    def __init__(self, url_map: Map) -> None:
+        super().__init__(url_map, max=MAX_ROW_ID)
 
 
 def init_app(app: Flask) -> None:
@@ -18,6 +29,7 @@ def init_app(app: Flask) -> None:
     from app.scheduling.views import bp as scheduling_bp
     from app.security.permissions import role_label
 
+    app.url_map.converters["id"] = IdConverter  # before any blueprint's routes
     app.jinja_env.globals.update(current_locale=lambda: str(get_locale() or "en"),
                                  role_label=role_label)
     headers.init_app(app)

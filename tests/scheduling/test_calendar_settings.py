@@ -367,3 +367,71 @@ def test_removing_needs_the_csrf_token(make_app, office: Office) -> None:
 
     assert client.post(url).status_code == 400
     assert _db.session.get(ScheduleException, exception.id) is not None
+
+
+def manhattan_hours() -> list[tuple[str, date | None, date | None]]:
+    _db.session.expire_all()
+    return [(f"{row.start_time:%H:%M}-{row.end_time:%H:%M}", row.valid_from, row.valid_until)
+            for row in _db.session.execute(select(WorkingHours).order_by(
+                WorkingHours.valid_from.is_not(None), WorkingHours.valid_from)).scalars()]
+
+
+@pytest.fixture
+def later_hours(office: Office) -> date:
+    """Mondays 09:00-17:00 now, and 10:00-14:00 from a day two months ahead."""
+    later = date.today() + timedelta(days=60)
+    for hours, valid_from in (((9, 17), None), ((10, 14), later)):
+        calendars.set_weekly_hours(
+            practice_id=office.practice.id, provider_id=office.provider.id,
+            location_id=office.manhattan.id, valid_from=valid_from,
+            intervals=[WeeklyInterval(0, time(hours[0]), time(hours[1]))])
+    return later
+
+
+def test_the_weekly_form_edits_the_period_in_force_today(login, office: Office,
+                                                         later_hours: date) -> None:
+    client = login("manager")
+    url = f"/settings/calendars/providers/{office.provider.id}"
+    page = page_text(client.get(url))
+    assert 'name="valid_from" type="date" value=""' in page
+    until = (later_hours - timedelta(days=1)).isoformat()
+    assert f'name="valid_until" type="date" value="{until}"' in page
+
+    response = client.post(f"{url}/hours", data=week_form(
+        office.manhattan, ("08:00", "16:00"), valid_until=until))
+
+    assert response.status_code == 302
+    assert manhattan_hours() == [("08:00-16:00", None, later_hours - timedelta(days=1)),
+                                 ("10:00-14:00", later_hours, None)]
+
+
+def test_saving_without_dates_does_not_silently_replace_later_hours(
+        login, office: Office, later_hours: date) -> None:
+    client = login("manager")
+    url = f"/settings/calendars/providers/{office.provider.id}/hours"
+    before = manhattan_hours()
+
+    refused = client.post(url, data=week_form(office.manhattan, ("08:00", "16:00")))
+
+    assert refused.status_code == 400
+    page = page_text(refused)
+    assert "These later hours fall within the dates given, and saving would replace them:" in page
+    assert "Monday 10:00–14:00, from" in page
+    assert "Tick the box to replace them, or choose an end date before they begin." in page
+    assert manhattan_hours() == before
+
+    confirmed = client.post(url, data=week_form(office.manhattan, ("08:00", "16:00"),
+                                                replace_later="y"))
+    assert confirmed.status_code == 302
+    assert manhattan_hours() == [("08:00-16:00", None, None)]
+
+
+def test_hours_dated_after_the_later_hours_begin_need_no_confirmation(
+        login, office: Office, later_hours: date) -> None:
+    client = login("manager")
+    response = client.post(
+        f"/settings/calendars/providers/{office.provider.id}/hours",
+        data=week_form(office.manhattan, ("11:00", "13:00"),
+                       valid_from=(later_hours + timedelta(days=7)).isoformat()))
+    assert response.status_code == 302
+    assert ("11:00-13:00", later_hours + timedelta(days=7), None) in manhattan_hours()

@@ -256,3 +256,42 @@ def test_another_practices_appointment_is_not_found(login, desk: Desk) -> None:
     assert client.get(f"/schedule/appointments/{stranger.id}").status_code == 404
     assert client.post(f"/schedule/appointments/{stranger.id}/cancel",
                        data={"reason": "Testing"}).status_code == 404
+
+
+HUGE = "100000000000000000000"  # more than any id column holds
+
+
+@pytest.mark.parametrize(("method", "url"), [
+    ("post", f"/schedule/waitlist/{HUGE}/remove"),
+    ("get", f"/schedule/appointments/{HUGE}"),
+    ("post", f"/schedule/appointments/{HUGE}/cancel"),
+    ("get", f"/settings/calendars/types/{HUGE}"),
+    ("get", f"/settings/calendars/providers/{HUGE}"),
+    ("post", f"/settings/calendars/providers/{HUGE}/hours"),
+    ("post", f"/settings/calendars/providers/1/exceptions/{HUGE}/remove"),
+])
+def test_an_id_too_big_for_the_database_is_not_found(login, desk: Desk, method: str,
+                                                     url: str) -> None:
+    response = getattr(login("manager"), method)(url, data={"reason": "Testing"})
+    assert response.status_code == 404
+
+
+@pytest.mark.parametrize(("url", "day"), [("/schedule", "9999-12-31"),
+                                          ("/schedule/week", "0001-01-01"),
+                                          ("/schedule/week", "2201-01-01")])
+def test_a_day_outside_the_calendars_range_names_the_field_and_shows_today(
+        login, desk: Desk, url: str, day: str) -> None:
+    response = login("front_desk").get(url, query_string={"date": day})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "Enter a date between 1900 and 2200." in page
+    today = utcnow().astimezone(ZoneInfo(desk.location.timezone)).date().isoformat()
+    assert f'name="date" value="{today}"' in page
+
+
+@pytest.mark.parametrize("day", ["1900-01-01", "2200-12-31"])
+def test_the_calendars_first_and_last_days_can_be_shown(login, desk: Desk, day: str) -> None:
+    for url in ("/schedule", "/schedule/week"):
+        response = login("front_desk").get(url, query_string={"date": day})
+        assert response.status_code == 200
+        assert f'name="date" value="{day}"' in response.get_data(as_text=True)

@@ -10,7 +10,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from app.core.clock import utcnow
 from app.extensions import db
@@ -352,9 +352,12 @@ def test_waiting_entries_list_what_the_screen_shows_in_offer_order(clinic):
     assert second.latest_offer.start_at.tzinfo == NY
     events = db.session.execute(select(AuditEvent).order_by(AuditEvent.id)
                                 .offset(audited)).scalars().all()
+    # one event per patient shown, so "who saw that X is waiting" has an answer
     assert [(e.action, e.object_type, e.patient_id) for e in events] == [
-        ("appointment.view", "waitlist", None)]
-    assert json.loads(events[0].detail)["count"] == 3
+        ("appointment.view", "waitlist_entry", patient.id)
+        for patient in (urgent, first, elsewhere)]
+    assert [json.loads(e.detail)["entry_ids"] for e in events] == [[e.entry_id]
+                                                                   for e in entries]
 
     only_later = waitlist.waiting_entries(practice_id=clinic.practice.id, location_id=later.id)
     assert [e.patient_id for e in only_later] == [elsewhere.id]
@@ -440,3 +443,168 @@ def test_a_taken_slot_is_left_alone_by_the_sweep(client, clinic):
 
     db.session.expire_all()
     assert statuses_by_patient() == {winner.id: "accepted", loser.id: "taken"}
+
+
+def test_a_patient_shown_twice_on_the_waitlist_is_audited_once_with_both_entries(clinic):
+    from app.security.models import AuditEvent
+
+    uptown = factories.make_location(clinic.practice, name="Uptown")
+    patient = wait(clinic)
+    second = waitlist.join(practice_id=clinic.practice.id, patient_id=patient.id,
+                           appointment_type_id=clinic.exam.id, location_id=uptown.id)
+    db.session.commit()
+
+    entries = waitlist.waiting_entries(practice_id=clinic.practice.id)
+
+    [event] = db.session.execute(select(AuditEvent).where(
+        AuditEvent.action == "appointment.view")).scalars().all()
+    assert event.patient_id == patient.id
+    assert len(entries) == 2 and second.id in {e.entry_id for e in entries}
+    assert json.loads(event.detail)["entry_ids"] == [e.entry_id for e in entries]
+
+
+def test_a_second_waiting_entry_for_the_same_type_and_location_is_refused(clinic):
+    patient = wait(clinic)
+    with pytest.raises(waitlist.WaitlistInputError) as caught:
+        waitlist.add_entry(practice_id=clinic.practice.id, patient_id=patient.id,
+                           appointment_type_id=clinic.exam.id, location_id=clinic.location.id)
+    assert caught.value.errors == {
+        "patient_id": "This patient is already waiting for Exam at Lakeside Midtown."}
+    assert db.session.execute(select(func.count(WaitlistEntry.id))).scalar_one() == 1
+
+
+def test_the_next_batch_skips_a_patient_offered_the_slot_through_another_entry(
+        make_app, practice):
+    app = make_app(WAITLIST_BATCH_SIZE="1")
+    with app.app_context():
+        clinic = make_clinic(practice)
+        twice = wait(clinic, priority=9)
+        first = entry_of(twice)
+        db.session.add(WaitlistEntry(  # a duplicate from before join refused them
+            practice_id=first.practice_id, patient_id=twice.id,
+            appointment_type_id=first.appointment_type_id, location_id=first.location_id,
+            weekdays=first.weekdays, earliest_time=first.earliest_time,
+            latest_time=first.latest_time, priority=8, status="waiting", source="staff"))
+        db.session.commit()
+        other = wait(clinic, priority=1)
+        book_and_cancel(clinic, slot_at(clinic, "15:00"))
+        assert offered_patients() == [twice.id]
+
+        waitlist.expire_offers(now=utcnow() + timedelta(minutes=121))
+
+        db.session.expire_all()
+        assert offered_patients() == [twice.id, other.id]
+
+
+def test_a_slot_taken_then_freed_again_goes_on_to_the_next_batch_after_an_expiry(
+        client, clinic):
+    client.application.config["WAITLIST_BATCH_SIZE"] = 1
+    taker, second, third = wait(clinic, priority=9), wait(clinic, priority=8), wait(clinic)
+    book_and_cancel(clinic, slot_at(clinic, "15:00"))
+    text_yes(client, taker)
+    [appointment] = appointments_of(taker)
+    booking.cancel(appointment_id=appointment.id, reason="Cannot come", source="staff",
+                   staff_id=clinic.staff.id)
+    assert offered_patients() == [taker.id, second.id]
+
+    assert waitlist.expire_offers(now=utcnow() + timedelta(minutes=121)) == 1
+
+    db.session.expire_all()
+    assert offered_patients() == [taker.id, second.id, third.id]
+    assert statuses_by_patient() == {taker.id: "accepted", second.id: "expired",
+                                     third.id: "offered"}
+
+
+def test_removing_the_offered_patient_offers_the_slot_to_the_next_batch(make_app, practice):
+    app = make_app(WAITLIST_BATCH_SIZE="1")
+    with app.app_context():
+        clinic = make_clinic(practice)
+        offered, next_in_line = wait(clinic, priority=9), wait(clinic)
+        book_and_cancel(clinic, slot_at(clinic, "15:00"))
+        assert offered_patients() == [offered.id]
+
+        waitlist.remove_entry(practice_id=clinic.practice.id, entry_id=entry_of(offered).id)
+
+        db.session.expire_all()
+        assert statuses_by_patient() == {offered.id: "expired", next_in_line.id: "offered"}
+        assert entry_of(offered).status == "removed"
+
+
+def test_a_yes_to_an_offer_the_sweep_ended_meanwhile_books_nothing(monkeypatch, clinic):
+    """The sweep expires the offer between the YES reading it and booking it: the YES's
+    claim finds it no longer offered and answers that the time was taken."""
+    patient = wait(clinic)
+    book_and_cancel(clinic, slot_at(clinic, "15:00"))
+    [(offer, _)] = offers()
+    message = factories.make_message(patient, direction="inbound", body="YES")
+    book = waitlist._book
+
+    def sweep_first(offer, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+        with db.engine.begin() as other:  # the sweep's own transaction, committed
+            other.execute(update(WaitlistOffer).where(WaitlistOffer.id == offer.id)
+                          .values(status="expired"))
+        return book(offer, *args, **kwargs)
+
+    monkeypatch.setattr(waitlist, "_book", sweep_first)
+
+    assert waitlist.take_offer(message, [patient], "YES") is True
+    db.session.commit()
+
+    db.session.expire_all()
+    assert appointments_of(patient) == []
+    assert db.session.get(WaitlistOffer, offer.id).status == "expired"
+    reply = db.session.execute(select(Message).where(
+        Message.in_reply_to_id == message.id)).scalar_one()
+    assert reply.template == "waitlist_taken"
+
+
+def test_the_sweep_passes_by_an_offer_a_yes_is_booking(postgres_only, monkeypatch, app,
+                                                      clinic):
+    """A YES that has claimed its offer is still booking when the sweep runs past the offer's
+    end: the sweep neither expires it nor offers the slot to anyone else."""
+    app.config["WAITLIST_BATCH_SIZE"] = 1
+    patient, next_in_line = wait(clinic, priority=9), wait(clinic)
+    book_and_cancel(clinic, slot_at(clinic, "15:00"))
+    [(offer, _)] = offers()
+    after_it_ends = offer.expires_at + timedelta(minutes=1)
+    claimed, go_on = threading.Event(), threading.Event()
+    book = booking.book_in_transaction
+    swept: list[int] = []
+    errors: list[BaseException] = []
+
+    def paused_booking(**kwargs):  # noqa: ANN003, ANN202
+        claimed.set()
+        go_on.wait(timeout=10)
+        return book(**kwargs)
+
+    monkeypatch.setattr(booking, "book_in_transaction", paused_booking)
+
+    def reply_yes() -> None:
+        with app.app_context():
+            try:
+                inbound.receive_sms(message_sid=new_sid(), sender=patient.mobile_phone,
+                                    body="YES")
+            except BaseException as error:  # reported by the assertions below
+                errors.append(error)
+
+    def sweep() -> None:
+        with app.app_context():
+            try:
+                swept.append(waitlist.expire_offers(now=after_it_ends))
+            except BaseException as error:
+                errors.append(error)
+
+    yes = threading.Thread(target=reply_yes)
+    yes.start()
+    assert claimed.wait(timeout=10)
+    sweeper = threading.Thread(target=sweep)
+    sweeper.start()
+    sweeper.join(timeout=10)
+    go_on.set()
+    yes.join(timeout=10)
+
+    assert errors == [] and swept == [0]
+    db.session.expire_all()
+    assert len(appointments_of(patient)) == 1
+    assert statuses_by_patient() == {patient.id: "accepted"}
+    assert next_in_line.id not in offered_patients()

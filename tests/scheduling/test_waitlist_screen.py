@@ -146,6 +146,19 @@ def test_the_service_refusals_are_shown_on_their_fields(login, clinic):
     assert entries() == []
 
 
+def test_a_patient_already_waiting_for_the_type_there_is_not_added_twice(login, clinic):
+    patient = factories.make_patient(clinic.practice)
+    client = login("front_desk")
+    assert client.post(URL, data=add_data(clinic, patient)).status_code == 302
+
+    again = client.post(URL, data=add_data(clinic, patient, priority="5"))
+
+    assert again.status_code == 400
+    assert "This patient is already waiting for Exam at Lakeside Midtown." in html.unescape(
+        again.get_data(as_text=True))
+    assert len(entries()) == 1
+
+
 def test_remove_takes_the_patient_off_and_ends_their_offers(login, clinic):
     patient = wait(clinic)
     book_and_cancel(clinic, slot_at(clinic, "15:00"))
