@@ -25,7 +25,7 @@ def _not_found() -> NoReturn:
     abort(404, description=_("There is no patient with that number in this practice."))
 
 
-@bp.get("/patients/<int:patient_id>/messages")
+@bp.get("/patients/<id:patient_id>/messages")
 @requires(Permission.PATIENT_VIEW)
 def message_log(patient_id: int) -> Any:
     page = request.args.get("page", 1, type=int)
@@ -58,7 +58,7 @@ def _consent_error(error: staff_actions.ConsentChangeError) -> str:
     return messages.get(error.reason, _("Choose one of the options offered."))
 
 
-@bp.route("/patients/<int:patient_id>/consent", methods=["GET", "POST"])
+@bp.route("/patients/<id:patient_id>/consent", methods=["GET", "POST"])
 @requires(Permission.PATIENT_EDIT)
 def change_consent(patient_id: int) -> Any:
     form = ConsentForm()
@@ -83,7 +83,7 @@ def change_consent(patient_id: int) -> Any:
     return render_template("messaging/consent.html", consent=overview, consent_form=form)
 
 
-@bp.post("/patients/<int:patient_id>/messages/<int:message_id>/opt-out")
+@bp.post("/patients/<id:patient_id>/messages/<id:message_id>/opt-out")
 @requires(Permission.PATIENT_EDIT)
 def honour_opt_out(patient_id: int, message_id: int) -> Any:
     try:
@@ -99,7 +99,7 @@ def honour_opt_out(patient_id: int, message_id: int) -> Any:
     return redirect(url_for("patients.record", patient_id=patient_id) + "#consent")
 
 
-@bp.post("/patients/<int:patient_id>/messages/<int:message_id>/not-opt-out")
+@bp.post("/patients/<id:patient_id>/messages/<id:message_id>/not-opt-out")
 @requires(Permission.PATIENT_EDIT)
 def dismiss_opt_out(patient_id: int, message_id: int) -> Any:
     try:

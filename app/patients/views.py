@@ -66,7 +66,7 @@ def search() -> Any:
     return render_template(template, form=form, result=result, labels=_labels())
 
 
-@bp.get("/<int:patient_id>")
+@bp.get("/<id:patient_id>")
 @requires(Permission.PATIENT_VIEW)
 def record(patient_id: int) -> Any:
     try:

@@ -36,6 +36,7 @@ from app.scheduling.booking_rules import MAX_TEXT_LENGTH
 from app.scheduling.models import AppointmentStatus
 from app.scheduling.waitlist import ACCEPTED, DECLINED, EXPIRED, OFFERED, TAKEN, Options
 from app.security.auth import strip_text
+from app.web.fields import IdField
 
 S = AppointmentStatus
 # Check-in and check-out buttons, by the appointment's current status.
@@ -80,18 +81,18 @@ def _on_calendar(form: Form, field: Field) -> None:
 class CalendarQuery(Form):
     """The calendar's choices, from the query string."""
 
-    location_id = IntegerField(_l("Location"), validators=[Optional()])
-    appointment_type_id = IntegerField(_l("Open slots for"), validators=[Optional()])
-    provider_id = IntegerField(_l("Provider"), validators=[Optional()])
+    location_id = IdField(_l("Location"), validators=[Optional()])
+    appointment_type_id = IdField(_l("Open slots for"), validators=[Optional()])
+    provider_id = IdField(_l("Provider"), validators=[Optional()])
     date = DateField(_l("Day"), validators=[Optional(), _on_calendar])
 
 
 class SlotFields(Form):
     """The slot a booking is for, as the calendar's links and forms name it."""
 
-    appointment_type_id = IntegerField(_l("Type"), validators=_required(_l("Type")))
-    provider_id = IntegerField(_l("Provider"), validators=_required(_l("Provider")))
-    location_id = IntegerField(_l("Location"), validators=_required(_l("Location")))
+    appointment_type_id = IdField(_l("Type"), validators=_required(_l("Type")))
+    provider_id = IdField(_l("Provider"), validators=_required(_l("Provider")))
+    location_id = IdField(_l("Location"), validators=_required(_l("Location")))
     start = HiddenField(_l("Time"), validators=[_aware])
 
 
@@ -102,7 +103,7 @@ class BookQuery(SlotFields):
 
 
 class BookForm(FlaskForm, SlotFields):
-    patient_id = IntegerField(_l("Patient"), validators=[
+    patient_id = IdField(_l("Patient"), validators=[
         InputRequired(message=_l("Choose a patient."))])
 
 
@@ -130,8 +131,8 @@ def weekday_names() -> dict[int, str]:
 class WaitlistQuery(Form):
     """The waitlist screen's filters and its patient search, from the query string."""
 
-    location_id = IntegerField(_l("Location"), validators=[Optional()])
-    appointment_type_id = IntegerField(_l("Type"), validators=[Optional()])
+    location_id = IdField(_l("Location"), validators=[Optional()])
+    appointment_type_id = IdField(_l("Type"), validators=[Optional()])
     q = SearchField(_l("Find a patient"), validators=[
         Length(max=MAX_QUERY_LENGTH,
                message=_l("Use at most %(max)d characters.", max=MAX_QUERY_LENGTH))])
@@ -142,10 +143,10 @@ class WaitlistForm(FlaskForm):
     so a page shown again with errors lists the same patients."""
 
     q = HiddenField(validators=[Length(max=MAX_QUERY_LENGTH)])
-    patient_id = IntegerField(_l("Patient"), validators=[
+    patient_id = IdField(_l("Patient"), validators=[
         InputRequired(message=_l("Choose a patient."))])
-    appointment_type_id = IntegerField(_l("Type"), validators=_required(_l("Type")))
-    location_id = IntegerField(_l("Location"), validators=_required(_l("Location")))
+    appointment_type_id = IdField(_l("Type"), validators=_required(_l("Type")))
+    location_id = IdField(_l("Location"), validators=_required(_l("Location")))
     provider_ids = SelectMultipleField(_l("Providers (none chosen: any)"), coerce=int)
     weekdays = SelectMultipleField(_l("Days"), coerce=int, default=list(range(7)), validators=[
         InputRequired(message=_l("Choose one or more days of the week."))])

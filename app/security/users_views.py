@@ -71,7 +71,7 @@ def create() -> Any:
     return render_template("admin/users_form.html", form=form, user=None)
 
 
-@bp.route("/<int:user_id>", methods=["GET", "POST"])
+@bp.route("/<id:user_id>", methods=["GET", "POST"])
 @requires(Permission.USERS_MANAGE)
 def edit(user_id: int) -> Any:
     user = staff.get_staff(practice_id=current_user.practice_id, user_id=user_id)
