@@ -16,6 +16,20 @@ from sqlalchemy.types import TypeDecorator
 
 from app.security.crypto import Keyring
 
+# The instants the app keeps: clear of datetime's smallest and largest (converting to UTC
+# there overflows) and with four-digit years in every format.
+EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
+LATEST = datetime(9000, 1, 1, tzinfo=UTC)
+
+
+def utc_in_range(moment: datetime) -> datetime | None:
+    """An aware ``moment`` in UTC; None when it lies outside [EARLIEST, LATEST)."""
+    try:
+        utc = moment.astimezone(UTC)
+    except OverflowError:
+        return None
+    return utc if EARLIEST <= utc < LATEST else None
+
 
 def keyring() -> Keyring:
     return current_app.extensions["frontdesk.keyring"]

@@ -4,12 +4,14 @@ Every write takes the same path as a booking at the desk (``app.scheduling.booki
 "fhir"): the double-booking rule, the patient's other appointments, audit and domain events.
 Booking-window rules (notice, days ahead, online booking) are the patient's and do not apply.
 
-An update is compared with the appointment as it is, and each difference goes through its
-service, in this order: the time, practitioner, location or type (reschedule), the patient's
-answer, the status (cancel or a status change), the comment. The status change is checked
-before anything is applied, so a refused transition changes nothing; only a lost time
-(409) can stop an update, and it is the first step. A status the appointment cannot go to
-from its current one is 409 (the request is well formed but conflicts with the state).
+An update is compared with the appointment as it is and applied by ``booking.update`` as one
+transaction, so a refused step changes nothing: the time, practitioner, location or type
+(reschedule; a lost time is 409 with the next open times), the patient's answer (compared after
+a move, which resets it), the status (cancel or a status change), the comment. A status the
+appointment cannot go to from its current one is 409 (the request is well formed but
+conflicts with the state). The end must be the start plus the type's duration, except on an
+appointment that stays where it is: it keeps the end it was booked with, so a type whose
+duration changed since does not make its appointments unchangeable.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -47,6 +49,7 @@ from app.fhir.search import (
     instant_conditions,
     parse_ids,
     parse_reference,
+    practice_zone,
     run_page,
 )
 from app.patients.models import Patient
@@ -70,8 +73,9 @@ SEARCH_PARAMS = (
     SearchParam("location", "reference", "The location: Location/<id> or <id>."),
     SearchParam("actor", "reference", "Any participant: Patient/<id>, Practitioner/<id> or "
                                       "Location/<id> (the type is needed)."),
-    SearchParam("date", "date", "The start: eq, gt, ge, lt, le with a date or a dateTime "
-                                "with a zone; give it twice for a range."),
+    SearchParam("date", "date", "The start: eq, gt, ge, lt, le with a date (a day in the "
+                                "practice's time zone) or a dateTime with a zone; give it "
+                                "twice for a range."),
     SearchParam("status", "token", "One status or several separated by commas."),
     SearchParam("_lastUpdated", "date", "When the appointment last changed: eq, gt, ge, lt, "
                                         "le."),
@@ -88,7 +92,7 @@ def read(*, client: ApiClient, resource_id: str) -> FhirAppointment:
 
 def search(*, client: ApiClient, request: SearchRequest) -> Found:
     stmt = (select(Appointment)
-            .where(Appointment.practice_id == client.practice_id, *_conditions(request))
+            .where(Appointment.practice_id == client.practice_id, *_conditions(client, request))
             .options(selectinload(Appointment.patient), selectinload(Appointment.provider),
                      selectinload(Appointment.location),
                      selectinload(Appointment.appointment_type))
@@ -101,7 +105,8 @@ def search(*, client: ApiClient, request: SearchRequest) -> Found:
     return Found([mapping.to_fhir(a) for a in page.rows], page.total)
 
 
-def _conditions(request: SearchRequest) -> list[Any]:
+def _conditions(client: ApiClient, request: SearchRequest) -> list[Any]:
+    zone = practice_zone(client.practice_id)
     conditions: list[Any] = []
     if (ids := request.one("_id")) is not None:
         conditions.append(Appointment.id.in_(parse_ids(ids)))
@@ -113,7 +118,8 @@ def _conditions(request: SearchRequest) -> list[Any]:
     if (value := request.one("actor")) is not None:
         conditions.append(_actor_condition(value))
     if "date" in request.params:
-        conditions += instant_conditions("date", request.params["date"], Appointment.start_at)
+        conditions += instant_conditions("date", request.params["date"], Appointment.start_at,
+                                         zone=zone)
     if (value := request.one("status")) is not None:
         wanted = [part.strip() for part in value.split(",")]
         unknown = [part for part in wanted if part not in STATUSES]
@@ -123,7 +129,7 @@ def _conditions(request: SearchRequest) -> list[Any]:
         conditions.append(Appointment.status.in_(wanted))
     if "_lastUpdated" in request.params:
         conditions += instant_conditions("_lastUpdated", request.params["_lastUpdated"],
-                                         Appointment.updated_at)
+                                         Appointment.updated_at, zone=zone)
     return conditions
 
 
@@ -161,38 +167,17 @@ def update(*, client: ApiClient, resource_id: str, body: Any,
     appointment = load_owned(Appointment, "Appointment", client, resource_id, for_update=True)
     check_if_match(if_match, mapping.version(appointment))
     fields = mapping.from_fhir(resource, appointment_id=appointment.id)
-    wanted = _resolve(client, fields)
+    wanted = _resolve(client, fields, current=appointment)
     if wanted.patient_id != appointment.patient_id:
         raise FhirError(400, "An appointment's patient cannot change: cancel it and book "
                              "one for the other patient.", expression=fields.patient.expression)
-    old_slot = Slot(start=appointment.start_at, end=appointment.end_at,
-                    provider_id=appointment.provider_id, location_id=appointment.location_id,
-                    appointment_type_id=appointment.appointment_type_id)
-    old_status, old_response = appointment.status, appointment.patient_status
-    new_note = (fields.comment or "").strip() or None
-    changes = []
     with _booking_errors(wanted):
-        if fields.status != old_status:
-            _check_status_change(old_status, fields)
-        if wanted.slot != old_slot:
-            booking.reschedule(appointment_id=appointment.id, new_slot=wanted.slot,
-                               source=SOURCE)
-            changes.append("time")
-        if fields.patient_status != old_response:
-            booking.set_patient_response(appointment_id=appointment.id,
-                                         response=fields.patient_status, source=SOURCE)
-            changes.append("patient_status")
-        if fields.status != old_status and fields.status == AppointmentStatus.CANCELLED:
-            booking.cancel(appointment_id=appointment.id, reason=fields.cancel_reason or "",
-                           source=SOURCE)
-            changes.append("status")
-        elif fields.status != old_status:
-            booking.set_status(appointment_id=appointment.id, status=fields.status,
-                               source=SOURCE)
-            changes.append("status")
-        if new_note != appointment.note:
-            booking.set_note(appointment_id=appointment.id, note=new_note, source=SOURCE)
-            changes.append("comment")
+        if fields.status != appointment.status:
+            _check_status_change(appointment.status, fields)
+        changes = booking.update(appointment_id=appointment.id, source=SOURCE,
+                                 new_slot=wanted.slot, response=fields.patient_status,
+                                 status=fields.status, note=fields.comment,
+                                 cancel_reason=fields.cancel_reason)
     audit_access(audit.Action.FHIR_UPDATE, client, "Appointment", object_id=appointment.id,
                  patient_id=appointment.patient_id, detail={"changes": changes})
     db.session.commit()
@@ -200,7 +185,7 @@ def update(*, client: ApiClient, resource_id: str, body: Any,
 
 
 def _check_status_change(old_status: str, fields: mapping.AppointmentFields) -> None:
-    """Refuse a status change before any other change of the update is applied."""
+    """Refuse a status change in the API's words, before the booking service is asked."""
     if fields.status not in TRANSITIONS:
         raise FhirError(400, f"Status {fields.status!r} is not kept here (statuses: "
                              f"{', '.join(TRANSITIONS)}).", expression="Appointment.status")
@@ -220,9 +205,11 @@ class _Wanted:
     sources: dict[str, str]  # booking service field → the element it came from
 
 
-def _resolve(client: ApiClient, fields: mapping.AppointmentFields) -> _Wanted:
+def _resolve(client: ApiClient, fields: mapping.AppointmentFields,
+             current: Appointment | None = None) -> _Wanted:
     """The patient and slot the resource names; InvalidResource naming each element that
-    names something we do not have."""
+    names something we do not have. The end is start + the type's duration, or ``current``'s
+    end when the start, practitioner, location and type are ``current``'s."""
     problems: list[tuple[str, str]] = []
     patient = _owned(Patient, client, fields.patient, problems)
     provider = _owned(Provider, client, fields.practitioner, problems)
@@ -255,14 +242,17 @@ def _resolve(client: ApiClient, fields: mapping.AppointmentFields) -> _Wanted:
         kind = None
     end = fields.start
     if kind is not None:
-        end = fields.start + timedelta(minutes=kind.duration_minutes)
+        minutes = kind.duration_minutes
+        if current is not None and _stays(current, fields.start, provider, location, kind):
+            minutes = (current.end_at - current.start_at) // timedelta(minutes=1)
+        end = fields.start + timedelta(minutes=minutes)
         if fields.end is not None and fields.end != end:
-            problems.append(("Appointment.end", f"Appointment.end: must be "
-                             f"{end:%Y-%m-%dT%H:%M:%SZ}, {kind.duration_minutes} minutes after "
-                             f"the start ({kind.name})"))
-        if fields.minutes is not None and fields.minutes != kind.duration_minutes:
-            problems.append(("Appointment.minutesDuration", "Appointment.minutesDuration: a "
-                             f"{kind.name} takes {kind.duration_minutes} minutes"))
+            problems.append(("Appointment.end", "Appointment.end: must be "
+                             f"{end.astimezone(UTC).isoformat().replace('+00:00', 'Z')}, "
+                             f"{minutes} minutes after the start ({kind.name})"))
+        if fields.minutes is not None and fields.minutes != minutes:
+            problems.append(("Appointment.minutesDuration", "Appointment.minutesDuration: "
+                             f"this {kind.name} takes {minutes} minutes"))
     if problems:
         raise InvalidResource(problems)
     assert patient is not None and provider is not None and location is not None
@@ -279,6 +269,15 @@ def _resolve(client: ApiClient, fields: mapping.AppointmentFields) -> _Wanted:
                  "note": "Appointment.comment", "status": "Appointment.status",
                  "reason": "Appointment.cancelationReason",
                  "response": fields.patient_status_expression, "appointment_id": "Appointment"})
+
+
+def _stays(current: Appointment, start: datetime, provider: Provider | None,
+           location: Location | None, kind: AppointmentType) -> bool:
+    """Whether the posted time, practitioner, location and type are the appointment's own."""
+    return (start == current.start_at and provider is not None and location is not None
+            and (provider.id, location.id, kind.id) == (current.provider_id,
+                                                        current.location_id,
+                                                        current.appointment_type_id))
 
 
 def _owned(model: Any, client: ApiClient, actor: mapping.Actor | None,
@@ -361,7 +360,8 @@ HANDLER = ResourceHandler(
         "a time already taken is 409 with the next open times. Participants: one Patient, "
         "one Practitioner, one Location (optional when the practitioner works at one). The "
         f"type is a coding of {APPOINTMENT_TYPE_SYSTEM} or a free Slot; end must be start + "
-        "the type's duration. New appointments are proposed, pending or booked; a status "
+        "the type's duration (an appointment not moved keeps its own). An update is applied "
+        "whole or not at all. New appointments are proposed, pending or booked; a status "
         "the appointment cannot go to from its current one is 409; cancelling needs "
         "cancelationReason. Description, priority, specialty and reasons are accepted and "
         "not kept."),

@@ -40,6 +40,7 @@ from app.fhir.search import (
     parse_ids,
     parse_reference,
     parse_token,
+    practice_zone,
     run_page,
 )
 from app.messaging import outbox
@@ -129,7 +130,8 @@ def _conditions(client: ApiClient, request: SearchRequest) -> list[Any]:
     for name, column in (("sent", SENT_AT), ("received", RECEIVED_AT),
                          ("_lastUpdated", Message.updated_at)):
         if name in request.params:
-            conditions += instant_conditions(name, request.params[name], column)
+            conditions += instant_conditions(name, request.params[name], column,
+                                             zone=practice_zone(client.practice_id))
     if (value := request.one("status")) is not None:
         conditions.append(_any_of("status", value, _status_condition))
     if (value := request.one("medium")) is not None:

@@ -36,6 +36,7 @@ from app.fhir.search import (
     parse_ids,
     parse_plain_date,
     parse_token,
+    practice_zone,
     run_page,
     slice_page,
 )
@@ -73,7 +74,7 @@ def read(*, client: ApiClient, resource_id: str) -> FhirPatient:
 
 
 def search(*, client: ApiClient, request: SearchRequest) -> Found:
-    conditions = [Patient.practice_id == client.practice_id, *_conditions(request)]
+    conditions = [Patient.practice_id == client.practice_id, *_conditions(client, request)]
     stmt = select(Patient).where(*conditions).order_by(Patient.id)
     given = request.one("given")
     if given is None:
@@ -92,7 +93,7 @@ def search(*, client: ApiClient, request: SearchRequest) -> Found:
     return Found([mapping.to_fhir(p) for p in page.rows], page.total)
 
 
-def _conditions(request: SearchRequest) -> list[Any]:
+def _conditions(client: ApiClient, request: SearchRequest) -> list[Any]:
     conditions: list[Any] = []
     if (ids := request.one("_id")) is not None:
         conditions.append(Patient.id.in_(parse_ids(ids)))
@@ -115,7 +116,8 @@ def _conditions(request: SearchRequest) -> list[Any]:
         conditions.append(_telecom_condition(telecom))
     if "_lastUpdated" in request.params:
         conditions += instant_conditions("_lastUpdated", request.params["_lastUpdated"],
-                                         Patient.updated_at)
+                                         Patient.updated_at,
+                                         zone=practice_zone(client.practice_id))
     return conditions
 
 

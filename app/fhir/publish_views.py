@@ -1,6 +1,7 @@
 """SMART Scheduling Links publication under /fhir: the ``$bulk-publish`` manifest and its
 NDJSON files. Public (no token): it publishes places and open times, never patient data.
-GET only; answers may be cached for a minute, the most often clients should poll."""
+GET only; answers may be cached for a minute, the most often clients should poll, by any
+cache: they are the same for every caller (a signed-in staff member included)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,6 @@ from app.fhir import scheduling_links
 from app.fhir.errors import FhirError, register_handlers
 from app.fhir.scheduling_links import PublishedFile
 from app.security.permissions import public
-from app.web.ui import current_practice
 
 bp = Blueprint("fhir_publish", __name__, url_prefix="/fhir")
 register_handlers(bp)
@@ -42,10 +42,10 @@ def _check_request() -> None:
 
 
 def _practice_id() -> int:
-    practice = current_practice()
-    if practice is None:
+    practice_id = scheduling_links.published_practice_id()
+    if practice_id is None:
         raise FhirError(404, "No practice publishes slots here.")
-    return practice.id
+    return practice_id
 
 
 def _cacheable(body: str, content_type: str) -> Response:

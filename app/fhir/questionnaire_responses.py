@@ -32,6 +32,7 @@ from app.fhir.search import (
     instant_conditions,
     parse_ids,
     parse_reference,
+    practice_zone,
     run_page,
 )
 from app.forms import services
@@ -89,7 +90,8 @@ def _conditions(client: ApiClient, request: SearchRequest) -> list[Any]:
     for name, column in (("authored", QuestionnaireResponse.authored_at),
                          ("_lastUpdated", QuestionnaireResponse.updated_at)):
         if name in request.params:
-            conditions += instant_conditions(name, request.params[name], column)
+            conditions += instant_conditions(name, request.params[name], column,
+                                             zone=practice_zone(client.practice_id))
     return conditions
 
 

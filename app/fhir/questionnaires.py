@@ -24,6 +24,7 @@ from app.fhir.search import (
     SearchRequest,
     instant_conditions,
     parse_ids,
+    practice_zone,
     run_page,
     string_condition,
 )
@@ -67,7 +68,8 @@ def search(*, client: ApiClient, request: SearchRequest) -> Found:
             conditions.append(condition)
     if "_lastUpdated" in request.params:
         conditions += instant_conditions("_lastUpdated", request.params["_lastUpdated"],
-                                         Questionnaire.updated_at)
+                                         Questionnaire.updated_at,
+                                         zone=practice_zone(client.practice_id))
     page = run_page(select(Questionnaire).where(*conditions).order_by(Questionnaire.id),
                     request)
     audit_access(audit.Action.FHIR_SEARCH, client, "Questionnaire",

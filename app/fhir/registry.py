@@ -143,8 +143,9 @@ def check_body_id(resource: Any, resource_id: str) -> None:
 
 def check_if_match(if_match: str | None, version: str) -> None:
     """``If-Match: W/"<versionId>"`` must name the current version, or the update is
-    refused with 412 (someone changed the record since the client read it)."""
-    if if_match is None:
+    refused with 412 (someone changed the record since the client read it). ``*`` matches
+    any version: the record exists."""
+    if if_match is None or if_match.strip() == "*":
         return
     wanted = if_match.strip().removeprefix("W/").strip('"')
     if wanted != version:

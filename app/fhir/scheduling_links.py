@@ -9,7 +9,9 @@ times.
   an active provider offers it (id ``loc<location>-type<type>``, actor the Location alone).
   It is not the /fhir Schedule API's resource, which is one provider's calendar. A calendar
   withdrawn from publication (``Schedule.active`` False) drops its provider's time here; a
-  withdrawn location-wide calendar drops the location.
+  withdrawn location-wide calendar drops the location. A calendar's planning horizon, when
+  set, bounds the times published from it: a provider's calendar at the location their
+  times, the location-wide calendar every provider's there (as the /fhir Slot API does).
 - A published Slot aggregates the providers: one per (location, type, start), status free,
   ``slot-capacity`` the number of providers free at that start, ``booking-deep-link`` the
   self-scheduling page of that day with the type and location chosen, ``booking-phone`` the
@@ -39,8 +41,8 @@ from fhir.resources.R4B.slot import Slot as FhirSlot
 from sqlalchemy import select
 
 from app.extensions import db
-from app.fhir.mapping.codes import appointment_type_concept
-from app.practice.models import Location, Provider, provider_location
+from app.fhir.mapping.codes import appointment_type_concept, minute_stamp
+from app.practice.models import Location, Practice, Provider, provider_location
 from app.scheduling import slots
 from app.scheduling.models import AppointmentType, Schedule, provider_appointment_type
 
@@ -72,6 +74,13 @@ class PublishedFile:
     resource_type: str  # Location | Schedule | Slot
     location_id: int | None = None  # Slot files: one per location
     state: str | None = None
+
+
+def published_practice_id() -> int | None:
+    """The practice whose times are published: the one this installation serves patients (the
+    first), whoever asks, so that publicly cached answers never depend on a session."""
+    return db.session.execute(select(Practice.id).order_by(Practice.id).limit(1)
+                              ).scalar_one_or_none()
 
 
 def offers(practice_id: int) -> list[Offer]:
@@ -154,6 +163,9 @@ def slot_lines(*, practice_id: int, location_id: int, booking_day_url: str, days
     if where is None or where.practice_id != practice_id:
         raise UnknownLocation(location_id)
     here = [offer for offer in offers(practice_id) if offer.location.id == location_id]
+    horizons = {row.provider_id: row for row in db.session.execute(
+        select(Schedule).where(Schedule.practice_id == practice_id,
+                               Schedule.location_id == location_id)).scalars()}
     lines: list[tuple[datetime, int, str]] = []
     for offer in here:
         zone = ZoneInfo(offer.location.timezone)
@@ -162,7 +174,9 @@ def slot_lines(*, practice_id: int, location_id: int, booking_day_url: str, days
         for slot in slots.find_open_slots(
                 appointment_type_id=offer.kind.id, location_id=location_id,
                 start=now, end=now + timedelta(days=days), now=now):
-            if slot.provider_id in offer.provider_ids:
+            if (slot.provider_id in offer.provider_ids
+                    and _within(horizons.get(slot.provider_id), slot.start)
+                    and _within(horizons.get(None), slot.start)):
                 capacity[slot.start].add(slot.provider_id)
                 ends[slot.start] = slot.end
         for start, providers in capacity.items():
@@ -172,6 +186,15 @@ def slot_lines(*, practice_id: int, location_id: int, booking_day_url: str, days
     return [line for _, _, line in sorted(lines)]
 
 
+def _within(calendar: Schedule | None, start: datetime) -> bool:
+    """Whether ``start`` lies within the calendar's planning horizon (no calendar, or no
+    horizon: yes)."""
+    if calendar is None:
+        return True
+    return ((calendar.horizon_start is None or start >= calendar.horizon_start)
+            and (calendar.horizon_end is None or start < calendar.horizon_end))
+
+
 def _slot_line(offer: Offer, *, start: datetime, end: datetime, capacity: int,
                booking_day_url: str) -> str:
     link = booking_day_url + "?" + urlencode({"type": offer.kind.id,
@@ -179,7 +202,7 @@ def _slot_line(offer: Offer, *, start: datetime, end: datetime, capacity: int,
                                               "day": start.date().isoformat()})
     return _line(FhirSlot, {
         "resourceType": "Slot",
-        "id": f"{offer.schedule_id}-{start.astimezone(UTC):%Y%m%d%H%M}",
+        "id": f"{offer.schedule_id}-{minute_stamp(start)}",
         "schedule": {"reference": f"Schedule/{offer.schedule_id}"},
         "status": "free", "start": start.isoformat(), "end": end.isoformat(),
         "extension": [{"url": BOOKING_DEEP_LINK, "valueUrl": link},

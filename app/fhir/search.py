@@ -3,6 +3,8 @@
 Parsing is strict: an unknown parameter or modifier is a 400 naming it, because ignoring it
 would quietly return more records than the client asked for. Paging is by offset
 (``_count``, ``_offset``); the ``next`` link carries both, so a client just follows it.
+A date parameter given a date without a time means that day in the practice's time zone
+(``Practice.timezone``), the day its staff and patients mean.
 """
 
 from __future__ import annotations
@@ -10,9 +12,10 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
 
 from fhir.resources.R4B.bundle import Bundle
 from sqlalchemy import ColumnElement, Select, func, select
@@ -20,6 +23,7 @@ from werkzeug.datastructures import MultiDict
 
 from app.extensions import db
 from app.fhir.errors import FhirError
+from app.practice.models import Practice
 
 DEFAULT_COUNT = 20
 MAX_COUNT = 100
@@ -146,17 +150,23 @@ def parse_plain_date(name: str, value: str, why_no_prefix: str) -> date:
                         expression=name) from None
 
 
-def instant_conditions(name: str, values: Sequence[str], column: Any
+def practice_zone(practice_id: int) -> ZoneInfo:
+    """The zone a plain date in a search means a day of: the practice's."""
+    return ZoneInfo(db.session.get_one(Practice, practice_id).timezone)
+
+
+def instant_conditions(name: str, values: Sequence[str], column: Any, *, zone: ZoneInfo
                        ) -> list[ColumnElement[bool]]:
     """``_lastUpdated=ge2024-01-01&_lastUpdated=lt2024-02-01T12:00:00Z`` → SQL conditions.
 
-    Each value is a day (UTC) or a dateTime with a zone, i.e. a range [start, end); the
-    prefix (eq by default; gt, ge, lt, le) compares the column with that range."""
+    Each value is a day (in ``zone``: the practice's) or a dateTime with a zone, i.e. a range
+    [start, end); the prefix (eq by default; gt, ge, lt, le) compares the column with that
+    range."""
     conditions = []
     for value in values:
         found = _PREFIX.match(value)
         prefix = found.group(1) if found else "eq"
-        start, end = _instant_range(name, value[found.end():] if found else value)
+        start, end = _instant_range(name, value[found.end():] if found else value, zone)
         if prefix == "eq":
             conditions += [column >= start, column < end]
         elif prefix == "ge":
@@ -173,15 +183,21 @@ def instant_conditions(name: str, values: Sequence[str], column: Any
     return conditions
 
 
-def _instant_range(name: str, text: str) -> tuple[datetime, datetime]:
+def _instant_range(name: str, text: str, zone: ZoneInfo) -> tuple[datetime, datetime]:
+    """[start, end) in UTC: a day in ``zone``, or one instant."""
     try:
         if _DATE.match(text):
-            start = datetime.combine(date.fromisoformat(text), datetime.min.time(), UTC)
-            return start, start + timedelta(days=1)
+            day = date.fromisoformat(text)
+            return (datetime.combine(day, time(), zone).astimezone(UTC),
+                    datetime.combine(day + timedelta(days=1), time(), zone).astimezone(UTC))
         moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
         if moment.tzinfo is not None:
+            moment = moment.astimezone(UTC)
             return moment, moment + timedelta(microseconds=1)
-    except (ValueError, OverflowError):  # OverflowError: the last day of year 9999
+    except OverflowError:  # within a day of the first or the last representable instant
+        raise FhirError(400, f"'{name}' must lie within the years 1 to 9999 in UTC, not "
+                             f"{text!r}.", expression=name) from None
+    except ValueError:
         pass
     raise FhirError(400, f"'{name}' must be a date (YYYY-MM-DD) or a dateTime with a time "
                          f"zone, not {text!r}.", expression=name)
@@ -229,15 +245,17 @@ def searchset(*, base_url: str, resource_type: str, request: SearchRequest,
     })
 
 
-def instant_bounds(name: str, values: Sequence[str]) -> tuple[datetime | None, datetime | None]:
-    """The window [lower, upper) that date values (prefixes eq, gt, ge, lt, le) allow, for
-    searches filtered in Python; None where a side is open."""
+def instant_bounds(name: str, values: Sequence[str], *, zone: ZoneInfo
+                   ) -> tuple[datetime | None, datetime | None]:
+    """The window [lower, upper) that date values (prefixes eq, gt, ge, lt, le; a plain date
+    is a day in ``zone``) allow, for searches filtered in Python; None where a side is
+    open."""
     lower: datetime | None = None
     upper: datetime | None = None
     for value in values:
         found = _PREFIX.match(value)
         prefix = found.group(1) if found else "eq"
-        start, end = _instant_range(name, value[found.end():] if found else value)
+        start, end = _instant_range(name, value[found.end():] if found else value, zone)
         if prefix not in ("eq", "ge", "gt", "le", "lt"):
             raise FhirError(400, f"Prefix '{prefix}' is not supported on '{name}' "
                                  "(use eq, gt, ge, lt or le).", expression=name)

@@ -4,7 +4,7 @@ slot is (``app.fhir.mapping.codes``)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -13,6 +13,7 @@ from fhir.resources.R4B.slot import Slot as FhirSlot
 from flask import current_app, url_for
 
 from app.core.clock import utcnow
+from app.core.types import EARLIEST, LATEST
 from app.extensions import db
 from app.fhir.auth import ApiClient
 from app.fhir.errors import FhirError
@@ -39,6 +40,7 @@ from app.fhir.search import (
     instant_bounds,
     parse_reference,
     parse_token,
+    practice_zone,
     slice_page,
 )
 from app.scheduling import calendars, schedules
@@ -50,16 +52,14 @@ from app.security import audit
 DEFAULT_WINDOW = timedelta(days=7)
 MAX_WINDOW = timedelta(days=31)
 MAX_IDS = 100
-# Windows are kept within these years, clear of the smallest and largest datetimes.
-EARLIEST, LATEST = datetime(1900, 1, 1, tzinfo=UTC), datetime(9000, 1, 1, tzinfo=UTC)
 
 SEARCH_PARAMS = (
     SearchParam("schedule", "reference", "Schedule/<id>; required for free slots. Without "
                                          "it, busy and busy-unavailable slots of every "
                                          "schedule."),
-    SearchParam("start", "date", "Start of the slot, with prefixes ge, gt, le, lt (default: "
-                                 "from now for 7 days; a window longer than 31 days is "
-                                 "refused)."),
+    SearchParam("start", "date", "Start of the slot, with prefixes ge, gt, le, lt; a date is "
+                                 "a day in the practice's time zone (default: from now for "
+                                 "7 days; a window longer than 31 days is refused)."),
     SearchParam("status", "token", "free, busy or busy-unavailable (comma-separated for "
                                    "several)."),
     SearchParam("service-type", "token", "Appointment type of open slots, "
@@ -141,7 +141,8 @@ def _schedule(client: ApiClient, schedule_id: int | None) -> Schedule | None:
 
 def search(*, client: ApiClient, request: SearchRequest) -> Found:
     statuses = _statuses(request)
-    lower, upper = instant_bounds("start", request.params.get("start", []))
+    lower, upper = instant_bounds("start", request.params.get("start", []),
+                                  zone=practice_zone(client.practice_id))
     type_ids = _type_ids(request)
     schedule_ref = request.one("schedule")
     if (ids := request.one("_id")) is not None:

@@ -19,6 +19,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from app.core.types import EARLIEST, LATEST, utc_in_range
 from app.extensions import db
 from app.forms.models import Questionnaire, QuestionnaireResponse
 from app.patients.models import Patient
@@ -198,9 +199,11 @@ def _store_content(response: QuestionnaireResponse, content: dict[str, Any]) -> 
 
 def _subject_patient_id(practice_id: int, subject: dict[str, Any] | None,
                         problems: list[tuple[str, str]]) -> int | None:
+    """The patient ``subject`` references (``Patient/5`` or a full URL ending in it, as FHIR
+    searches read references); a Patient that is not this practice's is a problem."""
     reference = (subject or {}).get("reference") or ""
-    kind, _, local_id = reference.partition("/")
-    if kind != "Patient":
+    kind, _, local_id = reference.rstrip("/").rpartition("/")
+    if kind.rpartition("/")[2] != "Patient":
         return None
     patient_id = int(local_id) if local_id.isdigit() and len(local_id) <= 9 else None
     found = db.session.execute(select(Patient.id).where(
@@ -234,15 +237,20 @@ def _authored_at(authored: str | None, problems: list[tuple[str, str]]) -> datet
         if len(authored) <= 10:
             parts = [int(part) for part in authored.split("-")] + [1, 1]
             day = date(parts[0], parts[1], parts[2])
-            return datetime(day.year, day.month, day.day, tzinfo=UTC)
-        moment = datetime.fromisoformat(authored.replace("Z", "+00:00"))
+            moment = datetime(day.year, day.month, day.day, tzinfo=UTC)
+        else:
+            moment = datetime.fromisoformat(authored.replace("Z", "+00:00"))
     except ValueError:
         problems.append(("authored", f"{authored!r} is not a date and time we can read"))
         return None
     if moment.tzinfo is None:
         problems.append(("authored", "a time needs a time zone (e.g. Z or -05:00)"))
         return None
-    return moment.astimezone(UTC)
+    utc = utc_in_range(moment)
+    if utc is None:
+        problems.append(("authored", f"must lie between {EARLIEST.year} and "
+                                     f"{LATEST.year - 1}"))
+    return utc
 
 
 # ---- checking answers against the questionnaire ---------------------------------------------

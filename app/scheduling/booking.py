@@ -19,12 +19,14 @@ rules for patients: staff, the FHIR API and EHR sync may book inside the notice 
 the horizon.
 
 Each call is one transaction: it commits on success and rolls back on any error, so call it
-with nothing pending in the session. Every change appends an ``appointment.change`` audit event
-and publishes its domain event (``app.scheduling.events``; a note change has none) before the
-commit. Locks are taken in one order (appointment, provider, patient, then the audit chain's),
-so these calls cannot deadlock one another; a caller that had already appended an audit event
-in the same transaction would hold the audit lock first and could. Other changes than bookings
-answer a persistently locked SQLite database with ``ScheduleBusy``.
+with nothing pending in the session; ``update`` makes several changes as one. Every change
+appends an ``appointment.change`` audit event and publishes its domain event
+(``app.scheduling.events``; a note change has none) before the commit. Locks are taken in one
+order (appointment, provider, patient, then the audit chain's), so these calls cannot
+deadlock one another; ``update`` moves the appointment before any other change, so it keeps
+that order. A caller that had already appended an audit event in the same transaction would
+hold the audit lock first and could. Other changes than bookings answer a persistently locked
+SQLite database with ``ScheduleBusy``.
 """
 
 from __future__ import annotations
@@ -70,7 +72,7 @@ from app.security.models import StaffUser
 
 __all__ = ["AppointmentNotFound", "BookingError", "BookingInputError", "InvalidTransition",
            "ScheduleBusy", "SlotTaken", "book", "book_in_transaction", "cancel", "reschedule",
-           "set_note", "set_patient_response", "set_status"]
+           "set_note", "set_patient_response", "set_status", "update"]
 
 T = TypeVar("T")
 S = AppointmentStatus
@@ -144,42 +146,9 @@ def reschedule(*, appointment_id: int, new_slot: Slot, source: str,
     answer resets to needs-action unless the patient moved it. The model has no column for a
     reschedule reason: it is added to the appointment's (encrypted) note."""
     now = now or utcnow()
-
-    def work() -> Appointment:
-        appointment = _locked_appointment(appointment_id)
-        errors: dict[str, str] = {}
-        staff = check_actor(errors, source=source, staff_id=staff_id,
-                            practice_id=appointment.practice_id)
-        clean_reason = clean_text(errors, "reason", reason)
-        if appointment.status not in MOVABLE_STATUSES:
-            errors["appointment_id"] = f"a {appointment.status} appointment cannot be moved"
-        kind = check_slot(errors, new_slot, practice_id=appointment.practice_id,
-                          source=source, now=now)
-        if not errors and _slot_of(appointment) == new_slot:
-            errors["start"] = "is already the appointment's time"
-        if errors:
-            raise BookingInputError(errors)
-        assert kind is not None  # no appointment_type_id error
-        _claim(new_slot, kind=kind, patient_id=appointment.patient_id, source=source, now=now,
-               appointment_id=appointment.id)
-        old = _slot_of(appointment)
-        appointment.provider_id = new_slot.provider_id
-        appointment.location_id = new_slot.location_id
-        appointment.appointment_type_id = new_slot.appointment_type_id
-        appointment.start_at = new_slot.start.astimezone(UTC)
-        appointment.end_at = new_slot.end.astimezone(UTC)
-        appointment.patient_status = _response_on_booking(source)
-        if clean_reason:
-            line = f"Rescheduled: {clean_reason}"
-            appointment.note = f"{appointment.note}\n{line}" if appointment.note else line
-        _announce(appointment, events.AppointmentRescheduled, change="reschedule",
-                  source=source, staff=staff, old_start_at=old.start, old_end_at=old.end,
-                  old_provider_id=old.provider_id, old_location_id=old.location_id,
-                  old_appointment_type_id=old.appointment_type_id)
-        return appointment
-
     try:
-        return _transaction(work)
+        return _transaction(lambda: _reschedule(appointment_id, new_slot, source=source,
+                                                staff_id=staff_id, reason=reason, now=now))
     except (_SlotGone, ScheduleBusy):
         raise SlotTaken(_alternatives(new_slot, source=source, now=now,
                                       appointment_id=appointment_id)) from None
@@ -188,26 +157,8 @@ def reschedule(*, appointment_id: int, new_slot: Slot, source: str,
 def cancel(*, appointment_id: int, reason: str, source: str, staff_id: int | None = None
            ) -> Appointment:
     """Cancel the appointment, freeing its time; the reason is stored encrypted."""
-
-    def work() -> Appointment:
-        appointment = _locked_appointment(appointment_id)
-        errors: dict[str, str] = {}
-        staff = check_actor(errors, source=source, staff_id=staff_id,
-                            practice_id=appointment.practice_id)
-        clean_reason = clean_text(errors, "reason", reason)
-        if not clean_reason and "reason" not in errors:
-            errors["reason"] = "say why the appointment is cancelled"
-        if errors:
-            raise BookingInputError(errors)
-        old_status = appointment.status
-        check_transition(old_status, S.CANCELLED, source=source)
-        appointment.status = S.CANCELLED
-        appointment.cancel_reason = clean_reason
-        _announce(appointment, events.AppointmentCancelled, change="cancel", source=source,
-                  staff=staff, detail={"old_status": old_status}, old_status=old_status)
-        return appointment
-
-    return _transaction(work)
+    return _transaction(lambda: _cancel(appointment_id, reason, source=source,
+                                        staff_id=staff_id))
 
 
 def set_status(*, appointment_id: int, status: str, source: str, staff_id: int | None = None
@@ -215,27 +166,8 @@ def set_status(*, appointment_id: int, status: str, source: str, staff_id: int |
     """Check-in (arrived, checked-in), check-out (fulfilled), no-show, entered-in-error, or a
     proposal confirmed (pending, booked), following ``TRANSITIONS``. Cancelling needs a
     reason: use ``cancel``."""
-
-    def work() -> Appointment:
-        appointment = _locked_appointment(appointment_id)
-        errors: dict[str, str] = {}
-        staff = check_actor(errors, source=source, staff_id=staff_id,
-                            practice_id=appointment.practice_id)
-        if status not in TRANSITIONS:
-            errors["status"] = f"unknown status {status!r}"
-        elif status == S.CANCELLED:
-            errors["status"] = "cancelling needs a reason: cancel the appointment instead"
-        if errors:
-            raise BookingInputError(errors)
-        old_status = appointment.status
-        check_transition(old_status, status, source=source)
-        appointment.status = str(status)
-        _announce(appointment, events.AppointmentStatusChanged, change="status", source=source,
-                  staff=staff, detail={"old_status": old_status, "status": str(status)},
-                  old_status=old_status, new_status=str(status))
-        return appointment
-
-    return _transaction(work)
+    return _transaction(lambda: _set_status(appointment_id, status, source=source,
+                                            staff_id=staff_id))
 
 
 def set_patient_response(*, appointment_id: int, response: str, source: str = "patient",
@@ -244,50 +176,172 @@ def set_patient_response(*, appointment_id: int, response: str, source: str = "p
     the appointment keeps its time until staff, or the patient through ``cancel``, cancel it,
     so a hasty "no" never frees a slot the patient still wants. Repeating the current answer
     changes nothing."""
-
-    def work() -> Appointment:
-        appointment = _locked_appointment(appointment_id)
-        errors: dict[str, str] = {}
-        staff = check_actor(errors, source=source, staff_id=staff_id,
-                            practice_id=appointment.practice_id)
-        if response not in RESPONSES:
-            errors["response"] = f"must be one of {', '.join(RESPONSES)}"
-        elif appointment.status not in MOVABLE_STATUSES:
-            errors["response"] = f"the appointment is already {appointment.status}"
-        if errors:
-            raise BookingInputError(errors)
-        old_response = appointment.patient_status
-        if old_response == response:
-            return appointment
-        appointment.patient_status = str(response)
-        _announce(appointment, events.PatientResponded, change="response", source=source,
-                  staff=staff, detail={"response": str(response)}, old_response=old_response,
-                  new_response=str(response))
-        return appointment
-
-    return _transaction(work)
+    return _transaction(lambda: _set_patient_response(appointment_id, response, source=source,
+                                                      staff_id=staff_id))
 
 
 def set_note(*, appointment_id: int, note: str | None, source: str,
              staff_id: int | None = None) -> Appointment:
     """Replace the appointment's (encrypted) note, in any status. It tells no other domain, so
     it is audited but publishes no event. Repeating the current note changes nothing."""
+    return _transaction(lambda: _set_note(appointment_id, note, source=source,
+                                          staff_id=staff_id))
 
-    def work() -> Appointment:
+
+def update(*, appointment_id: int, source: str, new_slot: Slot, response: str, status: str,
+           note: str | None, cancel_reason: str | None = None, staff_id: int | None = None,
+           now: datetime | None = None) -> list[str]:
+    """Bring the appointment to the state given, as ONE transaction: all of it or nothing.
+    Each difference takes the step of its own call, with its checks, audit event and domain
+    event, in this order: the time, provider, location or type (``reschedule``), the patient's
+    answer (compared after the move, which resets it), the status (``cancel`` with
+    ``cancel_reason`` when it becomes cancelled, else ``set_status``), the note (None clears
+    it). Returns the changes made: "time", "response", "status", "note". A lost time raises
+    ``SlotTaken`` with alternatives, like ``reschedule``. The move comes first, so the locks
+    are still taken in the module's order."""
+    now = now or utcnow()
+
+    def work() -> list[str]:
         appointment = _locked_appointment(appointment_id)
-        errors: dict[str, str] = {}
-        staff = check_actor(errors, source=source, staff_id=staff_id,
-                            practice_id=appointment.practice_id)
-        clean_note = clean_text(errors, "note", note)
-        if errors:
-            raise BookingInputError(errors)
-        if appointment.note == clean_note:
-            return appointment
-        appointment.note = clean_note
-        _record(appointment, change="note", source=source, staff=staff)
-        return appointment
+        changes = []
+        if _slot_of(appointment) != new_slot:
+            _reschedule(appointment_id, new_slot, source=source, staff_id=staff_id, reason=None,
+                        now=now)
+            changes.append("time")
+        if appointment.patient_status != response:
+            _set_patient_response(appointment_id, response, source=source, staff_id=staff_id)
+            changes.append("response")
+        if appointment.status != status:
+            if status == S.CANCELLED:
+                _cancel(appointment_id, cancel_reason or "", source=source, staff_id=staff_id)
+            else:
+                _set_status(appointment_id, status, source=source, staff_id=staff_id)
+            changes.append("status")
+        old_note = appointment.note
+        _set_note(appointment_id, note, source=source, staff_id=staff_id)
+        if appointment.note != old_note:
+            changes.append("note")
+        return changes
 
-    return _transaction(work)
+    try:
+        return _transaction(work)
+    except (_SlotGone, ScheduleBusy):
+        raise SlotTaken(_alternatives(new_slot, source=source, now=now,
+                                      appointment_id=appointment_id)) from None
+
+
+def _reschedule(appointment_id: int, new_slot: Slot, *, source: str, staff_id: int | None,
+                reason: str | None, now: datetime) -> Appointment:
+    appointment = _locked_appointment(appointment_id)
+    errors: dict[str, str] = {}
+    staff = check_actor(errors, source=source, staff_id=staff_id,
+                        practice_id=appointment.practice_id)
+    clean_reason = clean_text(errors, "reason", reason)
+    if appointment.status not in MOVABLE_STATUSES:
+        errors["appointment_id"] = f"a {appointment.status} appointment cannot be moved"
+    kind = check_slot(errors, new_slot, practice_id=appointment.practice_id,
+                      source=source, now=now)
+    if not errors and _slot_of(appointment) == new_slot:
+        errors["start"] = "is already the appointment's time"
+    if errors:
+        raise BookingInputError(errors)
+    assert kind is not None  # no appointment_type_id error
+    _claim(new_slot, kind=kind, patient_id=appointment.patient_id, source=source, now=now,
+           appointment_id=appointment.id)
+    old = _slot_of(appointment)
+    appointment.provider_id = new_slot.provider_id
+    appointment.location_id = new_slot.location_id
+    appointment.appointment_type_id = new_slot.appointment_type_id
+    appointment.start_at = new_slot.start.astimezone(UTC)
+    appointment.end_at = new_slot.end.astimezone(UTC)
+    appointment.patient_status = _response_on_booking(source)
+    if clean_reason:
+        line = f"Rescheduled: {clean_reason}"
+        appointment.note = f"{appointment.note}\n{line}" if appointment.note else line
+    _announce(appointment, events.AppointmentRescheduled, change="reschedule",
+              source=source, staff=staff, old_start_at=old.start, old_end_at=old.end,
+              old_provider_id=old.provider_id, old_location_id=old.location_id,
+              old_appointment_type_id=old.appointment_type_id)
+    return appointment
+
+
+def _cancel(appointment_id: int, reason: str, *, source: str, staff_id: int | None
+            ) -> Appointment:
+    appointment = _locked_appointment(appointment_id)
+    errors: dict[str, str] = {}
+    staff = check_actor(errors, source=source, staff_id=staff_id,
+                        practice_id=appointment.practice_id)
+    clean_reason = clean_text(errors, "reason", reason)
+    if not clean_reason and "reason" not in errors:
+        errors["reason"] = "say why the appointment is cancelled"
+    if errors:
+        raise BookingInputError(errors)
+    old_status = appointment.status
+    check_transition(old_status, S.CANCELLED, source=source)
+    appointment.status = S.CANCELLED
+    appointment.cancel_reason = clean_reason
+    _announce(appointment, events.AppointmentCancelled, change="cancel", source=source,
+              staff=staff, detail={"old_status": old_status}, old_status=old_status)
+    return appointment
+
+
+def _set_status(appointment_id: int, status: str, *, source: str, staff_id: int | None
+                ) -> Appointment:
+    appointment = _locked_appointment(appointment_id)
+    errors: dict[str, str] = {}
+    staff = check_actor(errors, source=source, staff_id=staff_id,
+                        practice_id=appointment.practice_id)
+    if status not in TRANSITIONS:
+        errors["status"] = f"unknown status {status!r}"
+    elif status == S.CANCELLED:
+        errors["status"] = "cancelling needs a reason: cancel the appointment instead"
+    if errors:
+        raise BookingInputError(errors)
+    old_status = appointment.status
+    check_transition(old_status, status, source=source)
+    appointment.status = str(status)
+    _announce(appointment, events.AppointmentStatusChanged, change="status", source=source,
+              staff=staff, detail={"old_status": old_status, "status": str(status)},
+              old_status=old_status, new_status=str(status))
+    return appointment
+
+
+def _set_patient_response(appointment_id: int, response: str, *, source: str,
+                          staff_id: int | None) -> Appointment:
+    appointment = _locked_appointment(appointment_id)
+    errors: dict[str, str] = {}
+    staff = check_actor(errors, source=source, staff_id=staff_id,
+                        practice_id=appointment.practice_id)
+    if response not in RESPONSES:
+        errors["response"] = f"must be one of {', '.join(RESPONSES)}"
+    elif appointment.status not in MOVABLE_STATUSES:
+        errors["response"] = f"the appointment is already {appointment.status}"
+    if errors:
+        raise BookingInputError(errors)
+    old_response = appointment.patient_status
+    if old_response == response:
+        return appointment
+    appointment.patient_status = str(response)
+    _announce(appointment, events.PatientResponded, change="response", source=source,
+              staff=staff, detail={"response": str(response)}, old_response=old_response,
+              new_response=str(response))
+    return appointment
+
+
+def _set_note(appointment_id: int, note: str | None, *, source: str, staff_id: int | None
+              ) -> Appointment:
+    appointment = _locked_appointment(appointment_id)
+    errors: dict[str, str] = {}
+    staff = check_actor(errors, source=source, staff_id=staff_id,
+                        practice_id=appointment.practice_id)
+    clean_note = clean_text(errors, "note", note)
+    if errors:
+        raise BookingInputError(errors)
+    if appointment.note == clean_note:
+        return appointment
+    appointment.note = clean_note
+    _record(appointment, change="note", source=source, staff=staff)
+    return appointment
 
 
 def _transaction(work: Callable[[], T]) -> T:

@@ -13,7 +13,7 @@ Busy time and exceptions belong to a provider's calendar; a location's calendar 
 slots only. An inactive schedule is withdrawn from publication: nothing lies on it.
 
 Schedule writes flush; the caller commits. Exceptions are written by ``calendars`` (which
-commits), except their update, which is here because ``calendars`` has none.
+commits), except their update, which is here because ``calendars`` has none (it flushes too).
 """
 
 from __future__ import annotations
@@ -236,16 +236,22 @@ def _held(schedules: Sequence[Schedule], *, start: datetime, end: datetime
 
 def _exceptions(schedules: Sequence[Schedule], *, start: datetime, end: datetime
                 ) -> list[TimeOnSchedule]:
+    """Each exception once, on its provider's calendar at its location; time off at every
+    location on the first of the provider's calendars asked for (by id), as
+    ``schedule_of_exception`` places it when none is asked for."""
     if not schedules:
         return []
     rows = db.session.execute(select(ScheduleException).where(
         ScheduleException.provider_id.in_({s.provider_id for s in schedules}),
         ScheduleException.starts_at >= start, ScheduleException.starts_at < end)).scalars().all()
-    return [TimeOnSchedule(schedule, exception_status(row), row.starts_at, row.ends_at,
-                           exception=row)
-            for schedule in schedules for row in rows
-            if row.provider_id == schedule.provider_id
-            and row.location_id in (None, schedule.location_id)]
+    found: dict[int, TimeOnSchedule] = {}
+    for schedule in sorted(schedules, key=lambda s: s.id):
+        for row in rows:
+            if (row.id not in found and row.provider_id == schedule.provider_id
+                    and row.location_id in (None, schedule.location_id)):
+                found[row.id] = TimeOnSchedule(schedule, exception_status(row), row.starts_at,
+                                               row.ends_at, exception=row)
+    return list(found.values())
 
 
 def exception_status(exception: ScheduleException) -> str:
@@ -283,7 +289,8 @@ def appointment_in_practice(practice_id: int, appointment_id: int) -> Appointmen
 def update_exception(*, exception: ScheduleException, starts_at: datetime, ends_at: datetime,
                      label: str | None) -> list[str]:
     """Move or relabel time off or extra hours, under the rules ``calendars`` applies when
-    adding one; return the names of the fields that changed. Commits."""
+    adding one; return the names of the fields that changed. Flushes; the caller commits
+    (with its audit event)."""
     errors: dict[str, str] = {}
     for name, value in (("starts_at", starts_at), ("ends_at", ends_at)):
         if value.tzinfo is None or value.utcoffset() is None:
@@ -301,7 +308,7 @@ def update_exception(*, exception: ScheduleException, starts_at: datetime, ends_
     changes = [name for name, value in wanted.items() if getattr(exception, name) != value]
     for name in changes:
         setattr(exception, name, wanted[name])
-    db.session.commit()
+    db.session.flush()
     return changes
 
 

@@ -412,6 +412,101 @@ def test_status_patient_answer_and_comment_go_through_the_booking_service(
         ("book", "fhir"), ("response", "fhir"), ("note", "fhir"), ("status", "fhir")]
 
 
+def audited_changes() -> list[str]:
+    return [json.loads(detail)["change"] for detail in db.session.execute(
+        select(AuditEvent.detail).where(AuditEvent.action == "appointment.change")
+        .order_by(AuditEvent.id)).scalars()]
+
+
+@pytest.mark.parametrize(("change", "expression"), [
+    ({"comment": "x" * 20_000}, "Appointment.comment"),
+    ({"status": "cancelled", "cancelationReason": {"text": "x" * 20_000}},
+     "Appointment.cancelationReason"),
+])
+def test_an_update_refused_in_a_later_step_changes_nothing(fhir, clinic, change, expression):
+    body = post(fhir, appointment(clinic, "10:00"))
+    moved = {**body, "start": utc_text(at(clinic, "11:00")),
+             "end": utc_text(at(clinic, "11:30")), **change}
+
+    response = fhir.put(f"/fhir/Appointment/{body['id']}", moved)
+
+    assert response.status_code == 400, response.data
+    assert expressions(response) == [expression]
+    row = stored(body["id"])
+    assert (row.start_at, row.status, row.note) == (at(clinic, "10:00"), "booked", None)
+    assert audited_changes() == ["book"]
+
+
+def test_an_answer_the_patient_cannot_give_changes_nothing(fhir, clinic):
+    body = post(fhir, appointment(clinic, "10:00"))
+    body["participant"][0]["status"] = "accepted"
+    answered = fhir.put(f"/fhir/Appointment/{body['id']}", body).get_json()
+    answered["participant"][0]["status"] = "needs-action"
+
+    response = fhir.put(f"/fhir/Appointment/{body['id']}", {**answered, "comment": "hello"})
+
+    assert response.status_code == 400
+    assert expressions(response) == ["Appointment.participant[0].status"]
+    assert (stored(body["id"]).patient_status, stored(body["id"]).note) == ("accepted", None)
+
+
+def test_a_move_awaiting_the_patients_answer_is_not_refused(fhir, clinic):
+    body = post(fhir, appointment(clinic, "10:00"))
+    body["participant"][0]["status"] = "accepted"
+    answered = fhir.put(f"/fhir/Appointment/{body['id']}", body).get_json()
+    answered["participant"][0]["status"] = "needs-action"
+    moved = {**answered, "start": utc_text(at(clinic, "11:00")),
+             "end": utc_text(at(clinic, "11:30"))}
+
+    response = fhir.put(f"/fhir/Appointment/{body['id']}", moved)
+
+    assert response.status_code == 200, response.data
+    row = stored(body["id"])
+    assert (row.start_at, row.patient_status) == (at(clinic, "11:00"), "needs-action")
+
+
+def test_a_move_keeps_the_patients_answer_when_the_update_says_so(fhir, clinic):
+    body = post(fhir, appointment(clinic, "10:00"))
+    body["participant"][0]["status"] = "accepted"
+    answered = fhir.put(f"/fhir/Appointment/{body['id']}", body).get_json()
+    moved = {**answered, "start": utc_text(at(clinic, "11:00")),
+             "end": utc_text(at(clinic, "11:30"))}
+
+    response = fhir.put(f"/fhir/Appointment/{body['id']}", moved)
+
+    assert response.status_code == 200, response.data
+    assert response.get_json()["participant"][0]["status"] == "accepted"
+    assert stored(body["id"]).patient_status == "accepted"
+
+
+def test_an_appointment_keeps_its_length_after_its_type_changes(fhir, clinic):
+    body = post(fhir, appointment(clinic, "10:00"))
+    clinic.exam.duration_minutes = 45
+    db.session.commit()
+    served = fhir.get(f"/fhir/Appointment/{body['id']}").get_json()
+
+    response = fhir.put(f"/fhir/Appointment/{body['id']}", cancelled(served))
+
+    assert response.status_code == 200, response.data
+    row = stored(body["id"])
+    assert (row.status, row.end_at) == ("cancelled", at(clinic, "10:30"))
+
+
+def test_a_moved_appointment_takes_its_types_current_length(fhir, clinic):
+    body = post(fhir, appointment(clinic, "10:00"))
+    clinic.exam.duration_minutes = 45
+    db.session.commit()
+    old_length = {**body, "start": utc_text(at(clinic, "11:00")),
+                  "end": utc_text(at(clinic, "11:30")), "minutesDuration": None}
+    assert fhir.put(f"/fhir/Appointment/{body['id']}", old_length).status_code == 400
+
+    response = fhir.put(f"/fhir/Appointment/{body['id']}",
+                        {**old_length, "end": utc_text(at(clinic, "11:45"))})
+
+    assert response.status_code == 200, response.data
+    assert stored(body["id"]).end_at == at(clinic, "11:45")
+
+
 def test_a_status_the_appointment_cannot_go_to_is_409_and_nothing_changes(fhir, clinic):
     body = post(fhir, appointment(clinic, "10:00"))
     backwards = {**body, "status": "proposed", "start": utc_text(at(clinic, "14:00")),
@@ -556,3 +651,43 @@ def test_another_practices_appointment_is_not_found(fhir, clinic):
                                           location)
     assert fhir.get(f"/fhir/Appointment/{stranger.id}").status_code == 404
     assert found(fhir) == []
+
+
+def test_a_plain_date_searches_the_practices_day(fhir, clinic, practice):
+    practice.timezone = "America/Los_Angeles"
+    db.session.commit()
+    # Moved past Chicago's hours: 17:30 Monday in Los Angeles is 01:30 Tuesday in UTC.
+    late = post(fhir, appointment(clinic, "16:30"))
+    stored_late = stored(late["id"])
+    stored_late.start_at = datetime.combine(clinic.monday, time(17, 30),
+                                            ZoneInfo("America/Los_Angeles")).astimezone(UTC)
+    stored_late.end_at = stored_late.start_at + timedelta(minutes=30)
+    db.session.commit()
+
+    def found(day: date) -> list[str]:
+        response = fhir.get("/fhir/Appointment", date=str(day))
+        assert response.status_code == 200, response.data
+        return [entry["resource"]["id"] for entry in response.get_json().get("entry", [])]
+
+    assert found(clinic.monday) == [late["id"]]
+    assert found(clinic.monday + timedelta(days=1)) == []
+
+
+@pytest.mark.parametrize(("name", "value"), [
+    ("date", "ge0001-01-01T00:00:00+01:00"),
+    ("date", "le9999-12-31T20:00:00-05:00"),
+    ("_lastUpdated", "le9999-12-31T20:00:00-05:00"),
+    ("date", "9999-12-31"),
+])
+def test_extreme_instants_in_a_search_get_400(fhir, name, value):
+    response = fhir.get("/fhir/Appointment", **{name: value})
+    assert response.status_code == 400
+    assert expressions(response) == [name]
+
+
+@pytest.mark.parametrize("start", ["0001-01-01T00:00:00+01:00", "0001-01-01T10:00:00Z"])
+def test_an_appointment_in_year_one_is_refused(fhir, clinic, start):
+    response = fhir.post("/fhir/Appointment", {**appointment(clinic), "start": start,
+                                               "end": None})
+    assert response.status_code == 400
+    assert expressions(response) == ["Appointment.start"]

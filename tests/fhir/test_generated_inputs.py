@@ -31,6 +31,10 @@ json_values = st.recursive(
     json_leaf, lambda children: st.lists(children, max_size=3)
     | st.dictionaries(st.text(max_size=8), children, max_size=3), max_leaves=8)
 
+# The first and last instants with an offset: converting them to UTC leaves datetime's range.
+EXTREME_INSTANTS = ["0001-01-01T00:00:00+01:00", "9999-12-31T20:00:00-05:00", "0001-01-01",
+                    "9999-12-31"]
+
 # Values a client might plausibly put in a search: prefixed dates, instants, references,
 # tokens with systems, numbers, and plain junk.
 search_values = st.one_of(
@@ -41,7 +45,7 @@ search_values = st.one_of(
     st.builds(lambda prefix, day: f"{prefix}{day}",
               st.sampled_from(["", "eq", "ge", "le", "gt", "lt", "ne", "sa", "ap", "xx"]),
               st.dates().map(str) | st.datetimes().map(lambda d: d.isoformat() + "Z")
-              | st.text(max_size=12)),
+              | st.sampled_from(EXTREME_INSTANTS) | st.text(max_size=12)),
     st.text(max_size=25),
 )
 junk_names = st.sampled_from(["_sort", "_include", "_elements", "foo", "name:contains",

@@ -398,3 +398,22 @@ def test_mutated_forms_and_answers_never_cause_a_server_error(fhir, held_forms, 
     else:
         response = fhir.post(f"/fhir/{resource_type}", body)
     assert_no_server_error(response)
+
+
+def test_a_subject_given_as_a_full_url_links_the_patient(fhir, practice):
+    patient = factories.make_patient(practice)
+    new = created(fhir, "QuestionnaireResponse", {
+        "resourceType": "QuestionnaireResponse", "status": "in-progress",
+        "subject": {"reference": f"http://localhost/fhir/Patient/{patient.id}"}})
+
+    assert response_ids(fhir, patient=f"Patient/{patient.id}") == [int(new["id"])]
+
+
+@pytest.mark.parametrize("authored", ["0001-01-01T00:00:00+01:00", "0001-01-01",
+                                      "9999-12-31T20:00:00-05:00"])
+def test_an_authored_time_outside_the_years_we_keep_is_refused(fhir, authored):
+    response = fhir.post("/fhir/QuestionnaireResponse", {
+        "resourceType": "QuestionnaireResponse", "status": "in-progress",
+        "authored": authored})
+    assert response.status_code == 400
+    assert expressions(response) == ["QuestionnaireResponse.authored"]

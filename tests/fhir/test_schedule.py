@@ -6,6 +6,7 @@ import copy
 from datetime import time
 from typing import Any
 
+import pytest
 from fhir.resources.R4B.schedule import Schedule as FhirSchedule
 
 from app.extensions import db
@@ -197,3 +198,19 @@ def test_a_horizon_without_a_time_zone_or_backwards_is_refused(fhir, practice):
     assert expressions(post({"start": "2027-01-05"})) == ["Schedule.planningHorizon.start"]
     assert expressions(post({"start": "2027-01-05T00:00:00Z", "end": "2027-01-04T00:00:00Z"})
                        ) == ["Schedule.planningHorizon.end"]
+
+
+@pytest.mark.parametrize("start", ["0001-01-01T00:00:00Z", "0001-01-01T00:00:00+01:00",
+                                   "9999-12-31T20:00:00-05:00"])
+def test_a_horizon_outside_the_years_we_keep_is_refused_and_stores_nothing(fhir, practice,
+                                                                             start):
+    location = factories.make_location(practice)
+
+    response = fhir.post("/fhir/Schedule", {
+        "resourceType": "Schedule", "actor": [{"reference": f"Location/{location.id}"}],
+        "planningHorizon": {"start": start}})
+
+    assert response.status_code == 400
+    assert expressions(response) == ["Schedule.planningHorizon.start"]
+    assert db.session.query(Schedule).filter_by(location_id=location.id).count() == 0
+    assert fhir.get("/fhir/Schedule").status_code == 200

@@ -323,3 +323,28 @@ def test_nothing_about_patients_is_published(client, office, practice):
     everything = json.dumps(_manifest(client)) + json.dumps(_published(client))
     for detail in ("Zebulon", "Quixotic", "zebulon@example.com", "+13125559876"):
         assert detail not in everything
+
+
+def test_a_calendars_planning_horizon_bounds_its_published_times(client, office):
+    everyone = _slots_at(client, office.chicago, office.cleaning)
+    first = datetime.fromisoformat(min(everyone)).astimezone(UTC)
+    calendar = db.session.query(Schedule).filter_by(provider_id=office.chen.id,
+                                                     location_id=office.chicago.id).one()
+    calendar.horizon_start = first + timedelta(days=1)
+    db.session.commit()
+
+    published = _slots_at(client, office.chicago, office.cleaning)
+
+    assert {capacity for start, capacity in published.items()
+            if datetime.fromisoformat(start) < first + timedelta(days=1)} == {1}
+    assert published[max(published)] == 2
+
+
+def test_a_signed_in_staff_member_gets_the_same_public_answer(app, client, office):
+    anonymous = _manifest(app.test_client())
+    outsider = factories.make_staff(factories.make_practice(name="Other Dental"), role="admin")
+    signed_in = client.post("/sign-in", data={"email": outsider.email,
+                                              "password": factories.STAFF_PASSWORD})
+    assert signed_in.status_code in (302, 303)
+
+    assert _manifest(client)["output"] == anonymous["output"]

@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from app.core.clock import utcnow
 from app.extensions import db
+from app.fhir import slots as fhir_slots
 from app.fhir.mapping.codes import APPOINTMENT_TYPE_SYSTEM
 from app.fhir.mapping.slot import BOOKING_DEEP_LINK
 from app.practice.models import Location, Practice, Provider
@@ -343,3 +344,78 @@ def test_time_off_at_every_location_lies_on_each_of_the_providers_schedules(fhir
     read = fhir.get(f"/fhir/Slot/x{holiday.id}").get_json()
     assert (read["status"], read["comment"], read["schedule"]["reference"]) == (
         "busy-unavailable", "Holiday", f"Schedule/{calendar.schedule.id}")
+
+
+@pytest.mark.parametrize(("start", "end"), [
+    ("0001-01-01T00:00:00Z", "0001-01-01T01:00:00Z"),
+    ("0001-01-01T00:00:00+01:00", "0001-01-01T02:00:00+01:00"),
+    ("9999-12-30T00:00:00-05:00", "9999-12-30T01:00:00-05:00"),
+])
+def test_time_off_outside_the_years_we_keep_is_refused(fhir, calendar, start, end):
+    response = fhir.post("/fhir/Slot", {
+        "resourceType": "Slot", "schedule": {"reference": f"Schedule/{calendar.schedule.id}"},
+        "status": "busy-unavailable", "start": start, "end": end})
+
+    assert response.status_code == 400
+    assert expressions(response) == ["Slot.start"]
+    assert db.session.query(ScheduleException).count() == 0
+    assert fhir.get("/fhir/Slot", status="busy-unavailable").status_code == 200
+
+
+def test_time_off_at_every_location_is_one_slot_when_no_schedule_is_asked_for(fhir, calendar,
+                                                                              practice):
+    second = factories.make_location(practice, timezone="America/Chicago")
+    calendar.provider.locations.append(second)
+    db.session.commit()
+    calendars.ensure_schedule(practice_id=practice.id, provider_id=calendar.provider.id,
+                              location_id=second.id)
+    db.session.commit()
+    holiday = calendars.add_time_off(practice_id=practice.id, provider_id=calendar.provider.id,
+                                     starts_at=at(6), ends_at=at(6) + timedelta(days=1))
+
+    found = search(fhir, start=[f"ge{DAY}", f"lt{DAY + timedelta(days=1)}"])
+
+    assert [(s["id"], s["schedule"]["reference"]) for s in found] == [
+        (f"x{holiday.id}", f"Schedule/{calendar.schedule.id}")]
+
+
+def test_a_plain_date_is_a_day_of_the_practice(fhir, calendar, practice):
+    practice.timezone = "America/Los_Angeles"
+    db.session.commit()
+    # 17:00 in Los Angeles on DAY is 01:00 UTC the next day.
+    late = calendars.add_time_off(practice_id=practice.id, provider_id=calendar.provider.id,
+                                  starts_at=at(1, day=DAY + timedelta(days=1)),
+                                  ends_at=at(2, day=DAY + timedelta(days=1)))
+
+    assert [s["id"] for s in search(fhir, start=[f"ge{DAY}", f"lt{DAY + timedelta(days=1)}"])
+            ] == [f"x{late.id}"]
+    assert search(fhir, start=[f"ge{DAY + timedelta(days=1)}",
+                               f"lt{DAY + timedelta(days=2)}"]) == []
+
+
+def test_if_match_star_updates_whatever_the_version(fhir, calendar):
+    created = fhir.post("/fhir/Slot", {
+        "resourceType": "Slot", "schedule": {"reference": f"Schedule/{calendar.schedule.id}"},
+        "status": "busy-unavailable", "start": z(at(15)), "end": z(at(16))}).get_json()
+
+    response = fhir.put(f"/fhir/Slot/{created['id']}", {**created, "comment": "Dentist"},
+                        {"If-Match": "*"})
+
+    assert response.status_code == 200, response.data
+    assert db.session.get(ScheduleException, int(created["id"][1:])).label == "Dentist"
+
+
+def test_a_slot_update_whose_audit_fails_is_not_kept(fhir, calendar, monkeypatch):
+    created = fhir.post("/fhir/Slot", {
+        "resourceType": "Slot", "schedule": {"reference": f"Schedule/{calendar.schedule.id}"},
+        "status": "busy-unavailable", "start": z(at(15)), "end": z(at(16))}).get_json()
+
+    def broken(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("audit log unavailable")
+
+    monkeypatch.setattr(fhir_slots, "audit_access", broken)
+    response = fhir.put(f"/fhir/Slot/{created['id']}", {**created, "comment": "Dentist"})
+
+    assert response.status_code == 500
+    db.session.expire_all()
+    assert db.session.get(ScheduleException, int(created["id"][1:])).label is None

@@ -7,6 +7,9 @@ refuses is reported as the element the client sent (``Patient.telecom[2].value``
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
+from app.core.types import EARLIEST, LATEST, utc_in_range
 from app.fhir.errors import InvalidResource
 
 
@@ -17,6 +20,21 @@ def refused(resource_type: str, errors: dict[str, str], sources: dict[str, str]
         expression = sources.get(field, resource_type)
         problems.append((expression, f"{expression}: {reason}"))
     return InvalidResource(problems)
+
+
+def instant_text(moment: datetime) -> str:
+    """A stored instant as FHIR wants it: UTC, to the second, a four-digit year."""
+    return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def kept_instant(moment: datetime, path: str) -> datetime:
+    """An instant the client sent, in UTC; InvalidResource naming ``path`` when it lies
+    outside the years we keep."""
+    utc = utc_in_range(moment)
+    if utc is None:
+        raise InvalidResource([(path, f"{path} must lie between {EARLIEST.year} and "
+                                      f"{LATEST.year - 1}")])
+    return utc
 
 
 def region_of(country: str | None, default: str = "US") -> str:

@@ -29,7 +29,9 @@ from typing import Any
 
 from fhir.resources.R4B.appointment import Appointment as FhirAppointment
 
+from app.core.types import EARLIEST, LATEST, utc_in_range
 from app.fhir.errors import InvalidResource
+from app.fhir.mapping import instant_text
 from app.fhir.mapping.codes import (
     FreeSlotId,
     StoredSlotId,
@@ -145,9 +147,12 @@ def from_fhir(resource: FhirAppointment, *, appointment_id: int | None = None
     if start is None:
         problems.append(("Appointment.start", "Appointment.start: required (or name a free "
                          "Slot in Appointment.slot)"))
+    elif utc_in_range(start) is None:
+        problems.append(("Appointment.start", f"Appointment.start: must lie between "
+                         f"{EARLIEST.year} and {LATEST.year - 1}"))
     elif free_slot is not None and start != free_slot.start:
         problems.append(("Appointment.start", "Appointment.start: must be the start of the "
-                         f"slot named, {free_slot.start:%Y-%m-%dT%H:%M:%SZ}"))
+                         f"slot named, {instant_text(free_slot.start)}"))
     if problems:
         raise InvalidResource(problems)
     assert start is not None

@@ -55,7 +55,12 @@ class StoredSlotId:
 
 
 def free_slot_id(schedule_id: int, appointment_type_id: int, start: datetime) -> str:
-    return f"{schedule_id}.{appointment_type_id}.{start.astimezone(UTC):%Y%m%d%H%M}"
+    return f"{schedule_id}.{appointment_type_id}.{minute_stamp(start)}"
+
+
+def minute_stamp(moment: datetime) -> str:
+    """``YYYYMMDDHHMM`` in UTC, the year always four digits."""
+    return re.sub(r"\D", "", moment.astimezone(UTC).isoformat(timespec="minutes")[:16])
 
 
 def appointment_slot_id(appointment_id: int) -> str:

@@ -11,13 +11,13 @@ not interpreted. ``active``, ``planningHorizon`` and ``comment`` are kept.
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from fhir.resources.R4B.schedule import Schedule as FhirSchedule
 
 from app.fhir.errors import InvalidResource
-from app.fhir.mapping import refused
+from app.fhir.mapping import instant_text, kept_instant, refused
 from app.fhir.mapping.codes import APPOINTMENT_TYPE_SYSTEM, appointment_type_concept
 from app.scheduling.models import AppointmentType, Schedule
 from app.scheduling.schedules import ScheduleFields, ScheduleInputError
@@ -36,7 +36,7 @@ def to_fhir(schedule: Schedule, offered: list[AppointmentType]) -> FhirSchedule:
     actor.append({"reference": f"Location/{schedule.location_id}",
                   "display": schedule.location.name})
     service_types = [appointment_type_concept(kind.id, kind.name) for kind in offered]
-    horizon = {name: f"{value:%Y-%m-%dT%H:%M:%SZ}" for name, value in
+    horizon = {name: instant_text(value) for name, value in
                (("start", schedule.horizon_start), ("end", schedule.horizon_end)) if value}
     return FhirSchedule.model_validate({
         "resourceType": "Schedule", "id": str(schedule.id), "active": schedule.active,
@@ -69,9 +69,9 @@ def _instant(value: object, name: str) -> datetime | None:
     """A planning horizon bound: a dateTime with a time zone, kept in UTC."""
     if value is None:
         return None
-    if isinstance(value, datetime) and value.utcoffset() is not None:
-        return value.astimezone(UTC)
     path = f"Schedule.planningHorizon.{name}"
+    if isinstance(value, datetime) and value.utcoffset() is not None:
+        return kept_instant(value, path)
     raise InvalidResource([(path, f"{path} must be a date and time with a time zone, "
                                   f"like 2026-01-05T09:00:00Z")])
 

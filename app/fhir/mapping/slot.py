@@ -13,12 +13,12 @@ and ``overbooked`` are accepted and not kept: an exception has no place for them
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from fhir.resources.R4B.slot import Slot as FhirSlot
 
 from app.fhir.errors import FhirError, InvalidResource
-from app.fhir.mapping import refused
+from app.fhir.mapping import instant_text, kept_instant, refused
 from app.fhir.mapping.codes import (
     appointment_slot_id,
     appointment_type_concept,
@@ -46,7 +46,8 @@ def to_fhir(item: TimeOnSchedule, *, booking_link: str | None = None) -> FhirSlo
     body: dict[str, object] = {
         "resourceType": "Slot", "id": slot_id(item),
         "schedule": {"reference": f"Schedule/{item.schedule.id}"},
-        "status": item.status, "start": _utc(item.start), "end": _utc(item.end),
+        "status": item.status, "start": instant_text(item.start),
+        "end": instant_text(item.end),
     }
     if item.appointment_type is not None:
         concept = appointment_type_concept(item.appointment_type.id, item.appointment_type.name)
@@ -56,10 +57,6 @@ def to_fhir(item: TimeOnSchedule, *, booking_link: str | None = None) -> FhirSlo
     if item.exception is not None and item.exception.label:
         body["comment"] = item.exception.label
     return FhirSlot.model_validate(body)
-
-
-def _utc(moment: datetime) -> str:
-    return f"{moment.astimezone(UTC):%Y-%m-%dT%H:%M:%SZ}"
 
 
 @dataclass(frozen=True)
@@ -83,7 +80,16 @@ def from_fhir(resource: FhirSlot) -> SlotFields:
     kind, _, ref_id = (resource.schedule.reference or "").rstrip("/").rpartition("/")
     ours = kind.rpartition("/")[2] == "Schedule" and ref_id.isdigit() and len(ref_id) <= 9
     return SlotFields(schedule_id=int(ref_id) if ours else None, status=status,
-                      start=resource.start, end=resource.end, comment=resource.comment)
+                      start=_kept(resource.start, "Slot.start"),
+                      end=_kept(resource.end, "Slot.end"), comment=resource.comment)
+
+
+def _kept(moment: datetime, path: str) -> datetime:
+    """A naive time is left for the calendar service to refuse; an aware one must lie in the
+    years we keep."""
+    if moment.utcoffset() is None:
+        return moment
+    return kept_instant(moment, path)
 
 
 def refused_fields(error: CalendarInputError) -> InvalidResource:
