@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
 from wtforms import IntegerField
 
 from app.web import MAX_ROW_ID
@@ -18,4 +19,4 @@ class IdField(IntegerField):
         super().process_formdata(valuelist)
         if self.data is not None and not 1 <= self.data <= MAX_ROW_ID:
             self.data = None
-            raise ValueError(self.gettext("Not a valid choice."))
+            raise ValueError(_l("Not a valid choice."))
