@@ -273,7 +273,7 @@ def update(*, client: ApiClient, resource_id: str, body: Any,
         raise FhirError(400, f"Slot/{resource_id} lies on Schedule/{current.schedule.id}; it "
                              "cannot move to another schedule.", expression="Slot.schedule")
     try:
-        changes = schedules.update_exception(exception=exception, starts_at=fields.start,
+        changes = calendars.update_exception(exception=exception, starts_at=fields.start,
                                              ends_at=fields.end, label=fields.comment)
     except calendars.CalendarInputError as error:
         raise mapping.refused_fields(error) from None

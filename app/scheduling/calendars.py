@@ -254,13 +254,8 @@ def _add_exception(*, kind: str, practice_id: int, provider_id: int, starts_at: 
                    ) -> ScheduleException:
     provider = _provider(practice_id, provider_id)
     errors: dict[str, str] = {}
-    for name, value in (("starts_at", starts_at), ("ends_at", ends_at)):
-        if value.tzinfo is None or value.utcoffset() is None:
-            errors[name] = "must carry a time zone"
-    if not errors and ends_at <= starts_at:
-        errors["ends_at"] = "must be after starts_at"
-    elif not errors and kind == EXTRA_HOURS and ends_at - starts_at > MAX_EXTRA_HOURS:
-        errors["ends_at"] = "extra hours may last at most a day"
+    label = _check_exception(errors, kind=kind, starts_at=starts_at, ends_at=ends_at,
+                             label=label)
     if location_id is None and kind == EXTRA_HOURS:
         errors["location_id"] = "extra hours need a location"
     elif location_id is not None:
@@ -269,9 +264,6 @@ def _add_exception(*, kind: str, practice_id: int, provider_id: int, starts_at: 
             provider_location.c.location_id == location_id)).first()
         if works_there is None:
             errors["location_id"] = f"{provider.display_name} does not work at that location"
-    label = " ".join(label.split()) if label else None
-    if label and len(label) > MAX_LABEL_LENGTH:
-        errors["label"] = f"must be at most {MAX_LABEL_LENGTH} characters"
     if errors:
         raise CalendarInputError(errors)
     exception = ScheduleException(provider_id=provider.id, location_id=location_id, kind=kind,
@@ -279,3 +271,38 @@ def _add_exception(*, kind: str, practice_id: int, provider_id: int, starts_at: 
     db.session.add(exception)
     db.session.commit()
     return exception
+
+
+def update_exception(*, exception: ScheduleException, starts_at: datetime, ends_at: datetime,
+                     label: str | None) -> list[str]:
+    """Move or relabel time off or extra hours, under the rules that hold when adding one;
+    return the names of the fields that changed. Flushes; the caller commits (with its audit
+    event)."""
+    errors: dict[str, str] = {}
+    label = _check_exception(errors, kind=exception.kind, starts_at=starts_at,
+                             ends_at=ends_at, label=label)
+    if errors:
+        raise CalendarInputError(errors)
+    wanted = {"starts_at": starts_at, "ends_at": ends_at, "label": label}
+    changes = [name for name, value in wanted.items() if getattr(exception, name) != value]
+    for name in changes:
+        setattr(exception, name, wanted[name])
+    db.session.flush()
+    return changes
+
+
+def _check_exception(errors: dict[str, str], *, kind: str, starts_at: datetime,
+                     ends_at: datetime, label: str | None) -> str | None:
+    """Add what is wrong with an exception's times and label to ``errors``; return the label
+    with its whitespace tidied."""
+    for name, value in (("starts_at", starts_at), ("ends_at", ends_at)):
+        if value.tzinfo is None or value.utcoffset() is None:
+            errors[name] = "must carry a time zone"
+    if not errors and ends_at <= starts_at:
+        errors["ends_at"] = "must be after starts_at"
+    elif not errors and kind == EXTRA_HOURS and ends_at - starts_at > MAX_EXTRA_HOURS:
+        errors["ends_at"] = "extra hours may last at most a day"
+    label = " ".join(label.split()) if label else None
+    if label and len(label) > MAX_LABEL_LENGTH:
+        errors["label"] = f"must be at most {MAX_LABEL_LENGTH} characters"
+    return label

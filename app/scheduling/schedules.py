@@ -29,7 +29,6 @@ from sqlalchemy.exc import IntegrityError
 from app.core.errors import FieldErrors
 from app.extensions import db
 from app.practice.models import Location, Provider, provider_location
-from app.scheduling.calendars import MAX_EXTRA_HOURS, MAX_LABEL_LENGTH, CalendarInputError
 from app.scheduling.models import (
     Appointment,
     AppointmentType,
@@ -284,32 +283,6 @@ def appointment_in_practice(practice_id: int, appointment_id: int) -> Appointmen
     return db.session.execute(select(Appointment).where(
         Appointment.id == appointment_id, Appointment.practice_id == practice_id)
     ).scalar_one_or_none()
-
-
-def update_exception(*, exception: ScheduleException, starts_at: datetime, ends_at: datetime,
-                     label: str | None) -> list[str]:
-    """Move or relabel time off or extra hours, under the rules ``calendars`` applies when
-    adding one; return the names of the fields that changed. Flushes; the caller commits
-    (with its audit event)."""
-    errors: dict[str, str] = {}
-    for name, value in (("starts_at", starts_at), ("ends_at", ends_at)):
-        if value.tzinfo is None or value.utcoffset() is None:
-            errors[name] = "must carry a time zone"
-    if not errors and ends_at <= starts_at:
-        errors["ends_at"] = "must be after starts_at"
-    elif not errors and exception.kind == EXTRA_HOURS and ends_at - starts_at > MAX_EXTRA_HOURS:
-        errors["ends_at"] = "extra hours may last at most a day"
-    label = " ".join(label.split()) if label else None
-    if label and len(label) > MAX_LABEL_LENGTH:
-        errors["label"] = f"must be at most {MAX_LABEL_LENGTH} characters"
-    if errors:
-        raise CalendarInputError(errors)
-    wanted = {"starts_at": starts_at, "ends_at": ends_at, "label": label}
-    changes = [name for name, value in wanted.items() if getattr(exception, name) != value]
-    for name in changes:
-        setattr(exception, name, wanted[name])
-    db.session.flush()
-    return changes
 
 
 def schedules_in(practice_id: int, *, schedule_ids: Collection[int] | None = None
