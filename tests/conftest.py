@@ -132,8 +132,11 @@ def make_app(database_url: str) -> Iterator[Callable[..., Flask]]:
 
 
 @pytest.fixture
-def app(make_app: Callable[..., Flask]) -> Iterator[Flask]:
-    app = make_app()
+def app(make_app: Callable[..., Flask], request: pytest.FixtureRequest) -> Iterator[Flask]:
+    """The app on this test's database, with the settings of the closest ``app_settings``
+    mark (``pytestmark = pytest.mark.app_settings(**WEBHOOK_SETTINGS)`` for a module)."""
+    marker = request.node.get_closest_marker("app_settings")
+    app = make_app(**(marker.kwargs if marker else {}))
     with app.app_context():
         yield app
 

@@ -33,11 +33,7 @@ EMAIL = {"coding": [{"system": MEDIUM_SYSTEM, "code": "EMAILWRIT"}]}
 MARCH = datetime(2026, 3, 1, 10, 0, tzinfo=UTC)
 
 
-@pytest.fixture
-def app(make_app):
-    app = make_app(**WEBHOOK_SETTINGS)
-    with app.app_context():
-        yield app
+pytestmark = pytest.mark.app_settings(**WEBHOOK_SETTINGS)
 
 
 @pytest.fixture

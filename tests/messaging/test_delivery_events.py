@@ -20,12 +20,7 @@ from tests.messaging.signed_webhooks import (
     twilio_signature,
 )
 
-
-@pytest.fixture
-def app(make_app):
-    app = make_app(**WEBHOOK_SETTINGS)
-    with app.app_context():
-        yield app
+pytestmark = pytest.mark.app_settings(**WEBHOOK_SETTINGS)
 
 
 @pytest.fixture

@@ -23,11 +23,7 @@ EMAIL = "maria@example.com"
 HOOK = "/webhooks/sendgrid/events"
 
 
-@pytest.fixture
-def app(make_app):
-    app = make_app(**WEBHOOK_SETTINGS)
-    with app.app_context():
-        yield app
+pytestmark = pytest.mark.app_settings(**WEBHOOK_SETTINGS)
 
 
 @pytest.fixture

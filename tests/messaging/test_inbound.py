@@ -35,11 +35,7 @@ SMS_HOOK = "/webhooks/twilio/sms"
 EMPTY_TWIML = b'<?xml version="1.0" encoding="UTF-8"?><Response/>'
 
 
-@pytest.fixture
-def app(make_app):
-    app = make_app(**WEBHOOK_SETTINGS)
-    with app.app_context():
-        yield app
+pytestmark = pytest.mark.app_settings(**WEBHOOK_SETTINGS)
 
 
 @pytest.fixture

@@ -21,11 +21,7 @@ from tests.messaging.signed_webhooks import (
 SMS_HOOK = "/webhooks/twilio/sms"
 
 
-@pytest.fixture
-def app(make_app):
-    app = make_app(**WEBHOOK_SETTINGS)
-    with app.app_context():
-        yield app
+pytestmark = pytest.mark.app_settings(**WEBHOOK_SETTINGS)
 
 
 @pytest.fixture

@@ -35,11 +35,7 @@ NY = ZoneInfo("America/New_York")
 SMS_HOOK = "/webhooks/twilio/sms"
 
 
-@pytest.fixture
-def app(make_app):
-    app = make_app(**WEBHOOK_SETTINGS)
-    with app.app_context():
-        yield app
+pytestmark = pytest.mark.app_settings(**WEBHOOK_SETTINGS)
 
 
 @dataclass
