@@ -1,11 +1,13 @@
 """The booking service's rules: its errors, which status may follow which, and the input
 checks, each adding a readable reason per bad field to an ``errors`` dict so that one pass
-reports every problem."""
+reports every problem. Reasons and messages are in the page's language (English outside a
+request)."""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from app.core.errors import FieldErrors
@@ -52,20 +54,21 @@ class BookingInputError(BookingError, FieldErrors):
 
 class AppointmentNotFound(BookingInputError, LookupError):
     def __init__(self, appointment_id: int) -> None:
-        super().__init__({"appointment_id": f"no such appointment {appointment_id}"})
+        super().__init__({"appointment_id": _("no such appointment %(id)d", id=appointment_id)})
 
 
 class SlotTaken(BookingError):
     """The time cannot be had any more; ``next_slots`` are the next open ones to offer."""
 
     def __init__(self, next_slots: list[Slot]) -> None:
-        super().__init__("That time was just taken")
+        super().__init__(_("That time was just taken"))
         self.next_slots = next_slots
 
 
 class InvalidTransition(BookingError):
     def __init__(self, from_status: str, to_status: str, why: str | None = None) -> None:
-        message = f"An appointment cannot go from {from_status} to {to_status}"
+        message = _("An appointment cannot go from %(old)s to %(new)s", old=from_status,
+                    new=to_status)
         super().__init__(f"{message}: {why}" if why else message)
         self.from_status = from_status
         self.to_status = to_status
@@ -75,16 +78,18 @@ class ScheduleBusy(BookingError):
     """The database stayed locked (SQLite) through every retry."""
 
     def __init__(self) -> None:
-        super().__init__("The schedule is busy; please try again")
+        super().__init__(_("The schedule is busy; please try again"))
 
 
 def check_transition(old: str, new: str, *, source: str) -> None:
     if new not in TRANSITIONS.get(old, frozenset()):
         raise InvalidTransition(old, new)
     if old in FINAL_STATUSES and source != "staff":
-        raise InvalidTransition(old, new, f"only staff can change a {old} appointment")
+        raise InvalidTransition(old, new, _("only staff can change a %(status)s appointment",
+                                            status=old))
     if new == S.ENTERED_IN_ERROR and source == "patient":
-        raise InvalidTransition(old, new, "patients cannot mark an appointment entered-in-error")
+        raise InvalidTransition(old, new,
+                                _("patients cannot mark an appointment entered-in-error"))
 
 
 def check_slot(errors: dict[str, str], slot: Slot, *, practice_id: int, source: str,
@@ -95,32 +100,36 @@ def check_slot(errors: dict[str, str], slot: Slot, *, practice_id: int, source: 
     provider = db.session.get(Provider, slot.provider_id)
     location = db.session.get(Location, slot.location_id)
     if kind is None or kind.practice_id != practice_id:
-        errors["appointment_type_id"] = "no such appointment type"
+        errors["appointment_type_id"] = _("no such appointment type")
     elif not kind.active:
-        errors["appointment_type_id"] = f"{kind.name} is no longer offered"
+        errors["appointment_type_id"] = _("%(type)s is no longer offered", type=kind.name)
     elif source == "patient" and not kind.bookable_online:
-        errors["appointment_type_id"] = f"{kind.name} cannot be booked online"
+        errors["appointment_type_id"] = _("%(type)s cannot be booked online", type=kind.name)
     if provider is None or provider.practice_id != practice_id:
-        errors["provider_id"] = "no such provider"
+        errors["provider_id"] = _("no such provider")
     elif not provider.active:
-        errors["provider_id"] = f"{provider.display_name} is not taking appointments"
+        errors["provider_id"] = _("%(provider)s is not taking appointments",
+                                  provider=provider.display_name)
     if location is None or location.practice_id != practice_id:
-        errors["location_id"] = "no such location"
+        errors["location_id"] = _("no such location")
     elif provider is not None and "provider_id" not in errors \
             and location not in provider.locations:
-        errors["location_id"] = f"{provider.display_name} does not work at {location.name}"
+        errors["location_id"] = _("%(provider)s does not work at %(location)s",
+                                  provider=provider.display_name, location=location.name)
     if kind is not None and "appointment_type_id" not in errors \
             and "provider_id" not in errors and not _offers(slot.provider_id, kind.id):
-        errors["appointment_type_id"] = f"{provider.display_name} does not offer {kind.name}"
+        errors["appointment_type_id"] = _("%(provider)s does not offer %(type)s",
+                                          provider=provider.display_name, type=kind.name)
     naive = [name for name, value in (("start", slot.start), ("end", slot.end))
              if value.tzinfo is None or value.utcoffset() is None]
     if naive:
-        errors.update(dict.fromkeys(naive, "must carry a time zone"))
+        errors.update(dict.fromkeys(naive, _("must carry a time zone")))
         return kind
     if kind is not None and slot.end - slot.start != timedelta(minutes=kind.duration_minutes):
-        errors["end"] = f"must be {kind.duration_minutes} minutes after start ({kind.name})"
+        errors["end"] = _("must be %(minutes)d minutes after the start (%(type)s)",
+                          minutes=kind.duration_minutes, type=kind.name)
     if slot.start < now:
-        errors["start"] = "is in the past"
+        errors["start"] = _("is in the past")
     return kind
 
 
@@ -135,16 +144,16 @@ def check_actor(errors: dict[str, str], *, source: str, staff_id: int | None,
                 practice_id: int) -> StaffUser | None:
     """Check ``source`` and ``staff_id`` (required for staff, only for staff)."""
     if source not in SOURCES:
-        errors["source"] = f"must be one of {', '.join(SOURCES)}"
+        errors["source"] = _("must be one of %(choices)s", choices=", ".join(SOURCES))
     elif source == "staff" and staff_id is None:
-        errors["staff_id"] = "required when staff make the change"
+        errors["staff_id"] = _("required when staff make the change")
     elif source != "staff" and staff_id is not None:
-        errors["staff_id"] = "only for changes made by staff"
+        errors["staff_id"] = _("only for changes made by staff")
     if staff_id is None or "staff_id" in errors:
         return None
     staff = db.session.get(StaffUser, staff_id)
     if staff is None or staff.practice_id != practice_id or not staff.active:
-        errors["staff_id"] = "no such staff member"
+        errors["staff_id"] = _("no such staff member")
         return None
     return staff
 
@@ -152,5 +161,5 @@ def check_actor(errors: dict[str, str], *, source: str, staff_id: int | None,
 def clean_text(errors: dict[str, str], name: str, value: str | None) -> str | None:
     cleaned = (value or "").strip()
     if len(cleaned) > MAX_TEXT_LENGTH:
-        errors[name] = f"must be at most {MAX_TEXT_LENGTH} characters"
+        errors[name] = _("must be at most %(max)d characters", max=MAX_TEXT_LENGTH)
     return cleaned or None

@@ -4,8 +4,8 @@ provider offers. What the slot engine (``app.scheduling.slots``) reads.
 Weekly hours are local wall-clock times at a location and may be dated: setting hours for a
 period replaces whatever the provider had at that location during it and keeps the rest
 (so "from June 1, these hours" leaves May alone). Exceptions are UTC instants. Every service
-checks its input and raises ``CalendarInputError`` mapping each bad field to a reason, then
-commits.
+checks its input and raises ``CalendarInputError`` mapping each bad field to a reason (in the
+page's language; English outside a request), then commits.
 """
 
 from __future__ import annotations
@@ -15,6 +15,9 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from babel.dates import get_day_names
+from flask_babel import get_locale
+from flask_babel import gettext as _
 from sqlalchemy import delete, insert, select
 
 from app.core.clock import utcnow
@@ -30,7 +33,6 @@ from app.scheduling.models import (
 )
 from app.scheduling.slots import EXTRA_HOURS, TIME_OFF
 
-WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 MAX_LABEL_LENGTH = 120
 MAX_EXTRA_HOURS = timedelta(hours=24)
 
@@ -62,11 +64,12 @@ def set_weekly_hours(*, practice_id: int, provider_id: int, location_id: int,
     provider = _provider(practice_id, provider_id)
     location = db.session.get(Location, location_id)
     if location is None or location.practice_id != practice_id:
-        raise CalendarInputError({"location_id": "no such location"})
+        raise CalendarInputError({"location_id": _("no such location")})
     if location not in provider.locations:
-        errors["location_id"] = f"{provider.display_name} does not work at {location.name}"
+        errors["location_id"] = _("%(provider)s does not work at %(location)s",
+                                  provider=provider.display_name, location=location.name)
     if valid_from is not None and valid_until is not None and valid_until < valid_from:
-        errors["valid_until"] = "must be on or after valid_from"
+        errors["valid_until"] = _("the end date must be on or after the start date")
     errors.update(_check_intervals(intervals))
     if not errors:
         errors.update(_clashes_elsewhere(provider=provider, location=location,
@@ -142,7 +145,8 @@ def set_appointment_types(*, practice_id: int, provider_id: int,
     unknown = [str(type_id) for type_id in wanted if type_id not in known]
     if unknown:
         raise CalendarInputError(
-            {"appointment_type_ids": f"no such appointment type: {', '.join(unknown)}"})
+            {"appointment_type_ids": _("no such appointment type: %(ids)s",
+                                       ids=", ".join(unknown))})
     table = provider_appointment_type
     db.session.execute(delete(table).where(table.c.provider_id == provider_id))
     if wanted:
@@ -156,7 +160,7 @@ def set_appointment_types(*, practice_id: int, provider_id: int,
 def _provider(practice_id: int, provider_id: int) -> Provider:
     provider = db.session.get(Provider, provider_id)
     if provider is None or provider.practice_id != practice_id:
-        raise CalendarInputError({"provider_id": "no such provider"})
+        raise CalendarInputError({"provider_id": _("no such provider")})
     return provider
 
 
@@ -165,15 +169,18 @@ def _check_intervals(intervals: Sequence[WeeklyInterval]) -> dict[str, str]:
     for index, interval in enumerate(intervals):
         name = f"intervals[{index}]"
         if not isinstance(interval.weekday, int) or not 0 <= interval.weekday <= 6:
-            errors[f"{name}.weekday"] = "must be 0 (Monday) to 6 (Sunday)"
+            errors[f"{name}.weekday"] = _("must be 0 (%(monday)s) to 6 (%(sunday)s)",
+                                          monday=_day_name(0), sunday=_day_name(6))
             continue
         if interval.end_time <= interval.start_time:
-            errors[f"{name}.end_time"] = "must be after the start time"
+            errors[f"{name}.end_time"] = _("must be after the start time")
             continue
-        for other_index, other in enumerate(intervals[:index]):
+        for other in intervals[:index]:
             if (other.weekday == interval.weekday and other.start_time < interval.end_time
                     and interval.start_time < other.end_time):
-                errors[name] = f"overlaps intervals[{other_index}]"
+                errors[name] = _("overlaps %(start)s-%(end)s on the same day",
+                                 start=f"{other.start_time:%H:%M}",
+                                 end=f"{other.end_time:%H:%M}")
                 break
     return errors
 
@@ -207,11 +214,17 @@ def _clashes_elsewhere(*, provider: Provider, location: Location,
             other_start, other_end = _utc_span(day, row.start_time, row.end_time,
                                                ZoneInfo(other_zone))
             if other_start < end and start < other_end:
-                errors[f"intervals[{index}]"] = (
-                    f"overlaps {WEEKDAY_NAMES[row.weekday]} {row.start_time:%H:%M}-"
-                    f"{row.end_time:%H:%M} at {other_name}")
+                errors[f"intervals[{index}]"] = _(
+                    "overlaps %(day)s %(start)s-%(end)s at %(location)s",
+                    day=_day_name(row.weekday), start=f"{row.start_time:%H:%M}",
+                    end=f"{row.end_time:%H:%M}", location=other_name)
                 break
     return errors
+
+
+def _day_name(weekday: int) -> str:
+    """The weekday's name (0 = Monday) in the page's language."""
+    return get_day_names("wide", locale=str(get_locale() or "en"))[weekday]
 
 
 def _sample_day(weekday: int, valid_from: date | None) -> date:
@@ -257,13 +270,14 @@ def _add_exception(*, kind: str, practice_id: int, provider_id: int, starts_at: 
     label = _check_exception(errors, kind=kind, starts_at=starts_at, ends_at=ends_at,
                              label=label)
     if location_id is None and kind == EXTRA_HOURS:
-        errors["location_id"] = "extra hours need a location"
+        errors["location_id"] = _("extra hours need a location")
     elif location_id is not None:
         works_there = db.session.execute(select(provider_location.c.location_id).where(
             provider_location.c.provider_id == provider.id,
             provider_location.c.location_id == location_id)).first()
         if works_there is None:
-            errors["location_id"] = f"{provider.display_name} does not work at that location"
+            errors["location_id"] = _("%(provider)s does not work at that location",
+                                      provider=provider.display_name)
     if errors:
         raise CalendarInputError(errors)
     exception = ScheduleException(provider_id=provider.id, location_id=location_id, kind=kind,
@@ -297,12 +311,12 @@ def _check_exception(errors: dict[str, str], *, kind: str, starts_at: datetime,
     with its whitespace tidied."""
     for name, value in (("starts_at", starts_at), ("ends_at", ends_at)):
         if value.tzinfo is None or value.utcoffset() is None:
-            errors[name] = "must carry a time zone"
+            errors[name] = _("must carry a time zone")
     if not errors and ends_at <= starts_at:
-        errors["ends_at"] = "must be after starts_at"
+        errors["ends_at"] = _("must be after the start")
     elif not errors and kind == EXTRA_HOURS and ends_at - starts_at > MAX_EXTRA_HOURS:
-        errors["ends_at"] = "extra hours may last at most a day"
+        errors["ends_at"] = _("extra hours may last at most a day")
     label = " ".join(label.split()) if label else None
     if label and len(label) > MAX_LABEL_LENGTH:
-        errors["label"] = f"must be at most {MAX_LABEL_LENGTH} characters"
+        errors["label"] = _("must be at most %(max)d characters", max=MAX_LABEL_LENGTH)
     return label

@@ -202,12 +202,33 @@ def test_a_clash_with_hours_at_another_location_is_shown_and_nothing_saved(
         WorkingHours.location_id == office.manhattan.id)).scalar_one() == 0
 
 
+def test_a_clash_is_explained_in_the_pages_language(login, office: Office) -> None:
+    calendars.set_weekly_hours(practice_id=office.practice.id, provider_id=office.provider.id,
+                               location_id=office.denver.id,
+                               intervals=[WeeklyInterval(0, time(8), time(12))])
+    response = login("manager").post(
+        f"/settings/calendars/providers/{office.provider.id}/hours",
+        query_string={"lang": "es"}, data=week_form(office.manhattan, ("09:00", "12:00"),
+                                                     valid_from="2027-03-10",
+                                                     valid_until="2027-03-01"))
+    assert response.status_code == 400
+    assert ("la fecha de fin debe ser igual o posterior a la fecha de inicio"
+            in page_text(response))
+
+    response = login("manager").post(
+        f"/settings/calendars/providers/{office.provider.id}/hours",
+        query_string={"lang": "es"}, data=week_form(office.manhattan, ("09:00", "12:00")))
+    assert response.status_code == 400
+    assert "se superpone con el lunes 08:00-12:00 en Denver" in page_text(response)
+
+
 @pytest.mark.parametrize(("fields", "message"), [
     ({"days-2-start_1": "12:00", "days-2-end_1": "09:00"}, "Must be after the start."),
     ({"days-2-start_1": "09:00"}, "Give both the start and the end."),
     ({"days-2-start_1": "09:00", "days-2-end_1": "12:00", "days-2-start_2": "11:00",
       "days-2-end_2": "13:00"}, "Overlaps the first interval."),
-    ({"valid_from": "2027-03-10", "valid_until": "2027-03-01"}, "must be on or after"),
+    ({"valid_from": "2027-03-10", "valid_until": "2027-03-01"},
+     "the end date must be on or after the start date"),
 ])
 def test_bad_hours_show_the_error_on_the_form(login, office: Office, fields: dict,
                                               message: str) -> None:

@@ -185,6 +185,17 @@ def test_booking_errors_name_the_field(login, desk: Desk) -> None:
     assert "No other open times soon." not in page
 
 
+def test_booking_errors_are_in_the_pages_language(login, desk: Desk, db) -> None:  # noqa: ANN001
+    desk.exam.active = False
+    db.session.commit()
+    response = login("front_desk").post("/schedule/book", query_string={"lang": "es"},
+                                        data=slot_data(desk, "10:00",
+                                                       patient_id=desk.patient.id))
+    assert response.status_code == 400
+    assert "Exam ya no se ofrece" in html.unescape(response.get_data(as_text=True))
+    assert db.session.execute(select(Appointment)).first() is None
+
+
 def test_cancel_requires_a_reason(login, desk: Desk, db) -> None:  # noqa: ANN001
     appointment = factories.make_appointment(desk.patient, desk.provider, desk.location,
                                              start_at=at(desk.day, "09:00"),
