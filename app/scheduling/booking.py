@@ -36,6 +36,7 @@ from datetime import UTC, datetime, timedelta
 from time import sleep
 from typing import Any, TypeVar
 
+from flask_babel import gettext as _
 from sqlalchemy import select, text
 from sqlalchemy.exc import OperationalError
 
@@ -115,13 +116,13 @@ def _book(*, patient_id: int, slot: Slot, source: str, staff_id: int | None,
           note: str | None, status: str, now: datetime) -> Appointment:
     patient = db.session.get(Patient, patient_id)
     if patient is None:
-        raise BookingInputError({"patient_id": f"no such patient {patient_id}"})
+        raise BookingInputError({"patient_id": _("no such patient %(id)s", id=patient_id)})
     errors: dict[str, str] = {}
     staff = check_actor(errors, source=source, staff_id=staff_id,
                         practice_id=patient.practice_id)
     clean_note = clean_text(errors, "note", note)
     if status not in INITIAL_STATUSES:
-        errors["status"] = f"must be one of {', '.join(INITIAL_STATUSES)}"
+        errors["status"] = _("must be one of %(choices)s", choices=", ".join(INITIAL_STATUSES))
     kind = check_slot(errors, slot, practice_id=patient.practice_id, source=source, now=now)
     if errors:
         raise BookingInputError(errors)
@@ -238,11 +239,12 @@ def _reschedule(appointment_id: int, new_slot: Slot, *, source: str, staff_id: i
                         practice_id=appointment.practice_id)
     clean_reason = clean_text(errors, "reason", reason)
     if appointment.status not in MOVABLE_STATUSES:
-        errors["appointment_id"] = f"a {appointment.status} appointment cannot be moved"
+        errors["appointment_id"] = _("a %(status)s appointment cannot be moved",
+                                     status=appointment.status)
     kind = check_slot(errors, new_slot, practice_id=appointment.practice_id,
                       source=source, now=now)
     if not errors and _slot_of(appointment) == new_slot:
-        errors["start"] = "is already the appointment's time"
+        errors["start"] = _("is already the appointment's time")
     if errors:
         raise BookingInputError(errors)
     assert kind is not None  # no appointment_type_id error
@@ -273,7 +275,7 @@ def _cancel(appointment_id: int, reason: str, *, source: str, staff_id: int | No
                         practice_id=appointment.practice_id)
     clean_reason = clean_text(errors, "reason", reason)
     if not clean_reason and "reason" not in errors:
-        errors["reason"] = "say why the appointment is cancelled"
+        errors["reason"] = _("say why the appointment is cancelled")
     if errors:
         raise BookingInputError(errors)
     old_status = appointment.status
@@ -292,9 +294,9 @@ def _set_status(appointment_id: int, status: str, *, source: str, staff_id: int 
     staff = check_actor(errors, source=source, staff_id=staff_id,
                         practice_id=appointment.practice_id)
     if status not in TRANSITIONS:
-        errors["status"] = f"unknown status {status!r}"
+        errors["status"] = _("unknown status %(status)r", status=status)
     elif status == S.CANCELLED:
-        errors["status"] = "cancelling needs a reason: cancel the appointment instead"
+        errors["status"] = _("cancelling needs a reason: cancel the appointment instead")
     if errors:
         raise BookingInputError(errors)
     old_status = appointment.status
@@ -313,9 +315,9 @@ def _set_patient_response(appointment_id: int, response: str, *, source: str,
     staff = check_actor(errors, source=source, staff_id=staff_id,
                         practice_id=appointment.practice_id)
     if response not in RESPONSES:
-        errors["response"] = f"must be one of {', '.join(RESPONSES)}"
+        errors["response"] = _("must be one of %(choices)s", choices=", ".join(RESPONSES))
     elif appointment.status not in MOVABLE_STATUSES:
-        errors["response"] = f"the appointment is already {appointment.status}"
+        errors["response"] = _("the appointment is already %(status)s", status=appointment.status)
     if errors:
         raise BookingInputError(errors)
     old_response = appointment.patient_status
@@ -399,7 +401,7 @@ def _claim(slot: Slot, *, kind: AppointmentType, patient_id: int, source: str, n
     if appointment_id is not None:
         overlapping = overlapping.where(Appointment.id != appointment_id)
     if db.session.execute(overlapping.limit(1)).first() is not None:
-        raise BookingInputError({"start": "the patient already has an appointment at that time"})
+        raise BookingInputError({"start": _("the patient already has an appointment at that time")})
     if not slots.slot_is_open(slot=slot, now=_engine_now(kind, source, slot.start, now),
                               exclude_appointment_id=appointment_id):
         raise _SlotGone
