@@ -150,10 +150,8 @@ def create(*, client: ApiClient, body: Any) -> FhirAppointment:
     wanted = _resolve(client, fields)
     with _booking_errors(wanted):
         appointment = booking.book(patient_id=wanted.patient_id, slot=wanted.slot,
-                                   source=SOURCE, note=fields.comment, status=fields.status)
-        if fields.patient_status != appointment.patient_status:
-            booking.set_patient_response(appointment_id=appointment.id,
-                                         response=fields.patient_status, source=SOURCE)
+                                   source=SOURCE, note=fields.comment, status=fields.status,
+                                   response=fields.patient_status)
     audit_access(audit.Action.FHIR_CREATE, client, "Appointment", object_id=appointment.id,
                  patient_id=appointment.patient_id)
     db.session.commit()

@@ -86,13 +86,23 @@ class _SlotGone(Exception):
 
 
 def book(*, patient_id: int, slot: Slot, source: str, staff_id: int | None = None,
-         note: str | None = None, status: str = S.BOOKED, now: datetime | None = None
-         ) -> Appointment:
-    """Book ``slot`` for the patient; raises ``SlotTaken`` with alternatives if it is gone."""
+         note: str | None = None, status: str = S.BOOKED, response: str | None = None,
+         now: datetime | None = None) -> Appointment:
+    """Book ``slot`` for the patient; raises ``SlotTaken`` with alternatives if it is gone.
+    ``response`` is the patient's answer when it is already known (an EHR booking the patient
+    accepted): set in the same transaction, as ``set_patient_response`` would."""
     now = now or utcnow()
+
+    def work() -> Appointment:
+        appointment = _book(patient_id=patient_id, slot=slot, source=source,
+                            staff_id=staff_id, note=note, status=status, now=now)
+        if response is not None and response != appointment.patient_status:
+            db.session.flush()
+            _set_patient_response(appointment.id, response, source=source, staff_id=staff_id)
+        return appointment
+
     try:
-        return _transaction(lambda: _book(patient_id=patient_id, slot=slot, source=source,
-                                          staff_id=staff_id, note=note, status=status, now=now))
+        return _transaction(work)
     except (_SlotGone, ScheduleBusy):
         raise SlotTaken(_alternatives(slot, source=source, now=now)) from None
 

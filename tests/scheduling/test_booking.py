@@ -270,6 +270,19 @@ def test_bad_input_names_the_field_and_writes_nothing(clinic, published, case):
     assert published == []
 
 
+def test_a_known_answer_is_booked_with_the_appointment_or_not_at_all(clinic, published):
+    accepted = staff_book(clinic, slot_at(clinic, "09:00"), response="accepted")
+    assert accepted.patient_status == "accepted"
+    assert [type(event).__name__ for event in published] == ["AppointmentBooked",
+                                                              "PatientResponded"]
+
+    with pytest.raises(booking.BookingInputError) as refused:
+        staff_book(clinic, slot_at(clinic, "10:00"), response="maybe")
+    assert list(refused.value.errors) == ["response"]
+    assert appointment_count() == 1
+    assert is_open(slot_at(clinic, "10:00"))
+
+
 def test_a_failing_subscriber_undoes_the_booking(clinic, monkeypatch):
     monkeypatch.setattr(core_events, "_subscribers", defaultdict(list))
 
