@@ -41,6 +41,7 @@ lint: $(STAMP)
 # Benchmarks on scratch PostgreSQL databases (each script drops and recreates its own).
 bench: $(STAMP)
 	$(BIN)/python -m bench.slots
+	$(BIN)/python -m bench.fhir_api
 	$(BIN)/python -m bench.dispatch_throughput
 	$(BIN)/python -m bench.inbound_webhook
 

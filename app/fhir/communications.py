@@ -107,8 +107,9 @@ def search(*, client: ApiClient, request: SearchRequest) -> Found:
                          "message_ids": [m.id for m in page.rows],
                          "patient_ids": sorted({m.patient_id for m in page.rows
                                                 if m.patient_id})})
-    db.session.commit()
-    return Found(served(client, page.rows), page.total)
+    found = Found(served(client, page.rows), page.total)
+    db.session.commit()  # after building: a commit expires the rows
+    return found
 
 
 def _searched_patient(request: SearchRequest) -> int | None:

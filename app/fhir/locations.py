@@ -60,8 +60,9 @@ def search(*, client: ApiClient, request: SearchRequest) -> Found:
     page = run_page(select(Location).where(*conditions).order_by(Location.id), request)
     audit_access(audit.Action.FHIR_SEARCH, client, "Location",
                  detail={"params": sorted(request.params), "results": page.total})
-    db.session.commit()
-    return Found([served(location) for location in page.rows], page.total)
+    found = Found([served(location) for location in page.rows], page.total)
+    db.session.commit()  # after building: a commit expires the rows
+    return found
 
 
 def _practice_timezone(client: ApiClient) -> str:

@@ -89,8 +89,9 @@ def search(*, client: ApiClient, request: SearchRequest) -> Found:
     audit_access(audit.Action.FHIR_SEARCH, client, "Patient", detail={
         "params": sorted(request.params), "results": page.total,
         "patient_ids": [p.id for p in page.rows]})
-    db.session.commit()
-    return Found([mapping.to_fhir(p) for p in page.rows], page.total)
+    found = Found([mapping.to_fhir(p) for p in page.rows], page.total)
+    db.session.commit()  # after building: a commit expires the rows
+    return found
 
 
 def _conditions(client: ApiClient, request: SearchRequest) -> list[Any]:

@@ -73,8 +73,9 @@ def search(*, client: ApiClient, request: SearchRequest) -> Found:
     page = run_page(select(Provider).where(*conditions).order_by(Provider.id), request)
     audit_access(audit.Action.FHIR_SEARCH, client, "Practitioner",
                  detail={"params": sorted(request.params), "results": page.total})
-    db.session.commit()
-    return Found([served(p) for p in page.rows], page.total)
+    found = Found([served(p) for p in page.rows], page.total)
+    db.session.commit()  # after building: a commit expires the rows
+    return found
 
 
 def create(*, client: ApiClient, body: Any) -> Practitioner:

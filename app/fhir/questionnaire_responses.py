@@ -69,9 +69,10 @@ def search(*, client: ApiClient, request: SearchRequest) -> Found:
     audit_access(audit.Action.FHIR_SEARCH, client, "QuestionnaireResponse", detail={
         "params": sorted(request.params), "results": page.total,
         "patient_ids": sorted({r.patient_id for r in page.rows if r.patient_id})})
-    db.session.commit()
-    return Found([mapping.response_to_fhir(r, services.response_content(r)) for r in page.rows],
-                 page.total)
+    found = Found([mapping.response_to_fhir(r, services.response_content(r)) for r in page.rows],
+                  page.total)
+    db.session.commit()  # after building: a commit expires the rows
+    return found
 
 
 def _conditions(client: ApiClient, request: SearchRequest) -> list[Any]:

@@ -74,8 +74,9 @@ def search(*, client: ApiClient, request: SearchRequest) -> Found:
                     request)
     audit_access(audit.Action.FHIR_SEARCH, client, "Questionnaire",
                  detail={"params": sorted(request.params), "results": page.total})
-    db.session.commit()
-    return Found([served(questionnaire) for questionnaire in page.rows], page.total)
+    found = Found([served(questionnaire) for questionnaire in page.rows], page.total)
+    db.session.commit()  # after building: a commit expires the rows
+    return found
 
 
 def create(*, client: ApiClient, body: Any) -> FhirQuestionnaire:

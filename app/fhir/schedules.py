@@ -77,8 +77,9 @@ def search(*, client: ApiClient, request: SearchRequest) -> Found:
     page = slice_page(rows, request)
     audit_access(audit.Action.FHIR_SEARCH, client, "Schedule",
                  detail={"params": sorted(request.params), "results": page.total})
-    db.session.commit()
-    return Found([served(row, offered) for row in page.rows], page.total)
+    found = Found([served(row, offered) for row in page.rows], page.total)
+    db.session.commit()  # after building: a commit expires the rows
+    return found
 
 
 def _actor_condition(value: str) -> Any:

@@ -163,8 +163,9 @@ def search(*, client: ApiClient, request: SearchRequest) -> Found:
     page = slice_page(found, request)
     audit_access(audit.Action.FHIR_SEARCH, client, "Slot",
                  detail={"params": sorted(request.params), "results": page.total})
-    db.session.commit()
-    return Found([served(item) for item in page.rows], page.total)
+    found = Found([served(item) for item in page.rows], page.total)
+    db.session.commit()  # after building: a commit expires the rows
+    return found
 
 
 def _in_window(client: ApiClient, request: SearchRequest, statuses: set[str],

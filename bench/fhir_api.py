@@ -1,0 +1,148 @@
+"""FHIR API latency on PostgreSQL, on bench.slots' practice (50 providers over 3 locations,
+30,000 booked appointments over the next 90 days) plus one calendar (FHIR Schedule) per
+provider and location with hours and a ``system/*.*`` token. Times four requests through
+Flask's test client — in-process, no network and no HTTP server, so the app's own cost —
+after a warm-up, and prints median and p95:
+
+- a provider's free Slots (the default 7-day window),
+- a practitioner's Appointments over one week,
+- Patients by family name,
+- one location's SMART Scheduling Links slot file (public, SCHEDULING_LINKS_DAYS ahead).
+
+    .venv/bin/python -m bench.fhir_api [--database URL] [--runs 100]
+
+Recreates the scratch database (default ``frontdesk_bench_fhir``) each run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import statistics
+import sys
+import time as clock
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+from flask.testing import FlaskClient
+from sqlalchemy import select, text
+
+from app import create_app
+from app.extensions import db
+from app.fhir.auth import create_token
+from app.practice.models import Practice
+from app.scheduling.calendars import ensure_schedule
+from app.scheduling.models import WorkingHours
+from bench import slots as builder
+from bench.common import percentile
+
+DEFAULT_DATABASE = "postgresql://postgres@127.0.0.1:5432/frontdesk_bench_fhir"
+WARM_UP = 5
+
+
+def add_calendars() -> list[int]:
+    """One calendar per provider and location with weekly hours, as the app keeps them;
+    returns their ids, in provider order."""
+    practice_id = db.session.execute(select(Practice.id)).scalar_one()
+    pairs = sorted({(row.provider_id, row.location_id)
+                    for row in db.session.execute(select(WorkingHours)).scalars()})
+    calendars = [ensure_schedule(practice_id=practice_id, provider_id=provider_id,
+                                 location_id=location_id) for provider_id, location_id in pairs]
+    db.session.commit()
+    return [calendar.id for calendar in calendars]
+
+
+def timed(client: FlaskClient, runs: int, url_of: Callable[[int], str],
+          headers: dict[str, str], count: Callable[[bytes], str]) -> tuple[list[float], str]:
+    """Seconds per request (after WARM_UP requests) and the items in the last answer."""
+    for n in range(WARM_UP):
+        _get(client, url_of(n), headers)
+    samples, found = [], ""
+    for n in range(runs):
+        url = url_of(n)
+        started = clock.perf_counter()
+        body = _get(client, url, headers)
+        samples.append(clock.perf_counter() - started)
+        found = count(body)
+    return samples, found
+
+
+def _get(client: FlaskClient, url: str, headers: dict[str, str]) -> bytes:
+    response = client.get(url, headers=headers)
+    if response.status_code != 200:
+        sys.exit(f"GET {url} answered {response.status_code}: {response.get_data(as_text=True)}")
+    return response.get_data()
+
+
+def bundle_entries(body: bytes) -> str:
+    bundle = json.loads(body)
+    return f"{len(bundle.get('entry', []))} of {bundle['total']}"
+
+
+def ndjson_lines(body: bytes) -> str:
+    return str(body.count(b"\n"))
+
+
+def report(title: str, samples: list[float], found: str, unit: str) -> None:
+    print(f"  {title:52} median {statistics.median(samples) * 1000:6.1f} ms   "
+          f"p95 {percentile(samples, 0.95) * 1000:6.1f} ms   "
+          f"({len(samples)} runs, {found} {unit} in the last)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--database", default=os.environ.get("BENCH_FHIR_DATABASE_URL",
+                                                             DEFAULT_DATABASE))
+    parser.add_argument("--runs", type=int, default=100)
+    options = parser.parse_args()
+    url = builder.fresh_database(options.database)
+    app = create_app({"DATABASE_URL": url, "LOG_LEVEL": "WARNING"})
+    with app.app_context():
+        today = datetime.now(UTC).date()
+        started = clock.perf_counter()
+        ids = builder.seed(random.Random(2026), today)
+        calendar_ids = add_calendars()
+        token = create_token(name="bench", scopes="system/*.*").token
+        print(f"Seeded {builder.PROVIDERS} providers, {len(ids['locations'])} locations, "
+              f"{len(calendar_ids)} calendars, {builder.APPOINTMENTS:,} appointments over "
+              f"{builder.DAYS} days in {clock.perf_counter() - started:.1f} s "
+              f"({os.cpu_count()} CPUs, Python {sys.version.split()[0]}, "
+              f"PostgreSQL {db.session.execute(text('SHOW server_version')).scalar_one()})")
+        db.session.remove()
+    print(f"In-process Flask test client (no network, no HTTP server); "
+          f"SCHEDULING_LINKS_DAYS={app.config['SCHEDULING_LINKS_DAYS']}")
+    client = app.test_client()
+    bearer = {"Authorization": f"Bearer {token}", "Accept": "application/fhir+json"}
+    providers, locations = ids["providers"], ids["locations"]
+
+    def free_slots(n: int) -> str:
+        return f"/fhir/Slot?schedule=Schedule/{calendar_ids[n % len(calendar_ids)]}&status=free"
+
+    def week_of_appointments(n: int) -> str:
+        day = today + timedelta(days=7 * (n % 12))
+        return (f"/fhir/Appointment?practitioner=Practitioner/{providers[n % len(providers)]}"
+                f"&date=ge{day}&date=le{day + timedelta(days=6)}&_count=100")
+
+    def patients_by_family(n: int) -> str:
+        return f"/fhir/Patient?family=Bench{n % builder.PATIENTS}"
+
+    def slot_file(n: int) -> str:
+        return f"/fhir/$bulk-publish/slots-{locations[n % len(locations)]}.ndjson"
+
+    report("Slot?schedule=&status=free (default 7 days)",
+           *timed(client, options.runs, free_slots, bearer, bundle_entries), "slots")
+    report("Appointment?practitioner=&date=ge&date=le (a week)",
+           *timed(client, options.runs, week_of_appointments, bearer, bundle_entries),
+           "appointments")
+    report("Patient?family=", *timed(client, options.runs, patients_by_family, bearer,
+                                     bundle_entries), "patients")
+    report("$bulk-publish/slots-<location>.ndjson (public)",
+           *timed(client, options.runs, slot_file, {}, ndjson_lines), "lines")
+    with app.app_context():
+        db.engine.dispose()
+
+
+if __name__ == "__main__":
+    main()
