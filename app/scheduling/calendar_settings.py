@@ -8,7 +8,7 @@ zone, which is also the zone such time off is entered in (``exception_zone``).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -153,13 +153,6 @@ def exception_zone(location: Location | None, practice_zone: ZoneInfo) -> ZoneIn
     """The zone an exception's local times mean: its location's, or the practice's for time
     off at every location."""
     return ZoneInfo(location.timezone) if location is not None else practice_zone
-
-
-def local_to_utc(wall_clock: datetime, zone: ZoneInfo) -> datetime:
-    """A naive wall-clock time at a place as a UTC instant. A time in the spring-forward gap
-    moves forward by the gap and a repeated fall-back time means its first occurrence, as in
-    the slot engine."""
-    return wall_clock.replace(tzinfo=zone, fold=0).astimezone(UTC)
 
 
 def _provider(practice_id: int, provider_id: int) -> Provider:

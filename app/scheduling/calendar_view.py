@@ -27,7 +27,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import joinedload
 
-from app.core.clock import utcnow
+from app.core.clock import local_to_utc, utcnow
 from app.extensions import db
 from app.practice.models import Location, Provider
 from app.scheduling import slots
@@ -357,7 +357,7 @@ def _span(first: date, days: int, zone: ZoneInfo) -> tuple[datetime, datetime]:
 
 
 def _midnight(day: date, zone: ZoneInfo) -> datetime:
-    return datetime.combine(day, time(0), tzinfo=zone).astimezone(UTC)
+    return local_to_utc(day, time(0), zone)
 
 
 def _appointments(location_id: int, start: datetime, end: datetime, *,
@@ -396,8 +396,8 @@ def _hours(location_id: int, provider_ids: list[int], days: list[date], zone: Zo
             if (day.weekday() == row.weekday
                     and (row.valid_from is None or day >= row.valid_from)
                     and (row.valid_until is None or day <= row.valid_until)):
-                working[row.provider_id, day].append((_at(day, row.start_time, zone),
-                                                      _at(day, row.end_time, zone)))
+                working[row.provider_id, day].append((local_to_utc(day, row.start_time, zone),
+                                                      local_to_utc(day, row.end_time, zone)))
     start, end = _span(first, len(days), zone)
     for row in db.session.execute(
             select(ScheduleException.provider_id, ScheduleException.kind,
@@ -421,12 +421,6 @@ def _hours(location_id: int, provider_ids: list[int], days: list[date], zone: Zo
                 working[row.provider_id, day].append((max(row.starts_at, begins),
                                                       min(row.ends_at, ends)))
     return working, time_off
-
-
-def _at(day: date, wall: time, zone: ZoneInfo) -> datetime:
-    """A local wall-clock time as UTC; one the day skips moves forward by the gap, as the slot
-    engine reads weekly hours."""
-    return datetime.combine(day, wall, tzinfo=zone).astimezone(UTC)
 
 
 def _open(chosen: Setting, start: datetime, end: datetime, *, provider_id: int | None,
@@ -496,7 +490,7 @@ def _row_keys(day: date, first: int, last: int, zone: ZoneInfo) -> list[RowKey]:
     def instant(minutes: int) -> datetime:
         if minutes >= 24 * 60:
             return _midnight(day + timedelta(days=1), zone)
-        return _at(day, time(minutes // 60, minutes % 60), zone)
+        return local_to_utc(day, time(minutes // 60, minutes % 60), zone)
 
     keys: list[RowKey] = []
     moment, end = instant(first), instant(last)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from babel.dates import get_day_names
@@ -20,7 +20,7 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from sqlalchemy import delete, insert, select
 
-from app.core.clock import utcnow
+from app.core.clock import local_to_utc, utcnow
 from app.core.errors import FieldErrors
 from app.extensions import db
 from app.practice.models import Location, Provider, provider_location
@@ -233,8 +233,7 @@ def _sample_day(weekday: int, valid_from: date | None) -> date:
 
 
 def _utc_span(day: date, start: time, end: time, zone: ZoneInfo) -> tuple[datetime, datetime]:
-    return (datetime.combine(day, start, tzinfo=zone).astimezone(UTC),
-            datetime.combine(day, end, tzinfo=zone).astimezone(UTC))
+    return local_to_utc(day, start, zone), local_to_utc(day, end, zone)
 
 
 def _clear_period(*, provider_id: int, location_id: int, valid_from: date | None,

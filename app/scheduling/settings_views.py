@@ -13,7 +13,7 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 
-from app.core.clock import utcnow
+from app.core.clock import local_to_utc, utcnow
 from app.practice.models import Location
 from app.scheduling import appointment_types, calendar_settings, calendars
 from app.scheduling.appointment_types import AppointmentTypeFields, AppointmentTypeNotFound
@@ -137,7 +137,7 @@ def add_exception(provider_id: int) -> Any:
     location = next((hours.location for hours in calendar.hours
                      if hours.location.id == form.location_id.data), None)
     zone = calendar_settings.exception_zone(location, calendar.practice_zone)
-    starts, ends = (calendar_settings.local_to_utc(wall, zone) for wall in form.local_span())
+    starts, ends = (local_to_utc(wall.date(), wall.time(), zone) for wall in form.local_span())
     add = calendars.add_time_off if form.kind.data == TIME_OFF else calendars.add_extra_hours
     try:
         add(practice_id=current_user.practice_id, provider_id=provider_id,

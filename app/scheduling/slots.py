@@ -29,7 +29,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, or_, select
 
-from app.core.clock import utcnow
+from app.core.clock import local_to_utc, utcnow
 from app.extensions import db
 from app.practice.models import Location, Provider, provider_location
 from app.scheduling.models import (
@@ -308,7 +308,7 @@ def _align(moment: datetime, zone: ZoneInfo, step: timedelta) -> datetime:
 
 @lru_cache(maxsize=8192)
 def _to_utc(day: date, wall: time, zone: ZoneInfo) -> datetime:
-    return datetime.combine(day, wall, tzinfo=zone).astimezone(UTC)
+    return local_to_utc(day, wall, zone)
 
 
 def _midnight(day: date, zone: ZoneInfo) -> datetime:
