@@ -28,6 +28,7 @@ from sqlalchemy import false, select
 from sqlalchemy.orm import selectinload
 
 from app.core.clock import utcnow
+from app.core.ids import split_reference
 from app.extensions import db
 from app.fhir.auth import ApiClient
 from app.fhir.errors import FhirError, InvalidResource
@@ -135,7 +136,7 @@ def _conditions(client: ApiClient, request: SearchRequest) -> list[Any]:
 
 
 def _actor_condition(value: str) -> Any:
-    kind = value.rstrip("/").rpartition("/")[0].rpartition("/")[2]
+    kind, _ = split_reference(value)
     if kind not in _ACTOR_COLUMNS:
         raise FhirError(400, f"'actor' must name its type: Patient/<id>, Practitioner/<id> or "
                              f"Location/<id>, not {value!r}.", expression="actor")

@@ -17,12 +17,11 @@ from typing import Any
 from pydantic import ValidationError
 from sqlalchemy import select
 
+from app.core.ids import row_id
 from app.extensions import db
 from app.fhir.errors import FhirError, invalid_resource_from_validation
 from app.fhir.search import SearchParam
 from app.security import audit
-
-MAX_ID = 2**31 - 1
 
 
 @dataclass(frozen=True)
@@ -88,9 +87,10 @@ def handler_for(resource_type: str) -> ResourceHandler:
 
 def numeric_id(resource_type: str, resource_id: str) -> int:
     """Our ids are positive integers; anything else is an unknown id (404)."""
-    if resource_id.isdigit() and len(resource_id) <= 10 and 0 < int(resource_id) <= MAX_ID:
-        return int(resource_id)
-    raise not_found(resource_type, resource_id)
+    found = row_id(resource_id)
+    if found is None:
+        raise not_found(resource_type, resource_id)
+    return found
 
 
 def load_owned(model: Any, resource_type: str, client: Any, resource_id: str, *,

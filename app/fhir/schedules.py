@@ -8,6 +8,7 @@ from fhir.resources.R4B.meta import Meta
 from fhir.resources.R4B.schedule import Schedule as FhirSchedule
 from sqlalchemy import false, or_, select
 
+from app.core.ids import split_reference
 from app.extensions import db
 from app.fhir.auth import ApiClient
 from app.fhir.errors import FhirError
@@ -84,7 +85,7 @@ def search(*, client: ApiClient, request: SearchRequest) -> Found:
 
 def _actor_condition(value: str) -> Any:
     """``Practitioner/<id>``, ``Location/<id>``, or a bare id, which may be either."""
-    kind = value.rstrip("/").rpartition("/")[0].rpartition("/")[2]
+    kind, _ = split_reference(value)
     if kind == "Practitioner":
         provider_id = parse_reference("actor", value, "Practitioner")
         return Schedule.provider_id == provider_id if provider_id else false()

@@ -21,6 +21,7 @@ from fhir.resources.R4B.bundle import Bundle
 from sqlalchemy import ColumnElement, Select, func, select
 from werkzeug.datastructures import MultiDict
 
+from app.core.ids import row_id, split_reference
 from app.extensions import db
 from app.fhir.errors import FhirError
 from app.practice.models import Practice
@@ -119,18 +120,16 @@ def parse_reference(name: str, value: str, resource_type: str) -> int | None:
     """``patient=Patient/12``, ``patient=12`` or a full URL ending in ``Patient/12`` → 12.
     A reference to another resource type is a 400 naming the parameter; an id that cannot be
     ours → None (it matches nothing)."""
-    kind, _, ref_id = value.rstrip("/").rpartition("/")
-    if kind and kind.rpartition("/")[2] != resource_type:
+    kind, ref_id = split_reference(value)
+    if kind and kind != resource_type:
         raise FhirError(400, f"'{name}' must reference a {resource_type}, not {value!r}.",
                         expression=name)
-    if ref_id.isdigit() and len(ref_id) <= 9 and int(ref_id) > 0:
-        return int(ref_id)
-    return None
+    return row_id(ref_id)
 
 
 def parse_ids(value: str) -> list[int]:
     """``_id=1,2`` → [1, 2]; ids that cannot be ours are left out (they match nothing)."""
-    return [int(part) for part in value.split(",") if part.isdigit() and len(part) <= 9]
+    return [found for part in value.split(",") if (found := row_id(part)) is not None]
 
 
 def parse_plain_date(name: str, value: str, why_no_prefix: str) -> date:

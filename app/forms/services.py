@@ -19,6 +19,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from app.core.ids import row_id, split_reference
 from app.core.types import EARLIEST, LATEST, utc_in_range
 from app.extensions import db
 from app.forms.models import Questionnaire, QuestionnaireResponse
@@ -114,11 +115,11 @@ def _questionnaire_items(items: list[dict[str, Any]], path: str
 def find_questionnaire(*, practice_id: int, reference: str) -> Questionnaire | None:
     """The questionnaire a response names: by canonical ``url`` or ``url|version`` (without a
     version, the newest one with that url), or by the local reference ``Questionnaire/<id>``."""
-    kind, _, local_id = reference.partition("/")
-    if kind == "Questionnaire" and local_id.isdigit() and len(local_id) <= 9:
+    kind, local_id = split_reference(reference)
+    if kind == "Questionnaire" and reference.startswith("Questionnaire/"):
         return db.session.execute(select(Questionnaire).where(
             Questionnaire.practice_id == practice_id,
-            Questionnaire.id == int(local_id))).scalar_one_or_none()
+            Questionnaire.id == row_id(local_id))).scalar_one_or_none()
     url, _, version = reference.partition("|")
     stmt = select(Questionnaire).where(Questionnaire.practice_id == practice_id,
                                        Questionnaire.url == url)
@@ -202,10 +203,10 @@ def _subject_patient_id(practice_id: int, subject: dict[str, Any] | None,
     """The patient ``subject`` references (``Patient/5`` or a full URL ending in it, as FHIR
     searches read references); a Patient that is not this practice's is a problem."""
     reference = (subject or {}).get("reference") or ""
-    kind, _, local_id = reference.rstrip("/").rpartition("/")
-    if kind.rpartition("/")[2] != "Patient":
+    kind, local_id = split_reference(reference)
+    if kind != "Patient":
         return None
-    patient_id = int(local_id) if local_id.isdigit() and len(local_id) <= 9 else None
+    patient_id = row_id(local_id)
     found = db.session.execute(select(Patient.id).where(
         Patient.id == patient_id, Patient.practice_id == practice_id)).scalar_one_or_none()
     if found is None:

@@ -12,6 +12,7 @@ from wtforms import DateField, EmailField, IntegerField, SelectField, Validation
 from wtforms.validators import Email, Length, NumberRange, Optional
 
 from app.core import clock
+from app.core.ids import MAX_ROW_ID
 from app.security import audit_query
 from app.security.audit import Action
 from app.security.permissions import Permission, requires
@@ -40,7 +41,7 @@ class AuditFilterForm(FlaskForm):
     email = EmailField(_l("Staff email"), validators=[
         Optional(), Email(test_environment=True), Length(max=254)])
     patient_id = IntegerField(_l("Patient ID"), validators=[
-        Optional(), NumberRange(min=1, max=2**31 - 1)])
+        Optional(), NumberRange(min=1, max=MAX_ROW_ID)])
     action = SelectField(_l("Action"), choices=_action_choices, validators=[Optional()])
     date_from = DateField(_l("From"), validators=[Optional(), _plausible_date])
     date_to = DateField(_l("To"), validators=[Optional(), _plausible_date])

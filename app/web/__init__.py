@@ -6,10 +6,9 @@ from __future__ import annotations
 from flask import Flask
 from werkzeug.routing import IntegerConverter, Map
 
+from app.core.ids import MAX_ROW_ID
 from app.web import errors, headers, ui
 from app.web.views import bp
-
-MAX_ROW_ID = 2**31 - 1  # the largest id an INTEGER column holds on PostgreSQL
 
 
 class IdConverter(IntegerConverter):

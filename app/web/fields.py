@@ -7,7 +7,7 @@ from typing import Any
 from flask_babel import lazy_gettext as _l
 from wtforms import IntegerField
 
-from app.web import MAX_ROW_ID
+from app.core.ids import MAX_ROW_ID
 
 
 class IdField(IntegerField):

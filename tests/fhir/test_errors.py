@@ -172,3 +172,15 @@ def test_nulls_inside_repeating_strings_are_skipped(fhir, body):
         assert created["address"]["line"] == ["2 Elm St"]
     else:
         assert created["name"][0]["given"] == ["Ana"]
+
+
+@pytest.mark.parametrize("url", [
+    "/fhir/Patient/²", "/fhir/Patient/٣", "/fhir/Patient?_id=²,1",
+    "/fhir/Appointment?patient=Patient/²", "/fhir/Schedule?actor=Location/٣",
+])
+def test_digits_that_are_not_ascii_name_nothing(fhir, url):
+    """``"²".isdigit()`` is true but no id of ours: such an id is unknown, never a 500."""
+    response = fhir.client.get(url, headers=fhir._headers(None))
+    assert response.status_code in (200, 404), response.get_data(as_text=True)
+    if response.status_code == 200:
+        assert response.get_json()["total"] == 0

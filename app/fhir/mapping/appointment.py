@@ -29,6 +29,7 @@ from typing import Any
 
 from fhir.resources.R4B.appointment import Appointment as FhirAppointment
 
+from app.core.ids import row_id, split_reference
 from app.core.types import EARLIEST, LATEST, utc_in_range
 from app.fhir.errors import InvalidResource
 from app.fhir.mapping import instant_text
@@ -177,16 +178,14 @@ def _actors(resource: FhirAppointment, problems: list[tuple[str, str]]
     for index, participant in enumerate(resource.participant or []):
         expression = f"Appointment.participant[{index}].actor"
         reference = (participant.actor.reference or "") if participant.actor else ""
-        kind, _, ref_id = reference.rstrip("/").rpartition("/")
-        kind = kind.rpartition("/")[2]
+        kind, ref_id = split_reference(reference)
         if kind not in KEPT_ACTORS:
             problems.append((expression, f"{expression}: each participant must reference a "
                              "Patient, Practitioner or Location of ours" + (
                                  f", not {reference!r}" if reference else
                                  " (this one has no reference)")))
             continue
-        ours = ref_id.isdigit() and len(ref_id) <= 9 and int(ref_id) > 0
-        found.append((Actor(kind, int(ref_id) if ours else None, reference, expression),
+        found.append((Actor(kind, row_id(ref_id), reference, expression),
                       participant.status))
     return found
 
@@ -196,8 +195,8 @@ def _free_slot(resource: FhirAppointment, appointment_id: int | None,
     chosen: FreeSlotId | None = None
     for index, slot in enumerate(resource.slot or []):
         expression = f"Appointment.slot[{index}]"
-        kind, _, slot_id = (slot.reference or "").rstrip("/").rpartition("/")
-        named = parse_slot_id(slot_id) if kind.rpartition("/")[2] == "Slot" else None
+        kind, slot_id = split_reference(slot.reference or "")
+        named = parse_slot_id(slot_id) if kind == "Slot" else None
         if named == StoredSlotId("appointment", appointment_id or 0):
             continue  # the appointment's own time, as we serve it
         if not isinstance(named, FreeSlotId):

@@ -18,10 +18,12 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from app.core.ids import row_id
+
 APPOINTMENT_TYPE_SYSTEM = "urn:frontdesk:appointment-type"
 
-_FREE = re.compile(r"^(\d{1,9})\.(\d{1,9})\.(\d{12})$")
-_STORED = re.compile(r"^([ax])(\d{1,9})$")
+_FREE = re.compile(r"^(\d{1,9})\.(\d{1,9})\.(\d{12})$", re.ASCII)
+_STORED = re.compile(r"^([ax])(\d{1,9})$", re.ASCII)
 
 
 def appointment_type_concept(type_id: int, name: str) -> dict[str, object]:
@@ -36,8 +38,8 @@ def appointment_type_ids(concepts: list[object] | None) -> list[int]:
     for concept in concepts or []:
         for coding in getattr(concept, "coding", None) or []:
             code = coding.code or ""
-            if coding.system == APPOINTMENT_TYPE_SYSTEM and code.isdigit() and len(code) <= 9:
-                found.append(int(code))
+            if coding.system == APPOINTMENT_TYPE_SYSTEM and (type_id := row_id(code)):
+                found.append(type_id)
     return found
 
 

@@ -16,6 +16,7 @@ from typing import Any
 
 from fhir.resources.R4B.schedule import Schedule as FhirSchedule
 
+from app.core.ids import row_id, split_reference
 from app.fhir.errors import InvalidResource
 from app.fhir.mapping import instant_text, kept_instant, refused
 from app.fhir.mapping.codes import APPOINTMENT_TYPE_SYSTEM, appointment_type_concept
@@ -87,13 +88,12 @@ def _actors(resource: FhirSchedule) -> tuple[int, int | None, dict[str, str]]:
     problems = []
     for index, actor in enumerate(resource.actor or []):
         path = f"Schedule.actor[{index}].reference"
-        kind, _, ref_id = (actor.reference or "").rstrip("/").rpartition("/")
-        kind = kind.rpartition("/")[2]
+        kind, ref_id = split_reference(actor.reference or "")
         if kind not in found:
             problems.append((path, f"{path}: an actor must be a Location or a Practitioner "
                                    "of this practice, referenced like Location/1"))
-        elif ref_id.isdigit() and len(ref_id) <= 9:
-            found[kind].append((int(ref_id), path))
+        elif (local_id := row_id(ref_id)) is not None:
+            found[kind].append((local_id, path))
         else:
             problems.append((path, f"{path}: {kind}/{ref_id} is not known"))
     if len(found["Location"]) != 1:

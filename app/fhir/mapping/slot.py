@@ -17,6 +17,7 @@ from datetime import datetime
 
 from fhir.resources.R4B.slot import Slot as FhirSlot
 
+from app.core.ids import row_id, split_reference
 from app.fhir.errors import FhirError, InvalidResource
 from app.fhir.mapping import instant_text, kept_instant, refused
 from app.fhir.mapping.codes import (
@@ -77,9 +78,8 @@ def from_fhir(resource: FhirSlot) -> SlotFields:
     if status not in (FREE, BUSY_UNAVAILABLE):
         raise FhirError(400, f"Slot.status must be busy-unavailable (time off) or free (extra "
                              f"hours), not {status!r}.", expression="Slot.status")
-    kind, _, ref_id = (resource.schedule.reference or "").rstrip("/").rpartition("/")
-    ours = kind.rpartition("/")[2] == "Schedule" and ref_id.isdigit() and len(ref_id) <= 9
-    return SlotFields(schedule_id=int(ref_id) if ours else None, status=status,
+    kind, ref_id = split_reference(resource.schedule.reference or "")
+    return SlotFields(schedule_id=row_id(ref_id) if kind == "Schedule" else None, status=status,
                       start=_kept(resource.start, "Slot.start"),
                       end=_kept(resource.end, "Slot.end"), comment=resource.comment)
 
