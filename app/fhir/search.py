@@ -190,16 +190,16 @@ def _instant_range(name: str, text: str, zone: ZoneInfo) -> tuple[datetime, date
             return (datetime.combine(day, time(), zone).astimezone(UTC),
                     datetime.combine(day + timedelta(days=1), time(), zone).astimezone(UTC))
         moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-        if moment.tzinfo is not None:
-            moment = moment.astimezone(UTC)
-            return moment, moment + timedelta(microseconds=1)
+        if moment.tzinfo is None:
+            raise ValueError("a dateTime needs its time zone")
+        moment = moment.astimezone(UTC)
+        return moment, moment + timedelta(microseconds=1)
     except OverflowError:  # within a day of the first or the last representable instant
         raise FhirError(400, f"'{name}' must lie within the years 1 to 9999 in UTC, not "
                              f"{text!r}.", expression=name) from None
     except ValueError:
-        pass
-    raise FhirError(400, f"'{name}' must be a date (YYYY-MM-DD) or a dateTime with a time "
-                         f"zone, not {text!r}.", expression=name)
+        raise FhirError(400, f"'{name}' must be a date (YYYY-MM-DD) or a dateTime with a time "
+                             f"zone, not {text!r}.", expression=name) from None
 
 
 @dataclass(frozen=True)
