@@ -95,14 +95,24 @@ def set_weekly_hours(*, practice_id: int, provider_id: int, location_id: int,
 def ensure_schedule(*, practice_id: int, provider_id: int, location_id: int) -> Schedule:
     """The provider's calendar at the location (FHIR Schedule), created with its first hours.
     Does not commit."""
-    schedule = db.session.execute(select(Schedule).where(
-        Schedule.practice_id == practice_id, Schedule.provider_id == provider_id,
-        Schedule.location_id == location_id)).scalar_one_or_none()
+    schedule = find_schedule(practice_id=practice_id, location_id=location_id,
+                             provider_id=provider_id)
     if schedule is None:
         schedule = Schedule(practice_id=practice_id, provider_id=provider_id,
                             location_id=location_id, active=True)
         db.session.add(schedule)
     return schedule
+
+
+def find_schedule(*, practice_id: int, location_id: int, provider_id: int | None
+                  ) -> Schedule | None:
+    """The provider's calendar at the location, or the whole location's (``provider_id``
+    None; the first, since a location may have several)."""
+    provider = (Schedule.provider_id.is_(None) if provider_id is None
+                else Schedule.provider_id == provider_id)
+    return db.session.execute(select(Schedule).where(
+        Schedule.practice_id == practice_id, Schedule.location_id == location_id, provider)
+        .order_by(Schedule.id)).scalars().first()
 
 
 def add_time_off(*, practice_id: int, provider_id: int, starts_at: datetime, ends_at: datetime,

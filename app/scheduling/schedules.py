@@ -12,8 +12,7 @@ None: any provider working there). What lies on it, for a window of start times:
 Busy time and exceptions belong to a provider's calendar; a location's calendar shows free
 slots only. An inactive schedule is withdrawn from publication: nothing lies on it.
 
-Schedule writes flush; the caller commits. Exceptions are written by ``calendars`` (which
-commits), except their update, which is here because ``calendars`` has none (it flushes too).
+Schedule writes flush; the caller commits. Exceptions are written by ``calendars``.
 """
 
 from __future__ import annotations
@@ -29,6 +28,7 @@ from sqlalchemy.exc import IntegrityError
 from app.core.errors import FieldErrors
 from app.extensions import db
 from app.practice.models import Location, Provider, provider_location
+from app.scheduling import calendars
 from app.scheduling.models import (
     Appointment,
     AppointmentType,
@@ -65,7 +65,8 @@ class ScheduleFields:
 
 def create_schedule(*, practice_id: int, values: ScheduleFields) -> Schedule:
     _check(practice_id, values)
-    if _existing(practice_id, values.location_id, values.provider_id) is not None:
+    if calendars.find_schedule(practice_id=practice_id, location_id=values.location_id,
+                              provider_id=values.provider_id) is not None:
         raise ScheduleExists(_exists_reason(values))
     schedule = Schedule(practice_id=practice_id, **asdict(values))
     db.session.add(schedule)
@@ -114,14 +115,6 @@ def _check(practice_id: int, values: ScheduleFields, *, creating: bool = True) -
                                  f"{MAX_DESCRIPTIVE_LENGTH} characters")
     if errors:
         raise ScheduleInputError(errors)
-
-
-def _existing(practice_id: int, location_id: int, provider_id: int | None) -> Schedule | None:
-    provider = (Schedule.provider_id.is_(None) if provider_id is None
-                else Schedule.provider_id == provider_id)
-    return db.session.execute(select(Schedule).where(
-        Schedule.practice_id == practice_id, Schedule.location_id == location_id, provider)
-    ).scalars().first()
 
 
 def _exists_reason(values: ScheduleFields) -> str:
@@ -259,7 +252,9 @@ def exception_status(exception: ScheduleException) -> str:
 
 def schedule_of_appointment(appointment: Appointment) -> Schedule | None:
     """The calendar an appointment's time is held on: its provider's at its location."""
-    return _existing(appointment.practice_id, appointment.location_id, appointment.provider_id)
+    return calendars.find_schedule(practice_id=appointment.practice_id,
+                                   location_id=appointment.location_id,
+                                   provider_id=appointment.provider_id)
 
 
 def schedule_of_exception(practice_id: int, exception: ScheduleException) -> Schedule | None:
