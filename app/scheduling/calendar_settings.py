@@ -23,6 +23,7 @@ from app.scheduling.models import (
     WorkingHours,
     provider_appointment_type,
 )
+from app.scheduling.slots import in_force
 
 
 class ProviderNotFound(LookupError):
@@ -105,8 +106,7 @@ def hours_on(*, provider_id: int, location_id: int, day: date
     for row in db.session.execute(select(WorkingHours).where(
             WorkingHours.provider_id == provider_id, WorkingHours.location_id == location_id)
             .order_by(WorkingHours.weekday, WorkingHours.start_time)).scalars():
-        if ((row.valid_from is None or row.valid_from <= day)
-                and (row.valid_until is None or day <= row.valid_until)):
+        if in_force(day, row.valid_from, row.valid_until):
             week.setdefault(row.weekday, []).append((row.start_time, row.end_time))
     return week
 

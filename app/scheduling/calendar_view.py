@@ -393,9 +393,8 @@ def _hours(location_id: int, provider_ids: list[int], days: list[date], zone: Zo
                    or_(WorkingHours.valid_from.is_(None), WorkingHours.valid_from <= last),
                    or_(WorkingHours.valid_until.is_(None), WorkingHours.valid_until >= first))):
         for day in days:
-            if (day.weekday() == row.weekday
-                    and (row.valid_from is None or day >= row.valid_from)
-                    and (row.valid_until is None or day <= row.valid_until)):
+            if day.weekday() == row.weekday and slots.in_force(day, row.valid_from,
+                                                                 row.valid_until):
                 working[row.provider_id, day].append((local_to_utc(day, row.start_time, zone),
                                                       local_to_utc(day, row.end_time, zone)))
     start, end = _span(first, len(days), zone)

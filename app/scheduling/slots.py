@@ -114,8 +114,7 @@ class _Calendar:
             weekly = self.weekly.get(provider_id, {})
             for day in around:
                 for start, end, valid_from, valid_until in weekly.get(day.weekday(), ()):
-                    if ((valid_from is None or day >= valid_from)
-                            and (valid_until is None or day <= valid_until)):
+                    if in_force(day, valid_from, valid_until):
                         begins, ends = _to_utc(day, start, self.zone), _to_utc(day, end, self.zone)
                         if begins < ends:
                             intervals.append((begins, ends))
@@ -124,6 +123,12 @@ class _Calendar:
             if near:
                 result[provider_id] = near
         return result
+
+
+def in_force(day: date, valid_from: date | None, valid_until: date | None) -> bool:
+    """Whether weekly hours valid from ``valid_from`` to ``valid_until`` (open-ended when
+    None) apply on ``day``."""
+    return (valid_from is None or valid_from <= day) and (valid_until is None or day <= valid_until)
 
 
 def find_open_slots(*, appointment_type_id: int, location_id: int,
