@@ -31,6 +31,13 @@ class Practice(db.Model):
     send_window_end: Mapped[time] = mapped_column(Time, default=time(21, 0))
     capped_per_day: Mapped[int] = mapped_column(Integer, default=1)
     capped_per_week: Mapped[int] = mapped_column(Integer, default=3)
+    # This practice's senders. Inbound texts and status callbacks are routed to a practice by
+    # the number or Messaging Service they were sent to, so each is owned by one practice.
+    # Empty: the deployment's settings (TWILIO_*, SENDGRID_FROM_EMAIL) — a single-practice
+    # install needs nothing here.
+    sms_from_number: Mapped[str | None] = mapped_column(String(20), unique=True)  # E.164
+    sms_messaging_service_sid: Mapped[str | None] = mapped_column(String(34), unique=True)
+    email_from_address: Mapped[str | None] = mapped_column(String(254))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     locations: Mapped[list[Location]] = relationship(back_populates="practice",
