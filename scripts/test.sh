@@ -1,33 +1,75 @@
 #!/usr/bin/env bash
-# The whole suite, twice: on SQLite, then on a fresh PostgreSQL database.
-# Where no PostgreSQL answers, that pass is reported as skipped in one clear line.
+# The whole suite on SQLite and on a fresh PostgreSQL database, side by side (one core each),
+# then the time-sensitive tests again at other moments of the clock (scripts/test-moments.sh).
+# Where no PostgreSQL answers, that pass is reported as skipped in one clear line — and fails
+# the run under CI (CI=true), which must test PostgreSQL.
+#
+#   scripts/test.sh                    everything
+#   scripts/test.sh --postgres-only    the PostgreSQL pass alone
+#   scripts/test.sh [pytest args]      passes the arguments to every pytest run
 set -u
 cd "$(dirname "$0")/.."
 BIN=.venv/bin
 PG_HOST=${PG_HOST:-127.0.0.1}
 PG_PORT=${PG_PORT:-5432}
 PG_USER=${PG_USER:-postgres}
+only_postgres=false
+if [ "${1:-}" = "--postgres-only" ]; then only_postgres=true; shift; fi
+logs=$(mktemp -d)
+started=$SECONDS
+
+postgres_pass() {
+  if ! PG_HOST=$PG_HOST PG_PORT=$PG_PORT bash scripts/ensure-postgres.sh; then
+    if [ "${CI:-}" = "true" ]; then
+      echo "PostgreSQL pass FAILED: no server answers at $PG_HOST:$PG_PORT, and CI must test PostgreSQL"
+      return 1
+    fi
+    echo "PostgreSQL pass SKIPPED: no server answers at $PG_HOST:$PG_PORT"
+    return 0
+  fi
+  local dbname="frontdesk_test_$$" status=0
+  psql -q -h "$PG_HOST" -p "$PG_PORT" -U "$PG_USER" -d postgres -c "CREATE DATABASE $dbname" || return 1
+  TEST_DATABASE_URL="postgresql://$PG_USER@$PG_HOST:$PG_PORT/$dbname" $BIN/pytest "$@" || status=$?
+  psql -q -h "$PG_HOST" -p "$PG_PORT" -U "$PG_USER" -d postgres \
+    -c "DROP DATABASE IF EXISTS $dbname WITH (FORCE)" >/dev/null 2>&1
+  return $status
+}
+
+# Print a pass's output once it has finished, so the two never interleave.
+report() {  # name pid
+  local status=0
+  wait "$2" || status=$?
+  echo "== $1 (finished after $((SECONDS - started)) s) =="
+  cat "$logs/$1.log"
+  return $status
+}
+
+# Sum the closing lines of every pytest run ("=== 12 passed, 1 failed in 3.2s ===").
+totals() {
+  python3 - "$@" <<'PY'
+import re, sys
+counts = {"passed": 0, "failed": 0, "skipped": 0, "error": 0}
+for path in sys.argv[1:]:
+    for line in open(path, errors="replace"):
+        if re.match(r"^=+ .* in [0-9.]+s", line) or re.match(r"^\d+ (passed|failed)", line):
+            for n, word in re.findall(r"(\d+) (passed|failed|skipped|errors?)", line):
+                counts["error" if word.startswith("error") else word] += int(n)
+failed = counts["failed"] + counts["error"]
+print(f"tests: {counts['passed']} passed, {failed} failed, {counts['skipped']} skipped")
+PY
+}
+
 status=0
-
-if [ "${1:-}" != "--postgres-only" ]; then
-  echo "== pass 1/2: SQLite =="
-  env -u TEST_DATABASE_URL $BIN/pytest "$@" || status=$?
+postgres_pass "$@" > "$logs/postgresql.log" 2>&1 & pg_pid=$!
+if [ "$only_postgres" = false ]; then
+  env -u TEST_DATABASE_URL $BIN/pytest "$@" > "$logs/sqlite.log" 2>&1 & sqlite_pid=$!
+  report sqlite $sqlite_pid || status=1
+  bash scripts/test-moments.sh "$@" > "$logs/moments.log" 2>&1 || status=1
+  echo "== moments (finished after $((SECONDS - started)) s) =="
+  cat "$logs/moments.log"
 fi
-
-pg_ready() { pg_isready -q -h "$PG_HOST" -p "$PG_PORT" 2>/dev/null; }
-if ! pg_ready && command -v pg_ctlcluster >/dev/null 2>&1 && [ -d /etc/postgresql ]; then
-  pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -n1)" main start >/dev/null 2>&1 || true
-  for _ in 1 2 3 4 5 6 7 8 9 10; do pg_ready && break; sleep 1; done
-fi
-
-echo "== pass 2/2: PostgreSQL =="
-if ! pg_ready; then
-  echo "PostgreSQL pass SKIPPED: no server answers at $PG_HOST:$PG_PORT"
-  exit $status
-fi
-dbname="frontdesk_test_$$"
-psql -q -h "$PG_HOST" -p "$PG_PORT" -U "$PG_USER" -d postgres -c "CREATE DATABASE $dbname" || exit 1
-trap 'psql -q -h "$PG_HOST" -p "$PG_PORT" -U "$PG_USER" -d postgres -c "DROP DATABASE IF EXISTS $dbname WITH (FORCE)" >/dev/null 2>&1' EXIT
-shift_args=("$@"); [ "${1:-}" = "--postgres-only" ] && shift_args=("${@:2}")
-TEST_DATABASE_URL="postgresql://$PG_USER@$PG_HOST:$PG_PORT/$dbname" $BIN/pytest "${shift_args[@]}" || status=$?
+report postgresql $pg_pid || status=1
+echo "== all passes: $([ $status -eq 0 ] && echo green || echo FAILED) in $((SECONDS - started)) s =="
+totals "$logs"/*.log
+rm -rf "$logs"
 exit $status

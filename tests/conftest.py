@@ -6,6 +6,12 @@ for real (so concurrency and worker tests see each other's writes):
 * SQLite: the migrated database file is built once, and each test gets its own copy.
 * PostgreSQL (``TEST_DATABASE_URL``): migrated once per run; every table is truncated after
   each test.
+
+Every test runs at one chosen moment, never at the wall clock's: ``app.core.clock.utcnow``
+starts at ``FRONTDESK_TEST_NOW`` (an ISO instant; by default a Wednesday late morning in the
+practices' zones) and ticks from there. ``scripts/test-moments.sh`` runs the suite's
+time-sensitive tests again at night, on DST change days, on a leap day and at a New Year that
+has come in UTC but not locally.
 """
 
 from __future__ import annotations
@@ -13,21 +19,26 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Callable, Iterator
+from datetime import datetime
 from pathlib import Path
 
 import pytest
 from flask import Flask, has_app_context
 from flask.testing import FlaskClient
-from sqlalchemy import create_engine, text
+from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
 from app import create_app
+from app.core import clock
 from app.extensions import db as _db
 from app.security.permissions import Role
 from tests import factories
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "").strip()
 SHARED_TESTDATA = Path(__file__).resolve().parents[2] / "shared" / "testdata"
+
+DEFAULT_TEST_NOW = "2026-06-10T19:00:00+00:00"  # a Wednesday: 14:00 in Chicago, 13:00 in Denver
+TEST_NOW = datetime.fromisoformat(os.environ.get("FRONTDESK_TEST_NOW") or DEFAULT_TEST_NOW)
 
 BASE_CONFIG = {
     "FRONTDESK_ENV": "test",
@@ -38,6 +49,17 @@ BASE_CONFIG = {
     "SMS_PROVIDER": "console",
     "EMAIL_PROVIDER": "console",
 }
+
+
+@pytest.fixture(autouse=True)
+def frozen_clock(request: pytest.FixtureRequest) -> Iterator[datetime]:
+    """Each test starts at ``TEST_NOW`` (see the module docstring), or at the moment its
+    ``clock`` mark names when its premise needs a time of day (a text sent at once needs
+    daytime)."""
+    marker = request.node.get_closest_marker("clock")
+    at = datetime.fromisoformat(marker.args[0]) if marker else TEST_NOW
+    with clock.frozen_at(at):
+        yield at
 
 
 def on_postgres() -> bool:
@@ -67,6 +89,9 @@ def migrated_database(tmp_path_factory: pytest.TempPathFactory) -> str:
         with engine.begin() as conn:
             conn.execute(text("DROP SCHEMA public CASCADE"))
             conn.execute(text("CREATE SCHEMA public"))
+            # A throwaway database: commits need not wait for the disk.
+            conn.execute(text(f'ALTER DATABASE "{make_url(url).database}" '
+                              "SET synchronous_commit = off"))
         engine.dispose()
         _migrate(url)
         return url
@@ -86,15 +111,25 @@ def database_url(migrated_database: str, tmp_path: Path) -> Iterator[str]:
     yield f"sqlite:///{copy}"
 
 
+_cleanup_engines: dict[str, Engine] = {}
+
+
 def _truncate_all(url: str) -> None:
-    engine = create_engine(url)
+    """Empty every table a test wrote to. Most tests touch a handful of the schema's tables,
+    and a TRUNCATE costs about the same whether or not the table holds rows, so only the
+    tables holding rows are truncated (with their sequences restarted)."""
+    engine = _cleanup_engines.get(url)
+    if engine is None:
+        engine = _cleanup_engines[url] = create_engine(url)
     with engine.begin() as conn:
         tables = [name for (name,) in conn.execute(text(
             "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
             "AND tablename <> 'alembic_version'"))]
-        if tables:
-            conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
-    engine.dispose()
+        holding_rows = [name for (name,) in conn.execute(text(" UNION ALL ".join(
+            f"SELECT '{name}' WHERE EXISTS (SELECT 1 FROM \"{name}\")" for name in tables)))]
+        if holding_rows:
+            conn.execute(text("TRUNCATE {} RESTART IDENTITY CASCADE".format(
+                ", ".join(f'"{name}"' for name in holding_rows))))
 
 
 class IsolatedClient(FlaskClient):
@@ -192,3 +227,7 @@ def shared_testdata() -> Path:
 def postgres_only() -> None:
     if not on_postgres():
         pytest.skip("needs PostgreSQL: runs in the PostgreSQL pass (TEST_DATABASE_URL)")
+
+
+def pytest_report_header() -> str:
+    return f"frozen clock: every test starts at {TEST_NOW.isoformat()} (FRONTDESK_TEST_NOW)"

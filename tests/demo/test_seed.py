@@ -14,6 +14,7 @@ from click.testing import Result
 from sqlalchemy import func, select
 
 from app import create_app
+from app.core import clock
 from app.core.clock import utcnow
 from app.core.phones import to_e164
 from app.extensions import db as _db
@@ -25,7 +26,7 @@ from app.practice.models import Location, Practice, Provider
 from app.scheduling.models import Appointment, AppointmentType
 from app.security.blind_index import phone_index
 from app.security.models import AuditEvent, StaffUser
-from tests.conftest import BASE_CONFIG, _truncate_all, on_postgres
+from tests.conftest import BASE_CONFIG, TEST_NOW, _truncate_all, on_postgres
 
 DEMO_EMAILS = ["admin@demo.frontdesk.test", "manager@demo.frontdesk.test",
                "frontdesk@demo.frontdesk.test", "billing@demo.frontdesk.test",
@@ -49,7 +50,7 @@ def database_url(migrated_database: str, tmp_path_factory: pytest.TempPathFactor
 @pytest.fixture(scope="module", autouse=True)
 def seed_output(database_url: str) -> Result:
     app = create_app({**BASE_CONFIG, "DATABASE_URL": database_url})
-    with app.app_context():
+    with clock.frozen_at(TEST_NOW), app.app_context():
         result = app.test_cli_runner().invoke(args=["demo", "seed", "--if-empty"])
         _db.session.remove()
         _db.engine.dispose()

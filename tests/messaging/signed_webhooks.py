@@ -6,13 +6,14 @@ from __future__ import annotations
 import base64
 import itertools
 import json
-import time
 from typing import Any
 
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from flask.testing import FlaskClient
 from twilio.request_validator import RequestValidator
+
+from app.core import clock
 
 TWILIO_TOKEN = "test-twilio-auth-token"  # noqa: S105
 PUBLIC_BASE_URL = "https://clinic.example"
@@ -56,7 +57,7 @@ def post_twilio(client: FlaskClient, path: str, form: dict[str, str], *,
 
 def sendgrid_headers(body: bytes, *, timestamp: int | None = None,
                      key: ec.EllipticCurvePrivateKey = SENDGRID_KEY) -> dict[str, str]:
-    stamp = str(int(time.time()) if timestamp is None else timestamp)
+    stamp = str(int(clock.utcnow().timestamp()) if timestamp is None else timestamp)
     signature = key.sign(stamp.encode() + body, ec.ECDSA(hashes.SHA256()))
     return {"X-Twilio-Email-Event-Webhook-Signature": base64.b64encode(signature).decode(),
             "X-Twilio-Email-Event-Webhook-Timestamp": stamp,

@@ -4,13 +4,13 @@ bounces and spam reports flag the address, unsubscribes revoke email marketing."
 from __future__ import annotations
 
 import json
-import time
 from datetime import UTC, datetime
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 from sqlalchemy import func, select
 
+from app.core import clock
 from app.extensions import db
 from app.messaging import consent, outbox
 from app.messaging import webhooks as webhooks_module
@@ -218,7 +218,7 @@ def test_a_bad_signature_is_refused_and_nothing_changes(client, email):
 @pytest.mark.parametrize("age_seconds", [301, 3600, -301])
 def test_a_stale_or_future_timestamp_is_refused(client, email, age_seconds):
     response = post_sendgrid(client, [event("bounce", "ev-1", type="bounce")],
-                             timestamp=int(time.time()) - age_seconds)
+                             timestamp=int(clock.utcnow().timestamp()) - age_seconds)
     assert response.status_code == 403
     assert reload(email).status == "sent"
 

@@ -18,7 +18,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -48,17 +48,26 @@ def fake_twilio() -> Iterator[FakeTwilio]:
     server.stop()
 
 
-def midday_zone() -> str:
-    """A fixed-offset zone where it is now around noon, so quiet hours defer nothing
+def workers_now() -> datetime:
+    """The clock of the worker subprocesses: the test process's clock is frozen
+    (tests/conftest.py), theirs is the wall clock, so times they act on come from theirs."""
+    return datetime.now(UTC)
+
+
+def midday_zone(now: datetime) -> str:
+    """A fixed-offset zone where it is around noon at ``now``, so quiet hours defer nothing
     whenever the suite runs."""
-    offset = 12 - utcnow().hour  # -11 .. +12
+    offset = 12 - now.hour  # -11 .. +12
     return "Etc/GMT" if offset == 0 else f"Etc/GMT{-offset:+d}"  # POSIX sign: GMT-5 is UTC+5
 
 
-def seed_messages(practice, *, patients: int, messages: int) -> list[int]:
-    """``messages`` due texts spread over ``patients`` patients, queued in one transaction;
-    each text is distinct, as real reminders (with their times) are."""
-    practice.timezone = midday_zone()
+def seed_messages(practice, *, patients: int, messages: int, now: datetime | None = None
+                  ) -> list[int]:
+    """``messages`` texts due at ``now`` (this process's clock unless given) spread over
+    ``patients`` patients, queued in one transaction; each text is distinct, as real
+    reminders (with their times) are."""
+    now = now or utcnow()
+    practice.timezone = midday_zone(now)
     people = [Patient(practice_id=practice.id, given_name="Maria", family_name=f"Bench{n}",
                       date_of_birth=utcnow().date() - timedelta(days=10_000 + n),
                       mobile_phone=f"+1312555{n:04d}", preferred_language="en")
@@ -67,7 +76,7 @@ def seed_messages(practice, *, patients: int, messages: int) -> list[int]:
         person.refresh_indexes()
     db.session.add_all(people)
     db.session.flush()
-    due = utcnow() - timedelta(minutes=1)
+    due = now - timedelta(minutes=1)
     ids = [outbox.enqueue(practice_id=practice.id, patient_id=people[n % patients].id,
                           purpose=Purpose.APPOINTMENT, idempotency_key=f"guarantee:{n}",
                           body=f"{practice.name}: visit {n} is confirmed. Reply STOP to opt out.",
@@ -142,7 +151,7 @@ def assert_each_sent_exactly_once(fake: FakeTwilio, ids: list[int]) -> None:
 
 def test_four_workers_send_5000_messages_exactly_once(practice, fake_twilio, start_worker,
                                                       postgres_only):
-    ids = seed_messages(practice, patients=500, messages=5000)
+    ids = seed_messages(practice, patients=500, messages=5000, now=workers_now())
 
     workers = [start_worker("--once") for _ in range(4)]
     outputs = [w.communicate(timeout=300) for w in workers]
@@ -161,7 +170,7 @@ def test_workers_killed_at_random_lose_nothing_and_send_nothing_twice(practice, 
     worker past the stale threshold reconcile: every message reaches Twilio exactly once.
     PostgreSQL runs three workers at once; SQLite, where one worker is enough, one."""
     fake_twilio.latency = 0.2
-    ids = seed_messages(practice, patients=50, messages=300)
+    ids = seed_messages(practice, patients=50, messages=300, now=workers_now())
     parallel = 3 if db.engine.dialect.name == "postgresql" else 1
     loop = ("--batch-size", "10", "--idle-seconds", "0.2")
     workers = [start_worker(*loop) for _ in range(parallel)]
@@ -183,7 +192,7 @@ def test_workers_killed_at_random_lose_nothing_and_send_nothing_twice(practice, 
         sms=TwilioSms(account_sid=SID, auth_token=TOKEN, messaging_service_sid=SERVICE,
                       api_base_url=fake_twilio.url),
         email=ConsoleEmail(), public_base_url=PUBLIC_BASE_URL)
-    stats = dispatcher.run_once(providers, now=utcnow() + dispatcher.STALE_SENDING
+    stats = dispatcher.run_once(providers, now=workers_now() + dispatcher.STALE_SENDING
                                 + timedelta(minutes=1))
 
     assert stats.reconciled == len(in_sending)

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import func, select
 
+from app.core import clock
 from app.extensions import db as _db
 from app.practice.models import Location, Practice, Provider
 from app.scheduling import calendars, slots
@@ -400,7 +401,7 @@ def manhattan_hours() -> list[tuple[str, date | None, date | None]]:
 @pytest.fixture
 def later_hours(office: Office) -> date:
     """Mondays 09:00-17:00 now, and 10:00-14:00 from a day two months ahead."""
-    later = date.today() + timedelta(days=60)
+    later = clock.utcnow().date() + timedelta(days=60)
     for hours, valid_from in (((9, 17), None), ((10, 14), later)):
         calendars.set_weekly_hours(
             practice_id=office.practice.id, provider_id=office.provider.id,

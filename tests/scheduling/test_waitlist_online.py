@@ -158,6 +158,7 @@ def test_an_existing_patient_cannot_wait_for_a_new_patient_visit(app, office):
     assert entries() == []
 
 
+@pytest.mark.clock("2026-06-10T19:00:00+00:00")  # daytime: sent at once, not held till morning
 def test_the_offer_is_texted_without_any_consent_grant(app, office):
     """Offers are appointment texts: consent allows them to the patient's own number unless
     revoked, so joining records no grant, and the offer is sent, not suppressed."""

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# The time-sensitive tests again, each run with the clock frozen at another moment
+# (FRONTDESK_TEST_NOW, see tests/conftest.py), on SQLite: the suite must pass at any hour on
+# any date, and these are the moments that break date and time code. The practices in the
+# tests keep Chicago, Denver and New York time.
+#
+#   scripts/test-moments.sh [pytest args]
+set -u
+cd "$(dirname "$0")/.."
+BIN=.venv/bin
+
+MOMENTS=(
+  "2026-06-11T07:30:00+00:00"  # night: 02:30 in Chicago, quiet hours everywhere
+  "2026-03-08T08:30:00+00:00"  # the spring-forward Sunday, just after 02:00 became 03:00
+  "2026-11-01T06:30:00+00:00"  # the fall-back Sunday, 01:30 in Chicago (the hour that repeats)
+  "2028-02-29T18:00:00+00:00"  # a leap day, noon in Chicago
+  "2027-01-01T02:30:00+00:00"  # New Year in UTC, still 31 December in the Americas
+)
+# Tests whose outcome depends on the day or the time of day: slots, calendars, booking
+# windows, the waitlist, quiet hours and caps, signed-link expiry, the dashboard's "today",
+# the scheduler's jobs.
+TIME_SENSITIVE=(
+  tests/scheduling
+  tests/messaging/test_quiet_hours.py
+  tests/messaging/test_frequency.py
+  tests/messaging/test_dispatcher.py
+  tests/messaging/test_inbound_intents.py
+  tests/fhir/test_slot.py
+  tests/fhir/test_appointment.py
+  tests/fhir/test_scheduling_links.py
+  tests/jobs
+  tests/security/test_links.py
+  tests/web/test_pages.py
+)
+
+status=0
+for moment in "${MOMENTS[@]}"; do
+  echo "-- at $moment"
+  FRONTDESK_TEST_NOW=$moment env -u TEST_DATABASE_URL $BIN/pytest -q \
+    "${TIME_SENSITIVE[@]}" -m "not browser" "$@" || status=1
+done
+exit $status
