@@ -24,7 +24,8 @@ def test_create_with_all_options(runner, practice):
     result = runner.invoke(args=["users", "create", "--email", "Ada@Clinic.example",
                                  "--role", "admin", "--name", "Ada L", "--password", PASSWORD])
     assert result.exit_code == 0, result.output
-    assert "Created Admin account ada@clinic.example." in result.output
+    assert ("Created Admin account ada@clinic.example at Lakeside Family Dental (practice "
+            f"{practice.id}).") in result.output
     user = stored("ada@clinic.example")
     assert (user.role, user.display_name, user.practice_id) == ("admin", "Ada L", practice.id)
     assert verify_password(user.password_hash, PASSWORD)
@@ -56,10 +57,10 @@ def test_create_refusals_say_why(runner, practice):
     assert stored("x@clinic.example") is None
 
 
-def test_create_without_a_practice_points_to_the_seed(runner):
+def test_create_without_a_practice_points_to_practice_create(runner):
     result = runner.invoke(args=["users", "create", "--email", "a@clinic.example",
                                  "--role", "admin", "--password", PASSWORD])
-    assert result.exit_code != 0 and "flask demo seed" in result.output
+    assert result.exit_code != 0 and "flask practice create" in result.output
 
 
 def test_list_shows_role_and_state(runner, practice):
