@@ -15,8 +15,14 @@ from app.security.permissions import Role, role_label
 users_cli = AppGroup("users", help="Manage staff accounts.")
 
 _password_option = click.option(
-    "--password", prompt=True, hide_input=True, confirmation_prompt=True,
-    help="Prompted for (twice, hidden) when not given.")
+    "--password", default=None, help="Prompted for (twice, hidden) when not given.")
+
+
+def _password(given: str | None) -> str:
+    """The password given, else asked for once the practice and the account are known."""
+    if given is not None:
+        return given
+    return click.prompt("Password", hide_input=True, confirmation_prompt=True)
 
 
 @users_cli.command("create", help="Create a staff account.")
@@ -26,10 +32,10 @@ _password_option = click.option(
 @_password_option
 @for_practice
 def create_user(practice: Practice, email: str, role: str, display_name: str | None,
-                password: str) -> None:
+                password: str | None) -> None:
     try:
         user = staff.create_staff(practice_id=practice.id, email=email, role=role,
-                                  display_name=display_name, password=password)
+                                  display_name=display_name, password=_password(password))
     except (staff.StaffError, WeakPassword) as error:
         raise click.ClickException(str(error)) from None
     click.echo(f"Created {role_label(role)} account {user.email} at {practice.name} "
@@ -55,11 +61,10 @@ def list_users(practice: Practice) -> None:
 @click.option("--email", required=True)
 @_password_option
 @for_practice
-def set_password(practice: Practice, email: str, password: str) -> None:
+def set_password(practice: Practice, email: str, password: str | None) -> None:
     try:
-        user = staff.set_password(
-            user_id=staff.find_by_email(practice_id=practice.id, email=email).id,
-            password=password)
+        user_id = staff.find_by_email(practice_id=practice.id, email=email).id
+        user = staff.set_password(user_id=user_id, password=_password(password))
     except (staff.StaffError, WeakPassword) as error:
         raise click.ClickException(str(error)) from None
     click.echo(f"Password set for {user.email}; their other sessions are signed out.")

@@ -101,3 +101,13 @@ def test_disable_and_enable(runner, practice):
     last_admin = runner.invoke(args=["users", "disable", "--email", "boss@clinic.example"])
     assert last_admin.exit_code != 0 and "at least one active admin" in last_admin.output
     assert stored("boss@clinic.example").active
+
+
+def test_nothing_is_asked_before_the_practice_and_the_account_are_known(runner, practice):
+    missing = runner.invoke(args=["users", "set-password", "--email", "no@clinic.example"])
+    assert missing.exit_code != 0 and "Password" not in missing.output
+    assert "no staff account with email no@clinic.example" in missing.output
+    elsewhere = runner.invoke(args=["users", "create", "--practice", str(practice.id + 1),
+                                    "--email", "a@clinic.example", "--role", "admin"])
+    assert elsewhere.exit_code != 0 and "Password" not in elsewhere.output
+    assert "no such practice" in elsewhere.output
