@@ -11,10 +11,12 @@ def register_cli(app: Flask) -> None:
     from app.jobs.cli import scheduler_command
     from app.messaging.cli import worker_command
     from app.patients.cli import import_cli
+    from app.practice.cli import practice_cli
     from app.security.audit_cli import audit_cli
     from app.security.cli import users_cli
     from app.security.keys_cli import keys_cli
 
+    app.cli.add_command(practice_cli)
     app.cli.add_command(users_cli)
     app.cli.add_command(audit_cli)
     app.cli.add_command(keys_cli)

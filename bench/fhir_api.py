@@ -104,7 +104,8 @@ def main() -> None:
         started = clock.perf_counter()
         ids = builder.seed(random.Random(2026), today)
         calendar_ids = add_calendars()
-        token = create_token(name="bench", scopes="system/*.*").token
+        practice_id = db.session.execute(select(Practice.id)).scalar_one()
+        token = create_token(name="bench", scopes="system/*.*", practice_id=practice_id).token
         print(f"Seeded {builder.PROVIDERS} providers, {len(ids['locations'])} locations, "
               f"{len(calendar_ids)} calendars, {builder.APPOINTMENTS:,} appointments over "
               f"{builder.DAYS} days in {clock.perf_counter() - started:.1f} s "

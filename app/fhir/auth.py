@@ -20,7 +20,6 @@ from app.core.clock import utcnow
 from app.extensions import db
 from app.fhir.errors import FhirError
 from app.fhir.models import ApiToken
-from app.practice.models import Practice
 
 TOKEN_PREFIX = "fdt_"  # noqa: S105 (a prefix that makes leaked tokens easy to spot)
 _SCOPE = re.compile(r"^system/(?P<type>\*|[A-Z][A-Za-z]+)\.(?P<access>read|write|\*|c?r?u?d?s?)$")
@@ -104,16 +103,15 @@ class IssuedToken:
     token: str
 
 
-def create_token(*, name: str, scopes: str, practice_id: int | None = None) -> IssuedToken:
+def create_token(*, name: str, scopes: str, practice_id: int) -> IssuedToken:
     """Issue a token; the plaintext is returned here and never stored. Raises ValueError
-    (ScopeError among them) for a bad name, scope or practice."""
+    (ScopeError among them) for a bad name or scope."""
     name = " ".join(name.split())
     if not name or len(name) > 100:
         raise ValueError("the name must be 1 to 100 characters")
     parse_scopes(scopes)
     if not scopes.split():
         raise ScopeError("at least one scope is required (e.g. system/*.read)")
-    practice_id = _practice_id(practice_id)
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     row = ApiToken(practice_id=practice_id, name=name, token_hash=hash_token(token),
                    scopes=" ".join(scopes.split()), active=True)
@@ -122,26 +120,18 @@ def create_token(*, name: str, scopes: str, practice_id: int | None = None) -> I
     return IssuedToken(id=row.id, token=token)
 
 
-def _practice_id(practice_id: int | None) -> int:
-    ids = list(db.session.execute(select(Practice.id).order_by(Practice.id)).scalars())
-    if practice_id is None:
-        if len(ids) != 1:
-            raise ValueError("name the practice with --practice (there is not exactly one)")
-        return ids[0]
-    if practice_id not in ids:
-        raise ValueError(f"no practice with id {practice_id}")
-    return practice_id
+def list_tokens(*, practice_id: int) -> list[ApiToken]:
+    return list(db.session.execute(
+        select(ApiToken).where(ApiToken.practice_id == practice_id).order_by(ApiToken.id)
+    ).scalars())
 
 
-def list_tokens() -> list[ApiToken]:
-    return list(db.session.execute(select(ApiToken).order_by(ApiToken.id)).scalars())
-
-
-def revoke_token(*, token_id: int) -> ApiToken:
-    """Deactivate a token at once. Raises LookupError for an unknown id."""
+def revoke_token(*, practice_id: int, token_id: int) -> ApiToken:
+    """Deactivate one of the practice's tokens at once. Raises LookupError for an id the
+    practice does not hold."""
     row = db.session.get(ApiToken, token_id)
-    if row is None:
-        raise LookupError(f"no API token with id {token_id}")
+    if row is None or row.practice_id != practice_id:
+        raise LookupError(f"no API token with id {token_id} in this practice")
     row.active = False
     db.session.commit()
     return row

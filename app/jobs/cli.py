@@ -8,6 +8,7 @@ from types import FrameType
 
 import click
 from flask import current_app
+from flask.cli import with_appcontext
 
 from app.jobs import registry
 from app.jobs.runner import build_scheduler, run_job
@@ -18,6 +19,7 @@ from app.jobs.runner import build_scheduler, run_job
 @click.option("--once", is_flag=True,
               help="Run every job once, then exit; the exit status is 1 if one failed.")
 @click.option("--list", "list_jobs", is_flag=True, help="Print the jobs and their schedules.")
+@with_appcontext
 def scheduler_command(once: bool, list_jobs: bool) -> None:
     jobs = registry.JOBS
     if list_jobs:

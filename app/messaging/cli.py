@@ -5,10 +5,12 @@ from __future__ import annotations
 import logging
 import signal
 import time
+from collections.abc import Callable
 from types import FrameType
 
 import click
 from flask import current_app
+from flask.cli import with_appcontext
 
 from app.adapters.email import get_email_provider
 from app.adapters.sms import get_sms_provider
@@ -27,6 +29,7 @@ def build_providers() -> Providers:
 @click.option("--batch-size", default=100, show_default=True, type=click.IntRange(1, 10_000))
 @click.option("--idle-seconds", default=2.0, show_default=True, type=click.FloatRange(0.1, 60),
               help="Pause between polls when nothing is due.")
+@with_appcontext
 def worker_command(once: bool, batch_size: int, idle_seconds: float) -> None:
     logging.basicConfig(level=current_app.config["LOG_LEVEL"],
                         format="%(asctime)s %(levelname)s %(name)s %(message)s")
@@ -37,8 +40,17 @@ def worker_command(once: bool, batch_size: int, idle_seconds: float) -> None:
         nonlocal stopping
         stopping = True
 
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
+    previous = {signum: signal.signal(signum, stop) for signum in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        _work(providers, once=once, batch_size=batch_size, idle_seconds=idle_seconds,
+              stopping=lambda: stopping)
+    finally:  # an in-process caller (a test, a script) gets its own handlers back
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+def _work(providers: Providers, *, once: bool, batch_size: int, idle_seconds: float,
+          stopping: Callable[[], bool]) -> None:
     while True:
         stats = run_once(providers, batch_size=batch_size, max_batches=1 if not once else None)
         busy = stats.sent + stats.deferred + stats.suppressed + stats.failed + stats.retried
@@ -48,9 +60,9 @@ def worker_command(once: bool, batch_size: int, idle_seconds: float) -> None:
                        f"reconciled {stats.reconciled}")
             for problem in stats.problems:
                 click.echo(f"problem: {problem}", err=True)
-        if once or stopping:
+        if once or stopping():
             return
         if not busy:
             time.sleep(idle_seconds)
-        if stopping:
+        if stopping():
             return

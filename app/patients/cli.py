@@ -6,10 +6,9 @@ from pathlib import Path
 
 import click
 from flask.cli import AppGroup
-from sqlalchemy import select
 
-from app.extensions import db
 from app.patients.importer import ImportFileError, count_data_rows, import_patients, read_rows
+from app.practice.cli import for_practice
 from app.practice.models import Practice
 
 import_cli = AppGroup("import", help="Bring data in from the practice's old system.")
@@ -18,10 +17,8 @@ import_cli = AppGroup("import", help="Bring data in from the practice's old syst
 @import_cli.command("patients", help="Import or update patients from a CSV file.")
 @click.argument("csv_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--dry-run", is_flag=True, help="Check every row and report; write nothing.")
-@click.option("--practice-id", type=int, default=None,
-              help="Practice to import into (default: the only practice).")
-def import_patients_command(csv_file: Path, dry_run: bool, practice_id: int | None) -> None:
-    practice = _practice(practice_id)
+@for_practice
+def import_patients_command(practice: Practice, csv_file: Path, dry_run: bool) -> None:
     try:
         with csv_file.open(newline="", encoding="utf-8-sig") as stream:
             total = count_data_rows(stream)
@@ -45,16 +42,3 @@ def import_patients_command(csv_file: Path, dry_run: bool, practice_id: int | No
     for rejected in report.rejected:
         click.echo(f"    line {rejected.line}: {rejected.reason}")
 
-
-def _practice(practice_id: int | None) -> Practice:
-    if practice_id is not None:
-        practice = db.session.get(Practice, practice_id)
-        if practice is None:
-            raise click.ClickException(f"--practice-id {practice_id}: no such practice")
-        return practice
-    practices = db.session.execute(select(Practice).order_by(Practice.id)).scalars().all()
-    if not practices:
-        raise click.ClickException("no practice exists yet: run 'flask demo seed' first")
-    if len(practices) > 1:
-        raise click.ClickException("several practices exist: choose one with --practice-id")
-    return practices[0]

@@ -4,21 +4,25 @@ from __future__ import annotations
 
 import click
 from flask.cli import AppGroup
-from sqlalchemy import select
 
 from app.core import clock
-from app.extensions import db
+from app.practice.cli import for_practice
 from app.practice.models import Practice
 from app.security import staff
-from app.security.models import StaffUser
 from app.security.passwords import WeakPassword
 from app.security.permissions import Role, role_label
 
 users_cli = AppGroup("users", help="Manage staff accounts.")
 
 _password_option = click.option(
-    "--password", prompt=True, hide_input=True, confirmation_prompt=True,
-    help="Prompted for (twice, hidden) when not given.")
+    "--password", default=None, help="Prompted for (twice, hidden) when not given.")
+
+
+def _password(given: str | None) -> str:
+    """The password given, else asked for once the practice and the account are known."""
+    if given is not None:
+        return given
+    return click.prompt("Password", hide_input=True, confirmation_prompt=True)
 
 
 @users_cli.command("create", help="Create a staff account.")
@@ -26,21 +30,22 @@ _password_option = click.option(
 @click.option("--role", required=True, type=click.Choice([r.value for r in Role]))
 @click.option("--name", "display_name", default=None, help="Name shown to colleagues.")
 @_password_option
-def create_user(email: str, role: str, display_name: str | None, password: str) -> None:
-    practice = db.session.execute(select(Practice).order_by(Practice.id)).scalars().first()
-    if practice is None:
-        raise click.ClickException("no practice exists yet: run 'flask demo seed' first")
+@for_practice
+def create_user(practice: Practice, email: str, role: str, display_name: str | None,
+                password: str | None) -> None:
     try:
         user = staff.create_staff(practice_id=practice.id, email=email, role=role,
-                                  display_name=display_name, password=password)
+                                  display_name=display_name, password=_password(password))
     except (staff.StaffError, WeakPassword) as error:
         raise click.ClickException(str(error)) from None
-    click.echo(f"Created {role_label(role)} account {user.email}.")
+    click.echo(f"Created {role_label(role)} account {user.email} at {practice.name} "
+               f"(practice {practice.id}).")
 
 
-@users_cli.command("list", help="List staff accounts.")
-def list_users() -> None:
-    users = db.session.execute(select(StaffUser).order_by(StaffUser.email)).scalars().all()
+@users_cli.command("list", help="List the practice's staff accounts.")
+@for_practice
+def list_users(practice: Practice) -> None:
+    users = sorted(staff.staff_of_practice(practice_id=practice.id), key=lambda u: u.email)
     if not users:
         click.echo("No staff accounts.")
     now = clock.utcnow()
@@ -55,10 +60,11 @@ def list_users() -> None:
                                         "sessions; also lifts a sign-in lockout.")
 @click.option("--email", required=True)
 @_password_option
-def set_password(email: str, password: str) -> None:
+@for_practice
+def set_password(practice: Practice, email: str, password: str | None) -> None:
     try:
-        user = staff.set_password(user_id=staff.find_by_email(email=email).id,
-                                  password=password)
+        user_id = staff.find_by_email(practice_id=practice.id, email=email).id
+        user = staff.set_password(user_id=user_id, password=_password(password))
     except (staff.StaffError, WeakPassword) as error:
         raise click.ClickException(str(error)) from None
     click.echo(f"Password set for {user.email}; their other sessions are signed out.")
@@ -66,19 +72,22 @@ def set_password(email: str, password: str) -> None:
 
 @users_cli.command("disable", help="Stop a staff member from signing in (ends their sessions).")
 @click.option("--email", required=True)
-def disable(email: str) -> None:
-    _set_active(email, active=False)
+@for_practice
+def disable(practice: Practice, email: str) -> None:
+    _set_active(practice, email, active=False)
 
 
 @users_cli.command("enable", help="Let a disabled staff member sign in again.")
 @click.option("--email", required=True)
-def enable(email: str) -> None:
-    _set_active(email, active=True)
+@for_practice
+def enable(practice: Practice, email: str) -> None:
+    _set_active(practice, email, active=True)
 
 
-def _set_active(email: str, *, active: bool) -> None:
+def _set_active(practice: Practice, email: str, *, active: bool) -> None:
     try:
-        user = staff.update_staff(user_id=staff.find_by_email(email=email).id, active=active)
+        user = staff.update_staff(
+            user_id=staff.find_by_email(practice_id=practice.id, email=email).id, active=active)
     except staff.StaffError as error:
         raise click.ClickException(str(error)) from None
     click.echo(f"{user.email} is {'enabled' if active else 'disabled'}.")

@@ -60,11 +60,15 @@ def get_staff(*, practice_id: int, user_id: int) -> StaffUser | None:
     return user if user is not None and user.practice_id == practice_id else None
 
 
-def find_by_email(*, email: str) -> StaffUser:
+def find_by_email(*, practice_id: int, email: str) -> StaffUser:
+    """The practice's staff member with this email; ``UnknownStaff`` when the practice has
+    none (another practice's account is not found either)."""
     user = db.session.execute(
-        select(StaffUser).filter_by(email=normalize_email(email))).scalar_one_or_none()
+        select(StaffUser).filter_by(practice_id=practice_id, email=normalize_email(email))
+    ).scalar_one_or_none()
     if user is None:
-        raise UnknownStaff(f"no staff account with email {normalize_email(email)}")
+        raise UnknownStaff(f"no staff account with email {normalize_email(email)} "
+                           f"in this practice")
     return user
 
 

@@ -27,7 +27,7 @@ def test_a_missing_or_unknown_token_is_refused_with_a_bearer_challenge(client, p
 def test_a_revoked_token_stops_working_at_once(fhir, practice):
     assert fhir.get("/fhir/Patient").status_code == 200
     token_id = db.session.execute(select(ApiToken.id)).scalar_one()
-    auth.revoke_token(token_id=token_id)
+    auth.revoke_token(practice_id=practice.id, token_id=token_id)
     assert fhir.get("/fhir/Patient").status_code == 401
 
 

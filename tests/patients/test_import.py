@@ -103,7 +103,7 @@ def test_missing_header_column_is_named_and_nothing_is_imported(runner, practice
 def test_import_without_a_practice_says_what_to_do(runner, tmp_path):
     result = runner.invoke(args=["import", "patients", str(_write(tmp_path, *GOOD))])
     assert result.exit_code != 0
-    assert "run 'flask demo seed' first" in result.output
+    assert "no practice exists yet: create one with 'flask practice create" in result.output
 
 
 def test_a_file_that_is_not_utf8_is_refused_clearly(runner, practice, tmp_path):

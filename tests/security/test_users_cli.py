@@ -24,7 +24,8 @@ def test_create_with_all_options(runner, practice):
     result = runner.invoke(args=["users", "create", "--email", "Ada@Clinic.example",
                                  "--role", "admin", "--name", "Ada L", "--password", PASSWORD])
     assert result.exit_code == 0, result.output
-    assert "Created Admin account ada@clinic.example." in result.output
+    assert ("Created Admin account ada@clinic.example at Lakeside Family Dental (practice "
+            f"{practice.id}).") in result.output
     user = stored("ada@clinic.example")
     assert (user.role, user.display_name, user.practice_id) == ("admin", "Ada L", practice.id)
     assert verify_password(user.password_hash, PASSWORD)
@@ -56,10 +57,10 @@ def test_create_refusals_say_why(runner, practice):
     assert stored("x@clinic.example") is None
 
 
-def test_create_without_a_practice_points_to_the_seed(runner):
+def test_create_without_a_practice_points_to_practice_create(runner):
     result = runner.invoke(args=["users", "create", "--email", "a@clinic.example",
                                  "--role", "admin", "--password", PASSWORD])
-    assert result.exit_code != 0 and "flask demo seed" in result.output
+    assert result.exit_code != 0 and "flask practice create" in result.output
 
 
 def test_list_shows_role_and_state(runner, practice):
@@ -100,3 +101,13 @@ def test_disable_and_enable(runner, practice):
     last_admin = runner.invoke(args=["users", "disable", "--email", "boss@clinic.example"])
     assert last_admin.exit_code != 0 and "at least one active admin" in last_admin.output
     assert stored("boss@clinic.example").active
+
+
+def test_nothing_is_asked_before_the_practice_and_the_account_are_known(runner, practice):
+    missing = runner.invoke(args=["users", "set-password", "--email", "no@clinic.example"])
+    assert missing.exit_code != 0 and "Password" not in missing.output
+    assert "no staff account with email no@clinic.example" in missing.output
+    elsewhere = runner.invoke(args=["users", "create", "--practice", str(practice.id + 1),
+                                    "--email", "a@clinic.example", "--role", "admin"])
+    assert elsewhere.exit_code != 0 and "Password" not in elsewhere.output
+    assert "no such practice" in elsewhere.output

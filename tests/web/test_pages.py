@@ -29,7 +29,8 @@ def test_fresh_install_explains_how_to_set_up(client):
     assert client.get("/").headers["Location"].startswith("/sign-in")
     html = client.get("/sign-in").get_data(as_text=True)
     assert "Frontdesk is not set up yet" in html
-    assert "flask demo seed" in html and "flask users create" in html
+    assert "flask practice create" in html and "flask users create" in html
+    assert "flask demo seed" in html
 
 
 def test_set_up_install_shows_no_setup_notice(client, practice):
