@@ -35,6 +35,7 @@ from app.security import signin, staff
 from app.security.models import StaffUser
 from app.security.passwords import MIN_LENGTH, WeakPassword
 from app.security.permissions import Permission, any_staff, public, role_can
+from app.web.next_url import safe_next
 
 bp = Blueprint("auth", __name__)
 
@@ -126,7 +127,7 @@ def sign_in() -> Any:
             flash(_("That email and password do not match an active account."), "error")
         else:
             _start_session(user)
-            return redirect(_safe_next(request.args.get("next")))
+            return redirect(safe_next(request.args.get("next")) or url_for("web.home"))
     return render_template("auth/sign_in.html", form=form), status
 
 
@@ -182,7 +183,7 @@ def _sign_out_when_idle() -> Any:
         flash(ngettext("You were signed out after %(num)d minute of inactivity.",
                        "You were signed out after %(num)d minutes of inactivity.",
                        idle_minutes), "info")
-        next_url = request.full_path.rstrip("?") if request.method == "GET" else None
+        next_url = safe_next(request.full_path.rstrip("?")) if request.method == "GET" else None
         return redirect(url_for("auth.sign_in", next=next_url))
     session[LAST_SEEN] = now
     return None
@@ -196,9 +197,3 @@ def _can(permission: str) -> bool:
     """For templates: may the signed-in staff member use this permission?"""
     return bool(current_user.is_authenticated
                 and role_can(current_user.role, Permission(permission)))
-
-
-def _safe_next(target: str | None) -> str:
-    if target and target.startswith("/") and not target.startswith("//"):
-        return target
-    return url_for("web.home")
