@@ -87,13 +87,19 @@ def _chain_key() -> bytes:
 
 
 def _fields(event: Any) -> str:
-    """The hashed fields of an ``AuditEvent`` or of a row selected from its table."""
+    """The hashed fields of an ``AuditEvent`` or of a row selected from its table.
+
+    A column added later joins the list only when it holds a value, so rows written before it
+    existed still verify."""
     occurred = event.occurred_at.isoformat(timespec="microseconds")
-    return json.dumps([
+    fields = [
         event.id, occurred, event.actor_id, event.actor_email, event.actor_role, event.action,
         event.patient_id, event.object_type, event.object_id, event.ip, event.request_id,
         event.detail,
-    ], separators=(",", ":"))
+    ]
+    if event.client_request_id is not None:
+        fields.append({"client_request_id": event.client_request_id})
+    return json.dumps(fields, separators=(",", ":"))
 
 
 def _link(key: bytes, previous_hash: str, event: Any) -> str:
@@ -107,8 +113,9 @@ def compute_hash(previous_hash: str, event: Any) -> str:
 
 def _request_facts() -> dict[str, Any]:
     if not has_request_context():
-        return {"ip": None, "request_id": None}
-    return {"ip": request.remote_addr, "request_id": g.get("request_id")}
+        return {"ip": None, "request_id": None, "client_request_id": None}
+    return {"ip": request.remote_addr, "request_id": g.get("request_id"),
+            "client_request_id": g.get("client_request_id")}
 
 
 def _actor_facts() -> dict[str, Any]:

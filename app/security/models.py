@@ -55,7 +55,9 @@ class AuditEvent(db.Model):
     object_type: Mapped[str | None] = mapped_column(String(40))
     object_id: Mapped[str | None] = mapped_column(String(64))
     ip: Mapped[str | None] = mapped_column(String(45))
-    request_id: Mapped[str | None] = mapped_column(String(36))
+    request_id: Mapped[str | None] = mapped_column(String(36))  # ours, generated per request
+    # What the client sent as X-Request-ID (bounded, app/web/headers.py), for correlation only.
+    client_request_id: Mapped[str | None] = mapped_column(String(64))
     detail: Mapped[str] = mapped_column(Text, default="{}")
     chain_hash: Mapped[str] = mapped_column(String(64))
 

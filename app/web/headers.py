@@ -1,4 +1,4 @@
-"""Request ids, the security headers every response carries, and trust in one proxy."""
+"""Request ids (ours, and the client's kept apart), the security headers every response carries, and trust in one proxy."""
 
 from __future__ import annotations
 
@@ -21,7 +21,15 @@ CONTENT_SECURITY_POLICY = "; ".join([
     "frame-ancestors 'none'",
 ])
 
-_REQUEST_ID = re.compile(r"^[A-Za-z0-9-]{8,36}$")
+# A client's own X-Request-ID is kept for correlation, never used as ours: bounded to what a
+# log line and the audit column can hold safely.
+CLIENT_REQUEST_ID_MAX = 64
+_CLIENT_REQUEST_ID = re.compile(rf"[A-Za-z0-9._:-]{{1,{CLIENT_REQUEST_ID_MAX}}}")
+
+
+def client_request_id(value: str | None) -> str | None:
+    """The client's request id when it is short and plain (letters, digits, ``._:-``)."""
+    return value if value and _CLIENT_REQUEST_ID.fullmatch(value) else None
 
 
 def init_app(app: Flask) -> None:
@@ -31,8 +39,10 @@ def init_app(app: Flask) -> None:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1)  # type: ignore[method-assign]
     @app.before_request
     def assign_request_id() -> None:
-        incoming = request.headers.get("X-Request-ID", "")
-        g.request_id = incoming if _REQUEST_ID.match(incoming) else str(uuid.uuid4())
+        # Ours is always generated: a client cannot choose what the audit trail calls its
+        # request. What it sent is kept apart (audit_event.client_request_id).
+        g.request_id = str(uuid.uuid4())
+        g.client_request_id = client_request_id(request.headers.get("X-Request-ID"))
 
     @app.after_request
     def add_security_headers(response: Response) -> Response:
