@@ -1,4 +1,5 @@
-"""Request ids (ours, and the client's kept apart), the security headers every response carries, and trust in one proxy."""
+"""Request ids (ours, and the client's kept apart), the security headers every response
+carries, and trust in one proxy."""
 
 from __future__ import annotations
 
