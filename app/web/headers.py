@@ -56,8 +56,10 @@ def init_app(app: Flask) -> None:
         response.headers["Permissions-Policy"] = "camera=(), microphone=(), geolocation=()"
         if request.is_secure or app.config["PUBLIC_BASE_URL"].startswith("https://"):
             response.headers["Strict-Transport-Security"] = "max-age=63072000; includeSubDomains"
-        if response.mimetype == "text/html":
-            # Pages may show PHI: no shared or back-button caches.
+        if "Cache-Control" not in response.headers:
+            # Pages, JSON and FHIR answers may hold PHI: no shared or back-button caches,
+            # whatever the format. A response meant to be cached says so itself (the public
+            # $bulk-publish files, static files).
             response.headers["Cache-Control"] = "no-store"
         if "request_id" in g:
             response.headers["X-Request-ID"] = g.request_id
