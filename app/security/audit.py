@@ -47,6 +47,7 @@ class Action(StrEnum):
     ACCOUNT_LOCKED = "auth.account_locked"
     IP_BLOCKED = "auth.ip_blocked"
     PASSWORD_CHANGED = "auth.password_changed"  # noqa: S105 (an action name)
+    PASSWORD_CHANGE_FAILED = "auth.password_change_failed"  # noqa: S105 (an action name)
     STAFF_CREATE = "staff.create"
     STAFF_UPDATE = "staff.update"
     STAFF_PASSWORD_SET = "staff.password_set"  # noqa: S105 (an action name)

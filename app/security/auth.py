@@ -114,15 +114,9 @@ def sign_in() -> Any:
                                   ip=request.remote_addr or "unknown")
         except signin.IpBlocked as refused:
             status = 429
-            flash(ngettext("Too many failed sign-ins from your network. "
-                           "Try again in %(num)d minute.",
-                           "Too many failed sign-ins from your network. "
-                           "Try again in %(num)d minutes.", refused.minutes), "error")
+            flash(_refusal_text(refused), "error")
         except signin.AccountLocked as refused:
-            flash(ngettext("This account is locked for %(num)d minute "
-                           "after repeated failed sign-ins.",
-                           "This account is locked for %(num)d minutes "
-                           "after repeated failed sign-ins.", refused.minutes), "error")
+            flash(_refusal_text(refused), "error")
         except signin.InvalidCredentials:
             flash(_("That email and password do not match an active account."), "error")
         else:
@@ -145,13 +139,20 @@ def sign_out() -> Any:
 @any_staff
 def change_password() -> Any:
     form = PasswordChangeForm()
+    status = 200
     if form.validate_on_submit():
         try:
             user = staff.change_password(user_id=current_user.id,
                                          current_password=form.current_password.data,
-                                         new_password=form.new_password.data)
+                                         new_password=form.new_password.data,
+                                         ip=request.remote_addr or "unknown")
         except staff.WrongPassword:
             form.current_password.errors.append(_("That is not your current password."))
+        except signin.IpBlocked as refused:
+            status = 429
+            form.current_password.errors.append(_refusal_text(refused))
+        except signin.AccountLocked as refused:
+            form.current_password.errors.append(_refusal_text(refused))
         except WeakPassword:
             form.new_password.errors.append(
                 _("Use at least %(min)d characters.", min=MIN_LENGTH))
@@ -159,7 +160,21 @@ def change_password() -> Any:
             _start_session(user)
             flash(_("Your password is changed. Any other sessions are signed out."), "info")
             return redirect(url_for("web.home"))
-    return render_template("auth/password.html", form=form)
+    return render_template("auth/password.html", form=form), status
+
+
+def _refusal_text(refused: signin.AccountLocked | signin.IpBlocked) -> str:
+    """What a locked account or a blocked network is told, at sign-in and at a password
+    change alike."""
+    if isinstance(refused, signin.IpBlocked):
+        return ngettext("Too many failed sign-ins from your network. "
+                        "Try again in %(num)d minute.",
+                        "Too many failed sign-ins from your network. "
+                        "Try again in %(num)d minutes.", refused.minutes)
+    return ngettext("This account is locked for %(num)d minute "
+                    "after repeated failed sign-ins.",
+                    "This account is locked for %(num)d minutes "
+                    "after repeated failed sign-ins.", refused.minutes)
 
 
 def _start_session(user: StaffUser) -> None:

@@ -12,9 +12,9 @@ from app.core import clock
 from app.extensions import db
 from app.security import audit
 from app.security.models import StaffUser
-from app.security.passwords import hash_password, verify_password
+from app.security.passwords import hash_password
 from app.security.permissions import Role
-from app.security.signin import normalize_email
+from app.security.signin import InvalidCredentials, check_current_password, normalize_email
 
 
 class StaffError(ValueError):
@@ -123,13 +123,20 @@ def update_staff(*, user_id: int, display_name: str | None = None, role: str | N
     return user
 
 
-def change_password(*, user_id: int, current_password: str, new_password: str) -> StaffUser:
+def change_password(*, user_id: int, current_password: str, new_password: str,
+                    ip: str) -> StaffUser:
     """The staff member's own change. Signs out every other session (new session version).
 
-    Raises ``WrongPassword`` or ``passwords.WeakPassword``."""
+    The current password is counted and locked like a sign-in (``signin.AccountLocked``,
+    ``signin.IpBlocked``); a wrong one raises ``WrongPassword``, a weak new one
+    ``passwords.WeakPassword``."""
     user = db.session.get(StaffUser, user_id)
-    if user is None or not verify_password(user.password_hash, current_password):
-        raise WrongPassword("the current password is not right")
+    if user is None:
+        raise UnknownStaff(f"no staff account with id {user_id}")
+    try:
+        check_current_password(user=user, password=current_password, ip=ip)
+    except InvalidCredentials:
+        raise WrongPassword("the current password is not right") from None
     _replace_password(user, new_password)
     audit.record("auth.password_changed", actor=user, object_type="staff_user",
                  object_id=user.id)
