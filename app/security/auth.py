@@ -1,8 +1,10 @@
 """Staff sign-in, sign-out, own password, and the session rules (Flask-Login).
 
-Session rules: a staff member idle for SESSION_IDLE_MINUTES is signed out before their next
-request is served; a password change signs out every other session (the session version in
-``get_id``); a CSRF refusal gets a page that says what to do.
+Session rules (app/security/sessions.py): the cookie carries only a random session id, looked
+up on every request; a staff member idle for SESSION_IDLE_MINUTES is signed out before their
+next request is served; every session ends SESSION_ABSOLUTE_HOURS after sign-in, at sign-out,
+and when the account's password changes (this browser gets a fresh session) or it is disabled;
+a CSRF refusal gets a page that says what to do.
 """
 
 from __future__ import annotations
@@ -29,33 +31,31 @@ from flask_wtf.csrf import CSRFError
 from wtforms import EmailField, PasswordField
 from wtforms.validators import DataRequired, Email, EqualTo, Length
 
-from app.core import clock
 from app.extensions import db, login_manager
-from app.security import signin, staff
-from app.security.models import StaffUser
+from app.security import sessions, signin, staff
+from app.security.models import StaffSession, StaffUser
 from app.security.passwords import MIN_LENGTH, WeakPassword
 from app.security.permissions import Permission, any_staff, public, role_can
 from app.web.next_url import safe_next
 
 bp = Blueprint("auth", __name__)
 
-LAST_SEEN = "last_seen"  # session key: epoch seconds of the staff member's last request
-
 
 class SignedInStaff(UserMixin):
-    """The session's view of a staff user; ``get_id`` carries the session version so a
-    password change signs out every other session."""
+    """The request's view of a staff user and their session; ``get_id`` is the session id,
+    the only thing the cookie holds."""
 
-    def __init__(self, user: StaffUser) -> None:
+    def __init__(self, user: StaffUser, session_row: StaffSession, session_id: str) -> None:
         self.id = user.id
         self.email = user.email
         self.display_name = user.display_name
         self.role = user.role
         self.practice_id = user.practice_id
-        self.session_version = user.session_version
+        self.session_row_id = session_row.id
+        self._session_id = session_id
 
     def get_id(self) -> str:
-        return f"{self.id}:{self.session_version}"
+        return self._session_id
 
 
 def strip_text(value: str | None) -> str | None:
@@ -91,14 +91,11 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals["can"] = _can
 
     @login_manager.user_loader
-    def load_user(user_id: str) -> SignedInStaff | None:
-        raw_id, _, version = user_id.partition(":")
-        if not raw_id.isdigit() or not version.isdigit():
+    def load_user(session_id: str) -> SignedInStaff | None:
+        row = sessions.find_live(session_id)
+        if row is None:
             return None
-        user = db.session.get(StaffUser, int(raw_id))
-        if user is None or not user.active or user.session_version != int(version):
-            return None
-        return SignedInStaff(user)
+        return SignedInStaff(db.session.get(StaffUser, row.user_id), row, session_id)
 
 
 @bp.route("/sign-in", methods=["GET", "POST"])
@@ -128,6 +125,7 @@ def sign_in() -> Any:
 @bp.post("/sign-out")
 @any_staff
 def sign_out() -> Any:
+    sessions.end(_current_session(), reason="sign_out")
     signin.record_sign_out(user_id=current_user.id)
     logout_user()
     session.clear()
@@ -178,20 +176,26 @@ def _refusal_text(refused: signin.AccountLocked | signin.IpBlocked) -> str:
 
 
 def _start_session(user: StaffUser) -> None:
-    """A fresh session (no fixation) carrying the account's current session version."""
+    """A fresh server-side session (no fixation): a new id in a cleared cookie."""
     session.clear()
     session.permanent = True
-    login_user(SignedInStaff(user))
-    session[LAST_SEEN] = int(clock.utcnow().timestamp())
+    row, session_id = sessions.start(
+        user=user, absolute_hours=current_app.config["SESSION_ABSOLUTE_HOURS"],
+        ip=request.remote_addr, user_agent=request.headers.get("User-Agent"))
+    login_user(SignedInStaff(user, row, session_id))
+
+
+def _current_session() -> StaffSession:
+    return db.session.get(StaffSession, current_user.session_row_id)
 
 
 def _sign_out_when_idle() -> Any:
     if request.endpoint == "static" or not current_user.is_authenticated:
         return None
     idle_minutes = current_app.config["SESSION_IDLE_MINUTES"]
-    now = int(clock.utcnow().timestamp())
-    last_seen = session.get(LAST_SEEN)
-    if isinstance(last_seen, int) and now - last_seen > idle_minutes * 60:
+    row = _current_session()
+    if sessions.is_idle(row, idle_minutes=idle_minutes):
+        sessions.end(row, reason="idle")
         signin.record_sign_out(user_id=current_user.id, idle_minutes=idle_minutes)
         logout_user()
         session.clear()
@@ -200,7 +204,7 @@ def _sign_out_when_idle() -> Any:
                        idle_minutes), "info")
         next_url = safe_next(request.full_path.rstrip("?")) if request.method == "GET" else None
         return redirect(url_for("auth.sign_in", next=next_url))
-    session[LAST_SEEN] = now
+    sessions.touch(row)
     return None
 
 
