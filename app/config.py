@@ -194,6 +194,8 @@ SETTINGS: tuple[Setting, ...] = (
             "Insurance eligibility service (none: no automatic checks)."),
     Setting("SESSION_IDLE_MINUTES", "15", _int(1),
             "Staff are signed out after this many idle minutes."),
+    Setting("SESSION_ABSOLUTE_HOURS", "12", _int(1),
+            "A staff session ends this many hours after sign-in, however active."),
     Setting("LOGIN_MAX_FAILURES", "5", _int(1),
             "Failed sign-ins per account within the lockout window before it locks."),
     Setting("LOGIN_MAX_FAILURES_PER_IP", "20", _int(1),

@@ -124,7 +124,7 @@ def _build(rng: random.Random, now: datetime) -> SeedSummary:
         bookable_online=online) for name, minutes, new, online in data.APPOINTMENT_TYPES}
     staff = [StaffUser(practice_id=practice.id, email=f"{local}@{data.STAFF_DOMAIN}", role=role,
                        display_name=name, password_hash=hash_password(data.STAFF_PASSWORD),
-                       active=True, session_version=1, password_changed_at=now)
+                       active=True, password_changed_at=now)
              for local, role, name in data.STAFF]
     db.session.add_all([*locations.values(), *(s.provider for s in staffing),
                         *types.values(), *staff])

@@ -1,20 +1,22 @@
 """SMART Scheduling Links publication under /fhir: the ``$bulk-publish`` manifest and its
 NDJSON files. Public (no token): it publishes places and open times, never patient data.
 GET only; answers may be cached for a minute, the most often clients should poll, by any
-cache: they are the same for every caller (a signed-in staff member included)."""
+cache: they are the same for every caller (a signed-in staff member included), and every
+absolute URL in them comes from PUBLIC_BASE_URL, never from the request's Host."""
 
 from __future__ import annotations
 
 import json
 from datetime import datetime
 
-from flask import Blueprint, Response, current_app, request, url_for
+from flask import Blueprint, Response, current_app, request
 
 from app.core.clock import utcnow
 from app.fhir import scheduling_links
 from app.fhir.errors import FhirError, register_handlers
 from app.fhir.scheduling_links import PublishedFile
 from app.security.permissions import public
+from app.web.public_url import public_url
 
 bp = Blueprint("fhir_publish", __name__, url_prefix="/fhir")
 register_handlers(bp)
@@ -61,15 +63,9 @@ def _ndjson(lines: list[str]) -> Response:
 
 def _file_url(published: PublishedFile) -> str:
     if published.location_id is not None:
-        return url_for("fhir_publish.slots", location_id=published.location_id, _external=True)
+        return public_url("fhir_publish.slots", location_id=published.location_id)
     endpoint = {"Location": "fhir_publish.locations", "Schedule": "fhir_publish.schedules"}
-    return url_for(endpoint[published.resource_type], _external=True)
-
-
-def _booking_url(endpoint: str) -> str:
-    """Patients reach the booking pages at PUBLIC_BASE_URL, whatever host the aggregator
-    called."""
-    return current_app.config["PUBLIC_BASE_URL"] + url_for(endpoint)
+    return public_url(endpoint[published.resource_type])
 
 
 @bp.route("/$bulk-publish", methods=METHODS)
@@ -78,7 +74,7 @@ def manifest() -> Response:
     _check_request()
     body = scheduling_links.manifest(
         files=scheduling_links.published_files(_practice_id()), url_of=_file_url,
-        request_url=request.url, now=utcnow())
+        request_url=public_url("fhir_publish.manifest", **request.args), now=utcnow())
     return _cacheable(json.dumps(body), "application/json")
 
 
@@ -87,7 +83,7 @@ def manifest() -> Response:
 def locations() -> Response:
     _check_request()
     return _ndjson(scheduling_links.location_lines(
-        practice_id=_practice_id(), booking_start_url=_booking_url("book.start")))
+        practice_id=_practice_id(), booking_start_url=public_url("book.start")))
 
 
 @bp.route("/$bulk-publish/schedules.ndjson", methods=METHODS)
@@ -104,7 +100,7 @@ def slots(location_id: int) -> Response:
     try:
         lines = scheduling_links.slot_lines(
             practice_id=_practice_id(), location_id=location_id,
-            booking_day_url=_booking_url("book.time"),
+            booking_day_url=public_url("book.time"),
             days=current_app.config["SCHEDULING_LINKS_DAYS"], now=utcnow())
     except scheduling_links.UnknownLocation:
         raise FhirError(404, f"Location {location_id} is not known here.") from None

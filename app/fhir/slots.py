@@ -10,7 +10,6 @@ from zoneinfo import ZoneInfo
 
 from fhir.resources.R4B.meta import Meta
 from fhir.resources.R4B.slot import Slot as FhirSlot
-from flask import current_app, url_for
 
 from app.core.clock import utcnow
 from app.core.types import EARLIEST, LATEST
@@ -48,6 +47,7 @@ from app.scheduling.models import Schedule
 from app.scheduling.schedules import BUSY, BUSY_UNAVAILABLE, FREE, TimeOnSchedule
 from app.scheduling.slots import HOLDING_STATUSES
 from app.security import audit
+from app.web.public_url import public_url
 
 DEFAULT_WINDOW = timedelta(days=7)
 MAX_WINDOW = timedelta(days=31)
@@ -86,7 +86,7 @@ def _booking_link(item: TimeOnSchedule) -> str | None:
     if item.schedule.provider_id is not None:
         params["provider"] = item.schedule.provider_id
     params["day"] = day.date().isoformat()
-    return current_app.config["PUBLIC_BASE_URL"] + url_for("book.time", **params)
+    return public_url("book.time", **params)
 
 
 def read(*, client: ApiClient, resource_id: str) -> FhirSlot:

@@ -15,6 +15,7 @@ from app.fhir.errors import FhirError, fhir_response, register_handlers
 from app.fhir.registry import handler_for
 from app.fhir.search import parse_search, searchset
 from app.security.permissions import public
+from app.web.public_url import public_url
 
 bp = Blueprint("fhir", __name__, url_prefix="/fhir")
 register_handlers(bp)
@@ -24,7 +25,9 @@ ACCEPTED_TYPES = ("application/fhir+json", "application/json")
 
 
 def _base_url() -> str:
-    return request.url_root.rstrip("/") + bp.url_prefix
+    """The API's base for Bundle links, fullUrls and Location headers: from PUBLIC_BASE_URL,
+    never from the Host header a client sent."""
+    return public_url("fhir.root")
 
 
 def _refuse_method(allowed: str) -> FhirError:

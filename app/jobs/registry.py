@@ -54,6 +54,12 @@ def _prune_sign_in_attempts() -> int:
     return prune_attempts()
 
 
+def _prune_staff_sessions() -> int:
+    from app.security.sessions import prune
+
+    return prune()
+
+
 def _expire_waitlist_offers() -> int:
     from app.scheduling.waitlist import expire_offers
 
@@ -63,6 +69,8 @@ def _expire_waitlist_offers() -> int:
 JOBS: tuple[Job, ...] = (
     Job("sign-in-attempts", _prune_sign_in_attempts, every=timedelta(hours=1),
         description="delete staff sign-in attempts too old for any lockout to count"),
+    Job("staff-sessions", _prune_staff_sessions, every=timedelta(hours=1),
+        description="delete staff sessions ended or expired more than a day ago"),
     Job("waitlist-offers", _expire_waitlist_offers, every=timedelta(minutes=1),
         description="expire unanswered waitlist offers; offer their slots to the next batch"),
 )

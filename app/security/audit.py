@@ -47,6 +47,7 @@ class Action(StrEnum):
     ACCOUNT_LOCKED = "auth.account_locked"
     IP_BLOCKED = "auth.ip_blocked"
     PASSWORD_CHANGED = "auth.password_changed"  # noqa: S105 (an action name)
+    PASSWORD_CHANGE_FAILED = "auth.password_change_failed"  # noqa: S105 (an action name)
     STAFF_CREATE = "staff.create"
     STAFF_UPDATE = "staff.update"
     STAFF_PASSWORD_SET = "staff.password_set"  # noqa: S105 (an action name)
@@ -87,13 +88,19 @@ def _chain_key() -> bytes:
 
 
 def _fields(event: Any) -> str:
-    """The hashed fields of an ``AuditEvent`` or of a row selected from its table."""
+    """The hashed fields of an ``AuditEvent`` or of a row selected from its table.
+
+    A column added later joins the list only when it holds a value, so rows written before it
+    existed still verify."""
     occurred = event.occurred_at.isoformat(timespec="microseconds")
-    return json.dumps([
+    fields = [
         event.id, occurred, event.actor_id, event.actor_email, event.actor_role, event.action,
         event.patient_id, event.object_type, event.object_id, event.ip, event.request_id,
         event.detail,
-    ], separators=(",", ":"))
+    ]
+    if event.client_request_id is not None:
+        fields.append({"client_request_id": event.client_request_id})
+    return json.dumps(fields, separators=(",", ":"))
 
 
 def _link(key: bytes, previous_hash: str, event: Any) -> str:
@@ -107,8 +114,9 @@ def compute_hash(previous_hash: str, event: Any) -> str:
 
 def _request_facts() -> dict[str, Any]:
     if not has_request_context():
-        return {"ip": None, "request_id": None}
-    return {"ip": request.remote_addr, "request_id": g.get("request_id")}
+        return {"ip": None, "request_id": None, "client_request_id": None}
+    return {"ip": request.remote_addr, "request_id": g.get("request_id"),
+            "client_request_id": g.get("client_request_id")}
 
 
 def _actor_facts() -> dict[str, Any]:

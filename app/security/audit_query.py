@@ -30,7 +30,7 @@ from app.security.signin import normalize_email
 PER_PAGE = 50
 EXPORT_BATCH = 1000
 EXPORT_COLUMNS = ("id", "time", "actor_email", "role", "action", "patient_id", "object_type",
-                  "object_id", "ip", "request_id", "detail")
+                  "object_id", "ip", "request_id", "client_request_id", "detail")
 # A spreadsheet runs a cell starting with one of these as a formula (CSV injection).
 _FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
@@ -171,7 +171,7 @@ def _csv_lines(conditions: list[ColumnElement[bool]]) -> Iterator[str]:
             writer.writerow([_cell(value) for value in (
                 row.id, row.occurred_at.isoformat(), row.actor_email, row.actor_role,
                 row.action, row.patient_id, row.object_type, row.object_id, row.ip,
-                row.request_id, row.detail)])
+                row.request_id, row.client_request_id, row.detail)])
         yield buffer.getvalue()
         buffer.seek(0)
         buffer.truncate()

@@ -1,8 +1,10 @@
 """Staff sign-in, sign-out, own password, and the session rules (Flask-Login).
 
-Session rules: a staff member idle for SESSION_IDLE_MINUTES is signed out before their next
-request is served; a password change signs out every other session (the session version in
-``get_id``); a CSRF refusal gets a page that says what to do.
+Session rules (app/security/sessions.py): the cookie carries only a random session id, looked
+up on every request; a staff member idle for SESSION_IDLE_MINUTES is signed out before their
+next request is served; every session ends SESSION_ABSOLUTE_HOURS after sign-in, at sign-out,
+and when the account's password changes (this browser gets a fresh session) or it is disabled;
+a CSRF refusal gets a page that says what to do.
 """
 
 from __future__ import annotations
@@ -29,32 +31,31 @@ from flask_wtf.csrf import CSRFError
 from wtforms import EmailField, PasswordField
 from wtforms.validators import DataRequired, Email, EqualTo, Length
 
-from app.core import clock
 from app.extensions import db, login_manager
-from app.security import signin, staff
-from app.security.models import StaffUser
+from app.security import sessions, signin, staff
+from app.security.models import StaffSession, StaffUser
 from app.security.passwords import MIN_LENGTH, WeakPassword
 from app.security.permissions import Permission, any_staff, public, role_can
+from app.web.next_url import safe_next
 
 bp = Blueprint("auth", __name__)
 
-LAST_SEEN = "last_seen"  # session key: epoch seconds of the staff member's last request
-
 
 class SignedInStaff(UserMixin):
-    """The session's view of a staff user; ``get_id`` carries the session version so a
-    password change signs out every other session."""
+    """The request's view of a staff user and their session; ``get_id`` is the session id,
+    the only thing the cookie holds."""
 
-    def __init__(self, user: StaffUser) -> None:
+    def __init__(self, user: StaffUser, session_row: StaffSession, session_id: str) -> None:
         self.id = user.id
         self.email = user.email
         self.display_name = user.display_name
         self.role = user.role
         self.practice_id = user.practice_id
-        self.session_version = user.session_version
+        self.session_row_id = session_row.id
+        self._session_id = session_id
 
     def get_id(self) -> str:
-        return f"{self.id}:{self.session_version}"
+        return self._session_id
 
 
 def strip_text(value: str | None) -> str | None:
@@ -90,14 +91,11 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals["can"] = _can
 
     @login_manager.user_loader
-    def load_user(user_id: str) -> SignedInStaff | None:
-        raw_id, _, version = user_id.partition(":")
-        if not raw_id.isdigit() or not version.isdigit():
+    def load_user(session_id: str) -> SignedInStaff | None:
+        row = sessions.find_live(session_id)
+        if row is None:
             return None
-        user = db.session.get(StaffUser, int(raw_id))
-        if user is None or not user.active or user.session_version != int(version):
-            return None
-        return SignedInStaff(user)
+        return SignedInStaff(db.session.get(StaffUser, row.user_id), row, session_id)
 
 
 @bp.route("/sign-in", methods=["GET", "POST"])
@@ -113,26 +111,21 @@ def sign_in() -> Any:
                                   ip=request.remote_addr or "unknown")
         except signin.IpBlocked as refused:
             status = 429
-            flash(ngettext("Too many failed sign-ins from your network. "
-                           "Try again in %(num)d minute.",
-                           "Too many failed sign-ins from your network. "
-                           "Try again in %(num)d minutes.", refused.minutes), "error")
+            flash(_refusal_text(refused), "error")
         except signin.AccountLocked as refused:
-            flash(ngettext("This account is locked for %(num)d minute "
-                           "after repeated failed sign-ins.",
-                           "This account is locked for %(num)d minutes "
-                           "after repeated failed sign-ins.", refused.minutes), "error")
+            flash(_refusal_text(refused), "error")
         except signin.InvalidCredentials:
             flash(_("That email and password do not match an active account."), "error")
         else:
             _start_session(user)
-            return redirect(_safe_next(request.args.get("next")))
+            return redirect(safe_next(request.args.get("next")) or url_for("web.home"))
     return render_template("auth/sign_in.html", form=form), status
 
 
 @bp.post("/sign-out")
 @any_staff
 def sign_out() -> Any:
+    sessions.end(_current_session(), reason="sign_out")
     signin.record_sign_out(user_id=current_user.id)
     logout_user()
     session.clear()
@@ -144,13 +137,20 @@ def sign_out() -> Any:
 @any_staff
 def change_password() -> Any:
     form = PasswordChangeForm()
+    status = 200
     if form.validate_on_submit():
         try:
             user = staff.change_password(user_id=current_user.id,
                                          current_password=form.current_password.data,
-                                         new_password=form.new_password.data)
+                                         new_password=form.new_password.data,
+                                         ip=request.remote_addr or "unknown")
         except staff.WrongPassword:
             form.current_password.errors.append(_("That is not your current password."))
+        except signin.IpBlocked as refused:
+            status = 429
+            form.current_password.errors.append(_refusal_text(refused))
+        except signin.AccountLocked as refused:
+            form.current_password.errors.append(_refusal_text(refused))
         except WeakPassword:
             form.new_password.errors.append(
                 _("Use at least %(min)d characters.", min=MIN_LENGTH))
@@ -158,33 +158,53 @@ def change_password() -> Any:
             _start_session(user)
             flash(_("Your password is changed. Any other sessions are signed out."), "info")
             return redirect(url_for("web.home"))
-    return render_template("auth/password.html", form=form)
+    return render_template("auth/password.html", form=form), status
+
+
+def _refusal_text(refused: signin.AccountLocked | signin.IpBlocked) -> str:
+    """What a locked account or a blocked network is told, at sign-in and at a password
+    change alike."""
+    if isinstance(refused, signin.IpBlocked):
+        return ngettext("Too many failed sign-ins from your network. "
+                        "Try again in %(num)d minute.",
+                        "Too many failed sign-ins from your network. "
+                        "Try again in %(num)d minutes.", refused.minutes)
+    return ngettext("This account is locked for %(num)d minute "
+                    "after repeated failed sign-ins.",
+                    "This account is locked for %(num)d minutes "
+                    "after repeated failed sign-ins.", refused.minutes)
 
 
 def _start_session(user: StaffUser) -> None:
-    """A fresh session (no fixation) carrying the account's current session version."""
+    """A fresh server-side session (no fixation): a new id in a cleared cookie."""
     session.clear()
     session.permanent = True
-    login_user(SignedInStaff(user))
-    session[LAST_SEEN] = int(clock.utcnow().timestamp())
+    row, session_id = sessions.start(
+        user=user, absolute_hours=current_app.config["SESSION_ABSOLUTE_HOURS"],
+        ip=request.remote_addr, user_agent=request.headers.get("User-Agent"))
+    login_user(SignedInStaff(user, row, session_id))
+
+
+def _current_session() -> StaffSession:
+    return db.session.get(StaffSession, current_user.session_row_id)
 
 
 def _sign_out_when_idle() -> Any:
     if request.endpoint == "static" or not current_user.is_authenticated:
         return None
     idle_minutes = current_app.config["SESSION_IDLE_MINUTES"]
-    now = int(clock.utcnow().timestamp())
-    last_seen = session.get(LAST_SEEN)
-    if isinstance(last_seen, int) and now - last_seen > idle_minutes * 60:
+    row = _current_session()
+    if sessions.is_idle(row, idle_minutes=idle_minutes):
+        sessions.end(row, reason="idle")
         signin.record_sign_out(user_id=current_user.id, idle_minutes=idle_minutes)
         logout_user()
         session.clear()
         flash(ngettext("You were signed out after %(num)d minute of inactivity.",
                        "You were signed out after %(num)d minutes of inactivity.",
                        idle_minutes), "info")
-        next_url = request.full_path.rstrip("?") if request.method == "GET" else None
+        next_url = safe_next(request.full_path.rstrip("?")) if request.method == "GET" else None
         return redirect(url_for("auth.sign_in", next=next_url))
-    session[LAST_SEEN] = now
+    sessions.touch(row)
     return None
 
 
@@ -196,9 +216,3 @@ def _can(permission: str) -> bool:
     """For templates: may the signed-in staff member use this permission?"""
     return bool(current_user.is_authenticated
                 and role_can(current_user.role, Permission(permission)))
-
-
-def _safe_next(target: str | None) -> str:
-    if target and target.startswith("/") and not target.startswith("//"):
-        return target
-    return url_for("web.home")

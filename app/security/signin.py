@@ -1,5 +1,9 @@
 """Staff sign-in with per-account and per-IP lockouts, and sign-out auditing.
 
+The same counting guards the current password a signed-in staff member types to change it
+(``check_current_password``): a stolen session cannot guess it without limit, and its
+failures lock the account for sign-in too.
+
 Every attempt that reaches a password check leaves a ``SignInAttempt`` row; the lockouts are
 counted from those rows, so they hold across processes and machines. Attempts refused because
 of a lockout are audited but not counted, so a lockout lifts on time however often it is hit.
@@ -23,6 +27,7 @@ from sqlalchemy import delete, func, select
 from app.core import clock
 from app.extensions import db
 from app.security import audit
+from app.security.audit import Action
 from app.security.models import SignInAttempt, StaffUser
 from app.security.passwords import DUMMY_HASH, verify_password
 
@@ -76,19 +81,41 @@ def sign_in(*, email: str, password: str, ip: str) -> StaffUser:
     email = normalize_email(email)
     user = db.session.execute(select(StaffUser).filter_by(email=email)).scalar_one_or_none()
     try:
-        _refuse_if_locked(email=email, user=user, ip=ip, now=now, policy=policy)
+        _refuse_if_locked(email=email, user=user, ip=ip, now=now, policy=policy,
+                          failed=Action.SIGN_IN_FAILED)
         ok = verify_password(user.password_hash if user else DUMMY_HASH, password)
         if user is None or not ok or not user.active:
-            _record_failure(email=email, user=user, ip=ip, now=now, policy=policy)
+            _record_failure(email=email, user=user, ip=ip, now=now, policy=policy,
+                            failed=Action.SIGN_IN_FAILED)
     except SignInRefused:
         db.session.commit()
         raise
     db.session.add(SignInAttempt(at=now, email=email, ip=ip, succeeded=True))
     user.last_sign_in_at = now
     user.locked_until = None
-    audit.record("auth.sign_in", actor=user, occurred_at=now)
+    audit.record(Action.SIGN_IN, actor=user, occurred_at=now)
     db.session.commit()
     return user
+
+
+def check_current_password(*, user: StaffUser, password: str, ip: str) -> None:
+    """A signed-in staff member's current password, typed again (to change it), counted and
+    locked exactly like a sign-in: raises ``InvalidCredentials``, ``AccountLocked`` or
+    ``IpBlocked`` after committing the failure and its audit events (action
+    ``auth.password_change_failed``). A right password counts as a success, so earlier
+    failures stop counting; the caller commits it with the change."""
+    policy = LockoutPolicy.from_config(current_app.config)
+    now = clock.utcnow()
+    try:
+        _refuse_if_locked(email=user.email, user=user, ip=ip, now=now, policy=policy,
+                          failed=Action.PASSWORD_CHANGE_FAILED)
+        if not verify_password(user.password_hash, password):
+            _record_failure(email=user.email, user=user, ip=ip, now=now, policy=policy,
+                            failed=Action.PASSWORD_CHANGE_FAILED)
+    except SignInRefused:
+        db.session.commit()
+        raise
+    db.session.add(SignInAttempt(at=now, email=user.email, ip=ip, succeeded=True))
 
 
 def record_sign_out(*, user_id: int, idle_minutes: int | None = None) -> None:
@@ -115,38 +142,35 @@ def prune_attempts(*, now: datetime | None = None) -> int:
 
 
 def _refuse_if_locked(*, email: str, user: StaffUser | None, ip: str, now: datetime,
-                      policy: LockoutPolicy) -> None:
+                      policy: LockoutPolicy, failed: Action) -> None:
     ip_until = _ip_blocked_until(ip=ip, now=now, policy=policy)
     if ip_until is not None:
-        audit.record("auth.sign_in_failed", actor=user, occurred_at=now,
-                     detail={"reason": "ip_blocked"})
+        audit.record(failed, actor=user, occurred_at=now, detail={"reason": "ip_blocked"})
         raise IpBlocked(ip_until, now)
     account_until = _account_locked_until(email=email, user=user, now=now, policy=policy)
     if account_until is not None:
-        audit.record("auth.sign_in_failed", actor=user, occurred_at=now,
-                     detail={"reason": "account_locked"})
+        audit.record(failed, actor=user, occurred_at=now, detail={"reason": "account_locked"})
         raise AccountLocked(account_until, now)
 
 
 def _record_failure(*, email: str, user: StaffUser | None, ip: str, now: datetime,
-                    policy: LockoutPolicy) -> None:
+                    policy: LockoutPolicy, failed: Action) -> None:
     """Count the failure, lock the account and block the IP when over their limits, and raise
     the refusal the person should see."""
     db.session.add(SignInAttempt(at=now, email=email, ip=ip, succeeded=False))
-    audit.record("auth.sign_in_failed", actor=user, occurred_at=now,
-                 detail={"reason": "credentials"})
+    audit.record(failed, actor=user, occurred_at=now, detail={"reason": "credentials"})
     db.session.flush()
     refusal: SignInRefused = InvalidCredentials(email)
     if len(_account_failures(email=email, now=now, policy=policy)) >= policy.max_failures:
         until = now + policy.window
         if user is not None:
             user.locked_until = until
-        audit.record("auth.account_locked", actor=user, occurred_at=now,
+        audit.record(Action.ACCOUNT_LOCKED, actor=user, occurred_at=now,
                      detail={"failures": policy.max_failures})
         refusal = AccountLocked(until, now)
     ip_until = _ip_blocked_until(ip=ip, now=now, policy=policy)
     if ip_until is not None:
-        audit.record("auth.ip_blocked", occurred_at=now,
+        audit.record(Action.IP_BLOCKED, occurred_at=now,
                      detail={"failures": policy.max_failures_per_ip})
         refusal = IpBlocked(ip_until, now)
     raise refusal

@@ -10,11 +10,11 @@ from sqlalchemy import func, select
 
 from app.core import clock
 from app.extensions import db
-from app.security import audit
+from app.security import audit, sessions
 from app.security.models import StaffUser
-from app.security.passwords import hash_password, verify_password
+from app.security.passwords import hash_password
 from app.security.permissions import Role
-from app.security.signin import normalize_email
+from app.security.signin import InvalidCredentials, check_current_password, normalize_email
 
 
 class StaffError(ValueError):
@@ -81,7 +81,7 @@ def create_staff(*, practice_id: int, email: str, role: str, display_name: str |
         raise DuplicateEmail(f"a staff account with email {email} already exists")
     user = StaffUser(practice_id=practice_id, email=email, role=role,
                      display_name=(display_name or "").strip() or email.split("@")[0],
-                     password_hash=hash_password(password), active=True, session_version=1,
+                     password_hash=hash_password(password), active=True,
                      password_changed_at=clock.utcnow())
     db.session.add(user)
     db.session.flush()
@@ -115,6 +115,8 @@ def update_staff(*, user_id: int, display_name: str | None = None, role: str | N
     if active is not None and active != user.active:
         user.active = active
         changed.append("active")
+        if not active:
+            sessions.end_all(user_id=user.id, reason="disabled")
     if not changed:
         return user
     db.session.flush()
@@ -127,14 +129,22 @@ def update_staff(*, user_id: int, display_name: str | None = None, role: str | N
     return user
 
 
-def change_password(*, user_id: int, current_password: str, new_password: str) -> StaffUser:
-    """The staff member's own change. Signs out every other session (new session version).
+def change_password(*, user_id: int, current_password: str, new_password: str,
+                    ip: str) -> StaffUser:
+    """The staff member's own change. Ends every session of the account (the caller starts a
+    fresh one for the browser that made the change).
 
-    Raises ``WrongPassword`` or ``passwords.WeakPassword``."""
+    The current password is counted and locked like a sign-in (``signin.AccountLocked``,
+    ``signin.IpBlocked``); a wrong one raises ``WrongPassword``, a weak new one
+    ``passwords.WeakPassword``."""
     user = db.session.get(StaffUser, user_id)
-    if user is None or not verify_password(user.password_hash, current_password):
-        raise WrongPassword("the current password is not right")
-    _replace_password(user, new_password)
+    if user is None:
+        raise UnknownStaff(f"no staff account with id {user_id}")
+    try:
+        check_current_password(user=user, password=current_password, ip=ip)
+    except InvalidCredentials:
+        raise WrongPassword("the current password is not right") from None
+    _replace_password(user, new_password, reason="password_change")
     audit.record("auth.password_changed", actor=user, object_type="staff_user",
                  object_id=user.id)
     db.session.commit()
@@ -142,21 +152,22 @@ def change_password(*, user_id: int, current_password: str, new_password: str) -
 
 
 def set_password(*, user_id: int, password: str) -> StaffUser:
-    """An operator's reset (``flask users set-password``): also lifts a lockout."""
+    """An operator's reset (``flask users set-password``): ends every session of the account
+    and lifts a lockout."""
     user = db.session.get(StaffUser, user_id)
     if user is None:
         raise UnknownStaff(f"no staff account with id {user_id}")
-    _replace_password(user, password)
+    _replace_password(user, password, reason="password_set")
     user.locked_until = None
     audit.record("staff.password_set", object_type="staff_user", object_id=user.id)
     db.session.commit()
     return user
 
 
-def _replace_password(user: StaffUser, password: str) -> None:
+def _replace_password(user: StaffUser, password: str, *, reason: str) -> None:
     user.password_hash = hash_password(password)
-    user.session_version += 1
     user.password_changed_at = clock.utcnow()
+    sessions.end_all(user_id=user.id, reason=reason)
 
 
 def _check_role(role: str) -> None:

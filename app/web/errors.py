@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, g, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 log = logging.getLogger(__name__)
@@ -28,7 +28,9 @@ def init_app(app: Flask) -> None:
     def unexpected_error(error: Exception):  # type: ignore[no-untyped-def]
         if isinstance(error, HTTPException):
             return http_error(error)
-        log.exception("unhandled error on %s %s", request.method, request.path)
+        log.exception("unhandled error on %s %s (request %s, client request %s)",
+                      request.method, request.path, g.get("request_id"),
+                      g.get("client_request_id"))
         wrapped = InternalServerError()
         if _wants_json():
             return jsonify(error=wrapped.name, message="Something went wrong on our side."), 500

@@ -1,4 +1,5 @@
-"""Request ids, the security headers every response carries, and trust in one proxy."""
+"""Request ids (ours, and the client's kept apart), the security headers every response
+carries, and trust in one proxy."""
 
 from __future__ import annotations
 
@@ -21,7 +22,15 @@ CONTENT_SECURITY_POLICY = "; ".join([
     "frame-ancestors 'none'",
 ])
 
-_REQUEST_ID = re.compile(r"^[A-Za-z0-9-]{8,36}$")
+# A client's own X-Request-ID is kept for correlation, never used as ours: bounded to what a
+# log line and the audit column can hold safely.
+CLIENT_REQUEST_ID_MAX = 64
+_CLIENT_REQUEST_ID = re.compile(rf"[A-Za-z0-9._:-]{{1,{CLIENT_REQUEST_ID_MAX}}}")
+
+
+def client_request_id(value: str | None) -> str | None:
+    """The client's request id when it is short and plain (letters, digits, ``._:-``)."""
+    return value if value and _CLIENT_REQUEST_ID.fullmatch(value) else None
 
 
 def init_app(app: Flask) -> None:
@@ -31,8 +40,10 @@ def init_app(app: Flask) -> None:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1)  # type: ignore[method-assign]
     @app.before_request
     def assign_request_id() -> None:
-        incoming = request.headers.get("X-Request-ID", "")
-        g.request_id = incoming if _REQUEST_ID.match(incoming) else str(uuid.uuid4())
+        # Ours is always generated: a client cannot choose what the audit trail calls its
+        # request. What it sent is kept apart (audit_event.client_request_id).
+        g.request_id = str(uuid.uuid4())
+        g.client_request_id = client_request_id(request.headers.get("X-Request-ID"))
 
     @app.after_request
     def add_security_headers(response: Response) -> Response:
@@ -45,8 +56,10 @@ def init_app(app: Flask) -> None:
         response.headers["Permissions-Policy"] = "camera=(), microphone=(), geolocation=()"
         if request.is_secure or app.config["PUBLIC_BASE_URL"].startswith("https://"):
             response.headers["Strict-Transport-Security"] = "max-age=63072000; includeSubDomains"
-        if response.mimetype == "text/html":
-            # Pages may show PHI: no shared or back-button caches.
+        if "Cache-Control" not in response.headers:
+            # Pages, JSON and FHIR answers may hold PHI: no shared or back-button caches,
+            # whatever the format. A response meant to be cached says so itself (the public
+            # $bulk-publish files, static files).
             response.headers["Cache-Control"] = "no-store"
         if "request_id" in g:
             response.headers["X-Request-ID"] = g.request_id

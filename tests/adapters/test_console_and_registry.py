@@ -20,16 +20,19 @@ SENDGRID = {"EMAIL_PROVIDER": "sendgrid", "SENDGRID_API_KEY": "SG.key",
             "SENDGRID_FROM_EMAIL": "reminders@smiledental.example"}
 
 
-def test_console_sms_logs_a_masked_summary_and_the_text(caplog):
+def test_console_sms_logs_the_id_and_size_never_the_text_or_number(caplog):
     caplog.set_level(logging.INFO, logger="app.adapters")
-    result = ConsoleSms().send_sms(to="+14155550134", body="See you Tue 9:00 - Smile Dental",
+    body = "Your code is 482913 - Jane, see you Tue 9:00 - Smile Dental"
+    result = ConsoleSms().send_sms(to="+14155550134", body=body,
                                    status_callback_url=None, idempotency_key="ob_7f3a")
 
     assert result.provider_message_id.startswith("console-")
     assert result.status == "sent"
-    line = caplog.messages[-1]
-    assert "********0134" in line and "+14155550134" not in line
-    assert "1 segment" in line and "See you Tue 9:00 - Smile Dental" in line
+    logged = "\n".join(caplog.messages)
+    assert result.provider_message_id in logged and f"{len(body)} characters" in logged
+    assert "1 segment" in logged
+    for secret in ("482913", "Jane", "9:00", "Smile Dental", "0134"):
+        assert secret not in logged
 
 
 def test_console_sms_counts_the_parts_a_long_text_costs(caplog):
@@ -37,7 +40,7 @@ def test_console_sms_counts_the_parts_a_long_text_costs(caplog):
     ConsoleSms().send_sms(to="+14155550134", body="á" * 71, status_callback_url=None,
                           idempotency_key="ob_1")
 
-    assert "(2 segment(s)" in caplog.messages[-1]
+    assert "71 characters, 2 segment(s)" in caplog.messages[-1]
 
 
 def test_console_sms_ids_are_unique_and_reconcile_to_sent():
@@ -52,16 +55,17 @@ def test_console_sms_ids_are_unique_and_reconcile_to_sent():
                          created_after=datetime(2026, 1, 1, tzinfo=UTC)) is None
 
 
-def test_console_email_logs_masked_recipient_subject_and_text(caplog):
+def test_console_email_logs_the_id_and_size_never_recipient_subject_or_text(caplog):
     caplog.set_level(logging.INFO, logger="app.adapters")
-    result = ConsoleEmail().send_email(to="jane.doe@example.com", subject="Your visit",
-                                       html="<p>Tuesday</p>", text="Tuesday",
+    result = ConsoleEmail().send_email(to="jane.doe@example.com", subject="Jane, your visit",
+                                       html="<p>Tuesday 9:00</p>", text="Tuesday 9:00",
                                        idempotency_key="ob_1")
 
     assert result.provider_message_id.startswith("console-")
-    line = caplog.messages[-1]
-    assert "j***@example.com" in line and "jane.doe" not in line
-    assert "Your visit" in line and "Tuesday" in line
+    logged = "\n".join(caplog.messages)
+    assert result.provider_message_id in logged and "12 characters" in logged
+    for secret in ("jane", "Jane", "example.com", "Tuesday", "9:00"):
+        assert secret not in logged
 
 
 def test_registries_follow_the_provider_settings():

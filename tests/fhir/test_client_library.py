@@ -22,8 +22,11 @@ from tests import factories
 
 @pytest.fixture
 def live_fhir(app: Flask, make_app: Callable[..., Flask]) -> Iterator[str]:
-    """The app (on this test's database, CSRF on as in production) served on a free port."""
-    server = make_server("127.0.0.1", 0, make_app(WTF_CSRF_ENABLED=True), threaded=True)
+    """The app (on this test's database, CSRF on as in production) served on a free port,
+    which is its PUBLIC_BASE_URL: links in Bundles are built from that setting alone."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    server.app = make_app(WTF_CSRF_ENABLED=True,
+                          PUBLIC_BASE_URL=f"http://127.0.0.1:{server.server_port}")
     thread = threading.Thread(target=server.serve_forever, name="fhir-live", daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_port}/fhir"

@@ -202,7 +202,7 @@ def test_create_queues_a_message_that_the_dispatcher_sends(fhir, practice, patie
     resource = FhirCommunication.model_validate(created.get_json())
     assert resource.status == "preparation"
     assert created.headers["Location"].startswith(
-        f"http://localhost/fhir/Communication/{resource.id}/_history/")
+        f"https://clinic.example/fhir/Communication/{resource.id}/_history/")
 
     (message,) = outbound_messages()
     assert (message.id, message.status, message.patient_id, message.channel,

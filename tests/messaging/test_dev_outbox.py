@@ -94,7 +94,9 @@ def test_send_due_messages_now_sends_with_the_console_provider(admin, patient, c
     (message,) = _messages()
     assert message.id == queued.id and message.status == MessageStatus.SENT
     assert message.provider_message_id.startswith("console-")
-    assert any("Your crown is ready" in line for line in caplog.messages)
+    assert any(message.provider_message_id in line for line in caplog.messages)
+    assert not any("crown" in line for line in caplog.messages), "the text stays off the log"
+    assert "Your crown is ready" in admin.get("/dev/outbox").get_data(as_text=True)
 
 
 def test_a_test_text_is_queued_for_the_patient_and_sent_by_the_button(admin, patient):

@@ -8,14 +8,14 @@ requests and between clients, hiding exactly the session changes under test.
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
 
-from app.core.clock import utcnow
+from app.core import clock
 from app.extensions import db
-from app.security.auth import LAST_SEEN
-from app.security.models import AuditEvent, StaffUser
+from app.security.models import AuditEvent, StaffSession, StaffUser
 from app.security.passwords import verify_password
 from tests import factories
 
@@ -26,9 +26,17 @@ def sign_in(client, email: str, password: str = factories.STAFF_PASSWORD):
     return client.post("/sign-in", data={"email": email, "password": password})
 
 
-def set_last_seen(client, minutes_ago: float) -> None:
-    with client.session_transaction() as session:
-        session[LAST_SEEN] = int(utcnow().timestamp() - minutes_ago * 60)
+@pytest.fixture
+def move_clock(monkeypatch):
+    """``move_clock(minutes)``: "now" (app.core.clock.utcnow) moves on, never the wall clock."""
+    start = clock.utcnow()
+    moved = [timedelta()]
+    monkeypatch.setattr(clock, "utcnow", lambda: start + moved[0])
+
+    def move(minutes: float) -> None:
+        moved[0] += timedelta(minutes=minutes)
+
+    return move
 
 
 def actions(app) -> list[str]:
@@ -42,6 +50,14 @@ def stored_user(app, email: str) -> StaffUser:
         user = db.session.execute(select(StaffUser).filter_by(email=email)).scalar_one()
         db.session.expunge(user)
         return user
+
+
+def ended_reasons(app, user_id: int) -> list[str]:
+    with app.app_context():
+        return list(db.session.execute(
+            select(StaffSession.ended_reason).where(StaffSession.user_id == user_id,
+                                                    StaffSession.ended_at.is_not(None))
+            .order_by(StaffSession.id)).scalars())
 
 
 @pytest.fixture
@@ -62,11 +78,11 @@ def app_and_email(build):
     return build()
 
 
-def test_idle_staff_are_signed_out_with_a_message(app_and_email):
+def test_idle_staff_are_signed_out_with_a_message(app_and_email, move_clock):
     app, email = app_and_email
     client = app.test_client()
     sign_in(client, email)
-    set_last_seen(client, minutes_ago=16)
+    move_clock(16)
     response = client.get("/?view=today")
     assert response.status_code == 302
     assert response.headers["Location"].startswith("/sign-in?next=")
@@ -76,22 +92,22 @@ def test_idle_staff_are_signed_out_with_a_message(app_and_email):
     assert actions(app)[-1] == "auth.idle_sign_out"
 
 
-def test_activity_within_the_idle_limit_keeps_the_session(app_and_email):
+def test_activity_within_the_idle_limit_keeps_the_session(app_and_email, move_clock):
     app, email = app_and_email
     client = app.test_client()
     sign_in(client, email)
-    set_last_seen(client, minutes_ago=14)
+    move_clock(14)
     assert client.get("/").status_code == 200
-    set_last_seen(client, minutes_ago=14)  # each request restarted the clock
+    move_clock(14)  # each request restarted the idle time
     assert client.get("/").status_code == 200
     assert "auth.idle_sign_out" not in actions(app)
 
 
-def test_idle_limit_follows_the_setting(build):
+def test_idle_limit_follows_the_setting(build, move_clock):
     app, email = build(SESSION_IDLE_MINUTES=2)
     client = app.test_client()
     sign_in(client, email)
-    set_last_seen(client, minutes_ago=3)
+    move_clock(3)
     page = client.get("/", follow_redirects=True).get_data(as_text=True)
     assert "You were signed out after 2 minutes of inactivity." in page
 
@@ -132,7 +148,7 @@ def test_password_change_keeps_this_session_and_ends_the_others(app_and_email):
     assert here.get("/").status_code == 200
     assert elsewhere.get("/").status_code == 302
     user = stored_user(app, email)
-    assert user.session_version == 2
+    assert ended_reasons(app, user.id) == ["password_change", "password_change"]
     assert verify_password(user.password_hash, NEW_PASSWORD)
     assert "auth.password_changed" in actions(app)
     fresh = app.test_client()
@@ -153,7 +169,7 @@ def test_password_change_refusals_name_the_problem(app_and_email, current, new, 
     page = change(client, current, new, again)
     assert page.status_code == 200
     assert message in page.get_data(as_text=True)
-    assert stored_user(app, email).session_version == 1
+    assert ended_reasons(app, stored_user(app, email).id) == []
 
 
 def test_password_page_needs_a_sign_in(client, practice):

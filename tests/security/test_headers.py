@@ -70,8 +70,7 @@ def test_pages_are_never_cached(plain_http):
     assert plain_http["not found"].headers["Cache-Control"] == "no-store"
 
 
-def test_request_id_is_echoed_when_well_formed(client):
+def test_every_response_carries_a_request_id_of_our_own(client):
     given = client.get("/healthz", headers={"X-Request-ID": "abc12345-req"})
-    assert given.headers["X-Request-ID"] == "abc12345-req"
-    forged = client.get("/healthz", headers={"X-Request-ID": "<script>"})
-    assert forged.headers["X-Request-ID"] != "<script>"
+    again = client.get("/healthz", headers={"X-Request-ID": "abc12345-req"})
+    assert given.headers["X-Request-ID"] not in ("abc12345-req", again.headers["X-Request-ID"])

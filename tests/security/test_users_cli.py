@@ -8,7 +8,8 @@ from sqlalchemy import select
 
 from app.core.clock import utcnow
 from app.extensions import db
-from app.security.models import AuditEvent, StaffUser
+from app.security import sessions
+from app.security.models import AuditEvent, StaffSession, StaffUser
 from app.security.passwords import verify_password
 from tests import factories
 
@@ -78,12 +79,14 @@ def test_set_password_replaces_it_lifts_a_lock_and_ends_sessions(runner, practic
     user = factories.make_staff(practice, email="locked@clinic.example")
     user.locked_until = utcnow() + timedelta(minutes=10)
     db.session.commit()
+    open_session, _ = sessions.start(user=user, absolute_hours=12, ip=None, user_agent=None)
     result = runner.invoke(args=["users", "set-password", "--email", "LOCKED@clinic.example"],
                            input=f"{PASSWORD}\n{PASSWORD}\n")
     assert result.exit_code == 0, result.output
     user = stored("locked@clinic.example")
     assert verify_password(user.password_hash, PASSWORD)
-    assert user.locked_until is None and user.session_version == 2
+    assert user.locked_until is None
+    assert db.session.get(StaffSession, open_session.id).ended_reason == "password_set"
     missing = runner.invoke(args=["users", "set-password", "--email", "no@clinic.example",
                                   "--password", PASSWORD])
     assert missing.exit_code != 0 and "no staff account" in missing.output

@@ -1,4 +1,5 @@
-"""Development email: logs the recipient (masked), subject and plain-text part.
+"""Development email: logs the message id and size, never the recipient, subject or text
+(the dev outbox page shows those).
 
 Like the console SMS provider it keeps nothing: the outbox rows are the dev outbox.
 """
@@ -10,7 +11,7 @@ import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from app.adapters.email.base import mask_email, register
+from app.adapters.email.base import register
 from app.adapters.sending import SendResult
 
 log = logging.getLogger(__name__)
@@ -27,6 +28,6 @@ class ConsoleEmail:
     def send_email(self, *, to: str, subject: str, html: str, text: str,
                    idempotency_key: str, categories: Sequence[str] = ()) -> SendResult:
         provider_message_id = f"console-{uuid.uuid4().hex}"
-        log.info("Email to %s (key %s, id %s): %s\n%s", mask_email(to), idempotency_key,
-                 provider_message_id, subject, text)
+        log.info("Email %s (key %s): %d characters of text, %d of HTML", provider_message_id,
+                 idempotency_key, len(text), len(html))
         return SendResult(provider_message_id, "sent")

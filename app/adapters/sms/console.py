@@ -1,4 +1,7 @@
-"""Development SMS: logs a one-line summary and the text instead of sending it.
+"""Development SMS: logs the message id and size instead of sending it, never the text.
+
+The text (codes, names, times) and the recipient stay out of the console log: the dev outbox
+page shows them to whoever may see the outbox.
 
 It keeps nothing itself (no state is shared between requests or workers): the outbox row
 is the record of what was "sent", and the dev outbox page reads those rows. It never calls
@@ -14,7 +17,7 @@ from datetime import datetime
 from typing import Any
 
 from app.adapters.sending import SendResult
-from app.adapters.sms.base import mask_phone, register
+from app.adapters.sms.base import register
 from app.adapters.sms.segments import count_segments
 
 log = logging.getLogger(__name__)
@@ -31,8 +34,8 @@ class ConsoleSms:
     def send_sms(self, *, to: str, body: str, status_callback_url: str | None,
                  idempotency_key: str) -> SendResult:
         provider_message_id = f"console-{uuid.uuid4().hex}"
-        log.info("SMS to %s (%d segment(s), key %s, id %s): %s", mask_phone(to),
-                 count_segments(body).segments, idempotency_key, provider_message_id, body)
+        log.info("SMS %s (key %s): %d characters, %d segment(s)", provider_message_id,
+                 idempotency_key, len(body), count_segments(body).segments)
         return SendResult(provider_message_id, "sent")
 
     def fetch_status(self, provider_message_id: str) -> SendResult | None:
