@@ -231,4 +231,4 @@ def test_a_number_another_practice_owns_is_a_field_error(login, practice):
 
 def test_the_checklist_in_spanish(login):
     html = login("admin").get("/setup", headers={"Accept-Language": "es"}).get_data(as_text=True)
-    assert "Configure su consulta" in html and "Ubicaciones" in html
+    assert "Configure su consultorio" in html and "Sedes" in html
