@@ -9,6 +9,7 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf import FlaskForm
+from wtforms import Field
 
 from app.core import phones
 from app.core.errors import FieldErrors
@@ -45,6 +46,7 @@ def index() -> Any:
 def details() -> Any:
     practice = settings.get_practice(practice_id=current_user.practice_id)
     form = PracticeForm(obj=practice)
+    _show_phone(form.phone)
     if form.validate_on_submit() and _saved(form, lambda: settings.update_details(
             practice_id=practice.id, values=settings.clean_details(_data(form, DETAIL_FIELDS)))):
         flash(_("Saved the practice details."), "success")
@@ -57,6 +59,7 @@ def details() -> Any:
 def senders() -> Any:
     practice = settings.get_practice(practice_id=current_user.practice_id)
     form = SendersForm(obj=practice)
+    _show_phone(form.sms_from_number)
     if form.validate_on_submit() and _saved(form, lambda: settings.update_senders(
             practice_id=practice.id, values=settings.clean_senders(_data(form, SENDER_FIELDS)))):
         flash(_("Saved the senders."), "success")
@@ -116,6 +119,7 @@ def edit_provider(provider_id: int) -> Any:
 
 def _location_form(location: Location | None) -> Any:
     form = LocationForm(obj=location)
+    _show_phone(form.phone)
     if form.validate_on_submit() and _saved(form, lambda: settings.save_location(
             practice_id=current_user.practice_id, location=location,
             values=directory.clean_location_fields(_data(form, LOCATION_FIELDS)))):
@@ -138,6 +142,12 @@ def _provider_form(provider: Provider | None) -> Any:
         flash(_("Saved the provider %(name)s.", name=form.family_name.data), "success")
         return redirect(url_for(".providers"))
     return _page("practice/provider_form.html", form, provider=provider)
+
+
+def _show_phone(field: Field) -> None:
+    """A stored E.164 number shown as people write it; what is typed is kept as typed."""
+    if not field.raw_data and field.data:
+        field.data = phones.display(field.data)
 
 
 def _data(form: FlaskForm, names: tuple[str, ...]) -> dict[str, Any]:

@@ -4,6 +4,7 @@ chooses a password."""
 from __future__ import annotations
 
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
@@ -14,6 +15,7 @@ from wtforms import EmailField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, Email, EqualTo, Length
 
 from app.core import clock
+from app.practice import settings
 from app.security import invitations, links, staff
 from app.security.auth import strip_text
 from app.security.passwords import MIN_LENGTH, WeakPassword
@@ -25,7 +27,7 @@ bp = Blueprint("invitations", __name__)
 class InviteForm(FlaskForm):
     email = EmailField(_l("Work email"), filters=[strip_text],
                        validators=[DataRequired(), Email(test_environment=True), Length(max=254)])
-    role = SelectField(_l("Role"), validators=[DataRequired()],
+    role = SelectField(_l("Role"), validators=[DataRequired()], default=Role.FRONT_DESK.value,
                        choices=lambda: [(role.value, role_label(role)) for role in Role])
 
 
@@ -110,13 +112,17 @@ def accept(token: str) -> Any:
             flash(_("Your account is ready, %(email)s: sign in with your new password.",
                     email=user.email), "success")
             return redirect(url_for("auth.sign_in"))
-    return render_template("admin/accept_invitation.html", form=form, invitation=invitation,
-                           role=role_label(invitation.role)), 400 if form.errors else 200
+    return render_template(
+        "admin/accept_invitation.html", form=form, invitation=invitation,
+        role=role_label(invitation.role),
+        practice_shown=settings.get_practice(practice_id=invitation.practice_id),
+    ), 400 if form.errors else 200
 
 
 def _list_page(form: InviteForm, issued: invitations.IssuedLink | None) -> Any:
+    zone = ZoneInfo(settings.get_practice(practice_id=current_user.practice_id).timezone)
     return render_template(
-        "admin/invitations.html", form=form, issued=issued, now=clock.utcnow(),
+        "admin/invitations.html", form=form, issued=issued, now=clock.utcnow(), zone=zone,
         revoke_form=FlaskForm(formdata=None),
         invitations=invitations.pending(practice_id=current_user.practice_id),
     ), 400 if form.errors else 200

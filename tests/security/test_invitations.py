@@ -125,3 +125,13 @@ def test_only_admins_invite_and_another_practices_invitation_is_404(login, pract
         as_text=True)
     db.session.refresh(invitation)
     assert invitation.revoked_at is None
+
+
+def test_the_invitee_sees_the_practice_that_invites_them(app, practice, client):
+    second = factories.make_practice(name="Harbor Dental")
+    admin = factories.make_staff(second, role="admin")
+    signed_in = app.test_client()
+    signed_in.post("/sign-in", data={"email": admin.email, "password": factories.STAFF_PASSWORD})
+    _, path = invite(signed_in)
+    html = client.get(path).get_data(as_text=True)
+    assert "Harbor Dental invites you" in html and "Lakeside Family Dental" not in html
