@@ -3,6 +3,7 @@ and ``app.practice.directory``) check values and name every bad field."""
 
 from __future__ import annotations
 
+from functools import cache
 from zoneinfo import available_timezones
 
 from flask_babel import lazy_gettext as _l
@@ -14,10 +15,11 @@ from app.scheduling.settings_forms import CheckboxesField
 from app.security.auth import strip_text
 
 
-def zone_names() -> list[str]:
+@cache
+def zone_names() -> tuple[str, ...]:
     """IANA zone names offered as suggestions (the services accept any IANA name)."""
-    return sorted(name for name in available_timezones() if "/" in name
-                  and not name.startswith(("Etc/", "SystemV/", "posix/", "right/")))
+    return tuple(sorted(name for name in available_timezones() if "/" in name
+                  and not name.startswith(("Etc/", "SystemV/", "posix/", "right/"))))
 
 
 class PracticeForm(FlaskForm):

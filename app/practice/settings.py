@@ -145,10 +145,11 @@ def update_senders(*, practice_id: int, values: Senders) -> list[str]:
         raise PracticeInputError(errors)
     try:
         return _apply(get_practice(practice_id=practice_id), values, "practice.senders_update")
-    except IntegrityError:  # another practice took it at the same moment
+    except IntegrityError as error:  # another practice took it at the same moment
         db.session.rollback()
-        raise PracticeInputError({"sms_from_number": "already used by another practice"}
-                                 ) from None
+        field = ("sms_messaging_service_sid" if "sms_messaging_service_sid" in str(error.orig)
+                 else "sms_from_number")
+        raise PracticeInputError({field: "already used by another practice"}) from None
 
 
 def _apply(practice: Practice, values: PracticeDetails | Senders, action: str) -> list[str]:
