@@ -8,6 +8,7 @@ its blind index) and updates them instead of creating duplicates.
 from __future__ import annotations
 
 import csv
+import io
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import TextIO
@@ -128,6 +129,19 @@ def import_patients(*, practice_id: int, rows: Iterable[tuple[int, dict[str, str
         return report
     _commit_batch(report, batch_start)
     return report
+
+
+def import_patients_upload(*, practice_id: int, data: bytes, dry_run: bool = False
+                           ) -> ImportReport:
+    """An uploaded file's bytes, imported as ``import_patients`` does. A file that is not
+    UTF-8 text or has no header row raises ``ImportFileError``, and nothing is written."""
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise ImportFileError(
+            "the file is not UTF-8 text: save it from the spreadsheet as CSV UTF-8") from None
+    return import_patients(practice_id=practice_id, rows=read_rows(io.StringIO(text, newline="")),
+                           dry_run=dry_run)
 
 
 def _counts(report: ImportReport) -> dict[str, int]:

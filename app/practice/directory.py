@@ -51,7 +51,9 @@ class LocationFields:
     state: str = ""  # two letters in the US; empty where there is no state
 
 
-class _Cleaner:
+class FieldCleaner:
+    """Collects every bad field of one form or resource; ``text`` cleans one value."""
+
     def __init__(self, raw: Mapping[str, object]) -> None:
         self.raw = raw
         self.errors: dict[str, str] = {}
@@ -87,7 +89,7 @@ def npi_is_valid(npi: str) -> bool:
 
 
 def clean_provider_fields(raw: Mapping[str, object]) -> ProviderFields:
-    cleaner = _Cleaner(raw)
+    cleaner = FieldCleaner(raw)
     given = cleaner.text("given_name", "given name", 100, required=True)
     family = cleaner.text("family_name", "family name", 100, required=True)
     prefix = cleaner.text("prefix", "prefix", 20) or None
@@ -102,7 +104,7 @@ def clean_provider_fields(raw: Mapping[str, object]) -> ProviderFields:
 
 def clean_location_fields(raw: Mapping[str, object], *, default_region: str = "US"
                           ) -> LocationFields:
-    cleaner = _Cleaner(raw)
+    cleaner = FieldCleaner(raw)
     name = cleaner.text("name", "name", 200, required=True)
     line = cleaner.text("address_line", "street address", 200, required=True)
     city = cleaner.text("city", "city", 100, required=True)

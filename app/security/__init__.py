@@ -6,8 +6,9 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    from app.security import audit_views, auth, users_views
+    from app.security import audit_views, auth, invitation_views, users_views
 
     auth.init_app(app)
     app.register_blueprint(users_views.bp)
     app.register_blueprint(audit_views.bp)
+    app.register_blueprint(invitation_views.bp)

@@ -35,7 +35,7 @@ from app.extensions import db, login_manager
 from app.security import sessions, signin, staff
 from app.security.models import StaffSession, StaffUser
 from app.security.passwords import MIN_LENGTH, WeakPassword
-from app.security.permissions import Permission, any_staff, public, role_can
+from app.security.permissions import Permission, Role, any_staff, public, role_can
 from app.web.next_url import safe_next
 
 bp = Blueprint("auth", __name__)
@@ -118,6 +118,8 @@ def sign_in() -> Any:
             flash(_("That email and password do not match an active account."), "error")
         else:
             _start_session(user)
+            if not request.args.get("next") and _set_up_first(user):
+                return redirect(url_for("setup.index"))
             return redirect(safe_next(request.args.get("next")) or url_for("web.home"))
     return render_template("auth/sign_in.html", form=form), status
 
@@ -206,6 +208,13 @@ def _sign_out_when_idle() -> Any:
         return redirect(url_for("auth.sign_in", next=next_url))
     sessions.touch(row)
     return None
+
+
+def _set_up_first(user: StaffUser) -> bool:
+    """An admin of a practice that cannot take a booking yet lands on the set-up checklist."""
+    from app.web.checklist import needs_setup
+
+    return user.role == Role.ADMIN and needs_setup(practice_id=user.practice_id)
 
 
 def _csrf_refused(error: CSRFError) -> Any:

@@ -44,6 +44,7 @@ class LinkPurpose(StrEnum):
     PAYMENT = "payment"
     CONFIRMATION = "confirmation"  # issuers pass expires_at = the appointment's start
     BOOKING_CODE = "booking_code"  # a one-time code to book online
+    STAFF_INVITATION = "staff_invitation"  # a new staff member sets their own password
 
 
 DEFAULT_MAX_AGE: dict[LinkPurpose, timedelta] = {
@@ -52,8 +53,9 @@ DEFAULT_MAX_AGE: dict[LinkPurpose, timedelta] = {
     LinkPurpose.PAYMENT: timedelta(days=7),
     LinkPurpose.CONFIRMATION: timedelta(days=30),
     LinkPurpose.BOOKING_CODE: timedelta(days=7),
+    LinkPurpose.STAFF_INVITATION: timedelta(days=7),
 }
-SINGLE_USE_BY_DEFAULT = frozenset({LinkPurpose.BOOKING_CODE})
+SINGLE_USE_BY_DEFAULT = frozenset({LinkPurpose.BOOKING_CODE, LinkPurpose.STAFF_INVITATION})
 
 # Short paths: a link must fit in a text message.
 LINK_PATHS: dict[LinkPurpose, str] = {
@@ -62,6 +64,7 @@ LINK_PATHS: dict[LinkPurpose, str] = {
     LinkPurpose.PAYMENT: "/p/",
     LinkPurpose.CONFIRMATION: "/c/",
     LinkPurpose.BOOKING_CODE: "/k/",
+    LinkPurpose.STAFF_INVITATION: "/invite/",
 }
 
 

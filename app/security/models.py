@@ -83,3 +83,20 @@ class UsedLinkToken(db.Model):
     token_id: Mapped[str] = mapped_column(String(32), primary_key=True)
     purpose: Mapped[str] = mapped_column(String(40))
     used_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class StaffInvitation(db.Model):
+    """An admin's invitation for a new staff member: a signed, expiring, single-use link
+    (``LinkPurpose.STAFF_INVITATION``) whose token id is kept here, so issuing a new link or
+    revoking the invitation makes the old link worthless."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    practice_id: Mapped[int] = mapped_column(ForeignKey("practice.id"), index=True)
+    email: Mapped[str] = mapped_column(String(254), index=True)
+    role: Mapped[str] = mapped_column(String(20))
+    token_id: Mapped[str] = mapped_column(String(32))
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    invited_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"))
+    accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

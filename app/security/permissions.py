@@ -44,6 +44,8 @@ class Permission(StrEnum):
     USERS_MANAGE = "users.manage"
     SETTINGS_MANAGE = "settings.manage"
     CALENDARS_MANAGE = "calendars.manage"       # appointment types, provider hours, time off
+    PRACTICE_SETTINGS = "practice.settings"     # set-up checklist, practice details,
+                                                # locations, providers, patient CSV import
     AUDIT_VIEW = "audit.view"
     DEV_TOOLS = "dev.tools"                     # the development outbox
 
@@ -57,7 +59,7 @@ _FRONT_DESK = frozenset({
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.FRONT_DESK: _FRONT_DESK,
     Role.MANAGER: _FRONT_DESK | {Permission.REPORTS_VIEW, Permission.DENIALS_WORK,
-                                 Permission.CALENDARS_MANAGE},
+                                 Permission.CALENDARS_MANAGE, Permission.PRACTICE_SETTINGS},
     Role.BILLING: frozenset({
         Permission.DASHBOARD_VIEW, Permission.PATIENT_VIEW, Permission.BALANCE_VIEW,
         Permission.BALANCE_ADJUST, Permission.DENIALS_WORK, Permission.PAYMENT_LINK_SEND,

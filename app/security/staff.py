@@ -75,8 +75,17 @@ def find_by_email(*, practice_id: int, email: str) -> StaffUser:
 def create_staff(*, practice_id: int, email: str, role: str, display_name: str | None,
                  password: str) -> StaffUser:
     """Raises ``DuplicateEmail``, ``UnknownRole`` or ``passwords.WeakPassword``."""
+    user = add_staff(practice_id=practice_id, email=email, role=role,
+                     display_name=display_name, password=password)
+    db.session.commit()
+    return user
+
+
+def add_staff(*, practice_id: int, email: str, role: str, display_name: str | None,
+              password: str) -> StaffUser:
+    """``create_staff`` in the caller's transaction (an accepted invitation commits it)."""
     email = normalize_email(email)
-    _check_role(role)
+    check_role(role)
     if db.session.execute(select(StaffUser.id).filter_by(email=email)).first():
         raise DuplicateEmail(f"a staff account with email {email} already exists")
     user = StaffUser(practice_id=practice_id, email=email, role=role,
@@ -87,7 +96,6 @@ def create_staff(*, practice_id: int, email: str, role: str, display_name: str |
     db.session.flush()
     audit.record("staff.create", object_type="staff_user", object_id=user.id,
                  detail={"role": role})
-    db.session.commit()
     return user
 
 
@@ -103,7 +111,7 @@ def update_staff(*, user_id: int, display_name: str | None = None, role: str | N
     if active is False and user.active and user.id == acting_user_id:
         raise DisablingSelf("you cannot disable your own account")
     if role is not None:
-        _check_role(role)
+        check_role(role)
     was_active_admin = user.active and user.role == Role.ADMIN.value
     changed: list[str] = []
     if display_name is not None and display_name.strip() != user.display_name:
@@ -170,7 +178,7 @@ def _replace_password(user: StaffUser, password: str, *, reason: str) -> None:
     sessions.end_all(user_id=user.id, reason=reason)
 
 
-def _check_role(role: str) -> None:
+def check_role(role: str) -> None:
     if role not in {r.value for r in Role}:
         raise UnknownRole(f"{role!r} is not a role")
 

@@ -22,7 +22,9 @@ class IdConverter(IntegerConverter):
 def init_app(app: Flask) -> None:
     from flask_babel import get_locale
 
+    from app.patients.import_views import bp as patient_import_bp
     from app.patients.views import bp as patients_bp
+    from app.practice.views import bp as setup_bp
     from app.scheduling.public_views import bp as book_bp
     from app.scheduling.settings_views import bp as calendar_settings_bp
     from app.scheduling.views import bp as scheduling_bp
@@ -36,6 +38,8 @@ def init_app(app: Flask) -> None:
     ui.init_app(app)
     app.register_blueprint(bp)
     app.register_blueprint(patients_bp)
+    app.register_blueprint(patient_import_bp)
+    app.register_blueprint(setup_bp)
     app.register_blueprint(scheduling_bp)
     app.register_blueprint(calendar_settings_bp)
     app.register_blueprint(book_bp)

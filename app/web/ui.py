@@ -42,6 +42,7 @@ SECTIONS = (
     Section("campaigns.index", _l("Campaigns"), Permission.CAMPAIGNS_MANAGE, "campaigns"),
     Section("billing.index", _l("Billing"), Permission.BALANCE_VIEW, "billing"),
     Section("reports.index", _l("Reports"), Permission.REPORTS_VIEW, "reports"),
+    Section("setup.index", _l("Set-up"), Permission.PRACTICE_SETTINGS, "setup"),
     Section("users.index", _l("Admin"), Permission.USERS_MANAGE, "users"),
     Section("audit.index", _l("Audit"), Permission.AUDIT_VIEW, "audit"),
     # registered only while a console provider is configured (development)
