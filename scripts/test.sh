@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # The whole suite on SQLite and on a fresh PostgreSQL database, side by side (one core each),
 # then the time-sensitive tests again at other moments of the clock (scripts/test-moments.sh).
+# The clock of every test is frozen (tests/conftest.py): the SQLite pass runs at 14:00 in
+# Chicago and the PostgreSQL pass at 02:30, in quiet hours, so each run proves both; set
+# FRONTDESK_TEST_NOW to run both passes at one moment of your choosing.
 # Where no PostgreSQL answers, that pass is reported as skipped in one clear line — and fails
 # the run under CI (CI=true), which must test PostgreSQL.
 #
@@ -13,6 +16,7 @@ BIN=.venv/bin
 PG_HOST=${PG_HOST:-127.0.0.1}
 PG_PORT=${PG_PORT:-5432}
 PG_USER=${PG_USER:-postgres}
+NIGHT="2026-06-11T07:30:00+00:00"  # 02:30 in Chicago
 only_postgres=false
 if [ "${1:-}" = "--postgres-only" ]; then only_postgres=true; shift; fi
 logs=$(mktemp -d)
@@ -29,7 +33,8 @@ postgres_pass() {
   fi
   local dbname="frontdesk_test_$$" status=0
   psql -q -h "$PG_HOST" -p "$PG_PORT" -U "$PG_USER" -d postgres -c "CREATE DATABASE $dbname" || return 1
-  TEST_DATABASE_URL="postgresql://$PG_USER@$PG_HOST:$PG_PORT/$dbname" $BIN/pytest "$@" || status=$?
+  FRONTDESK_TEST_NOW=${FRONTDESK_TEST_NOW:-$NIGHT} \
+    TEST_DATABASE_URL="postgresql://$PG_USER@$PG_HOST:$PG_PORT/$dbname" $BIN/pytest "$@" || status=$?
   psql -q -h "$PG_HOST" -p "$PG_PORT" -U "$PG_USER" -d postgres \
     -c "DROP DATABASE IF EXISTS $dbname WITH (FORCE)" >/dev/null 2>&1
   return $status
