@@ -89,6 +89,14 @@ def test_staff_commands_as_b_see_and_change_nothing_of_a(two):
     assert not _staff(cli.app, "dana@b.example").active
     assert _staff(cli.app, "dana@a.example").active
     assert "a.example" not in cli.ok("users", "list", "--practice", b)
+
+    # Emails sign in across the deployment, so B cannot take A's; A's account is untouched.
+    taken = refused_in_one_line(cli("users", "create", "--practice", b, "--email",
+                                    "dana@a.example", "--role", "admin", "--password",
+                                    STAFF_PASSWORD))
+    assert taken == "Error: a staff account with email dana@a.example already exists"
+    dana_a = _staff(cli.app, "dana@a.example")
+    assert (dana_a.practice_id, dana_a.role) == (int(a), "front_desk")
     assert "disabled" not in cli.ok("users", "list", "--practice", a)
 
 

@@ -42,6 +42,18 @@ def _has_control_characters(value: str) -> bool:
     return any(ord(c) < 32 or ord(c) == 127 for c in value)
 
 
+def _is_web_address(text: str) -> bool:
+    """An http(s) URL with a host name, and no spaces or control characters."""
+    if " " in text or _has_control_characters(text):
+        return False
+    try:
+        parts = urlsplit(text)
+        parts.port  # noqa: B018 (reading it checks the port)
+    except ValueError:  # "http://[oak" (a bracket that is no IPv6 address), a bad port
+        return False
+    return parts.scheme in {"http", "https"} and "." in (parts.hostname or "").strip(".")
+
+
 def clean_practice_fields(*, name: str | None, phone: str | None, timezone: str | None,
                           email: str | None = None, website: str | None = None,
                           default_region: str = "US") -> PracticeFields:
@@ -78,9 +90,7 @@ def clean_practice_fields(*, name: str | None, phone: str | None, timezone: str 
                 errors["email"] = "the email address is longer than 254 characters"
 
     if website is not None:
-        parts = urlsplit(website) if not _has_control_characters(website) else None
-        if (parts is None or parts.scheme not in {"http", "https"} or not parts.hostname
-                or " " in website):
+        if not _is_web_address(website):
             errors["website"] = f"{website!r} is not a web address (http:// or https://)"
         elif len(website) > 300:
             errors["website"] = "the web address is longer than 300 characters"

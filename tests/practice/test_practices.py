@@ -47,6 +47,8 @@ def test_every_bad_field_is_named_and_nothing_is_saved(app):
     ("email", "oak.example"), ("email", "a@" + "b" * 250 + ".example"),
     ("website", "oak.example"), ("website", "javascript:alert(1)"), ("website", "https://"),
     ("website", "https://oak.example/" + "p" * 300), ("website", "http://oak example.com"),
+    ("website", "http://[oak.example"), ("website", "https://oak.example:99999/"),
+    ("website", "https://localhost/"), ("website", "https://./"),
 ])
 def test_one_bad_value_names_its_field(app, field, value):
     good = {"name": "Oak Dental", "phone": "+13125550100", "timezone": "America/Chicago",
