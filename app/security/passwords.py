@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import cache
+
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
@@ -26,5 +28,8 @@ def verify_password(password_hash: str, password: str) -> bool:
         return False
 
 
-# Verified against when the email is unknown, so both paths take the same time.
-DUMMY_HASH = _hasher.hash("frontdesk-timing-equalizer")
+@cache
+def dummy_hash() -> str:
+    """Verified against when the email is unknown, so both paths take the same time. Made
+    on first use: hashing at import would add its cost to every process's start."""
+    return _hasher.hash("frontdesk-timing-equalizer")

@@ -29,7 +29,7 @@ from app.extensions import db
 from app.security import audit
 from app.security.audit import Action
 from app.security.models import SignInAttempt, StaffUser
-from app.security.passwords import DUMMY_HASH, verify_password
+from app.security.passwords import dummy_hash, verify_password
 
 
 class SignInRefused(Exception):
@@ -83,7 +83,7 @@ def sign_in(*, email: str, password: str, ip: str) -> StaffUser:
     try:
         _refuse_if_locked(email=email, user=user, ip=ip, now=now, policy=policy,
                           failed=Action.SIGN_IN_FAILED)
-        ok = verify_password(user.password_hash if user else DUMMY_HASH, password)
+        ok = verify_password(user.password_hash if user else dummy_hash(), password)
         if user is None or not ok or not user.active:
             _record_failure(email=email, user=user, ip=ip, now=now, policy=policy,
                             failed=Action.SIGN_IN_FAILED)
