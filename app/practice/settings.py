@@ -127,7 +127,7 @@ def get_practice(*, practice_id: int) -> Practice:
 
 def update_details(*, practice_id: int, values: PracticeDetails) -> list[str]:
     """Save the details; return the names of the fields that changed."""
-    return _apply(get_practice(practice_id=practice_id), values, "practice.update")
+    return _apply(get_practice(practice_id=practice_id), values, audit.Action.PRACTICE_UPDATE)
 
 
 def update_senders(*, practice_id: int, values: Senders) -> list[str]:
@@ -144,7 +144,8 @@ def update_senders(*, practice_id: int, values: Senders) -> list[str]:
     if errors:
         raise PracticeInputError(errors)
     try:
-        return _apply(get_practice(practice_id=practice_id), values, "practice.senders_update")
+        return _apply(get_practice(practice_id=practice_id), values,
+                      audit.Action.PRACTICE_SENDERS_UPDATE)
     except IntegrityError as error:  # another practice took it at the same moment
         db.session.rollback()
         field = ("sms_messaging_service_sid" if "sms_messaging_service_sid" in str(error.orig)
@@ -152,7 +153,8 @@ def update_senders(*, practice_id: int, values: Senders) -> list[str]:
         raise PracticeInputError({field: "already used by another practice"}) from None
 
 
-def _apply(practice: Practice, values: PracticeDetails | Senders, action: str) -> list[str]:
+def _apply(practice: Practice, values: PracticeDetails | Senders, action: audit.Action
+           ) -> list[str]:
     changes = [f.name for f in fields(values)
                if getattr(practice, f.name) != getattr(values, f.name)]
     if not changes:
@@ -200,7 +202,7 @@ def save_location(*, practice_id: int, location: Location | None, values: Locati
         changes = ["created"]
     else:
         changes = directory.update_location(location=location, values=values)
-    _audit_and_commit("location.save", location, changes)
+    _audit_and_commit(audit.Action.LOCATION_SAVE, location, changes)
     return location
 
 
@@ -221,11 +223,12 @@ def save_provider(*, practice_id: int, provider: Provider | None, values: Provid
     if {loc.id for loc in provider.locations} != set(location_ids):
         provider.locations = [loc for loc in chosen if loc is not None]
         changes.append("locations")
-    _audit_and_commit("provider.save", provider, changes)
+    _audit_and_commit(audit.Action.PROVIDER_SAVE, provider, changes)
     return provider
 
 
-def _audit_and_commit(action: str, record: Location | Provider, changes: list[str]) -> None:
+def _audit_and_commit(action: audit.Action, record: Location | Provider, changes: list[str]
+                      ) -> None:
     if changes:
         db.session.flush()
         audit.record(action, object_type=type(record).__name__.lower(), object_id=record.id,

@@ -139,7 +139,9 @@ def _provider_form(provider: Provider | None) -> Any:
             practice_id=current_user.practice_id, provider=provider,
             values=directory.clean_provider_fields(_data(form, PROVIDER_FIELDS)),
             location_ids=form.location_ids.data or [])):
-        flash(_("Saved the provider %(name)s.", name=form.family_name.data), "success")
+        name = " ".join(filter(None, (form.prefix.data, form.given_name.data,
+                                      form.family_name.data)))
+        flash(_("Saved the provider %(name)s.", name=name), "success")
         return redirect(url_for(".providers"))
     return _page("practice/provider_form.html", form, provider=provider)
 

@@ -52,12 +52,11 @@ def index() -> Any:
             issued = invitations.invite(practice_id=current_user.practice_id,
                                         email=form.email.data, role=form.role.data,
                                         invited_by_id=current_user.id)
-        except staff.StaffError as error:
-            field = getattr(form, error.field, form.email)
-            field.errors = [*field.errors, _("A staff account with this email already exists.")
-                            if isinstance(error, staff.DuplicateEmail)
-                            else _("This address is already invited: renew or revoke that "
-                                   "invitation below.")]
+        except staff.DuplicateEmail:
+            form.email.errors.append(_("A staff account with this email already exists."))
+        except invitations.AlreadyInvited:
+            form.email.errors.append(_("This address is already invited: renew or revoke that "
+                                       "invitation below."))
         else:
             form = InviteForm(formdata=None)
     return _list_page(form, issued)

@@ -63,8 +63,8 @@ def invite(*, practice_id: int, email: str, role: str, invited_by_id: int) -> Is
     db.session.add(invitation)
     db.session.flush()
     url = _new_link(invitation)
-    audit.record("staff.invite", object_type="staff_invitation", object_id=invitation.id,
-                 detail={"role": role})
+    audit.record(audit.Action.STAFF_INVITE, object_type="staff_invitation",
+                 object_id=invitation.id, detail={"role": role})
     db.session.commit()
     return IssuedLink(invitation, url)
 
@@ -73,7 +73,7 @@ def renew(*, practice_id: int, invitation_id: int) -> IssuedLink:
     """A fresh link (a full lifetime again); the previous one stops working."""
     invitation = _open(practice_id, invitation_id)
     url = _new_link(invitation)
-    audit.record("staff.invite_renewed", object_type="staff_invitation",
+    audit.record(audit.Action.STAFF_INVITE_RENEWED, object_type="staff_invitation",
                  object_id=invitation.id)
     db.session.commit()
     return IssuedLink(invitation, url)
@@ -82,7 +82,7 @@ def renew(*, practice_id: int, invitation_id: int) -> IssuedLink:
 def revoke(*, practice_id: int, invitation_id: int) -> StaffInvitation:
     invitation = _open(practice_id, invitation_id)
     invitation.revoked_at = clock.utcnow()
-    audit.record("staff.invite_revoked", object_type="staff_invitation",
+    audit.record(audit.Action.STAFF_INVITE_REVOKED, object_type="staff_invitation",
                  object_id=invitation.id)
     db.session.commit()
     return invitation
@@ -111,8 +111,8 @@ def accept(*, token: str, display_name: str, password: str) -> StaffUser:
                            role=invitation.role, display_name=display_name, password=password)
     invitation.accepted_at = clock.utcnow()
     links.consume_link_token(claims)
-    audit.record("staff.invite_accepted", actor=user, object_type="staff_invitation",
-                 object_id=invitation.id)
+    audit.record(audit.Action.STAFF_INVITE_ACCEPTED, actor=user,
+                 object_type="staff_invitation", object_id=invitation.id)
     db.session.commit()
     return user
 

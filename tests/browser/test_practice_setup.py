@@ -103,7 +103,7 @@ def test_a_new_practice_sets_up_in_the_browser_and_a_patient_books(
         page.screenshot(path=tmp_path / "provider-bad-npi.png", full_page=True)
         page.get_by_label("NPI (ten digits)").fill("1234567893")
         page.get_by_role("button", name="Save").click()
-        expect(page.locator("main")).to_contain_text("Saved the provider Moreno.")
+        expect(page.locator("main")).to_contain_text("Saved the provider Dr. Iris Moreno.")
         expect(page.get_by_role("row", name=re.compile("Dr. Iris Moreno"))).to_contain_text(
             "Harbor Main")
 
@@ -134,8 +134,27 @@ def test_a_new_practice_sets_up_in_the_browser_and_a_patient_books(
         expect(report.locator(".rejected-rows")).to_contain_text("line 4:")
         page.screenshot(path=tmp_path / "import-report.png", full_page=True)
 
+        # A colleague, invited by a link they open themselves
         page.get_by_role("link", name="Set-up").first.click()
-        for name in ("locations", "providers", "calendars", "patients"):
+        step(page, "staff").get_by_role("link", name="Invite staff").click()
+        page.get_by_label("Work email").fill("desk@harbor.example")
+        page.get_by_role("button", name="Create the invitation link").click()
+        link = page.get_by_label("Invitation link").input_value()
+        invitee = browser.new_context(base_url=live_server, viewport=DESKTOP).new_page()
+        invitee.goto(link.removeprefix(app.config["PUBLIC_BASE_URL"]))
+        invitee.get_by_label("Your name").fill("Omar Diaz")
+        invitee.get_by_label("Choose a password").fill("omar's own long password")
+        invitee.get_by_label("The password again").fill("omar's own long password")
+        invitee.get_by_role("button", name="Create my account").click()
+        expect(invitee.locator("main")).to_contain_text("Your account is ready")
+        invitee.get_by_label("Email").fill("desk@harbor.example")
+        invitee.get_by_label("Password").fill("omar's own long password")
+        invitee.get_by_role("button", name="Sign in").click()
+        expect(invitee.locator(".who")).to_contain_text("Omar Diaz")
+        invitee.context.close()
+
+        page.get_by_role("link", name="Set-up").first.click()
+        for name in ("locations", "providers", "calendars", "patients", "staff"):
             expect(step(page, name)).to_contain_text("Done")
         page.screenshot(path=tmp_path / "checklist-done.png", full_page=True)
     finally:

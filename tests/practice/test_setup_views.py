@@ -11,6 +11,8 @@ import pytest
 
 from app.extensions import db
 from app.practice.models import Location, Practice, Provider
+from app.scheduling import calendars
+from app.scheduling.calendars import WeeklyInterval
 from app.security.models import AuditEvent
 from tests import factories
 
@@ -65,13 +67,23 @@ def test_front_desk_signs_in_to_home_even_in_an_empty_practice(app, practice):
 def test_steps_turn_done_as_the_practice_fills_in(login, practice):
     admin = login("admin")
     location = factories.make_location(practice)
-    factories.make_provider(practice, locations=[location])
+    provider = factories.make_provider(practice, locations=[location])
     factories.make_patient(practice)
     factories.make_staff(practice)
     states = step_states(admin.get("/setup").get_data(as_text=True))
     assert states["locations"] == states["providers"] == states["patients"] == "done"
     assert states["staff"] == "done"
-    assert states["calendars"] == "not done"  # no appointment type nor hours yet
+    assert states["calendars"] == states["senders"] == "not done"
+
+    factories.make_appointment_type(practice)
+    assert step_states(admin.get("/setup").get_data(as_text=True))["calendars"] == "not done"
+    calendars.set_weekly_hours(practice_id=practice.id, provider_id=provider.id,
+                               location_id=location.id,
+                               intervals=[WeeklyInterval(0, time(9), time(17))])
+    practice.sms_from_number = "+13125550188"
+    db.session.commit()
+    states = step_states(admin.get("/setup").get_data(as_text=True))
+    assert states["calendars"] == states["senders"] == "done"
 
 
 def test_a_manager_sees_the_checklist_but_not_the_admin_only_steps(login):
@@ -232,3 +244,10 @@ def test_a_number_another_practice_owns_is_a_field_error(login, practice):
 def test_the_checklist_in_spanish(login):
     html = login("admin").get("/setup", headers={"Accept-Language": "es"}).get_data(as_text=True)
     assert "Configure su consultorio" in html and "Sedes" in html
+
+
+@pytest.mark.app_settings(TWILIO_FROM_NUMBER="+13125550111")
+def test_with_a_default_sender_the_sms_step_is_done_and_the_default_is_shown(login):
+    admin = login("admin")
+    assert step_states(admin.get("/setup").get_data(as_text=True))["senders"] == "done"
+    assert "Default: (312) 555-0111" in admin.get("/settings/senders").get_data(as_text=True)
