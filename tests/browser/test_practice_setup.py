@@ -11,7 +11,6 @@ from app.extensions import db
 from app.patients.models import Patient
 from app.practice.models import Practice
 from app.scheduling.models import Appointment
-from tests import factories
 from tests.browser.test_self_scheduling import texted_code
 
 pytestmark = pytest.mark.browser
@@ -26,10 +25,14 @@ DESKTOP = {"width": 1366, "height": 800}
 REFUSED_FORM = "Failed to load resource: the server responded with a status of 400 (BAD REQUEST)"
 
 
-def start_a_practice() -> Practice:
-    """The practice a new customer starts with, with no location, provider or patient."""
-    # Until `flask practice create` (issue 10) is merged, made directly: swap in the command.
-    return factories.make_practice(name="Harbor Dental", timezone="America/Chicago")
+def start_a_practice(app) -> Practice:  # noqa: ANN001
+    """The practice a new customer starts with (`flask practice create`): no location,
+    provider or patient."""
+    result = app.test_cli_runner().invoke(args=[
+        "practice", "create", "--name", "Harbor Dental", "--phone", "+1 312 555 0188",
+        "--timezone", "America/Chicago"])
+    assert result.exit_code == 0, result.output
+    return db.session.get(Practice, int(result.output.splitlines()[0]))
 
 
 def create_admin(app) -> None:  # noqa: ANN001
@@ -53,7 +56,7 @@ def step(page, name: str):  # noqa: ANN001, ANN201
 def test_a_new_practice_sets_up_in_the_browser_and_a_patient_books(
         app, browser, live_server, tmp_path):
     assert db.session.execute(select(Practice)).first() is None  # no demo seed
-    start_a_practice()
+    start_a_practice(app)
     create_admin(app)
     csv_path = tmp_path / "patients.csv"
     csv_path.write_text(PATIENTS_CSV, encoding="utf-8")
