@@ -22,12 +22,14 @@ from sqlalchemy import ColumnElement, Select, func, select
 from werkzeug.datastructures import MultiDict
 
 from app.core.ids import row_id, split_reference
+from app.core.paging import MAX_PAGE, NumberOutOfRange, whole_number
 from app.extensions import db
 from app.fhir.errors import FhirError
 from app.practice.models import Practice
 
 DEFAULT_COUNT = 20
 MAX_COUNT = 100
+MAX_OFFSET = MAX_PAGE * MAX_COUNT
 _PAGING = ("_count", "_offset")
 # Parameters that change how results are presented, never which records match: output is
 # always JSON and always carries an exact total (_totalMethod is how fhirpy asks for one).
@@ -83,17 +85,23 @@ def parse_search(args: MultiDict[str, str], supported: Sequence[SearchParam]) ->
         params.setdefault(name, []).append(value.strip())
         if modifier:
             exact.add(name)
-    return SearchRequest(params=params, count=_number(args, "_count", DEFAULT_COUNT, MAX_COUNT),
-                         offset=_number(args, "_offset", 0, None), exact=frozenset(exact))
+    return SearchRequest(
+        params=params, exact=frozenset(exact),
+        count=_number(args, "_count", DEFAULT_COUNT, MAX_COUNT, clamp_high=True),
+        offset=_number(args, "_offset", 0, MAX_OFFSET, clamp_high=False))
 
 
-def _number(args: MultiDict[str, str], name: str, default: int, ceiling: int | None) -> int:
+def _number(args: MultiDict[str, str], name: str, default: int, highest: int, *,
+            clamp_high: bool) -> int:
+    """A paging number (``app/core/paging.py``): a ``_count`` above the most a page holds is
+    lowered to it, as the spec lets a server do; an ``_offset`` past every page is a 400."""
     raw = args.get(name)
-    if raw is None:
-        return default
-    if not raw.isdigit() or len(raw) > 9:
-        raise FhirError(400, f"'{name}' must be a whole number, not {raw!r}.", expression=name)
-    return min(int(raw), ceiling) if ceiling is not None else int(raw)
+    try:
+        return whole_number(raw, field=name, default=default, lowest=0, highest=highest,
+                            clamp_high=clamp_high)
+    except NumberOutOfRange:
+        raise FhirError(400, f"'{name}' must be a whole number from 0 to {highest}.",
+                        expression=name) from None
 
 
 def string_condition(request: SearchRequest, name: str, column: Any

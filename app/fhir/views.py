@@ -4,11 +4,11 @@ one route per interaction shape, so a new resource type needs no new route."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from flask import Blueprint, Response, redirect, request, url_for
 
+from app.core.jsonio import JsonRefused, read_json
 from app.fhir import auth
 from app.fhir.capability import capability_statement
 from app.fhir.errors import FhirError, fhir_response, register_handlers
@@ -43,9 +43,9 @@ def _body() -> Any:
         raise FhirError(415, f"Send the resource as application/fhir+json, not "
                              f"{request.mimetype or 'no content type'}.")
     try:
-        return json.loads(request.get_data(cache=False))
-    except (ValueError, RecursionError):
-        raise FhirError(400, "The body is not valid JSON.") from None
+        return read_json(request.get_data(cache=False))
+    except JsonRefused as refused:
+        raise FhirError(400, f"The body is {refused}.") from None
 
 
 def _versioned(resource: Any, status: int, resource_type: str) -> Response:
