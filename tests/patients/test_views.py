@@ -116,8 +116,9 @@ def test_search_is_audited_with_kind_and_count_never_the_text(staff, garcia, oth
     staff.post("/patients/search", data={"q": "(312) 555-0134"})
     staff.post("/patients/search", data={"q": "García"})
     events = _events("patient.search")
-    assert [json.loads(e.detail) for e in events] == [{"kind": "phone", "results": 1},
-                                                      {"kind": "name", "results": 2}]
+    assert [json.loads(e.detail) for e in events] == [
+        {"kind": "phone", "results": 1, "patient_ids": [garcia.id]},
+        {"kind": "name", "results": 2, "patient_ids": [others[0].id, garcia.id]}]  # as shown
     assert all("555" not in e.detail and "arc" not in e.detail for e in events)
 
 
