@@ -3,9 +3,11 @@ mobile number, and booking for the person who proved it.
 
 Codes are six digits, stored only as a keyed hash, good for ``CODE_MINUTES`` minutes, once, and
 for ``MAX_ATTEMPTS`` tries. A phone gets at most ``MAX_CODES_PER_PHONE`` codes and an address at
-most ``MAX_CODES_PER_IP`` per ``RATE_WINDOW``, counted in the database under a lock on the phone
-and the address (so the limit holds across web processes and simultaneous requests). The per-address count reuses the code table: a row with purpose
-``IP_PURPOSE`` whose index is the address's keyed hash, born used.
+most ``MAX_CODES_PER_IP`` per ``RATE_WINDOW``, counted in the database under a lock on the
+phone and the address (so the limits hold across web processes and simultaneous requests).
+The per-address count reuses the code table: a row with purpose ``IP_PURPOSE`` whose index is
+the address's keyed hash, born used. Every guess claims one of a code's ``MAX_ATTEMPTS``
+with a conditional UPDATE before it is compared (``verify_code``).
 
 Identity: a patient is the existing one only when first name, last name, date of birth AND
 mobile number all match (blind indexes). Anything less books for a new patient record. This

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from app.extensions import db
 from app.security.models import AuditEvent
 from tests import factories
-from tests.scheduling.test_calendar_views import day_page, desk  # noqa: F401 (fixture)
+from tests.scheduling.test_calendar_views import at, day_page, desk  # noqa: F401 (fixture)
 
 
 def last(action: str) -> AuditEvent:
@@ -43,7 +43,7 @@ def test_a_calendar_day_records_which_patients_it_showed(login, desk):  # noqa: 
     other = factories.make_patient(desk.location.practice, family_name="Zyskowski")
     for patient, hhmm in ((desk.patient, "09:00"), (other, "10:00")):
         factories.make_appointment(patient, desk.provider, desk.location,
-                                   start_at=_at(desk, hhmm))
+                                   start_at=at(desk.day, hhmm))
     day_page(login("front_desk"), desk)
 
     detail = json.loads(last("appointment.view").detail)
@@ -62,9 +62,3 @@ def test_the_audit_screen_finds_the_lists_a_patient_was_on(login, practice):
         page = admin.get("/admin/audit", query_string={
             "patient_id": patient.id, "action": "patient.search"}).get_data(as_text=True)
         assert events in page, patient.id
-
-
-def _at(desk, hhmm: str):  # noqa: ANN001, ANN202
-    from tests.scheduling.test_calendar_views import at
-
-    return at(desk.day, hhmm)
