@@ -3,7 +3,7 @@
 A search may be a GET with the parameters in the query string, or (FHIR R4 search, 3.1.1.3)
 a POST to ``[type]/_search`` with them form-encoded in the body: patient-identifying
 searches (name, birth date, phone) should use the POST, which keeps them out of URLs and
-access logs; its Bundle's links carry the parameters encrypted (``_query``).
+access logs; its Bundle's links carry the parameters encrypted (``_sealed``).
 Parsing is strict: an unknown parameter or modifier is a 400 naming it, because ignoring it
 would quietly return more records than the client asked for. Paging is by offset
 (``_count``, ``_offset``); the ``next`` link carries both, so a client just follows it.
@@ -38,7 +38,7 @@ DEFAULT_COUNT = 20
 MAX_COUNT = 100
 MAX_OFFSET = MAX_PAGE * MAX_COUNT
 _PAGING = ("_count", "_offset")
-_SEALED = "_query"  # a posted search's parameters, encrypted, in its Bundle's links
+_SEALED = "_sealed"  # a posted search's parameters, encrypted, in its Bundle's links
 _SEAL_CONTEXT = "fhir.search"
 # Parameters that change how results are presented, never which records match: output is
 # always JSON and always carries an exact total (_totalMethod is how fhirpy asks for one).
@@ -78,7 +78,7 @@ class SearchRequest:
 def parse_search(args: MultiDict[str, str], supported: Sequence[SearchParam], *,
                  posted: bool = False) -> SearchRequest:
     """The search in ``args``: a query string, or the form and query string of a POST to
-    ``[type]/_search`` (``posted``). A ``_query`` (a link of a posted search's Bundle) stands
+    ``[type]/_search`` (``posted``). A ``_sealed`` (a link of a posted search's Bundle) stands
     for the parameters that search was given, sealed so that they are in no URL."""
     known = {param.name: param for param in supported}
     params: dict[str, list[str]] = {}

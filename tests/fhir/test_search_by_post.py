@@ -45,8 +45,8 @@ def test_a_posted_search_checks_its_parameters_like_a_get(fhir):
 
 
 def test_a_forged_sealed_search_is_refused(fhir):
-    response = fhir.get("/fhir/Patient", _query="fd1:k1:bm90IGEgc2VhbA==")
-    assert response.status_code == 400 and expressions(response) == ["_query"]
+    response = fhir.get("/fhir/Patient", _sealed="fd1:k1:bm90IGEgc2VhbA==")
+    assert response.status_code == 400 and expressions(response) == ["_sealed"]
 
 
 def test_a_posted_search_needs_the_search_scope_and_a_form(make_fhir):
