@@ -78,3 +78,20 @@ def test_a_query_string_search_is_not_run(searcher, desk):  # noqa: F811
                     f"{k}={quote(str(v))}" for k, v in slot_data(desk, "10:00").items())):
         page = searcher.get(url).get_data(as_text=True)
         assert "1 patient found" not in page and 'value="Zyskowski"' not in page, url
+
+
+def test_a_search_without_the_csrf_token_is_refused_and_one_with_it_runs(make_app, practice):
+    app = make_app(WTF_CSRF_ENABLED=True)
+    factories.make_patient(practice, given_name="Octavia", family_name="Zyskowski")
+    user = factories.make_staff(practice, role="front_desk")
+    client = app.test_client()
+    sign_in = client.get("/sign-in").get_data(as_text=True)
+    token = sign_in.split('name="csrf_token" type="hidden" value="')[1].split('"')[0]
+    client.post("/sign-in", data={"email": user.email, "password": factories.STAFF_PASSWORD,
+                                  "csrf_token": token})
+
+    assert client.post("/patients/search", data={"q": "Zyskowski"}).status_code == 400
+    page = client.get("/patients").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    found = client.post("/patients/search", data={"q": "Zyskowski", "csrf_token": token})
+    assert "Zyskowski, Octavia" in found.get_data(as_text=True)
