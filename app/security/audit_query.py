@@ -100,14 +100,18 @@ def _conditions(filters: AuditFilter, zone: ZoneInfo) -> list[ColumnElement[bool
     return conditions
 
 
+LIST_KEYS = ("patient_ids", "household_member_ids")
+
+
 def _lists_naming(patient_id: int) -> list[ColumnElement[bool]]:
-    """Events of a list of patients (a search, a calendar day, an API search) record who was
-    shown as ``"patient_ids":[...]`` in their detail (keys sorted, no spaces): the patient
-    filter finds those too. No numeric list may follow ``patient_ids`` in such a detail."""
-    key = '%"patient_ids":['
-    return [AuditEvent.detail.like(pattern) for pattern in (
-        f"{key}{patient_id}]%", f"{key}{patient_id},%", f"{key}%,{patient_id}]%",
-        f"{key}%,{patient_id},%")]
+    """Events of a list of patients (a search, a calendar day, an API search, a record's
+    household) record who was shown as ``"patient_ids":[...]`` (or ``household_member_ids``)
+    in their detail (keys sorted, no spaces): the patient filter finds those too. No numeric
+    list may follow such a key in a detail."""
+    return [AuditEvent.detail.like(f'%"{key}":[{pattern}')
+            for key in LIST_KEYS for pattern in (
+                f"{patient_id}]%", f"{patient_id},%", f"%,{patient_id}]%",
+                f"%,{patient_id},%")]
 
 
 def events_query(*, filters: AuditFilter, zone: ZoneInfo) -> Select[tuple[AuditEvent]]:

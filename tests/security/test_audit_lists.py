@@ -9,6 +9,8 @@ import json
 from sqlalchemy import select
 
 from app.extensions import db
+from app.patients.models import Household
+from app.security import blind_index
 from app.security.models import AuditEvent
 from tests import factories
 from tests.scheduling.test_calendar_views import at, day_page, desk  # noqa: F401 (fixture)
@@ -62,3 +64,19 @@ def test_the_audit_screen_finds_the_lists_a_patient_was_on(login, practice):
         page = admin.get("/admin/audit", query_string={
             "patient_id": patient.id, "action": "patient.search"}).get_data(as_text=True)
         assert events in page, patient.id
+
+
+def test_the_audit_screen_finds_a_record_that_showed_the_patient_as_household(login, practice):
+    parent = factories.make_patient(practice, family_name="Zyskowski")
+    household = Household(practice_id=practice.id, phone=parent.mobile_phone,
+                          phone_index=blind_index.phone_index(parent.mobile_phone))
+    db.session.add(household)
+    db.session.flush()
+    parent.household_id = household.id
+    member = factories.make_patient(practice, family_name="Zyskowski", household_id=household.id)
+    admin = login("admin")
+    admin.get(f"/patients/{parent.id}")
+
+    page = admin.get("/admin/audit", query_string={
+        "patient_id": member.id, "action": "patient.view"}).get_data(as_text=True)
+    assert "1 event" in page
