@@ -95,3 +95,18 @@ def test_a_search_without_the_csrf_token_is_refused_and_one_with_it_runs(make_ap
     token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
     found = client.post("/patients/search", data={"q": "Zyskowski", "csrf_token": token})
     assert "Zyskowski, Octavia" in found.get_data(as_text=True)
+
+
+def test_choosing_a_found_patient_redirects_to_no_url_with_phi(searcher, practice, desk):  # noqa: F811
+    patient = factories.make_patient(practice, given_name="Octavia", family_name="Zyskowski",
+                                     date_of_birth=date(1961, 7, 22),
+                                     mobile_phone="+13125550189")
+    booked = searcher.post("/schedule/book", data=slot_data(desk, "10:00",
+                                                            patient_id=patient.id))
+    waiting = searcher.post("/schedule/waitlist", data={
+        "q": "Zyskowski", "patient_id": patient.id, "appointment_type_id": desk.exam.id,
+        "location_id": desk.location.id, "weekdays": ["1", "3"], "priority": "0"})
+
+    for response in (booked, waiting):
+        assert response.status_code == 302
+        assert phi_in_urls(response) == [], response.headers["Location"]
