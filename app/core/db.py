@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import zlib
 from typing import Any
 
-from sqlalchemy import Table
+from sqlalchemy import Table, text
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -24,3 +25,23 @@ def insert_unless_exists(target: type | Table, values: dict[str, Any], *,
                  .on_conflict_do_nothing(index_elements=unique_on)
                  .returning(list(table.primary_key.columns)[0]))
     return session.execute(statement).scalar_one_or_none()
+
+
+def hold_lock(namespace: str, key: str) -> None:
+    """Hold a lock named (``namespace``, ``key``) until the current transaction ends, so that
+    transactions which count rows and then add one cannot interleave: what one commits, the
+    next counts. PostgreSQL: a transaction-scoped advisory lock. SQLite, which has one writer
+    at a time: the database write lock, taken now by a write that changes nothing (the
+    connection waits for it, up to its busy timeout). Take it before the transaction reads
+    what it will count; take several in the same order everywhere."""
+    session = db.session
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:namespace, :key)"),
+                        {"namespace": _lock_number(namespace), "key": _lock_number(key)})
+    else:
+        session.execute(text("UPDATE practice SET id = id WHERE id IS NULL"))
+
+
+def _lock_number(name: str) -> int:
+    """A signed 32-bit number for an advisory lock, derived from ``name``."""
+    return zlib.crc32(name.encode()) - 2**31

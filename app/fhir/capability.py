@@ -38,7 +38,9 @@ def capability_statement(base_url: str) -> CapabilityStatement:
             "mode": "server",
             "documentation": (
                 "Search results page with _count (at most 100) and _offset; follow the "
-                "Bundle's next link. Unknown search parameters are refused with 400."),
+                "Bundle's next link. Unknown search parameters are refused with 400. "
+                "Send patient-identifying searches as POST [type]/_search with "
+                "form-encoded parameters: they stay out of URLs and logs."),
             "security": {
                 "cors": False,
                 "service": [{"coding": [{"system": SECURITY_SYSTEM, "code": "SMART-on-FHIR"}]}],

@@ -1,5 +1,9 @@
 """Search parameters shared by every resource, and the searchset Bundle with paging links.
 
+A search may be a GET with the parameters in the query string, or (FHIR R4 search, 3.1.1.3)
+a POST to ``[type]/_search`` with them form-encoded in the body: patient-identifying
+searches (name, birth date, phone) should use the POST, which keeps them out of URLs and
+access logs; its Bundle's links carry the parameters encrypted (``_sealed``).
 Parsing is strict: an unknown parameter or modifier is a 400 naming it, because ignoring it
 would quietly return more records than the client asked for. Paging is by offset
 (``_count``, ``_offset``); the ``next`` link carries both, so a client just follows it.
@@ -9,6 +13,7 @@ A date parameter given a date without a time means that day in the practice's ti
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -22,13 +27,19 @@ from sqlalchemy import ColumnElement, Select, func, select
 from werkzeug.datastructures import MultiDict
 
 from app.core.ids import row_id, split_reference
+from app.core.paging import MAX_PAGE, NumberOutOfRange, whole_number
+from app.core.types import keyring
 from app.extensions import db
 from app.fhir.errors import FhirError
 from app.practice.models import Practice
+from app.security.crypto import DecryptionError
 
 DEFAULT_COUNT = 20
 MAX_COUNT = 100
+MAX_OFFSET = MAX_PAGE * MAX_COUNT
 _PAGING = ("_count", "_offset")
+_SEALED = "_sealed"  # a posted search's parameters, encrypted, in its Bundle's links
+_SEAL_CONTEXT = "fhir.search"
 # Parameters that change how results are presented, never which records match: output is
 # always JSON and always carries an exact total (_totalMethod is how fhirpy asks for one).
 _IGNORED = ("_format", "_pretty", "_total", "_totalMethod")
@@ -51,6 +62,7 @@ class SearchRequest:
     count: int
     offset: int
     exact: frozenset[str] = frozenset()  # string parameters given with ``:exact``
+    sealed: bool = False  # posted to _search: links carry the parameters encrypted
 
     def one(self, name: str) -> str | None:
         """The single value of ``name``; given twice is a 400 (we do not AND them)."""
@@ -63,11 +75,17 @@ class SearchRequest:
         return values[0]
 
 
-def parse_search(args: MultiDict[str, str], supported: Sequence[SearchParam]) -> SearchRequest:
+def parse_search(args: MultiDict[str, str], supported: Sequence[SearchParam], *,
+                 posted: bool = False) -> SearchRequest:
+    """The search in ``args``: a query string, or the form and query string of a POST to
+    ``[type]/_search`` (``posted``). A ``_sealed`` (a link of a posted search's Bundle) stands
+    for the parameters that search was given, sealed so that they are in no URL."""
     known = {param.name: param for param in supported}
     params: dict[str, list[str]] = {}
     exact: set[str] = set()
-    for raw_name, value in args.items(multi=True):
+    sealed = args.get(_SEALED)
+    pairs = _unseal(sealed) if sealed is not None else list(args.items(multi=True))
+    for raw_name, value in pairs:
         name, _, modifier = raw_name.partition(":")
         if name in _PAGING or name in _IGNORED:
             continue
@@ -83,17 +101,36 @@ def parse_search(args: MultiDict[str, str], supported: Sequence[SearchParam]) ->
         params.setdefault(name, []).append(value.strip())
         if modifier:
             exact.add(name)
-    return SearchRequest(params=params, count=_number(args, "_count", DEFAULT_COUNT, MAX_COUNT),
-                         offset=_number(args, "_offset", 0, None), exact=frozenset(exact))
+    return SearchRequest(
+        params=params, exact=frozenset(exact), sealed=posted or sealed is not None,
+        count=_number(args, "_count", DEFAULT_COUNT, MAX_COUNT, clamp_high=True),
+        offset=_number(args, "_offset", 0, MAX_OFFSET, clamp_high=False))
 
 
-def _number(args: MultiDict[str, str], name: str, default: int, ceiling: int | None) -> int:
+def _seal(pairs: list[tuple[str, str]]) -> str:
+    return keyring().encrypt(json.dumps(pairs), context=_SEAL_CONTEXT)
+
+
+def _unseal(sealed: str) -> list[tuple[str, str]]:
+    try:
+        return [(name, value) for name, value in json.loads(
+            keyring().decrypt(sealed, context=_SEAL_CONTEXT))]
+    except (DecryptionError, ValueError, TypeError):
+        raise FhirError(400, f"'{_SEALED}' is not a search this server made; repeat the "
+                             "search.", expression=_SEALED) from None
+
+
+def _number(args: MultiDict[str, str], name: str, default: int, highest: int, *,
+            clamp_high: bool) -> int:
+    """A paging number (``app/core/paging.py``): a ``_count`` above the most a page holds is
+    lowered to it, as the spec lets a server do; an ``_offset`` past every page is a 400."""
     raw = args.get(name)
-    if raw is None:
-        return default
-    if not raw.isdigit() or len(raw) > 9:
-        raise FhirError(400, f"'{name}' must be a whole number, not {raw!r}.", expression=name)
-    return min(int(raw), ceiling) if ceiling is not None else int(raw)
+    try:
+        return whole_number(raw, field=name, default=default, lowest=0, highest=highest,
+                            clamp_high=clamp_high)
+    except NumberOutOfRange:
+        raise FhirError(400, f"'{name}' must be a whole number from 0 to {highest}.",
+                        expression=name) from None
 
 
 def string_condition(request: SearchRequest, name: str, column: Any
@@ -230,6 +267,8 @@ def searchset(*, base_url: str, resource_type: str, request: SearchRequest,
     def link(offset: int) -> str:
         query = [(f"{name}:exact" if name in request.exact else name, value)
                  for name, values in request.params.items() for value in values]
+        if request.sealed:
+            query = [(_SEALED, _seal(query))]
         query += [("_count", str(request.count)), ("_offset", str(offset))]
         return f"{base_url}/{resource_type}?{urlencode(query)}"
 

@@ -4,16 +4,17 @@ one route per interaction shape, so a new resource type needs no new route."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from flask import Blueprint, Response, redirect, request, url_for
+from werkzeug.datastructures import MultiDict
 
+from app.core.jsonio import JsonRefused, read_json
 from app.fhir import auth
 from app.fhir.capability import capability_statement
 from app.fhir.errors import FhirError, fhir_response, register_handlers
-from app.fhir.registry import handler_for
-from app.fhir.search import parse_search, searchset
+from app.fhir.registry import ResourceHandler, handler_for
+from app.fhir.search import SearchRequest, parse_search, searchset
 from app.security.permissions import public
 from app.web.public_url import public_url
 
@@ -46,9 +47,9 @@ def _body() -> Any:
         raise FhirError(415, f"Send the resource as application/fhir+json, not "
                              f"{request.mimetype or 'no content type'}.")
     try:
-        return json.loads(request.get_data(cache=False))
-    except (ValueError, RecursionError):
-        raise FhirError(400, "The body is not valid JSON.") from None
+        return read_json(request.get_data(cache=False))
+    except JsonRefused as refused:
+        raise FhirError(400, f"The body is {refused}.") from None
 
 
 def _versioned(resource: Any, status: int, resource_type: str) -> Response:
@@ -77,16 +78,39 @@ def type_level(resource_type: str) -> Response:
     handler = handler_for(resource_type)
     if request.method == "GET":
         auth.require_scope(client, resource_type, "s")
-        search = parse_search(request.args, handler.search_params)
-        found = handler.search(client=client, request=search)
-        return fhir_response(searchset(base_url=_base_url(), resource_type=resource_type,
-                                       request=search, resources=found.resources,
-                                       total=found.total))
+        return _searchset(client, handler, resource_type,
+                          parse_search(request.args, handler.search_params))
     if request.method == "POST" and handler.create is not None:
         auth.require_scope(client, resource_type, "c")
         created = handler.create(client=client, body=_body())
         return _versioned(created, 201, resource_type)
     raise _refuse_method("GET, POST" if handler.create else "GET")
+
+
+@bp.route("/<resource_type>/_search", methods=METHODS)
+@public
+def search_by_post(resource_type: str) -> Response:
+    """POST ``[type]/_search`` with ``application/x-www-form-urlencoded`` parameters (they
+    may also be in the query string): the search stays out of URLs and access logs."""
+    client = _client()
+    handler = handler_for(resource_type)
+    if request.method != "POST":
+        raise _refuse_method("POST")
+    if request.mimetype != "application/x-www-form-urlencoded":
+        raise FhirError(415, "Send the search parameters as "
+                             "application/x-www-form-urlencoded.")
+    auth.require_scope(client, resource_type, "s")
+    args = MultiDict([*request.args.items(multi=True), *request.form.items(multi=True)])
+    return _searchset(client, handler, resource_type,
+                      parse_search(args, handler.search_params, posted=True))
+
+
+def _searchset(client: auth.ApiClient, handler: ResourceHandler, resource_type: str,
+               search: SearchRequest) -> Response:
+    found = handler.search(client=client, request=search)
+    return fhir_response(searchset(base_url=_base_url(), resource_type=resource_type,
+                                   request=search, resources=found.resources,
+                                   total=found.total))
 
 
 @bp.route("/<resource_type>/<resource_id>", methods=METHODS)

@@ -16,6 +16,7 @@ import phonenumbers
 from sqlalchemy import Select, or_, select
 
 from app.core import phones
+from app.core.paging import MAX_PAGE
 from app.extensions import db
 from app.messaging.inbound import LIKELY_OPT_OUT
 from app.messaging.models import Direction, Message, conversation_patient
@@ -81,9 +82,9 @@ def patient_messages(*, practice_id: int, patient_id: int) -> Select[tuple[Messa
 
 def message_log(*, practice_id: int, patient_id: int, page: int = 1) -> LogPage:
     """One page (``PAGE_SIZE`` rows) of the patient's log, newest first; audited and
-    committed. Raises PatientNotFound, or ValueError for a page below 1."""
-    if page < 1:
-        raise ValueError("page: must be 1 or more")
+    committed. Raises PatientNotFound, or ValueError for a page outside 1..``MAX_PAGE``."""
+    if not 1 <= page <= MAX_PAGE:
+        raise ValueError(f"page: use a whole number from 1 to {MAX_PAGE}")
     patient = db.session.get(Patient, patient_id)
     if patient is None or patient.practice_id != practice_id:
         raise PatientNotFound(patient_id)

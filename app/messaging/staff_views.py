@@ -15,6 +15,7 @@ from app.messaging import consent_panel, log, staff_actions
 from app.messaging.forms import ConsentForm
 from app.patients.queries import PatientNotFound
 from app.security.permissions import Permission, any_staff, requires, role_can
+from app.web.paging import page_arg
 
 bp = Blueprint("messaging", __name__)
 
@@ -28,12 +29,9 @@ def _not_found() -> NoReturn:
 @bp.get("/patients/<id:patient_id>/messages")
 @requires(Permission.PATIENT_VIEW)
 def message_log(patient_id: int) -> Any:
-    page = request.args.get("page", 1, type=int)
-    if page < 1:
-        abort(400, description=_("page: use a whole number from 1."))
     try:
         found = log.message_log(practice_id=current_user.practice_id, patient_id=patient_id,
-                                page=page)
+                                page=page_arg())
     except PatientNotFound:
         _not_found()
     partial = request.headers.get("HX-Request") and not request.headers.get(

@@ -9,7 +9,6 @@ call a provider: replies go through the outbox.
 
 from __future__ import annotations
 
-import json
 import logging
 
 from flask import Blueprint, Response, current_app, request
@@ -17,6 +16,7 @@ from flask import Blueprint, Response, current_app, request
 from app.adapters.email.sendgrid import sendgrid_signature_valid
 from app.adapters.sms.twilio import twilio_signature_valid
 from app.core.clock import utcnow
+from app.core.jsonio import JsonRefused, read_json
 from app.messaging import delivery_events, inbound
 from app.security.permissions import signed_webhook
 
@@ -100,9 +100,9 @@ def sendgrid_events() -> Response:
                     request.path)
         return _plain("invalid signature", 403)
     try:
-        events = json.loads(body)
-    except ValueError:
-        return _plain("body: not valid JSON (expected a JSON array of events)", 400)
+        events = read_json(body)
+    except JsonRefused as refused:
+        return _plain(f"body: {refused} (expected a JSON array of events)", 400)
     try:
         result = delivery_events.apply_sendgrid_events(events)
     except delivery_events.DeliveryEventError as error:

@@ -138,8 +138,8 @@ def search_patients(*, practice_id: int, query: str) -> SearchResult:
                                      blind_index.normalize_name(p.given_name), p.id))
         patients = [PatientRow.of(p) for p in matching[:RESULT_LIMIT]]
         truncated = len(matching) > RESULT_LIMIT or len(rows) == _CANDIDATE_LIMIT
-    audit.record(audit.Action.PATIENT_SEARCH,
-                 detail={"kind": kind.value, "results": len(patients)})
+    audit.record(audit.Action.PATIENT_SEARCH, detail={
+        "kind": kind.value, "results": len(patients), "patient_ids": [p.id for p in patients]})
     db.session.commit()
     return SearchResult(kind=kind, patients=patients, truncated=truncated)
 

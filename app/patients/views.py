@@ -52,7 +52,19 @@ def search_error_message(error: queries.InvalidSearch) -> str:
 @bp.get("")
 @requires(Permission.PATIENT_VIEW)
 def search() -> Any:
-    form = SearchForm(request.args)
+    """The search form and the recently updated patients. Searching is a POST
+    (``search_results``): names, birth dates and phones stay out of URLs, browser history and
+    access logs, so a ``q`` in the query string is not read."""
+    return _search_page(SearchForm())
+
+
+@bp.post("/search")
+@requires(Permission.PATIENT_VIEW)
+def search_results() -> Any:
+    return _search_page(SearchForm(request.form))
+
+
+def _search_page(form: SearchForm) -> Any:
     result = None
     if form.validate():
         try:

@@ -222,9 +222,15 @@ def day_view(*, practice_id: int, location_id: int | None = None, day: date | No
                 slot, slot.start.astimezone(chosen.zone))
     audit.record(audit.Action.APPOINTMENT_VIEW, object_type="location",
                  object_id=chosen.location.id,
-                 detail={"query": "day", "count": len(appointments)})
+                 detail={"query": "day", "count": len(appointments),
+                         "patient_ids": _patient_ids(appointments)})
     db.session.commit()
     return DayView(setting=chosen, grid=_grid(list(columns.values()), chosen.zone))
+
+
+def _patient_ids(appointments: list[Appointment]) -> list[int]:
+    """Who a calendar showed, for its audit event (one event per list, the ids in it)."""
+    return sorted({appointment.patient_id for appointment in appointments})
 
 
 def week_view(*, practice_id: int, location_id: int | None = None, day: date | None = None,
@@ -259,7 +265,8 @@ def week_view(*, practice_id: int, location_id: int | None = None, day: date | N
         columns[starts.date()].open_slots[slot.start] = SlotRow(slot, starts)
     audit.record(audit.Action.APPOINTMENT_VIEW, object_type="provider", object_id=provider.id,
                  detail={"query": "week", "location_id": chosen.location.id,
-                         "count": len(appointments)})
+                         "count": len(appointments),
+                         "patient_ids": _patient_ids(appointments)})
     db.session.commit()
     days = [WeekDay(d, len(columns[d].appointments), len(columns[d].open_slots)) for d in week]
     return WeekView(setting=chosen, providers=providers, provider=provider, days=days,

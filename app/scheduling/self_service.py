@@ -3,9 +3,11 @@ mobile number, and booking for the person who proved it.
 
 Codes are six digits, stored only as a keyed hash, good for ``CODE_MINUTES`` minutes, once, and
 for ``MAX_ATTEMPTS`` tries. A phone gets at most ``MAX_CODES_PER_PHONE`` codes and an address at
-most ``MAX_CODES_PER_IP`` per ``RATE_WINDOW``, counted in the database (so the limit holds
-across web processes). The per-address count reuses the code table: a row with purpose
-``IP_PURPOSE`` whose index is the address's keyed hash, born used.
+most ``MAX_CODES_PER_IP`` per ``RATE_WINDOW``, counted in the database under a lock on the
+phone and the address (so the limits hold across web processes and simultaneous requests).
+The per-address count reuses the code table: a row with purpose ``IP_PURPOSE`` whose index is
+the address's keyed hash, born used. Every guess claims one of a code's ``MAX_ATTEMPTS``
+with a conditional UPDATE before it is compared (``verify_code``).
 
 Identity: a patient is the existing one only when first name, last name, date of birth AND
 mobile number all match (blind indexes). Anything less books for a new patient record. This
@@ -29,9 +31,10 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from app.core.clock import utcnow
+from app.core.db import hold_lock
 from app.core.types import keyring
 from app.extensions import db
 from app.messaging import consent, outbox
@@ -197,13 +200,20 @@ def _phone_key(e164: str) -> str:
 def request_code(*, practice_id: int, e164: str, ip_address: str, language: str = "en",
                  now: datetime | None = None) -> None:
     """Text a new code to ``e164`` through the outbox (committed), within the rate limits, in
-    the language of the pages the person is using."""
+    the language of the pages the person is using. Counting and adding happen under a lock
+    on the phone and on the address, so simultaneous requests cannot all pass the count."""
     now = now or utcnow()
     phone_key, ip_key = _phone_key(e164), _keyed(f"ip\x00{ip_address}")[:40]
+    hold_lock(CODE_PURPOSE, phone_key)  # always phone, then address: no deadlock
+    hold_lock(IP_PURPOSE, ip_key)
+    refusal = None
     if _recent(practice_id, CODE_PURPOSE, phone_key, now) >= MAX_CODES_PER_PHONE:
-        raise SelfServiceError("mobile_phone", "too many codes for this number")
-    if _recent(practice_id, IP_PURPOSE, ip_key, now) >= MAX_CODES_PER_IP:
-        raise SelfServiceError("mobile_phone", "too many codes from this connection")
+        refusal = "too many codes for this number"
+    elif _recent(practice_id, IP_PURPOSE, ip_key, now) >= MAX_CODES_PER_IP:
+        refusal = "too many codes from this connection"
+    if refusal is not None:
+        db.session.rollback()
+        raise SelfServiceError("mobile_phone", refusal)
     code = f"{secrets.randbelow(1_000_000):06d}"
     expires = now + timedelta(minutes=CODE_MINUTES)
     row = OneTimeCode(practice_id=practice_id, phone_index=phone_key, purpose=CODE_PURPOSE,
@@ -229,27 +239,41 @@ def _recent(practice_id: int, purpose: str, key: str, now: datetime) -> int:
 
 
 def verify_code(*, practice_id: int, e164: str, code: str, now: datetime | None = None) -> None:
-    """Accept the newest live code for the phone, once; a wrong guess uses up an attempt.
-    Raises ``SelfServiceError`` on ``code`` otherwise (committed either way)."""
+    """Accept the newest live code for the phone, once; every guess uses up an attempt.
+    Raises ``SelfServiceError`` on ``code`` otherwise (committed either way).
+
+    A guess is evaluated only after it claimed an attempt with one conditional UPDATE
+    (``attempts < MAX_ATTEMPTS``), and a right guess spends the code with another
+    (``used_at IS NULL``): simultaneous guesses get ``MAX_ATTEMPTS`` evaluations and one
+    acceptance between them, on every database."""
     now = now or utcnow()
     row = db.session.execute(
-        select(OneTimeCode).where(
+        select(OneTimeCode.id, OneTimeCode.code_hash, OneTimeCode.expires_at).where(
             OneTimeCode.practice_id == practice_id, OneTimeCode.purpose == CODE_PURPOSE,
             OneTimeCode.phone_index == _phone_key(e164), OneTimeCode.used_at.is_(None))
-        .order_by(OneTimeCode.id.desc()).limit(1).with_for_update()).scalar_one_or_none()
+        .order_by(OneTimeCode.id.desc()).limit(1)).one_or_none()
     if row is None or row.expires_at <= now:
         db.session.rollback()
         raise SelfServiceError("code", EXPIRED)
-    if row.attempts >= MAX_ATTEMPTS:
+    live = (OneTimeCode.id == row.id, OneTimeCode.used_at.is_(None))
+    claimed = db.session.execute(
+        update(OneTimeCode).where(*live, OneTimeCode.attempts < MAX_ATTEMPTS)
+        .values(attempts=OneTimeCode.attempts + 1).execution_options(synchronize_session=False))
+    if claimed.rowcount != 1:
+        spent = db.session.execute(select(OneTimeCode.used_at).where(
+            OneTimeCode.id == row.id)).scalar_one() is not None
         db.session.rollback()
-        raise SelfServiceError("code", TOO_MANY_TRIES)
+        raise SelfServiceError("code", EXPIRED if spent else TOO_MANY_TRIES)
     cleaned = "".join(code.split())
     if not hmac.compare_digest(row.code_hash, _keyed(f"code\x00{e164}\x00{cleaned}")):
-        row.attempts += 1
         db.session.commit()
         raise SelfServiceError("code", WRONG_CODE)
-    row.used_at = now
+    accepted = db.session.execute(
+        update(OneTimeCode).where(*live).values(used_at=now)
+        .execution_options(synchronize_session=False)).rowcount == 1
     db.session.commit()
+    if not accepted:
+        raise SelfServiceError("code", EXPIRED)
 
 
 def book_for(*, practice_id: int, identity: Identity, slot: Slot, language: str = "en",

@@ -56,7 +56,24 @@ def week() -> Any:
 @bp.get("/book")
 @requires(Permission.SCHEDULE_WORK)
 def book_form() -> Any:
-    query = BookQuery(request.args)
+    """The booking page for the slot in the query string. The patient search posts to
+    ``book_search``, so no name, birth date or phone is ever in a URL; ``q`` is not read."""
+    return _book_page(BookQuery(_without_q(request.args)))
+
+
+@bp.post("/book/patients")
+@requires(Permission.SCHEDULE_WORK)
+def book_search() -> Any:
+    return _book_page(BookQuery(request.form))
+
+
+def _without_q(args: Any) -> Any:
+    kept = args.copy()
+    kept.poplist("q")
+    return kept
+
+
+def _book_page(query: BookQuery) -> Any:
     if not query.validate():
         flash(_("Choose an open time on the calendar first."), "error")
         return redirect(url_for(".index"))
@@ -141,7 +158,18 @@ def move(appointment_id: int) -> Any:
 @bp.get("/waitlist")
 @requires(Permission.SCHEDULE_WORK)
 def waitlist_page() -> Any:
-    query = WaitlistQuery(request.args)
+    """The waitlist with the filters in the query string. The patient search posts to
+    ``waitlist_search``, so no name, birth date or phone is ever in a URL; ``q`` is not read."""
+    query = WaitlistQuery(_without_q(request.args))
+    query.validate()
+    form = WaitlistForm(formdata=None)
+    return _waitlist_page(query, form, None)
+
+
+@bp.post("/waitlist/patients")
+@requires(Permission.SCHEDULE_WORK)
+def waitlist_search() -> Any:
+    query = WaitlistQuery(request.form)
     query.validate()
     result = _search(query.q)
     if request.headers.get("HX-Request") and not request.headers.get(

@@ -17,7 +17,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import ColumnElement, Select, func, select
+from sqlalchemy import ColumnElement, Select, func, or_, select
 
 from app.extensions import db
 from app.patients.models import Patient
@@ -87,7 +87,8 @@ def _conditions(filters: AuditFilter, zone: ZoneInfo) -> list[ColumnElement[bool
     if filters.actor_email:
         conditions.append(AuditEvent.actor_email == normalize_email(filters.actor_email))
     if filters.patient_id is not None:
-        conditions.append(AuditEvent.patient_id == filters.patient_id)
+        conditions.append(or_(AuditEvent.patient_id == filters.patient_id,
+                              *_lists_naming(filters.patient_id)))
     if filters.action:
         conditions.append(AuditEvent.action == filters.action)
     if filters.date_from is not None:
@@ -97,6 +98,20 @@ def _conditions(filters: AuditFilter, zone: ZoneInfo) -> list[ColumnElement[bool
         conditions.append(AuditEvent.occurred_at < datetime.combine(
             filters.date_to + timedelta(days=1), time.min, tzinfo=zone))
     return conditions
+
+
+LIST_KEYS = ("patient_ids", "household_member_ids")
+
+
+def _lists_naming(patient_id: int) -> list[ColumnElement[bool]]:
+    """Events of a list of patients (a search, a calendar day, an API search, a record's
+    household) record who was shown as ``"patient_ids":[...]`` (or ``household_member_ids``)
+    in their detail (keys sorted, no spaces): the patient filter finds those too. No numeric
+    list may follow such a key in a detail."""
+    return [AuditEvent.detail.like(f'%"{key}":[{pattern}')
+            for key in LIST_KEYS for pattern in (
+                f"{patient_id}]%", f"{patient_id},%", f"%,{patient_id}]%",
+                f"%,{patient_id},%")]
 
 
 def events_query(*, filters: AuditFilter, zone: ZoneInfo) -> Select[tuple[AuditEvent]]:
@@ -136,7 +151,8 @@ def audit_page(*, practice_id: int, filters: AuditFilter, page: int,
                      patient_name=names.get(e.patient_id) if e.patient_id else None)
             for e in events]
     audit.record(Action.AUDIT_VIEW, patient_id=filters.patient_id,
-                 detail={"filter": filters.as_detail(), "count": total, "page": page})
+                 detail={"filter": filters.as_detail(), "count": total, "page": page,
+                         "patient_ids": sorted(names)})
     db.session.commit()
     return AuditPage(rows=rows, page=page, pages=pages, total=total, zone=zone)
 

@@ -16,6 +16,7 @@ from app.core.ids import MAX_ROW_ID
 from app.security import audit_query
 from app.security.audit import Action
 from app.security.permissions import Permission, requires
+from app.web.paging import page_arg
 
 bp = Blueprint("audit", __name__, url_prefix="/admin/audit")
 
@@ -71,7 +72,7 @@ def index() -> Any:
                                filter_args=_filter_args()), 400
     result = audit_query.audit_page(
         practice_id=current_user.practice_id, filters=form.filters(),
-        page=request.args.get("page", 1, type=int),
+        page=page_arg(),
         default_zone=current_app.config["PRACTICE_TIMEZONE"])
     return render_template("admin/audit.html", form=form, result=result,
                            filter_args=_filter_args())

@@ -118,7 +118,7 @@ def test_the_log_pages_by_25_with_older_messages_fetched_by_htmx(login, patient)
 def test_a_page_number_below_one_is_refused(login, patient):
     response = login("front_desk").get(f"/patients/{patient.id}/messages?page=0")
     assert response.status_code == 400
-    assert "page: use a whole number from 1." in response.get_data(as_text=True)
+    assert "page: use a whole number from 1 to 10000." in response.get_data(as_text=True)
 
 
 def test_reading_the_log_is_audited_with_the_messages_shown(login, patient):

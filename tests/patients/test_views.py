@@ -53,40 +53,40 @@ def _events(action: str) -> list[AuditEvent]:
     ("Smith, Maria", []),
 ])
 def test_search_by_name_finds_the_patient(staff, garcia, others, query, expected):
-    page = staff.get("/patients", query_string={"q": query}).get_data(as_text=True)
+    page = staff.post("/patients/search", data={"q": query}).get_data(as_text=True)
     assert sorted(_names(page, garcia, *others)) == expected
 
 
 @pytest.mark.parametrize("query", ["1984-03-09", "03/09/1984", "3/9/1984"])
 def test_search_by_date_of_birth(staff, garcia, others, query):
-    page = staff.get("/patients", query_string={"q": query}).get_data(as_text=True)
+    page = staff.post("/patients/search", data={"q": query}).get_data(as_text=True)
     assert sorted(_names(page, garcia, *others)) == ["Ann Smith", "María García"]
 
 
 @pytest.mark.parametrize("query", ["(312) 555-0134", "312.555.0134", "+1 312 555 0134"])
 def test_search_by_phone_in_any_format(staff, garcia, others, query):
-    page = staff.get("/patients", query_string={"q": query}).get_data(as_text=True)
+    page = staff.post("/patients/search", data={"q": query}).get_data(as_text=True)
     assert _names(page, garcia, *others) == ["María García"]
     assert "(312) 555-0134" in page  # the mobile shown in national format
 
 
 def test_search_by_home_phone(staff, practice, garcia):
     other = factories.make_patient(practice, mobile_phone=None, home_phone="+13125559876")
-    page = staff.get("/patients", query_string={"q": "312-555-9876"}).get_data(as_text=True)
+    page = staff.post("/patients/search", data={"q": "312-555-9876"}).get_data(as_text=True)
     assert _names(page, garcia, other) == [other.full_name]
 
 
 @pytest.mark.parametrize("query", ["maria garcia 1984-03-09", "García, María 03/09/1984",
                                    "garcia 1984-03-09"])
 def test_search_by_name_and_date_of_birth(staff, garcia, others, query):
-    page = staff.get("/patients", query_string={"q": query}).get_data(as_text=True)
+    page = staff.post("/patients/search", data={"q": query}).get_data(as_text=True)
     assert _names(page, garcia, *others) == ["María García"]
 
 
 def test_search_only_finds_patients_of_the_staff_members_practice(staff, garcia):
     elsewhere = factories.make_practice(name="Elsewhere Dental")
     stranger = factories.make_patient(elsewhere, family_name="García", given_name="Eva")
-    page = staff.get("/patients", query_string={"q": "garcia"}).get_data(as_text=True)
+    page = staff.post("/patients/search", data={"q": "garcia"}).get_data(as_text=True)
     assert _names(page, garcia, stranger) == ["María García"]
 
 
@@ -105,7 +105,7 @@ def test_no_query_lists_recently_updated_patients(staff, practice, garcia, other
     ("x" * 101, "Use at most 100 characters."),
 ])
 def test_unreadable_search_says_what_is_wrong(staff, garcia, query, message):
-    response = staff.get("/patients", query_string={"q": query})
+    response = staff.post("/patients/search", data={"q": query})
     page = response.get_data(as_text=True)
     assert response.status_code == 200
     assert message in page and 'aria-invalid="true"' in page
@@ -113,16 +113,17 @@ def test_unreadable_search_says_what_is_wrong(staff, garcia, query, message):
 
 
 def test_search_is_audited_with_kind_and_count_never_the_text(staff, garcia, others):
-    staff.get("/patients", query_string={"q": "(312) 555-0134"})
-    staff.get("/patients", query_string={"q": "García"})
+    staff.post("/patients/search", data={"q": "(312) 555-0134"})
+    staff.post("/patients/search", data={"q": "García"})
     events = _events("patient.search")
-    assert [json.loads(e.detail) for e in events] == [{"kind": "phone", "results": 1},
-                                                      {"kind": "name", "results": 2}]
+    assert [json.loads(e.detail) for e in events] == [
+        {"kind": "phone", "results": 1, "patient_ids": [garcia.id]},
+        {"kind": "name", "results": 2, "patient_ids": [others[0].id, garcia.id]}]  # as shown
     assert all("555" not in e.detail and "arc" not in e.detail for e in events)
 
 
 def test_htmx_search_returns_only_the_results_fragment(staff, garcia):
-    response = staff.get("/patients", query_string={"q": "garcia"},
+    response = staff.post("/patients/search", data={"q": "garcia"},
                          headers={"HX-Request": "true"})
     page = response.get_data(as_text=True)
     assert "García, María" in page
@@ -182,9 +183,11 @@ def test_unknown_or_other_practice_patient_is_a_friendly_404(staff, garcia):
     assert _events("patient.view") == []
 
 
-@pytest.mark.parametrize("path", ["/patients", "/patients?q=garcia", "/patients/{id}"])
-def test_marketing_may_not_see_patients(login, garcia, path):
-    response = login("marketing").get(path.format(id=garcia.id))
+@pytest.mark.parametrize(("method", "path"), [("GET", "/patients"), ("POST", "/patients/search"),
+                                              ("GET", "/patients/{id}")])
+def test_marketing_may_not_see_patients(login, garcia, method, path):
+    response = login("marketing").open(path.format(id=garcia.id), method=method,
+                                       data={"q": "garcia"} if method == "POST" else None)
     assert response.status_code == 403
     assert "García" not in response.get_data(as_text=True)
     assert _events("patient.view") == [] and _events("patient.search") == []
@@ -192,7 +195,7 @@ def test_marketing_may_not_see_patients(login, garcia, path):
 
 def test_patient_pages_in_spanish(staff, garcia):
     headers = {"Accept-Language": "es"}
-    search = staff.get("/patients", query_string={"q": "garcia"}, headers=headers)
+    search = staff.post("/patients/search", data={"q": "garcia"}, headers=headers)
     assert "1 paciente encontrado" in search.get_data(as_text=True)
     record = staff.get(f"/patients/{garcia.id}", headers=headers).get_data(as_text=True)
     assert '<html lang="es" ' in record

@@ -7,6 +7,7 @@ import html
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from urllib.parse import parse_qsl, urlsplit
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -149,7 +150,8 @@ def test_book_a_patient_into_an_open_slot(login, desk: Desk, db) -> None:  # noq
     client = login("front_desk")
     ten = open_slot_links(day_page(client, desk)).get("10:00\u202fAM")
     assert ten, "the 10:00 open slot links to the booking page"
-    search = client.get(ten + "&q=Quintero")
+    search = client.post("/schedule/book/patients", data={
+        **dict(parse_qsl(urlsplit(ten).query)), "q": "Quintero"})
     assert search.status_code == 200
     assert "Quintero, Lucia" in search.get_data(as_text=True)
 

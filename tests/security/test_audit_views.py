@@ -82,7 +82,7 @@ def test_patient_filter_shows_the_name_and_the_look_is_audited_without_it(admin,
     assert event.patient_id == patient.id
     assert event.actor_role == "admin" and event.ip and event.request_id
     assert json.loads(event.detail) == {"filter": {"patient_id": patient.id}, "count": 1,
-                                        "page": 1}
+                                        "page": 1, "patient_ids": [patient.id]}
     assert patient.given_name not in event.detail
 
 
