@@ -16,6 +16,7 @@ from app.security.models import StaffUser
 from app.security.passwords import hash_password
 
 STAFF_PASSWORD = "correct horse battery staple"  # noqa: S105
+DEPLOYMENT_NUMBER = "+13125550100"  # the tests' TWILIO_FROM_NUMBER (conftest)
 _seq = itertools.count(1)
 
 

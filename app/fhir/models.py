@@ -7,10 +7,11 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.clock import utcnow
 from app.core.types import UTCDateTime
+from app.core.tenancy import PracticeScoped
 from app.extensions import db
 
 
-class ApiToken(db.Model):
+class ApiToken(PracticeScoped, db.Model):
     """A bearer token for a system client of the FHIR API, stored as a SHA-256 hash (the
     token itself is shown once, when created), with SMART-style system scopes."""
 

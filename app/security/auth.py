@@ -30,11 +30,13 @@ from wtforms import EmailField, PasswordField
 from wtforms.validators import DataRequired, Email, EqualTo, Length
 
 from app.core import clock
+from app.core.tenancy import across_practices
 from app.extensions import db, login_manager
 from app.security import signin, staff
 from app.security.models import StaffUser
 from app.security.passwords import MIN_LENGTH, WeakPassword
 from app.security.permissions import Permission, any_staff, public, role_can
+from app.web import scope
 
 bp = Blueprint("auth", __name__)
 
@@ -85,6 +87,7 @@ def init_app(app: Flask) -> None:
     login_manager.login_message = _l("Please sign in to continue.")
     login_manager.session_protection = "strong"
     app.register_blueprint(bp)
+    app.before_request(_act_for_signed_in_staff)
     app.before_request(_sign_out_when_idle)
     app.register_error_handler(CSRFError, _csrf_refused)
     app.jinja_env.globals["can"] = _can
@@ -94,7 +97,8 @@ def init_app(app: Flask) -> None:
         raw_id, _, version = user_id.partition(":")
         if not raw_id.isdigit() or not version.isdigit():
             return None
-        user = db.session.get(StaffUser, int(raw_id))
+        with across_practices():  # whose practice the request is for is what this decides
+            user = db.session.get(StaffUser, int(raw_id))
         if user is None or not user.active or user.session_version != int(version):
             return None
         return SignedInStaff(user)
@@ -167,6 +171,12 @@ def _start_session(user: StaffUser) -> None:
     session.permanent = True
     login_user(SignedInStaff(user))
     session[LAST_SEEN] = int(clock.utcnow().timestamp())
+
+
+def _act_for_signed_in_staff() -> None:
+    """A signed-in staff member's requests act for their practice, whatever the page."""
+    if current_user.is_authenticated:
+        scope.act_for(current_user.practice_id)
 
 
 def _sign_out_when_idle() -> Any:

@@ -25,7 +25,8 @@ class ConsoleEmail:
         return cls()
 
     def send_email(self, *, to: str, subject: str, html: str, text: str,
-                   idempotency_key: str, categories: Sequence[str] = ()) -> SendResult:
+                   idempotency_key: str, categories: Sequence[str] = (),
+                   from_email: str | None = None) -> SendResult:
         provider_message_id = f"console-{uuid.uuid4().hex}"
         log.info("Email to %s (key %s, id %s): %s\n%s", mask_email(to), idempotency_key,
                  provider_message_id, subject, text)
