@@ -6,8 +6,8 @@ from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.core.clock import utcnow
-from app.core.types import EncryptedText, UTCDateTime
 from app.core.tenancy import PracticeScoped
+from app.core.types import EncryptedText, UTCDateTime
 from app.extensions import db
 
 

@@ -44,7 +44,7 @@ from app.adapters.email.base import REFERENCE_ARG
 from app.adapters.sending import redact
 from app.core.clock import utcnow
 from app.core.db import insert_unless_exists
-from app.core.tenancy import acting_for, across_practices
+from app.core.tenancy import across_practices, acting_for
 from app.extensions import db
 from app.messaging import consent, policy
 from app.messaging.conversations import contact_index

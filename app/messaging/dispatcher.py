@@ -45,7 +45,7 @@ from app.adapters.sending import (
 )
 from app.adapters.sms.base import SmsProvider, SmsSender
 from app.core.clock import utcnow
-from app.core.tenancy import acting_for, across_practices
+from app.core.tenancy import across_practices, acting_for
 from app.extensions import db
 from app.messaging import conversations, policy
 from app.messaging.models import Message, MessageStatus

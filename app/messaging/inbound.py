@@ -49,7 +49,7 @@ from sqlalchemy import or_, select
 from app.core import phones
 from app.core.clock import utcnow
 from app.core.db import insert_unless_exists
-from app.core.tenancy import acting_for, across_practices
+from app.core.tenancy import across_practices, acting_for
 from app.extensions import db
 from app.messaging import consent, conversations, intents, outbox
 from app.messaging.keywords import (

@@ -7,8 +7,8 @@ from sqlalchemy import Boolean, Column, ForeignKey, Index, Integer, String, Tabl
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.core.clock import utcnow
-from app.core.types import EncryptedText, UTCDateTime
 from app.core.tenancy import PracticeScoped
+from app.core.types import EncryptedText, UTCDateTime
 from app.extensions import db
 
 conversation_patient = Table(

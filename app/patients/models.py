@@ -10,8 +10,8 @@ from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.core.clock import utcnow
-from app.core.types import EncryptedDate, EncryptedText, UTCDateTime
 from app.core.tenancy import PracticeScoped
+from app.core.types import EncryptedDate, EncryptedText, UTCDateTime
 from app.extensions import db
 from app.security import blind_index
 

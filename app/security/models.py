@@ -6,8 +6,8 @@ from sqlalchemy import Boolean, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.clock import utcnow
-from app.core.types import UTCDateTime
 from app.core.tenancy import PracticeScoped
+from app.core.types import UTCDateTime
 from app.extensions import db
 
 
