@@ -25,10 +25,11 @@ def _staff_password_hash() -> str:
     return hash_password(STAFF_PASSWORD)
 
 
-def make_practice(name: str = "Lakeside Family Dental", timezone: str = "America/Chicago"
-                  ) -> Practice:
+def make_practice(name: str = "Lakeside Family Dental", timezone: str = "America/Chicago",
+                  **fields: object) -> Practice:
+    """A practice; ``fields`` sets more columns (a second practice's own SMS number, say)."""
     practice = Practice(name=name, phone="+13125550100", email="hello@lakeside.example",
-                        timezone=timezone)
+                        timezone=timezone, **fields)
     db.session.add(practice)
     db.session.commit()
     return practice
