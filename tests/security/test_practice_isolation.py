@@ -396,3 +396,17 @@ def test_practice_data_read_inside_a_request_without_a_practice_is_refused(app, 
         with acting_for(two[1].practice.id):
             assert {p.id for p in db.session.execute(select(Patient)).scalars()} \
                 == two[1].patient_ids
+
+
+def test_an_email_another_practice_uses_is_refused_by_name_not_a_500(app, two):
+    a, b = two
+    taken = db.session.execute(select(factories.StaffUser.email).where(
+        factories.StaffUser.id == a.staff["admin"])).scalar_one()
+    client = _sign_in(app, b.staff["admin"])
+
+    response = client.post("/admin/users/new", data={
+        "email": taken, "display_name": "New", "role": "front_desk",
+        "password": factories.STAFF_PASSWORD, "confirm_password": factories.STAFF_PASSWORD})
+
+    assert response.status_code in (200, 400)
+    assert "already" in response.get_data(as_text=True)
