@@ -19,7 +19,7 @@ from datetime import date, time, timedelta
 
 import pytest
 from flask import Flask
-from sqlalchemy import select
+from sqlalchemy import delete, func, select, update
 
 from app.core.clock import utcnow
 from app.core.tenancy import (
@@ -396,6 +396,21 @@ def test_practice_data_read_inside_a_request_without_a_practice_is_refused(app, 
         with acting_for(two[1].practice.id):
             assert {p.id for p in db.session.execute(select(Patient)).scalars()} \
                 == two[1].patient_ids
+            assert db.session.execute(select(func.count()).select_from(Patient)
+                                      ).scalar_one() == 1
+
+
+def test_updates_and_deletes_acting_for_one_practice_miss_the_others_rows(app, two):
+    a, b = two
+    with acting_for(b.practice.id):
+        changed = db.session.execute(update(Patient).where(Patient.id.in_(a.patient_ids))
+                                     .values(preferred_language="es")).rowcount
+        removed = db.session.execute(delete(Message).where(
+            Message.practice_id == a.practice.id)).rowcount
+        db.session.commit()
+    assert (changed, removed) == (0, 0)
+    with acting_for(a.practice.id):
+        assert db.session.execute(select(func.count()).select_from(Message)).scalar_one() == 2
 
 
 def test_an_email_another_practice_uses_is_refused_by_name_not_a_500(app, two):
