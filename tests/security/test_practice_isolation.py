@@ -23,6 +23,7 @@ from sqlalchemy import delete, func, select, update
 
 from app.core.clock import utcnow
 from app.core.tenancy import (
+    CrossPracticeWrite,
     PracticeScoped,
     UnscopedQuery,
     across_practices,
@@ -425,3 +426,14 @@ def test_an_email_another_practice_uses_is_refused_by_name_not_a_500(app, two):
 
     assert response.status_code in (200, 400)
     assert "already" in response.get_data(as_text=True)
+
+
+def test_writing_another_practices_row_while_acting_for_one_is_refused(app, two):
+    a, b = two
+    with across_practices():
+        patient = db.session.get(Patient, a.ids["patient_id"])
+    with acting_for(b.practice.id):
+        patient.preferred_language = "es"
+        with pytest.raises(CrossPracticeWrite):
+            db.session.flush()
+    db.session.rollback()
