@@ -12,6 +12,7 @@ for the look-alike rows, which carry no mark.
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from dataclasses import dataclass, field
@@ -437,3 +438,36 @@ def test_writing_another_practices_row_while_acting_for_one_is_refused(app, two)
         with pytest.raises(CrossPracticeWrite):
             db.session.flush()
     db.session.rollback()
+
+
+def _send(client, method: str, token: str, path: str, body: dict):  # noqa: ANN001, ANN202
+    return client.open(path, method=method, data=json.dumps(body), headers={
+        "Authorization": f"Bearer {token}", "Content-Type": "application/fhir+json",
+        "Accept": "application/fhir+json"})
+
+
+def test_practice_b_token_changes_nothing_of_practice_a(app, client, two):
+    """Every resource of A's, sent back as an update by B's token, is a 404; creating
+    resources that point at A's patient, practitioner, location or schedule is refused."""
+    a, b = two
+    resources = [entry["resource"] for resource_type, params_list in _searches(a).items()
+                 for entry in _fhir(client, a.token, f"/fhir/{resource_type}",
+                                    params_list[-1]).json.get("entry", [])]
+    before = _snapshot(a.practice.id)
+    problems: list[str] = []
+    for resource in resources:
+        resource_type = resource["resourceType"]
+        path = f"/fhir/{resource_type}/{resource['id']}"
+        status = _send(client, "PUT", b.token, path, resource).status_code
+        # Open time is refused by the shape of its id, before any lookup.
+        refused = (400, 404) if resource_type == "Slot" else (404,)
+        if status not in refused:
+            problems.append(f"PUT {path}: {status}")
+        if resource_type in ("Appointment", "Communication", "Schedule", "Slot"):
+            copy = {k: v for k, v in resource.items() if k not in ("id", "meta")}
+            status = _send(client, "POST", b.token, f"/fhir/{resource_type}",
+                           copy).status_code
+            if status not in (400, 404, 409, 422):
+                problems.append(f"POST {resource_type} pointing at A's rows: {status}")
+    assert problems == [], "\n".join(problems)
+    assert _snapshot(a.practice.id) == before
