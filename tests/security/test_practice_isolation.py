@@ -1,6 +1,7 @@
-"""Two practices on one database, with look-alike data (the same patient names, birth dates,
-phones, emails and external ids; the same provider, location and appointment type names;
-messages, hours, time off, waitlist entries, forms, audit events and API tokens in both).
+"""Two practices on one database, with look-alike data (``tests/security/two_practices``:
+the same patient names, birth dates, phones, emails and external ids; the same provider,
+location and appointment type names; messages, hours, time off, waitlist entries, forms,
+audit events and API tokens in both).
 
 Practice B's staff walk every staff route of the URL map, and practice B's API token every
 FHIR interaction, and find nothing of practice A: A's ids are 404s, and list pages and bundles
@@ -13,140 +14,37 @@ for the look-alike rows, which carry no mark.
 from __future__ import annotations
 
 import json
-import logging
 import re
-from dataclasses import dataclass, field
-from datetime import date, time, timedelta
+from datetime import timedelta
 
 import pytest
 from flask import Flask
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import select
 
 from app.core.clock import utcnow
 from app.core.tenancy import (
-    CrossPracticeWrite,
-    PracticeScoped,
-    UnscopedQuery,
     across_practices,
-    acting_for,
-    fail_closed,
 )
 from app.extensions import db
-from app.fhir import auth
 from app.fhir.registry import handlers
-from app.forms import services as forms
-from app.messaging.models import Conversation, Message
 from app.patients.models import Patient
-from app.practice.models import Practice
-from app.scheduling import calendars, waitlist
-from app.scheduling.calendars import WeeklyInterval
-from app.scheduling.models import Appointment, Schedule
-from app.security import audit
-from tests import factories
-from tests.messaging.signed_webhooks import WEBHOOK_SETTINGS, inbound_form, post_twilio
-
-MARK = "ALPHAMARK"
-PHONE = "+13125550147"
-A_NUMBER = "+13125550111"
-B_NUMBER = "+13125550122"
-INTAKE_URL = "https://forms.example/Questionnaire/intake"
-
-pytestmark = pytest.mark.app_settings(**WEBHOOK_SETTINGS)
-
-
-@dataclass
-class Seeded:
-    practice: Practice
-    token: str
-    staff: dict[str, int] = field(default_factory=dict)  # role -> staff user id
-    ids: dict[str, int] = field(default_factory=dict)  # URL argument name -> one row's id
-    patient_ids: set[int] = field(default_factory=set)
-    schedule_id: int = 0
-
-
-def _questionnaire(title: str) -> dict:
-    return {"resourceType": "Questionnaire", "url": INTAKE_URL, "status": "active",
-            "title": title, "item": [{"linkId": "reason", "text": "Why?", "type": "string"}]}
-
-
-def seed(name: str, number: str, mark: str) -> Seeded:
-    """One practice's data: the look-alike rows, and with ``mark`` extra rows carrying it."""
-    practice = factories.make_practice(name=name, sms_from_number=number)
-    location = factories.make_location(practice, name="Main Office")
-    provider = factories.make_provider(practice, locations=[location], family_name="Rivera")
-    kind = factories.make_appointment_type(practice, name="Cleaning")
-    kind.bookable_online = True
-    kind.providers.append(provider)
-    twin = factories.make_patient(practice, given_name="Maria", family_name="Garcia",
-                                  date_of_birth=date(1980, 5, 5), mobile_phone=PHONE,
-                                  email="maria@example.com", external_id="EXT-100")
-    patients = [twin]
-    if mark:
-        location = factories.make_location(practice, name=f"{mark} Annex")
-        provider = factories.make_provider(practice, locations=[location], family_name=mark)
-        kind = factories.make_appointment_type(practice, name=f"{mark} Whitening")
-        kind.bookable_online = True
-        kind.providers.append(provider)
-        patients.append(factories.make_patient(practice, family_name="Garcia",
-                                               external_id=f"{mark}-7"))
-    db.session.commit()
-    seeded = Seeded(practice=practice, token=auth.create_token(
-        name=f"{mark} integration", scopes="system/*.*", practice_id=practice.id).token)
-    for role in ("admin", "front_desk"):
-        user = factories.make_staff(practice, role=role)
-        user.display_name = f"{mark} {role}".strip()
-        seeded.staff[role] = user.id
-    start = (utcnow() + timedelta(days=2)).replace(hour=15, minute=0, second=0, microsecond=0)
-    with acting_for(practice.id):
-        calendars.set_weekly_hours(
-            practice_id=practice.id, provider_id=provider.id, location_id=location.id,
-            intervals=[WeeklyInterval(day, time(8), time(18)) for day in range(7)])
-        exception = calendars.add_time_off(
-            practice_id=practice.id, provider_id=provider.id, label=f"{mark} Holiday".strip(),
-            starts_at=start + timedelta(days=3), ends_at=start + timedelta(days=3, hours=2))
-        forms.create_questionnaire(practice_id=practice.id,
-                                   definition=_questionnaire(f"{mark} Intake".strip()))
-        for patient in patients:
-            appointment = factories.make_appointment(patient, provider, location,
-                                                     start_at=start, appointment_type=kind)
-            start += timedelta(hours=1)
-            message = factories.make_message(patient, body=f"{mark} See you soon".strip())
-            entry = waitlist.join(practice_id=practice.id, patient_id=patient.id,
-                                  appointment_type_id=kind.id, location_id=location.id)
-            forms.create_response(practice_id=practice.id, source="staff", content={
-                "resourceType": "QuestionnaireResponse", "status": "completed",
-                "questionnaire": INTAKE_URL, "subject": {"reference": f"Patient/{patient.id}"},
-                "item": [{"linkId": "reason", "answer": [{"valueString": "checkup"}]}]})
-            audit.record("patient.view", patient_id=patient.id, object_type="note",
-                         object_id=f"{mark}-audit-{patient.id}")
-        db.session.commit()
-    seeded.schedule_id = db.session.execute(select(Schedule.id).where(
-        Schedule.practice_id == practice.id, Schedule.provider_id == provider.id)).scalar_one()
-    seeded.patient_ids = {p.id for p in patients}
-    seeded.ids = {
-        "patient_id": patients[-1].id, "appointment_id": appointment.id,
-        "provider_id": provider.id, "location_id": location.id,
-        "appointment_type_id": kind.id, "message_id": message.id, "entry_id": entry.id,
-        "exception_id": exception.id, "user_id": seeded.staff["admin"],
-        "staff_id": seeded.staff["admin"],
-    }
-    return seeded
+from app.practice.models import Provider
+from app.scheduling.models import Appointment, AppointmentType
+from app.security.models import StaffUser
+from tests.security.two_practices import (
+    INTAKE_URL,
+    MARK,
+    PHONE,
+    Seeded,
+    sign_in,
+    snapshot,
+    two_practices,
+)
 
 
 @pytest.fixture
 def two(app: Flask) -> tuple[Seeded, Seeded]:
-    return seed("Lakeside Family Dental", A_NUMBER, MARK), seed("Lakeside Family Dental",
-                                                               B_NUMBER, "")
-
-
-def _sign_in(app: Flask, user_id: int):  # noqa: ANN202
-    client = app.test_client()
-    email = db.session.execute(select(factories.StaffUser.email).where(
-        factories.StaffUser.id == user_id)).scalar_one()
-    response = client.post("/sign-in", data={"email": email,
-                                             "password": factories.STAFF_PASSWORD})
-    assert response.status_code == 302
-    return client
+    return two_practices()
 
 
 # Links to a record in a staff page, by URL prefix -> the URL argument naming that record.
@@ -161,9 +59,6 @@ def _a_rows(a: Seeded) -> dict[str, set[int]]:
         def ids(model: type) -> set[int]:
             return set(db.session.execute(select(model.id).where(
                 model.practice_id == a.practice.id)).scalars())
-        from app.practice.models import Provider
-        from app.scheduling.models import AppointmentType
-        from app.security.models import StaffUser
         return {"patient_id": ids(Patient), "appointment_id": ids(Appointment),
                 "user_id": ids(StaffUser), "provider_id": ids(Provider),
                 "appointment_type_id": ids(AppointmentType)}
@@ -177,19 +72,6 @@ def _leaks(body: str, a_rows: dict[str, set[int]]) -> list[str]:
             if int(match.group(1)) in a_rows[argument]:
                 found.append(match.group(0))
     return found
-
-
-def _snapshot(practice_id: int) -> dict[str, list[tuple]]:
-    """Every row of the practice, in every table holding practice data."""
-    rows = {}
-    with across_practices():
-        for mapper in db.Model.registry.mappers:
-            model = mapper.class_
-            if issubclass(model, PracticeScoped):
-                table = model.__table__
-                rows[table.name] = sorted(db.session.execute(
-                    select(table).where(table.c.practice_id == practice_id)).all(), key=str)
-    return rows
 
 
 def _staff_routes(app: Flask):  # noqa: ANN202
@@ -224,8 +106,8 @@ def _list_urls(a: Seeded) -> list[str]:
 def test_practice_b_staff_find_nothing_of_practice_a(app, two, role):
     a, b = two
     a_rows = _a_rows(a)
-    before = _snapshot(a.practice.id)
-    client = _sign_in(app, b.staff[role])
+    before = snapshot(a.practice.id)
+    client = sign_in(app, b.staff[role])
     problems: list[str] = []
     walked = 0
     for rule in _staff_routes(app):
@@ -253,12 +135,12 @@ def test_practice_b_staff_find_nothing_of_practice_a(app, two, role):
                      for leak in _leaks(response.get_data(as_text=True), a_rows)]
     assert walked > 30
     assert problems == [], "\n".join(problems)
-    assert _snapshot(a.practice.id) == before
+    assert snapshot(a.practice.id) == before
 
 
 def test_practice_b_staff_see_their_own_look_alike_rows(app, two):
     a, b = two
-    client = _sign_in(app, b.staff["admin"])
+    client = sign_in(app, b.staff["admin"])
     twin_b = min(b.patient_ids)
     found = client.get("/patients?q=Garcia").get_data(as_text=True)
     assert f"/patients/{twin_b}" in found
@@ -270,8 +152,8 @@ def test_practice_b_staff_see_their_own_look_alike_rows(app, two):
 
 def test_changes_sent_with_practice_a_ids_change_nothing_of_practice_a(app, two):
     a, b = two
-    before = _snapshot(a.practice.id)
-    client = _sign_in(app, b.staff["admin"])
+    before = snapshot(a.practice.id)
+    client = sign_in(app, b.staff["admin"])
     ids = a.ids
     posts = {
         f"/schedule/appointments/{ids['appointment_id']}/cancel": {"reason": "not ours"},
@@ -291,7 +173,7 @@ def test_changes_sent_with_practice_a_ids_change_nothing_of_practice_a(app, two)
     }
     for url, data in posts.items():
         assert client.post(url, data=data).status_code in (302, 400, 404), url
-    assert _snapshot(a.practice.id) == before
+    assert snapshot(a.practice.id) == before
 
 
 def _fhir(client, token: str, path: str, params: dict | None = None):  # noqa: ANN001, ANN202
@@ -349,97 +231,6 @@ def test_practice_b_token_finds_nothing_of_practice_a(app, client, two):
     assert problems == [], "\n".join(problems)
 
 
-def test_a_text_to_b_number_from_a_phone_both_know_lands_in_b_only(app, client, two):
-    a, b = two
-    form = {**inbound_form("Running late", sender=PHONE), "To": B_NUMBER,
-            "MessagingServiceSid": ""}
-    response = post_twilio(client, "/webhooks/twilio/sms", form)
-
-    assert response.status_code == 200
-    with across_practices():
-        message = db.session.execute(select(Message).where(
-            Message.provider_message_id == form["MessageSid"])).scalar_one()
-        conversation = db.session.get(Conversation, message.conversation_id)
-    assert message.practice_id == conversation.practice_id == b.practice.id
-    assert message.patient_id in b.patient_ids
-
-
-def test_a_text_to_a_number_no_practice_owns_is_refused_and_stores_nothing(app, client, two,
-                                                                          caplog):
-    before = db.session.execute(select(Message.id)).scalars().all()
-    caplog.set_level(logging.WARNING, logger="app.messaging.webhooks")
-    for to in ("+13125550999", factories.DEPLOYMENT_NUMBER):  # the deployment's: two practices
-        form = {**inbound_form("STOP", sender=PHONE), "To": to, "MessagingServiceSid": ""}
-        response = post_twilio(client, "/webhooks/twilio/sms", form)
-        assert response.status_code == 404
-    assert db.session.execute(select(Message.id)).scalars().all() == before
-    assert "refused /webhooks/twilio/sms" in caplog.text
-    assert PHONE not in caplog.text and "STOP" not in caplog.text
-
-
-def test_a_messaging_service_routes_to_its_practice(app, client, two):
-    a, _ = two
-    a.practice.sms_messaging_service_sid = "MG" + "c3" * 16
-    db.session.commit()
-    form = {**inbound_form("hello", sender=PHONE), "To": "+13125550999",
-            "MessagingServiceSid": "MG" + "c3" * 16}
-    assert post_twilio(client, "/webhooks/twilio/sms", form).status_code == 200
-    message = db.session.execute(select(Message).where(
-        Message.provider_message_id == form["MessageSid"])).scalar_one()
-    assert message.practice_id == a.practice.id
-
-
-def test_practice_data_read_inside_a_request_without_a_practice_is_refused(app, two):
-    with app.test_request_context(), fail_closed():
-        with pytest.raises(UnscopedQuery):
-            db.session.execute(select(Patient)).all()
-        with across_practices():
-            assert len(db.session.execute(select(Patient)).all()) == 3
-        with acting_for(two[1].practice.id):
-            assert {p.id for p in db.session.execute(select(Patient)).scalars()} \
-                == two[1].patient_ids
-            assert db.session.execute(select(func.count()).select_from(Patient)
-                                      ).scalar_one() == 1
-
-
-def test_updates_and_deletes_acting_for_one_practice_miss_the_others_rows(app, two):
-    a, b = two
-    with acting_for(b.practice.id):
-        changed = db.session.execute(update(Patient).where(Patient.id.in_(a.patient_ids))
-                                     .values(preferred_language="es")).rowcount
-        removed = db.session.execute(delete(Message).where(
-            Message.practice_id == a.practice.id)).rowcount
-        db.session.commit()
-    assert (changed, removed) == (0, 0)
-    with acting_for(a.practice.id):
-        assert db.session.execute(select(func.count()).select_from(Message)).scalar_one() == 2
-
-
-def test_an_email_another_practice_uses_is_refused_by_name_not_a_500(app, two):
-    a, b = two
-    taken = db.session.execute(select(factories.StaffUser.email).where(
-        factories.StaffUser.id == a.staff["admin"])).scalar_one()
-    client = _sign_in(app, b.staff["admin"])
-
-    response = client.post("/admin/users/new", data={
-        "email": taken, "display_name": "New", "role": "front_desk",
-        "password": factories.STAFF_PASSWORD, "confirm_password": factories.STAFF_PASSWORD})
-
-    assert response.status_code in (200, 400)
-    assert "already" in response.get_data(as_text=True)
-
-
-def test_writing_another_practices_row_while_acting_for_one_is_refused(app, two):
-    a, b = two
-    with across_practices():
-        patient = db.session.get(Patient, a.ids["patient_id"])
-    with acting_for(b.practice.id):
-        patient.preferred_language = "es"
-        with pytest.raises(CrossPracticeWrite):
-            db.session.flush()
-    db.session.rollback()
-
-
 def _send(client, method: str, token: str, path: str, body: dict):  # noqa: ANN001, ANN202
     return client.open(path, method=method, data=json.dumps(body), headers={
         "Authorization": f"Bearer {token}", "Content-Type": "application/fhir+json",
@@ -453,7 +244,7 @@ def test_practice_b_token_changes_nothing_of_practice_a(app, client, two):
     resources = [entry["resource"] for resource_type, params_list in _searches(a).items()
                  for entry in _fhir(client, a.token, f"/fhir/{resource_type}",
                                     params_list[-1]).json.get("entry", [])]
-    before = _snapshot(a.practice.id)
+    before = snapshot(a.practice.id)
     problems: list[str] = []
     for resource in resources:
         resource_type = resource["resourceType"]
@@ -470,4 +261,4 @@ def test_practice_b_token_changes_nothing_of_practice_a(app, client, two):
             if status not in (400, 404, 409, 422):
                 problems.append(f"POST {resource_type} pointing at A's rows: {status}")
     assert problems == [], "\n".join(problems)
-    assert _snapshot(a.practice.id) == before
+    assert snapshot(a.practice.id) == before
