@@ -113,6 +113,8 @@ def test_practice_b_staff_find_nothing_of_practice_a(app, two, role):
     for rule in _staff_routes(app):
         if not rule.arguments:
             continue
+        missing = rule.arguments - a.ids.keys()
+        assert not missing, f"{rule.rule}: give Seeded.ids practice A's {sorted(missing)}"
         url = app.url_map.bind("localhost").build(
             rule.endpoint, {name: a.ids[name] for name in rule.arguments})
         for method in sorted((rule.methods or set()) & {"GET", "POST"}):

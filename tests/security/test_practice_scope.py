@@ -19,10 +19,15 @@ from app.core.tenancy import (
     fail_closed,
 )
 from app.extensions import db
-from app.messaging.models import Conversation, Message
+from app.messaging.models import ConsentEntry, Conversation, Message, WebhookEvent
 from app.patients.models import Patient
 from tests import factories
-from tests.messaging.signed_webhooks import WEBHOOK_SETTINGS, inbound_form, post_twilio
+from tests.messaging.signed_webhooks import (
+    WEBHOOK_SETTINGS,
+    inbound_form,
+    post_sendgrid,
+    post_twilio,
+)
 from tests.security.two_practices import (
     B_NUMBER,
     PHONE,
@@ -128,3 +133,28 @@ def test_writing_another_practices_row_while_acting_for_one_is_refused(app, two)
         with pytest.raises(CrossPracticeWrite):
             db.session.flush()
     db.session.rollback()
+
+
+def _email_event(kind: str, event_id: str, **fields: str) -> dict:
+    return {"email": "maria@example.com", "timestamp": 1513299569, "event": kind,
+            "sg_event_id": event_id, **fields}
+
+
+def test_email_events_act_for_the_practice_of_their_message_and_skip_unmatched(app, client,
+                                                                              two):
+    a, b = two
+    with across_practices():
+        message = db.session.get(Message, a.ids["message_id"])
+        message.channel, message.address = "email", "maria@example.com"
+        message.idempotency_key = "reminder:a:1"
+        db.session.commit()
+
+    post_sendgrid(client, [_email_event("unsubscribe", "ev-a", frontdesk_ref="reminder:a:1"),
+                           _email_event("unsubscribe", "ev-nobody")])
+
+    with across_practices():
+        revoked = db.session.execute(select(ConsentEntry.practice_id)).scalars().all()
+        events = db.session.execute(select(WebhookEvent.event_id, WebhookEvent.practice_id)
+                                    ).all()
+    assert revoked == [a.practice.id]  # B's look-alike address is untouched
+    assert events == [("ev-a", a.practice.id)]  # with two practices, no practice to guess
