@@ -175,7 +175,7 @@ def _start_session(user: StaffUser) -> None:
 
 def _act_for_signed_in_staff() -> None:
     """A signed-in staff member's requests act for their practice, whatever the page."""
-    if current_user.is_authenticated:
+    if request.endpoint != "static" and current_user.is_authenticated:
         scope.act_for(current_user.practice_id)
 
 
