@@ -48,6 +48,8 @@ BASE_CONFIG = {
     "PUBLIC_BASE_URL": "http://localhost",
     "SMS_PROVIDER": "console",
     "EMAIL_PROVIDER": "console",
+    # The deployment's own number, which routes inbound texts while one practice exists.
+    "TWILIO_FROM_NUMBER": factories.DEPLOYMENT_NUMBER,
 }
 
 

@@ -17,6 +17,7 @@ from app.scheduling.models import Appointment, AppointmentType
 from app.security.models import StaffUser
 
 STAFF_PASSWORD = "correct horse battery staple"  # noqa: S105
+DEPLOYMENT_NUMBER = "+13125550100"  # the tests' TWILIO_FROM_NUMBER (conftest)
 _seq = itertools.count(1)
 
 
@@ -28,10 +29,11 @@ def _staff_password_hash() -> str:
     return PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1).hash(STAFF_PASSWORD)
 
 
-def make_practice(name: str = "Lakeside Family Dental", timezone: str = "America/Chicago"
-                  ) -> Practice:
+def make_practice(name: str = "Lakeside Family Dental", timezone: str = "America/Chicago",
+                  **fields: object) -> Practice:
+    """A practice; ``fields`` sets more columns (a second practice's own SMS number, say)."""
     practice = Practice(name=name, phone="+13125550100", email="hello@lakeside.example",
-                        timezone=timezone)
+                        timezone=timezone, **fields)
     db.session.add(practice)
     db.session.commit()
     return practice

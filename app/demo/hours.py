@@ -12,8 +12,9 @@ from app.scheduling.models import AppointmentType, Schedule, WorkingHours
 
 def build_working_hours(*, staffing: list[Staffing], locations: dict[str, Location]
                         ) -> list[WorkingHours]:
-    return [WorkingHours(provider_id=staff.provider.id, location_id=locations[place_key].id,
-                         weekday=weekday, start_time=start, end_time=end)
+    return [WorkingHours(practice_id=staff.provider.practice_id, provider_id=staff.provider.id,
+                         location_id=locations[place_key].id, weekday=weekday,
+                         start_time=start, end_time=end)
             for staff in staffing
             for weekday, place_key in sorted(staff.spec.schedule.items())
             for start, end in ((DAY_START, LUNCH_START), (LUNCH_END, DAY_END))]

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 
 from app.core.clock import utcnow
+from app.core.tenancy import across_practices
 from app.extensions import db
 from app.fhir.errors import FhirError
 from app.fhir.models import ApiToken
@@ -73,8 +74,9 @@ def authenticate(authorization: str | None) -> ApiClient:
         raise FhirError(401, "An 'Authorization: Bearer <token>' header is required.",
                         headers=_CHALLENGE)
     digest = hash_token(token)
-    row = db.session.execute(
-        select(ApiToken).where(ApiToken.token_hash == digest)).scalar_one_or_none()
+    with across_practices():  # the token decides which practice the request acts for
+        row = db.session.execute(
+            select(ApiToken).where(ApiToken.token_hash == digest)).scalar_one_or_none()
     if row is None or not row.active or not hmac.compare_digest(row.token_hash, digest):
         raise FhirError(401, "The bearer token is unknown or revoked.",
                         headers={"WWW-Authenticate": 'Bearer realm="fhir", '

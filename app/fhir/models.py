@@ -6,11 +6,12 @@ from sqlalchemy import Boolean, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.clock import utcnow
+from app.core.tenancy import PracticeScoped
 from app.core.types import UTCDateTime
 from app.extensions import db
 
 
-class ApiToken(db.Model):
+class ApiToken(PracticeScoped, db.Model):
     """A bearer token for a system client of the FHIR API, stored as a SHA-256 hash (the
     token itself is shown once, when created), with SMART-style system scopes."""
 

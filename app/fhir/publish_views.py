@@ -17,6 +17,7 @@ from app.fhir.errors import FhirError, register_handlers
 from app.fhir.scheduling_links import PublishedFile
 from app.security.permissions import public
 from app.web.public_url import public_url
+from app.web.scope import act_for_public_practice
 
 bp = Blueprint("fhir_publish", __name__, url_prefix="/fhir")
 register_handlers(bp)
@@ -44,7 +45,7 @@ def _check_request() -> None:
 
 
 def _practice_id() -> int:
-    practice_id = scheduling_links.published_practice_id()
+    practice_id = act_for_public_practice()
     if practice_id is None:
         raise FhirError(404, "No practice publishes slots here.")
     return practice_id

@@ -42,7 +42,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.fhir.mapping.codes import appointment_type_concept, minute_stamp
-from app.practice.models import Location, Practice, Provider, provider_location
+from app.practice.models import Location, Provider, provider_location
 from app.scheduling import slots
 from app.scheduling.models import AppointmentType, Schedule, provider_appointment_type
 
@@ -74,13 +74,6 @@ class PublishedFile:
     resource_type: str  # Location | Schedule | Slot
     location_id: int | None = None  # Slot files: one per location
     state: str | None = None
-
-
-def published_practice_id() -> int | None:
-    """The practice whose times are published: the one this installation serves patients (the
-    first), whoever asks, so that publicly cached answers never depend on a session."""
-    return db.session.execute(select(Practice.id).order_by(Practice.id).limit(1)
-                              ).scalar_one_or_none()
 
 
 def offers(practice_id: int) -> list[Offer]:

@@ -16,6 +16,7 @@ from app.fhir.errors import FhirError, fhir_response, register_handlers
 from app.fhir.registry import ResourceHandler, handler_for
 from app.fhir.search import SearchRequest, parse_search, searchset
 from app.security.permissions import public
+from app.web import scope
 from app.web.public_url import public_url
 
 bp = Blueprint("fhir", __name__, url_prefix="/fhir")
@@ -39,7 +40,9 @@ def _refuse_method(allowed: str) -> FhirError:
 def _client() -> auth.ApiClient:
     if "json" not in request.args.get("_format", "json"):
         raise FhirError(406, "Only JSON is served (_format=json).")
-    return auth.authenticate(request.headers.get("Authorization"))
+    client = auth.authenticate(request.headers.get("Authorization"))
+    scope.act_for(client.practice_id)
+    return client
 
 
 def _body() -> Any:

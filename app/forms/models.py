@@ -6,11 +6,12 @@ from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.core.clock import utcnow
+from app.core.tenancy import PracticeScoped
 from app.core.types import EncryptedText, UTCDateTime
 from app.extensions import db
 
 
-class Questionnaire(db.Model):
+class Questionnaire(PracticeScoped, db.Model):
     """A form definition (FHIR Questionnaire). ``definition`` is the resource as JSON without
     id and meta: questions, never answers, so it is not PHI and is stored in clear."""
 
@@ -28,7 +29,7 @@ class Questionnaire(db.Model):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
 
-class QuestionnaireResponse(db.Model):
+class QuestionnaireResponse(PracticeScoped, db.Model):
     """A patient's answers (FHIR QuestionnaireResponse). ``content`` is the resource as JSON
     without id and meta — answers are PHI, so it is encrypted; the columns beside it are what
     searches and the staff screens need."""

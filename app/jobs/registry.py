@@ -1,7 +1,9 @@
 """The periodic jobs `flask scheduler` runs. A feature adds its job here, and only here.
 
 A job's function runs inside an app context, does its own transaction (commits what it
-changed) and returns how many things it handled, for the log line. It must be safe to run
+changed) and returns how many things it handled, for the log line. A job about practice data
+runs once per practice, acting for it (``_for_each_practice``); a deployment-wide one (the
+sign-in attempts) runs once. It must be safe to run
 at any time and more than once: a tick may come late, be coalesced, or (on SQLite, where
 there is no lock between processes) be repeated. The function imports its domain's service
 when it runs, so loading the registry loads no domain.
@@ -60,10 +62,25 @@ def _prune_staff_sessions() -> int:
     return prune()
 
 
+def _for_each_practice(run: Callable[[], int]) -> int:
+    """Run a job once per practice, acting for it (``app.core.tenancy``); the total handled."""
+    from sqlalchemy import select
+
+    from app.core.tenancy import acting_for
+    from app.extensions import db
+    from app.practice.models import Practice
+
+    handled = 0
+    for practice_id in db.session.execute(select(Practice.id).order_by(Practice.id)).scalars():
+        with acting_for(practice_id):
+            handled += run()
+    return handled
+
+
 def _expire_waitlist_offers() -> int:
     from app.scheduling.waitlist import expire_offers
 
-    return expire_offers()
+    return _for_each_practice(expire_offers)
 
 
 JOBS: tuple[Job, ...] = (

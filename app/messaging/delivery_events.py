@@ -23,6 +23,11 @@ Twilio 21610 (the carrier holds a STOP) records an SMS opt-out; 21211 / 21612 / 
 unusable; unsubscribe, group unsubscribe and spam report revoke email marketing consent (a
 re-subscribe on SendGrid's page restores nothing: marketing needs an explicit grant recorded
 in Frontdesk). SendGrid events are deduped by ``sg_event_id``.
+
+Which practice: the one owning the message a callback or event is about (found across
+practices by its provider id or our reference); its side effects then act for that practice
+(``app.core.tenancy``). A SendGrid event matching no message (an unsubscribe, say) is applied
+to the practice of a single-practice install only; with several practices it is skipped.
 """
 
 from __future__ import annotations
@@ -39,10 +44,11 @@ from app.adapters.email.base import REFERENCE_ARG
 from app.adapters.sending import redact
 from app.core.clock import utcnow
 from app.core.db import insert_unless_exists
+from app.core.tenancy import across_practices, acting_for
 from app.extensions import db
 from app.messaging import consent, policy
 from app.messaging.conversations import contact_index
-from app.messaging.inbound import receiving_practice
+from app.messaging.inbound import only_practice
 from app.messaging.models import Direction, Message, MessageStatus, Purpose, WebhookEvent
 
 log = logging.getLogger(__name__)
@@ -127,11 +133,18 @@ def apply_twilio_status(*, message_sid: str, status: str, error_code: str | None
     recorded yet because the worker died before recording it."""
     if not message_sid:
         raise DeliveryEventError("MessageSid: missing")
-    message = _twilio_message(message_sid, our_reference)
+    with across_practices():  # the message decides the practice
+        message = _twilio_message(message_sid, our_reference)
     target = TWILIO_STATUSES.get(status)
     if message is None or target is None:
         db.session.rollback()
         return StatusResult(message.id if message else None, False)
+    with acting_for(message.practice_id):
+        return _apply_twilio_status(message, message_sid, target, error_code)
+
+
+def _apply_twilio_status(message: Message, message_sid: str, target: MessageStatus,
+                         error_code: str | None) -> StatusResult:
     _claim_provider_id(message, message_sid)
     code = (error_code or "").strip()[:20] or None
     extra: dict[str, Any] = {"error_code": code} if code else {}
@@ -178,25 +191,28 @@ def apply_sendgrid_events(events: Any) -> EventsResult:
         raise DeliveryEventError("body: expected a JSON array of events")
     result = EventsResult()
     now = utcnow()
-    practice_id: int | None = None
     for event in events:
         kind = event.get("event") if isinstance(event, dict) else None
         event_id = event.get("sg_event_id") if isinstance(event, dict) else None
         if not isinstance(kind, str) or not isinstance(event_id, str) or not event_id:
             result.skipped += 1
             continue
-        if insert_unless_exists(WebhookEvent, {
-            "provider": "sendgrid", "event_id": _event_key(event_id), "received_at": now,
-        }, unique_on=["provider", "event_id"]) is None:
-            result.duplicates += 1
-            continue
-        message = _sendgrid_message(event)
+        with across_practices():  # the message (or the only practice) decides the practice
+            message = _sendgrid_message(event)
+            only = only_practice() if message is None else None
         if message is None:
             result.unmatched += 1
-            if practice_id is None:
-                practice_id = receiving_practice().id
-        _apply_email_event(event, kind, message,
-                           message.practice_id if message else practice_id, now=now)
+            if only is None:
+                continue
+        practice_id = message.practice_id if message else only.id
+        with acting_for(practice_id):
+            if insert_unless_exists(WebhookEvent, {
+                "provider": "sendgrid", "event_id": _event_key(event_id),
+                "practice_id": practice_id, "received_at": now,
+            }, unique_on=["provider", "event_id"]) is None:
+                result.duplicates += 1
+                continue
+            _apply_email_event(event, kind, message, practice_id, now=now)
         result.applied += 1
     db.session.commit()
     return result
@@ -224,7 +240,7 @@ def _sendgrid_message(event: dict[str, Any]) -> Message | None:
 
 
 def _apply_email_event(event: dict[str, Any], kind: str, message: Message | None,
-                       practice_id: int | None, *, now: datetime) -> None:
+                       practice_id: int, *, now: datetime) -> None:
     email = event.get("email")
     address = email if isinstance(email, str) and "@" in email else (
         message.address if message else None)
@@ -241,7 +257,7 @@ def _apply_email_event(event: dict[str, Any], kind: str, message: Message | None
             if isinstance(event.get("status"), str):
                 extra["error_code"] = event["status"][:20]
         _advance(message.id, target, now=now, **extra)
-    if address is None or practice_id is None:
+    if address is None:
         return
     if kind in ("bounce", "dropped", "spamreport"):
         bounce_type = event.get("type")

@@ -43,12 +43,14 @@ from app.adapters.sending import (
     SendResult,
     TransientSendError,
 )
-from app.adapters.sms.base import SmsProvider
+from app.adapters.sms.base import SmsProvider, SmsSender
 from app.core.clock import utcnow
+from app.core.tenancy import across_practices, acting_for
 from app.extensions import db
 from app.messaging import conversations, policy
 from app.messaging.models import Message, MessageStatus
 from app.messaging.rendering import Rendered, TemplateMissing, render
+from app.practice.models import Practice
 
 log = logging.getLogger(__name__)
 
@@ -98,13 +100,14 @@ def claim_due(*, limit: int, now: datetime) -> list[int]:
         # of the UPDATE, a SKIP LOCKED select is run again whenever a row must be rechecked
         # after a concurrent claim, and one worker would claim many times ``limit``.
         due = due.with_for_update(skip_locked=True)
-    candidates = list(session.execute(due).scalars())
-    ids = list(session.execute(
-        update(Message)
-        .where(Message.id.in_(candidates), Message.status == MessageStatus.SCHEDULED)
-        .values(status=MessageStatus.SENDING, sending_started_at=now,
-                attempts=Message.attempts + 1, updated_at=now)
-        .returning(Message.id)).scalars()) if candidates else []
+    with across_practices():  # one queue for the deployment; each message then acts for its own
+        candidates = list(session.execute(due).scalars())
+        ids = list(session.execute(
+            update(Message)
+            .where(Message.id.in_(candidates), Message.status == MessageStatus.SCHEDULED)
+            .values(status=MessageStatus.SENDING, sending_started_at=now,
+                    attempts=Message.attempts + 1, updated_at=now)
+            .returning(Message.id)).scalars()) if candidates else []
     session.commit()
     return sorted(ids)
 
@@ -137,15 +140,22 @@ def process(message_id: int, providers: Providers, *, stats: DispatchStats,
     """Decide, prepare and send one message this worker claimed at ``claimed_at``; a row
     that is no longer this claim's (reconciled as stale and reclaimed) is left alone."""
     now = now or utcnow()
-    still_ours = db.session.execute(
-        update(Message)
-        .where(Message.id == message_id, Message.status == MessageStatus.SENDING,
-               Message.sending_started_at == claimed_at)
-        .values(sending_started_at=now)).rowcount
-    if not still_ours:
+    with across_practices():
+        still_ours = db.session.execute(
+            update(Message)
+            .where(Message.id == message_id, Message.status == MessageStatus.SENDING,
+                   Message.sending_started_at == claimed_at)
+            .values(sending_started_at=now)).rowcount
+        message = db.session.get(Message, message_id) if still_ours else None
+    if message is None:
         db.session.rollback()
         return
-    message = db.session.get(Message, message_id)
+    with acting_for(message.practice_id):
+        _process(message, providers, stats=stats, now=now)
+
+
+def _process(message: Message, providers: Providers, *, stats: DispatchStats,
+             now: datetime) -> None:
     decision = policy.decide(message, now=now)
     if decision.defer_until is not None:
         _set(message, status=MessageStatus.SCHEDULED, send_at=decision.defer_until,
@@ -184,6 +194,13 @@ def _render(message: Message, decision: policy.Decision) -> Rendered:
                   context=context)
 
 
+def _sms_sender(practice_id: int) -> SmsSender:
+    """The practice's own SMS sender; empty (the deployment's settings) when it has none."""
+    practice = db.session.get(Practice, practice_id)
+    return SmsSender(messaging_service_sid=practice.sms_messaging_service_sid,
+                     from_number=practice.sms_from_number)
+
+
 def _send(message: Message, rendered: Rendered, providers: Providers, *,
           stats: DispatchStats, now: datetime) -> None:
     try:
@@ -193,11 +210,12 @@ def _send(message: Message, rendered: Rendered, providers: Providers, *,
                 to=message.address, body=rendered.text,
                 status_callback_url=f"{providers.public_base_url}/webhooks/twilio/status"
                                     f"?m={message.id}",
-                idempotency_key=f"m{message.id}")
+                idempotency_key=f"m{message.id}", sender=_sms_sender(message.practice_id))
         else:
             result = providers.email.send_email(
                 to=message.address, subject=rendered.subject or "", html=rendered.html or "",
-                text=rendered.text, idempotency_key=message.idempotency_key or f"m{message.id}")
+                text=rendered.text, idempotency_key=message.idempotency_key or f"m{message.id}",
+                from_email=db.session.get(Practice, message.practice_id).email_from_address)
     except PermanentSendError as error:
         _fail_permanently(message, error)
         stats.failed += 1
@@ -269,23 +287,26 @@ def _set(message: Message, **values: Any) -> None:
 def _release(ids: list[int], *, claimed_at: datetime) -> None:
     """Give this claim's not-yet-processed messages back to the queue."""
     db.session.rollback()
-    db.session.execute(
-        update(Message).where(Message.id.in_(ids), Message.status == MessageStatus.SENDING,
-                              Message.sending_started_at == claimed_at)
-        .values(status=MessageStatus.SCHEDULED, attempts=Message.attempts - 1))
+    with across_practices():
+        db.session.execute(
+            update(Message).where(Message.id.in_(ids), Message.status == MessageStatus.SENDING,
+                                  Message.sending_started_at == claimed_at)
+            .values(status=MessageStatus.SCHEDULED, attempts=Message.attempts - 1))
     db.session.commit()
 
 
 def reconcile_stale(providers: Providers, *, stats: DispatchStats, now: datetime) -> None:
     """Settle messages left in ``sending`` by a worker that died (or lost its answer)."""
-    stale = db.session.execute(
-        select(Message).where(Message.status == MessageStatus.SENDING,
-                              Message.sending_started_at < now - STALE_SENDING)
-        .order_by(Message.id).limit(500)).scalars().all()
+    with across_practices():  # every practice's; each is then settled acting for its own
+        stale = db.session.execute(
+            select(Message).where(Message.status == MessageStatus.SENDING,
+                                  Message.sending_started_at < now - STALE_SENDING)
+            .order_by(Message.id).limit(500)).scalars().all()
     for message in stale:
         message_id, claimed_at = message.id, message.sending_started_at
         try:
-            outcome = _ask_provider(message, providers, now=now)
+            with acting_for(message.practice_id):
+                outcome = _ask_provider(message, providers, now=now)
         except TransientSendError as error:  # the provider is down: ask again next pass
             db.session.rollback()
             log.warning("could not reconcile message %s: %s", message_id, error)
@@ -306,11 +327,12 @@ def reconcile_stale(providers: Providers, *, stats: DispatchStats, now: datetime
 def _settle_stale(message_id: int, claimed_at: datetime | None, **values: Any) -> bool:
     """Apply a reconciliation outcome unless the row moved on while the provider was asked
     (another worker reconciled it, and perhaps resent it, meanwhile)."""
-    settled = db.session.execute(
-        update(Message)
-        .where(Message.id == message_id, Message.status == MessageStatus.SENDING,
-               Message.sending_started_at == claimed_at)
-        .values(updated_at=utcnow(), **values)).rowcount
+    with across_practices():
+        settled = db.session.execute(
+            update(Message)
+            .where(Message.id == message_id, Message.status == MessageStatus.SENDING,
+                   Message.sending_started_at == claimed_at)
+            .values(updated_at=utcnow(), **values)).rowcount
     db.session.commit()
     return bool(settled)
 
@@ -336,5 +358,6 @@ def _ask_provider(message: Message, providers: Providers, *, now: datetime
             Message.created_at >= message.sending_started_at - timedelta(days=1))).scalars())
     found = providers.sms.find_sent(
         to=message.address, body=message.body,
-        created_after=message.sending_started_at - timedelta(seconds=5), exclude_ids=known)
+        created_after=message.sending_started_at - timedelta(seconds=5), exclude_ids=known,
+        sender=_sms_sender(message.practice_id))
     return found if found is not None else "not sent"

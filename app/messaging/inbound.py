@@ -29,8 +29,12 @@ Decisions:
   inbound message can never cause two.
 * A sender that is not a phone number (a short code, an alphanumeric id) is stored as sent and
   its raw text is the conversation's contact key.
-* Which practice: the one practice there is for now. Routing by the ``To`` number (one sender
-  per practice) comes with multi-practice support.
+* Which practice: the one owning the Messaging Service (``MessagingServiceSid``) or number
+  (``To``) the text was sent to (``Practice.sms_messaging_service_sid`` / ``sms_from_number``).
+  The deployment's own sender (TWILIO_MESSAGING_SERVICE_SID / TWILIO_FROM_NUMBER) counts only
+  while exactly one practice exists (a single-practice install). A text to a sender no
+  practice owns is refused (``UnknownRecipient``) and stores nothing. Everything after the
+  routing acts for that practice (``app.core.tenancy``).
 """
 
 from __future__ import annotations
@@ -39,11 +43,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
-from sqlalchemy import select
+from flask import current_app
+from sqlalchemy import or_, select
 
 from app.core import phones
 from app.core.clock import utcnow
 from app.core.db import insert_unless_exists
+from app.core.tenancy import across_practices, acting_for
 from app.extensions import db
 from app.messaging import consent, conversations, intents, outbox
 from app.messaging.keywords import (
@@ -66,7 +72,11 @@ class InboundError(ValueError):
 
 
 class NoPracticeError(LookupError):
-    """No practice is set up to receive messages."""
+    """The deployment's own sender got a text before any practice exists (retry later)."""
+
+
+class UnknownRecipient(LookupError):
+    """The number or Messaging Service a text was sent to belongs to no practice."""
 
 
 class Outcome(StrEnum):
@@ -97,13 +107,42 @@ class InboundResult:
     message_id: int | None
 
 
-def receiving_practice() -> Practice:
-    """The practice a provider's webhook belongs to: the one practice, for now."""
-    practice = db.session.execute(select(Practice).order_by(Practice.id).limit(1)
-                                  ).scalar_one_or_none()
-    if practice is None:
-        raise NoPracticeError("no practice is set up to receive messages")
-    return practice
+def _first_practices() -> list[Practice]:
+    return list(db.session.execute(select(Practice).order_by(Practice.id).limit(2)).scalars())
+
+
+def only_practice() -> Practice | None:
+    """The practice of a single-practice install; None when there are none or several."""
+    practices = _first_practices()
+    return practices[0] if len(practices) == 1 else None
+
+
+def receiving_practice(*, to: str, messaging_service_sid: str) -> Practice:
+    """The practice owning the Messaging Service or number a text was sent to (see the
+    module's decisions); ``UnknownRecipient`` naming what matched nothing."""
+    number = sender_address(to.strip()) if to.strip() else ""
+    service = messaging_service_sid.strip()
+    owners = [Practice.sms_messaging_service_sid == service] if service else []
+    if number:
+        owners.append(Practice.sms_from_number == number)
+    if owners:
+        practice = db.session.execute(select(Practice).where(or_(*owners))
+                                      .order_by(Practice.id).limit(1)).scalar_one_or_none()
+        if practice is not None:
+            return practice
+    config = current_app.config
+    ours = ((service and service == config["TWILIO_MESSAGING_SERVICE_SID"])
+            or (number and number == config["TWILIO_FROM_NUMBER"]))
+    if ours:
+        practices = _first_practices()
+        if not practices:
+            raise NoPracticeError("no practice is set up to receive messages")
+        if len(practices) == 1:
+            return practices[0]
+        raise UnknownRecipient("the deployment's own sender serves a single practice only: "
+                               "give each practice its own number or Messaging Service")
+    raise UnknownRecipient("To / MessagingServiceSid: no practice owns this number or "
+                           "Messaging Service")
 
 
 def sender_address(raw: str) -> str:
@@ -114,15 +153,24 @@ def sender_address(raw: str) -> str:
         return raw
 
 
-def receive_sms(*, message_sid: str, sender: str, body: str) -> InboundResult:
-    """Store one inbound text (once per ``message_sid``), route it, and commit."""
+def receive_sms(*, message_sid: str, sender: str, body: str, to: str,
+                messaging_service_sid: str = "") -> InboundResult:
+    """Store one inbound text (once per ``message_sid``) in the practice owning ``to`` /
+    ``messaging_service_sid``, route it, and commit."""
     if not message_sid:
         raise InboundError("MessageSid: missing")
     if len(message_sid) > 64:
         raise InboundError("MessageSid: longer than 64 characters")
     if not sender.strip():
         raise InboundError("From: missing")
-    practice = receiving_practice()
+    with across_practices():  # which practice it is for is what this decides
+        practice = receiving_practice(to=to, messaging_service_sid=messaging_service_sid)
+    with acting_for(practice.id):
+        return _receive(practice, message_sid=message_sid, sender=sender, body=body)
+
+
+def _receive(practice: Practice, *, message_sid: str, sender: str, body: str
+             ) -> InboundResult:
     address = sender_address(sender.strip())
     patients = patients_by_phone(practice_id=practice.id, e164=address)
     conversation = conversations.get_or_create(

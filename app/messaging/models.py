@@ -7,6 +7,7 @@ from sqlalchemy import Boolean, Column, ForeignKey, Index, Integer, String, Tabl
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.core.clock import utcnow
+from app.core.tenancy import PracticeScoped
 from app.core.types import EncryptedText, UTCDateTime
 from app.extensions import db
 
@@ -24,7 +25,7 @@ class Direction(StrEnum):
     OUTBOUND = "outbound"
 
 
-class Conversation(db.Model):
+class Conversation(PracticeScoped, db.Model):
     """One thread per contact point (a phone number or email address); a household's shared
     phone is one conversation with several patients."""
 
@@ -71,7 +72,7 @@ class Purpose(StrEnum):
     MARKETING = "marketing"        # recall, reactivation, reviews, broadcasts: explicit opt-in
 
 
-class Message(db.Model):
+class Message(PracticeScoped, db.Model):
     """Every message in and out. Outbound rows are the transactional outbox: written in the
     same transaction as the event that causes them, then sent by ``flask worker``."""
 
@@ -115,7 +116,7 @@ class Message(db.Model):
     conversation: Mapped[Conversation | None] = relationship(back_populates="messages")
 
 
-class ConsentEntry(db.Model):
+class ConsentEntry(PracticeScoped, db.Model):
     """The consent ledger: one row per change, never updated. The current state for a contact
     point, channel and purpose is derived from the latest rows (see messaging.consent)."""
 
@@ -135,7 +136,7 @@ class ConsentEntry(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class ContactPointStatus(db.Model):
+class ContactPointStatus(PracticeScoped, db.Model):
     """A phone or email address the providers told us cannot receive messages."""
 
     __table_args__ = (Index("ix_contact_point_status_contact", "practice_id", "channel",
@@ -151,9 +152,10 @@ class ContactPointStatus(db.Model):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
 
-class WebhookEvent(db.Model):
+class WebhookEvent(PracticeScoped, db.Model):
     """Provider events already processed, so retried deliveries are handled once."""
 
     provider: Mapped[str] = mapped_column(String(20), primary_key=True)
     event_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    practice_id: Mapped[int] = mapped_column(ForeignKey("practice.id"))
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -57,11 +57,18 @@ def twilio_sms() -> Response:
     try:
         result = inbound.receive_sms(message_sid=request.form.get("MessageSid", ""),
                                      sender=request.form.get("From", ""),
-                                     body=request.form.get("Body", ""))
+                                     body=request.form.get("Body", ""),
+                                     to=request.form.get("To", ""),
+                                     messaging_service_sid=request.form.get(
+                                         "MessagingServiceSid", ""))
     except inbound.InboundError as error:
         return _plain(str(error), 400)
     except inbound.NoPracticeError as error:
         return _plain(str(error), 503)
+    except inbound.UnknownRecipient as error:
+        # The reason names no number: the refusal is logged without what the text was about.
+        log.warning("refused %s: %s", request.path, error)
+        return _plain("no practice receives texts at this number", 404)
     log.info("inbound sms routed: %s (message %s)", result.outcome, result.message_id)
     return Response(EMPTY_TWIML, mimetype="text/xml")
 
@@ -107,8 +114,6 @@ def sendgrid_events() -> Response:
         result = delivery_events.apply_sendgrid_events(events)
     except delivery_events.DeliveryEventError as error:
         return _plain(str(error), 400)
-    except inbound.NoPracticeError as error:
-        return _plain(str(error), 503)
     log.info("sendgrid events: %s applied, %s repeated, %s unmatched, %s skipped",
              result.applied, result.duplicates, result.unmatched, result.skipped)
     return _plain("", 200)

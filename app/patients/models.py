@@ -10,6 +10,7 @@ from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.core.clock import utcnow
+from app.core.tenancy import PracticeScoped
 from app.core.types import EncryptedDate, EncryptedText, UTCDateTime
 from app.extensions import db
 from app.security import blind_index
@@ -32,7 +33,7 @@ class Channel(StrEnum):
     EMAIL = "email"
 
 
-class Household(db.Model):
+class Household(PracticeScoped, db.Model):
     """Patients who share one phone (a family): one conversation, several patients."""
 
     __table_args__ = (UniqueConstraint("practice_id", "phone_index"),)
@@ -47,7 +48,7 @@ class Household(db.Model):
                                                   order_by="Patient.id")
 
 
-class Patient(db.Model):
+class Patient(PracticeScoped, db.Model):
     __table_args__ = (
         UniqueConstraint("practice_id", "external_id_index"),
         Index("ix_patient_practice_mobile", "practice_id", "mobile_phone_index"),

@@ -6,6 +6,7 @@ from sqlalchemy import Boolean, Column, ForeignKey, Integer, String, Table, Time
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.core.clock import utcnow
+from app.core.tenancy import PracticeScoped
 from app.core.types import UTCDateTime
 from app.extensions import db
 
@@ -46,7 +47,7 @@ class Practice(db.Model):
                                                      order_by="Provider.id")
 
 
-class Location(db.Model):
+class Location(PracticeScoped, db.Model):
     __table_args__ = (UniqueConstraint("practice_id", "name"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -65,7 +66,7 @@ class Location(db.Model):
                                                      back_populates="locations")
 
 
-class Provider(db.Model):
+class Provider(PracticeScoped, db.Model):
     """A practitioner who sees patients (FHIR Practitioner)."""
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -79,7 +79,8 @@ def set_weekly_hours(*, practice_id: int, provider_id: int, location_id: int,
         raise CalendarInputError(errors)
     _clear_period(provider_id=provider_id, location_id=location_id, valid_from=valid_from,
                   valid_until=valid_until)
-    rows = [WorkingHours(provider_id=provider_id, location_id=location_id,
+    rows = [WorkingHours(practice_id=practice_id, provider_id=provider_id,
+                         location_id=location_id,
                          weekday=interval.weekday, start_time=interval.start_time,
                          end_time=interval.end_time, valid_from=valid_from,
                          valid_until=valid_until)
@@ -266,7 +267,8 @@ def _clear_period(*, provider_id: int, location_id: int, valid_from: date | None
 
 def _dated_copy(row: WorkingHours, valid_from: date | None, valid_until: date | None
                 ) -> WorkingHours:
-    return WorkingHours(provider_id=row.provider_id, location_id=row.location_id,
+    return WorkingHours(practice_id=row.practice_id, provider_id=row.provider_id,
+                        location_id=row.location_id,
                         weekday=row.weekday, start_time=row.start_time, end_time=row.end_time,
                         valid_from=valid_from, valid_until=valid_until)
 
@@ -289,8 +291,9 @@ def _add_exception(*, kind: str, practice_id: int, provider_id: int, starts_at: 
                                       provider=provider.display_name)
     if errors:
         raise CalendarInputError(errors)
-    exception = ScheduleException(provider_id=provider.id, location_id=location_id, kind=kind,
-                                  starts_at=starts_at, ends_at=ends_at, label=label)
+    exception = ScheduleException(practice_id=provider.practice_id, provider_id=provider.id,
+                                  location_id=location_id, kind=kind, starts_at=starts_at,
+                                  ends_at=ends_at, label=label)
     db.session.add(exception)
     db.session.commit()
     return exception

@@ -19,6 +19,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.core.clock import utcnow
+from app.core.tenancy import PracticeScoped
 from app.core.types import EncryptedText, UTCDateTime
 from app.extensions import db
 
@@ -55,7 +56,7 @@ provider_appointment_type = Table(
 )
 
 
-class AppointmentType(db.Model):
+class AppointmentType(PracticeScoped, db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     practice_id: Mapped[int] = mapped_column(ForeignKey("practice.id"), index=True)
     name: Mapped[str] = mapped_column(String(100))  # shown to patients: no clinical detail
@@ -73,13 +74,14 @@ class AppointmentType(db.Model):
     providers = relationship("Provider", secondary=provider_appointment_type)
 
 
-class WorkingHours(db.Model):
+class WorkingHours(PracticeScoped, db.Model):
     """A provider's recurring weekly hours at a location, in the location's local time (so a
     09:00 start stays 09:00 across a DST change)."""
 
     __table_args__ = (Index("ix_working_hours_provider", "provider_id", "weekday"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    practice_id: Mapped[int] = mapped_column(ForeignKey("practice.id"))
     provider_id: Mapped[int] = mapped_column(ForeignKey("provider.id", ondelete="CASCADE"))
     location_id: Mapped[int] = mapped_column(ForeignKey("location.id", ondelete="CASCADE"))
     weekday: Mapped[int] = mapped_column(Integer)  # 0 = Monday (date.weekday())
@@ -89,7 +91,7 @@ class WorkingHours(db.Model):
     valid_until: Mapped[date | None] = mapped_column(Date)
 
 
-class Schedule(db.Model):
+class Schedule(PracticeScoped, db.Model):
     """A calendar that slots are offered from: one provider's at a location, or a whole
     location's (``provider_id`` None: any provider working there). One row per provider and
     location is kept by ``calendars.set_weekly_hours``; more may come through the FHIR API.
@@ -119,13 +121,14 @@ class Schedule(db.Model):
     provider = relationship("Provider")
 
 
-class ScheduleException(db.Model):
+class ScheduleException(PracticeScoped, db.Model):
     """A one-off change to a provider's hours: time off (holiday, vacation, blocked time) or
     extra hours at a location. Stored in UTC."""
 
     __table_args__ = (Index("ix_schedule_exception_provider", "provider_id", "starts_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    practice_id: Mapped[int] = mapped_column(ForeignKey("practice.id"))
     provider_id: Mapped[int] = mapped_column(ForeignKey("provider.id", ondelete="CASCADE"))
     location_id: Mapped[int | None] = mapped_column(ForeignKey("location.id",
                                                                ondelete="CASCADE"))
@@ -135,7 +138,7 @@ class ScheduleException(db.Model):
     label: Mapped[str | None] = mapped_column(String(120))  # "Thanksgiving", "Conference"
 
 
-class Appointment(db.Model):
+class Appointment(PracticeScoped, db.Model):
     __table_args__ = (
         Index("ix_appointment_provider_start", "provider_id", "start_at"),
         Index("ix_appointment_patient_start", "patient_id", "start_at"),
@@ -174,7 +177,7 @@ waitlist_entry_provider = Table(
 )
 
 
-class WaitlistEntry(db.Model):
+class WaitlistEntry(PracticeScoped, db.Model):
     """A patient waiting for an earlier time: for a type, at a location, with any of the
     chosen providers (none chosen = any), on preferred weekdays and times of day."""
 
@@ -198,12 +201,13 @@ class WaitlistEntry(db.Model):
     providers = relationship("Provider", secondary=waitlist_entry_provider)
 
 
-class WaitlistOffer(db.Model):
+class WaitlistOffer(PracticeScoped, db.Model):
     """A freed slot offered to a waiting patient by SMS; the first YES wins."""
 
     __table_args__ = (Index("ix_waitlist_offer_open", "status", "expires_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    practice_id: Mapped[int] = mapped_column(ForeignKey("practice.id"))
     entry_id: Mapped[int] = mapped_column(ForeignKey("waitlist_entry.id"), index=True)
     provider_id: Mapped[int] = mapped_column(ForeignKey("provider.id"))
     location_id: Mapped[int] = mapped_column(ForeignKey("location.id"))
@@ -218,7 +222,7 @@ class WaitlistOffer(db.Model):
     responded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
-class OneTimeCode(db.Model):
+class OneTimeCode(PracticeScoped, db.Model):
     """A code texted to a phone to prove the person holds it (self-scheduling). Stored as a
     keyed hash; expires, is single-use, and allows a few attempts."""
 

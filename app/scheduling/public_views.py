@@ -51,7 +51,7 @@ from app.scheduling.models import Appointment, AppointmentType
 from app.scheduling.slots import Slot
 from app.security.crypto import DecryptionError
 from app.security.permissions import public
-from app.web.ui import current_practice
+from app.web.scope import act_for_public_practice
 
 bp = Blueprint("book", __name__, url_prefix="/book")
 STATE = "self_booking"
@@ -113,6 +113,11 @@ def _day_names(width: str) -> dict[int, str]:
 
 
 @bp.before_request
+def _act_for_the_public_practice() -> None:
+    g.public_practice_id = act_for_public_practice()
+
+
+@bp.before_request
 def _remember_language() -> None:
     chosen = request.args.get("lang")
     if chosen:
@@ -122,7 +127,8 @@ def _remember_language() -> None:
 
 
 def _practice() -> Practice:
-    practice = current_practice()
+    practice_id = g.public_practice_id
+    practice = None if practice_id is None else db.session.get(Practice, practice_id)
     if practice is None:
         abort(404)
     return practice

@@ -394,7 +394,8 @@ def offer_slot(slot: slots.Slot, *, practice_id: int, freed_by_patient_id: int |
     offers = []
     for entry in batch[:current_app.config["WAITLIST_BATCH_SIZE"]]:
         offer = WaitlistOffer(
-            entry_id=entry.id, provider_id=slot.provider_id, location_id=slot.location_id,
+            practice_id=practice_id, entry_id=entry.id, provider_id=slot.provider_id,
+            location_id=slot.location_id,
             appointment_type_id=slot.appointment_type_id, start_at=slot.start.astimezone(UTC),
             end_at=slot.end.astimezone(UTC), status=OFFERED, offered_at=now,
             expires_at=expires_at)

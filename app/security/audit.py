@@ -7,6 +7,13 @@ row breaks every later link. Appends are serialized so concurrent requests canno
 chain: on PostgreSQL by a transaction-scoped advisory lock, on SQLite by the write lock the
 row's INSERT takes before the previous hash is read.
 
+Each row names its practice (``practice_id``: the actor's, else the practice the unit of work
+acts for; None for deployment-wide events such as a failed sign-in with an unknown email), and
+an admin's viewer and export are scoped to it like every query of practice data. The chain
+stays one chain for the whole deployment, so ``verify_chain()`` checks every practice's rows
+at once (reading the table directly, outside practice scoping); the practice column is not
+among the chained fields, because rows written before it existed were chained without it.
+
 ``verify_chain()`` walks the whole trail and names the first broken link. The chain alone
 cannot notice rows deleted from its *end* (the remaining prefix is still a valid chain), so
 every verification reports the last event's id and hash as a checkpoint: keep it outside the
@@ -29,6 +36,7 @@ from flask_login import current_user
 from sqlalchemy import select, text
 
 from app.core.clock import utcnow
+from app.core.tenancy import current_practice_id
 from app.core.types import keyring
 from app.extensions import db
 from app.security.models import AuditEvent
@@ -127,6 +135,13 @@ def _request_facts() -> dict[str, Any]:
             "client_request_id": g.get("client_request_id")}
 
 
+def _practice_of(actor: Any) -> int | None:
+    """The practice an event belongs to: the actor's (a staff user or an API client), else
+    the practice the unit of work acts for; None for deployment-wide events."""
+    practice_id = getattr(actor, "practice_id", None)
+    return practice_id if practice_id is not None else current_practice_id()
+
+
 def _actor_facts() -> dict[str, Any]:
     if has_request_context() and current_user and current_user.is_authenticated:
         return {"actor_id": current_user.id, "actor_email": current_user.email,
@@ -150,6 +165,7 @@ def record(action: str, *, patient_id: int | None = None, object_type: str | Non
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": _ADVISORY_LOCK_ID})
     event = AuditEvent(
+        practice_id=_practice_of(actor),
         occurred_at=occurred_at or utcnow(),
         action=str(action),
         patient_id=patient_id,
@@ -163,10 +179,13 @@ def record(action: str, *, patient_id: int | None = None, object_type: str | Non
     session.add(event)
     # Insert first: the id is part of the hash, and on SQLite the INSERT holds the write lock,
     # so no other writer can slip a row in between this one and the predecessor read next.
+    # The chain is the deployment's, not a practice's: the predecessor is read from the table
+    # itself (a Core query, outside the practice scoping of ORM queries).
     session.flush()
+    table = AuditEvent.__table__
     previous = session.execute(
-        select(AuditEvent.chain_hash).where(AuditEvent.id < event.id)
-        .order_by(AuditEvent.id.desc()).limit(1)
+        select(table.c.chain_hash).where(table.c.id < event.id)
+        .order_by(table.c.id.desc()).limit(1)
     ).scalar_one_or_none()
     event.chain_hash = compute_hash(previous or GENESIS, event)
     session.flush()

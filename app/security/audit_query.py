@@ -1,5 +1,8 @@
 """Reading the audit trail: the admin screen's filtered pages and the CSV export.
 
+An admin sees only their practice's events: the page's ORM queries are scoped by the request's
+practice (``app.core.tenancy``), the export names the practice in its query.
+
 Looking at the trail is itself audited: a page loads the names of the patients it mentions, so
 each page view appends one ``audit.view`` event and each export one ``audit.export`` event,
 with the filter and the number of matching rows (never a name). Dates in a filter are days in
@@ -165,7 +168,10 @@ def export_csv(*, practice_id: int, filters: AuditFilter, default_zone: str) -> 
     number of rows in the file. The rows are read ``EXPORT_BATCH`` at a time."""
     zone = practice_zone(practice_id=practice_id, default=default_zone)
     last_id = db.session.execute(select(func.max(AuditEvent.id))).scalar_one() or 0
-    conditions = [*_conditions(filters, zone), AuditEvent.id <= last_id]
+    # The rows are read from the table (Core), which ORM practice scoping does not reach: the
+    # practice is named here.
+    conditions = [*_conditions(filters, zone), AuditEvent.id <= last_id,
+                  AuditEvent.practice_id == practice_id]
     count = _count(select(AuditEvent.id).where(*conditions))
     audit.record(Action.AUDIT_EXPORT, patient_id=filters.patient_id,
                  detail={"filter": filters.as_detail(), "count": count})

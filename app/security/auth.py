@@ -31,11 +31,13 @@ from flask_wtf.csrf import CSRFError
 from wtforms import EmailField, PasswordField
 from wtforms.validators import DataRequired, Email, EqualTo, Length
 
+from app.core.tenancy import across_practices
 from app.extensions import db, login_manager
 from app.security import sessions, signin, staff
 from app.security.models import StaffSession, StaffUser
 from app.security.passwords import MIN_LENGTH, WeakPassword
 from app.security.permissions import Permission, Role, any_staff, public, role_can
+from app.web import scope
 from app.web.next_url import safe_next
 
 bp = Blueprint("auth", __name__)
@@ -86,6 +88,7 @@ def init_app(app: Flask) -> None:
     login_manager.login_message = _l("Please sign in to continue.")
     login_manager.session_protection = "strong"
     app.register_blueprint(bp)
+    app.before_request(_act_for_signed_in_staff)
     app.before_request(_sign_out_when_idle)
     app.register_error_handler(CSRFError, _csrf_refused)
     app.jinja_env.globals["can"] = _can
@@ -95,7 +98,9 @@ def init_app(app: Flask) -> None:
         row = sessions.find_live(session_id)
         if row is None:
             return None
-        return SignedInStaff(db.session.get(StaffUser, row.user_id), row, session_id)
+        with across_practices():  # whose practice the request is for is what this decides
+            user = db.session.get(StaffUser, row.user_id)
+        return SignedInStaff(user, row, session_id)
 
 
 @bp.route("/sign-in", methods=["GET", "POST"])
@@ -189,6 +194,12 @@ def _start_session(user: StaffUser) -> None:
 
 def _current_session() -> StaffSession:
     return db.session.get(StaffSession, current_user.session_row_id)
+
+
+def _act_for_signed_in_staff() -> None:
+    """A signed-in staff member's requests act for their practice, whatever the page."""
+    if request.endpoint != "static" and current_user.is_authenticated:
+        scope.act_for(current_user.practice_id)
 
 
 def _sign_out_when_idle() -> Any:

@@ -20,6 +20,7 @@ from app.security import invitations, links, staff
 from app.security.auth import strip_text
 from app.security.passwords import MIN_LENGTH, WeakPassword
 from app.security.permissions import Permission, Role, public, requires, role_label
+from app.web import scope
 
 bp = Blueprint("invitations", __name__)
 
@@ -95,6 +96,7 @@ def accept(token: str) -> Any:
         invitation, _claims = invitations.open_link(token)
     except links.LinkError as refused:
         return _refused(refused)
+    scope.act_for(invitation.practice_id)
     form = AcceptForm()
     if form.validate_on_submit():
         try:

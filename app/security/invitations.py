@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 
 from app.core import clock
+from app.core.tenancy import across_practices
 from app.extensions import db
 from app.security import audit, links, staff
 from app.security.links import LinkInvalid, LinkPurpose, LinkUsed
@@ -92,7 +93,8 @@ def open_link(token: str) -> tuple[StaffInvitation, links.LinkClaims]:
     """The invitation a link names, or a ``links.LinkError``: not ours (``LinkInvalid``),
     expired (``LinkExpired``), used, replaced by a newer link or revoked (``LinkUsed``)."""
     claims = links.verify_link_token(token, PURPOSE)
-    invitation = db.session.get(StaffInvitation, int(claims.subject_id))
+    with across_practices():  # the signed link names the practice, not a session
+        invitation = db.session.get(StaffInvitation, int(claims.subject_id))
     if invitation is None:
         raise LinkInvalid()
     if (invitation.token_id != claims.token_id or invitation.accepted_at is not None

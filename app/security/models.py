@@ -6,11 +6,12 @@ from sqlalchemy import Boolean, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.clock import utcnow
+from app.core.tenancy import PracticeScoped
 from app.core.types import UTCDateTime
 from app.extensions import db
 
 
-class StaffUser(db.Model):
+class StaffUser(PracticeScoped, db.Model):
     """A person at the practice who signs in. Staff emails are work addresses, not PHI."""
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -53,7 +54,7 @@ class SignInAttempt(db.Model):
     succeeded: Mapped[bool] = mapped_column(Boolean)
 
 
-class AuditEvent(db.Model):
+class AuditEvent(PracticeScoped, db.Model):
     """Append-only, hash-chained record of every access to patient data and every sign-in.
 
     ``chain_hash`` is an HMAC over this row's fields and the previous row's ``chain_hash``;
@@ -62,6 +63,10 @@ class AuditEvent(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     occurred_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    # The practice whose data or staff the event is about; None for deployment-wide events
+    # (a failed sign-in with an unknown email, a key rotation). Not part of the chained fields:
+    # rows written before the column existed were chained without it.
+    practice_id: Mapped[int | None] = mapped_column(ForeignKey("practice.id"), index=True)
     actor_id: Mapped[int | None] = mapped_column(Integer, index=True)
     actor_email: Mapped[str | None] = mapped_column(String(254))
     actor_role: Mapped[str | None] = mapped_column(String(20))
@@ -85,7 +90,7 @@ class UsedLinkToken(db.Model):
     used_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class StaffInvitation(db.Model):
+class StaffInvitation(PracticeScoped, db.Model):
     """An admin's invitation for a new staff member: a signed, expiring, single-use link
     (``LinkPurpose.STAFF_INVITATION``) whose token id is kept here, so issuing a new link or
     revoking the invitation makes the old link worthless."""

@@ -25,6 +25,7 @@ from flask import current_app
 from sqlalchemy import delete, func, select
 
 from app.core import clock
+from app.core.tenancy import across_practices
 from app.extensions import db
 from app.security import audit
 from app.security.audit import Action
@@ -79,7 +80,8 @@ def sign_in(*, email: str, password: str, ip: str) -> StaffUser:
     policy = LockoutPolicy.from_config(current_app.config)
     now = clock.utcnow()
     email = normalize_email(email)
-    user = db.session.execute(select(StaffUser).filter_by(email=email)).scalar_one_or_none()
+    with across_practices():  # an email names one account in the whole deployment
+        user = db.session.execute(select(StaffUser).filter_by(email=email)).scalar_one_or_none()
     try:
         _refuse_if_locked(email=email, user=user, ip=ip, now=now, policy=policy,
                           failed=Action.SIGN_IN_FAILED)

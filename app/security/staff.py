@@ -9,6 +9,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from app.core import clock
+from app.core.tenancy import across_practices
 from app.extensions import db
 from app.security import audit, sessions
 from app.security.models import StaffUser
@@ -86,7 +87,9 @@ def add_staff(*, practice_id: int, email: str, role: str, display_name: str | No
     """``create_staff`` in the caller's transaction (an accepted invitation commits it)."""
     email = normalize_email(email)
     check_role(role)
-    if db.session.execute(select(StaffUser.id).filter_by(email=email)).first():
+    with across_practices():  # an email signs in to one account in the whole deployment
+        taken = db.session.execute(select(StaffUser.id).filter_by(email=email)).first()
+    if taken:
         raise DuplicateEmail(f"a staff account with email {email} already exists")
     user = StaffUser(practice_id=practice_id, email=email, role=role,
                      display_name=(display_name or "").strip() or email.split("@")[0],

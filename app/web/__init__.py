@@ -7,7 +7,7 @@ from flask import Flask
 from werkzeug.routing import IntegerConverter, Map
 
 from app.core.ids import MAX_ROW_ID
-from app.web import errors, headers, ui
+from app.web import errors, headers, scope, ui
 from app.web.views import bp
 
 
@@ -30,6 +30,7 @@ def init_app(app: Flask) -> None:
     from app.scheduling.views import bp as scheduling_bp
     from app.security.permissions import role_label
 
+    scope.init_app(app)  # first: every later request hook runs inside the request's scope
     app.url_map.converters["id"] = IdConverter  # before any blueprint's routes
     app.jinja_env.globals.update(current_locale=lambda: str(get_locale() or "en"),
                                  role_label=role_label)

@@ -12,12 +12,12 @@ from flask import Flask, g, request, url_for
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from sqlalchemy import select
 
 from app.core import phones
 from app.extensions import db
 from app.practice.models import Practice
 from app.security.permissions import Permission, role_can
+from app.web.scope import public_practice_id
 
 LANGUAGE_NAMES = {"en": "English", "es": "Español"}  # each in its own language, never translated
 
@@ -79,8 +79,8 @@ def current_practice() -> Practice | None:
     installation serves; None before any practice exists. Layouts call it once a page."""
     if current_user.is_authenticated:
         return db.session.get(Practice, current_user.practice_id)
-    return db.session.execute(
-        select(Practice).order_by(Practice.id).limit(1)).scalar_one_or_none()
+    practice_id = public_practice_id()
+    return None if practice_id is None else db.session.get(Practice, practice_id)
 
 
 def staff_sections() -> list[tuple[Section, str, bool]]:

@@ -10,6 +10,7 @@ from playwright.sync_api import expect
 from app.extensions import db
 from app.messaging import inbound
 from tests import factories
+from tests.factories import DEPLOYMENT_NUMBER
 
 pytestmark = pytest.mark.browser
 
@@ -50,7 +51,7 @@ def test_front_desk_pages_the_log_and_honours_a_likely_opt_out(page, practice):
         factories.make_message(patient, body=f"Reminder {n:02d}",
                                created_at=start + timedelta(minutes=n))
     inbound.receive_sms(message_sid="SM" + "8" * 32, sender="+13125550178",
-                        body="no more messages please")
+                        body="no more messages please", to=DEPLOYMENT_NUMBER)
     _sign_in(page, factories.make_staff(practice, role="front_desk"))
     page.goto(f"/patients/{patient.id}")
 

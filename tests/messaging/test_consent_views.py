@@ -18,6 +18,7 @@ from app.messaging.conversations import contact_index
 from app.messaging.models import ConsentEntry, Message, MessageStatus, Purpose
 from app.security.models import AuditEvent
 from tests import factories
+from tests.factories import DEPLOYMENT_NUMBER
 
 MOBILE = "+13125550147"
 
@@ -184,7 +185,7 @@ def test_staff_who_may_only_view_see_the_panel_but_cannot_change_it(login, patie
 @pytest.fixture
 def flagged(patient):
     result = inbound.receive_sms(message_sid="SM" + "7" * 32, sender=MOBILE,
-                                 body="Please stop texting me")
+                                 body="Please stop texting me", to=DEPLOYMENT_NUMBER)
     assert result.outcome == inbound.Outcome.LIKELY_OPT_OUT
     return db.session.get(Message, result.message_id)
 

@@ -209,7 +209,8 @@ class ScriptedSms:
         self.while_sending = while_sending
         self.while_looking = while_looking
 
-    def send_sms(self, *, to, body, status_callback_url, idempotency_key) -> SendResult:
+    def send_sms(self, *, to, body, status_callback_url, idempotency_key, sender=None
+                 ) -> SendResult:
         self.callbacks.append(status_callback_url)
         if self.while_sending:
             self.while_sending(len(self.callbacks))
@@ -218,7 +219,8 @@ class ScriptedSms:
     def fetch_status(self, provider_message_id: str) -> SendResult | None:
         return None
 
-    def find_sent(self, *, to, body, created_after, exclude_ids=()) -> SendResult | None:
+    def find_sent(self, *, to, body, created_after, exclude_ids=(), sender=None
+                  ) -> SendResult | None:
         if self.while_looking:
             self.while_looking()
         return None  # Twilio had not listed it when we asked

@@ -24,6 +24,7 @@ from app.scheduling.calendars import WeeklyInterval
 from app.scheduling.models import Appointment, AppointmentType, WaitlistEntry, WaitlistOffer
 from app.security.models import StaffUser
 from tests import factories
+from tests.factories import DEPLOYMENT_NUMBER
 from tests.messaging.signed_webhooks import (
     WEBHOOK_SETTINGS,
     inbound_form,
@@ -288,7 +289,8 @@ def test_simultaneous_yeses_book_the_slot_once(postgres_only, app, clinic):
         with app.app_context():
             start.wait()
             try:
-                inbound.receive_sms(message_sid=new_sid(), sender=sender, body="YES")
+                inbound.receive_sms(message_sid=new_sid(), sender=sender, body="YES",
+                                    to=DEPLOYMENT_NUMBER)
             except BaseException as error:  # reported by the assertions below
                 errors.append(error)
 
@@ -579,7 +581,7 @@ def test_the_sweep_passes_by_an_offer_a_yes_is_booking(postgres_only, monkeypatc
         with app.app_context():
             try:
                 inbound.receive_sms(message_sid=new_sid(), sender=patient.mobile_phone,
-                                    body="YES")
+                                    body="YES", to=DEPLOYMENT_NUMBER)
             except BaseException as error:  # reported by the assertions below
                 errors.append(error)
 

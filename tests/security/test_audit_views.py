@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import func, select
 
+from app.core.tenancy import acting_for
 from app.extensions import db
 from app.security import audit
 from app.security.audit_query import EXPORT_COLUMNS
@@ -86,9 +87,10 @@ def test_patient_filter_shows_the_name_and_the_look_is_audited_without_it(admin,
     assert patient.given_name not in event.detail
 
 
-def test_events_come_fifty_to_a_page(admin):
-    for n in range(55):
-        audit.record("patient.search", object_type="search", object_id=f"search-{n:02d}")
+def test_events_come_fifty_to_a_page(admin, practice):
+    with acting_for(practice.id):
+        for n in range(55):
+            audit.record("patient.search", object_type="search", object_id=f"search-{n:02d}")
     db.session.commit()
 
     first = admin.get("/admin/audit?action=patient.search").get_data(as_text=True)
@@ -134,8 +136,9 @@ def test_csv_export_returns_the_filtered_rows_and_is_audited(admin, trail):
                                         "count": 1}
 
 
-def test_csv_export_defuses_spreadsheet_formulas(admin):
-    audit.record("patient.view", object_type="patient", object_id='=HYPERLINK("x")')
+def test_csv_export_defuses_spreadsheet_formulas(admin, practice):
+    with acting_for(practice.id):
+        audit.record("patient.view", object_type="patient", object_id='=HYPERLINK("x")')
     db.session.commit()
 
     body = admin.get("/admin/audit/export.csv?action=patient.view").get_data(as_text=True)

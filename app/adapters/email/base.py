@@ -22,9 +22,11 @@ class EmailProvider(Protocol):
     name: str
 
     def send_email(self, *, to: str, subject: str, html: str, text: str,
-                   idempotency_key: str, categories: Sequence[str] = ()) -> SendResult:
+                   idempotency_key: str, categories: Sequence[str] = (),
+                   from_email: str | None = None) -> SendResult:
         """Send one email with an HTML and a plain-text part. ``idempotency_key`` and
         ``categories`` travel to the provider and back in its events: opaque, never PHI.
+        ``from_email`` is the sender (default: the configured one).
         Raises the classified errors of ``app.adapters.sending``."""
 
 

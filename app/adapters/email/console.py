@@ -26,7 +26,8 @@ class ConsoleEmail:
         return cls()
 
     def send_email(self, *, to: str, subject: str, html: str, text: str,
-                   idempotency_key: str, categories: Sequence[str] = ()) -> SendResult:
+                   idempotency_key: str, categories: Sequence[str] = (),
+                   from_email: str | None = None) -> SendResult:
         provider_message_id = f"console-{uuid.uuid4().hex}"
         log.info("Email %s (key %s): %d characters of text, %d of HTML", provider_message_id,
                  idempotency_key, len(text), len(html))

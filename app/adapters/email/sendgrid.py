@@ -52,10 +52,11 @@ class SendGridEmail:
                    timeout=settings["PROVIDER_TIMEOUT_SECONDS"])
 
     def send_email(self, *, to: str, subject: str, html: str, text: str,
-                   idempotency_key: str, categories: Sequence[str] = ()) -> SendResult:
+                   idempotency_key: str, categories: Sequence[str] = (),
+                   from_email: str | None = None) -> SendResult:
         """202 Accepted → ``SendResult(X-Message-Id, "queued")``. SendGrid's events carry
         ``sg_message_id`` = that id + "." + a suffix, and our ``REFERENCE_ARG``."""
-        mail = Mail(from_email=self._from_email, to_emails=to, subject=subject,
+        mail = Mail(from_email=from_email or self._from_email, to_emails=to, subject=subject,
                     plain_text_content=text, html_content=html)
         mail.custom_arg = CustomArg(REFERENCE_ARG, idempotency_key)
         for category in categories:

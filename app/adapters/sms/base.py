@@ -15,6 +15,7 @@ Two ways reconcile it before any resend:
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -22,20 +23,35 @@ from app.adapters.registry import Registry
 from app.adapters.sending import SendResult
 
 
+@dataclass(frozen=True)
+class SmsSender:
+    """Who a text goes out from: a Messaging Service, else a number (E.164). A provider given
+    none (or an empty one) sends from the sender it was configured with."""
+
+    messaging_service_sid: str | None = None
+    from_number: str | None = None
+
+    def __bool__(self) -> bool:
+        return bool(self.messaging_service_sid or self.from_number)
+
+
 class SmsProvider(Protocol):
     name: str
 
     def send_sms(self, *, to: str, body: str, status_callback_url: str | None,
-                 idempotency_key: str) -> SendResult:
-        """Send ``body`` to ``to`` (E.164). Raises the classified errors of
-        ``app.adapters.sending``. ``idempotency_key`` is opaque and never PHI."""
+                 idempotency_key: str, sender: SmsSender | None = None) -> SendResult:
+        """Send ``body`` to ``to`` (E.164) from ``sender`` (default: the configured one).
+        Raises the classified errors of ``app.adapters.sending``. ``idempotency_key`` is
+        opaque and never PHI."""
 
     def fetch_status(self, provider_message_id: str) -> SendResult | None:
         """The provider's current view of a message, or None if it does not know the id."""
 
     def find_sent(self, *, to: str, body: str, created_after: datetime,
-                  exclude_ids: Collection[str] = ()) -> SendResult | None:
-        """A message with exactly this recipient and body created at or after
+                  exclude_ids: Collection[str] = (), sender: SmsSender | None = None
+                  ) -> SendResult | None:
+        """A message from ``sender`` (default: the configured one) with exactly this
+        recipient and body created at or after
         ``created_after`` (UTC) whose id is not in ``exclude_ids``, or None.
 
         For reconciling a message left in ``sending`` with no provider id. Pass the

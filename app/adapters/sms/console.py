@@ -17,7 +17,7 @@ from datetime import datetime
 from typing import Any
 
 from app.adapters.sending import SendResult
-from app.adapters.sms.base import register
+from app.adapters.sms.base import SmsSender, register
 from app.adapters.sms.segments import count_segments
 
 log = logging.getLogger(__name__)
@@ -32,7 +32,7 @@ class ConsoleSms:
         return cls()
 
     def send_sms(self, *, to: str, body: str, status_callback_url: str | None,
-                 idempotency_key: str) -> SendResult:
+                 idempotency_key: str, sender: SmsSender | None = None) -> SendResult:
         provider_message_id = f"console-{uuid.uuid4().hex}"
         log.info("SMS %s (key %s): %d characters, %d segment(s)", provider_message_id,
                  idempotency_key, len(body), count_segments(body).segments)
@@ -44,6 +44,7 @@ class ConsoleSms:
         return None
 
     def find_sent(self, *, to: str, body: str, created_after: datetime,
-                  exclude_ids: Collection[str] = ()) -> SendResult | None:
+                  exclude_ids: Collection[str] = (), sender: SmsSender | None = None
+                  ) -> SendResult | None:
         """Nothing leaves the process, so a message without an id was never "sent"."""
         return None

@@ -31,7 +31,7 @@ from app.adapters.sending import (
     TransientSendError,
     redact,
 )
-from app.adapters.sms.base import register
+from app.adapters.sms.base import SmsSender, register
 
 INVALID_NUMBER_CODES = frozenset({21211, 21612, 21614, 21635})
 OPTED_OUT_CODES = frozenset({21610})
@@ -74,15 +74,22 @@ class TwilioSms:
                    api_base_url=settings["TWILIO_API_BASE_URL"],
                    timeout=settings["PROVIDER_TIMEOUT_SECONDS"])
 
+    def _sender(self, sender: SmsSender | None) -> SmsSender:
+        if sender:
+            return sender
+        return SmsSender(messaging_service_sid=self._messaging_service_sid,
+                         from_number=self._from_number)
+
     def send_sms(self, *, to: str, body: str, status_callback_url: str | None,
-                 idempotency_key: str) -> SendResult:
+                 idempotency_key: str, sender: SmsSender | None = None) -> SendResult:
         """``idempotency_key`` is not sent: Twilio has none. See ``find_sent``."""
-        sender: dict[str, str] = (
-            {"messaging_service_sid": self._messaging_service_sid}
-            if self._messaging_service_sid else {"from_": self._from_number or ""})
+        chosen = self._sender(sender)
+        sender_args: dict[str, str] = (
+            {"messaging_service_sid": chosen.messaging_service_sid}
+            if chosen.messaging_service_sid else {"from_": chosen.from_number or ""})
         try:
             message = self._client.messages.create(
-                to=to, body=body, status_callback=status_callback_url or None, **sender)
+                to=to, body=body, status_callback=status_callback_url or None, **sender_args)
         except (TwilioException, requests.RequestException) as exc:
             raise _classify(exc) from exc
         return SendResult(message.sid or "", message.status or "", message.error_code)
@@ -97,7 +104,8 @@ class TwilioSms:
         return SendResult(message.sid or "", message.status or "", message.error_code)
 
     def find_sent(self, *, to: str, body: str, created_after: datetime,
-                  exclude_ids: Collection[str] = ()) -> SendResult | None:
+                  exclude_ids: Collection[str] = (), sender: SmsSender | None = None
+                  ) -> SendResult | None:
         """Twilio has no idempotency key, so match on what we sent instead.
 
         Lists the newest ``FIND_SENT_SCAN_LIMIT`` messages to ``to`` and keeps the oldest
@@ -121,17 +129,19 @@ class TwilioSms:
             m for m in recent
             if m.body == body and m.sid not in exclude_ids
             and m.date_created is not None and m.date_created >= since
-            and self._is_our_sender(m.messaging_service_sid, m.from_)
+            and _is_sender(self._sender(sender), m.messaging_service_sid, m.from_)
         ]
         if not matches:
             return None
         first = min(matches, key=lambda m: m.date_created)
         return SendResult(first.sid or "", first.status or "", first.error_code)
 
-    def _is_our_sender(self, messaging_service_sid: str | None, from_: str | None) -> bool:
-        if self._messaging_service_sid:
-            return messaging_service_sid == self._messaging_service_sid
-        return from_ == self._from_number
+
+
+def _is_sender(sender: SmsSender, messaging_service_sid: str | None, from_: str | None) -> bool:
+    if sender.messaging_service_sid:
+        return messaging_service_sid == sender.messaging_service_sid
+    return from_ == sender.from_number
 
 
 def _classify(exc: Exception) -> SendError:
