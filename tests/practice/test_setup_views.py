@@ -35,6 +35,7 @@ def field_error(html: str, field: str) -> str:
     return html_text.unescape(match.group(1)) if match else ""
 
 
+@pytest.mark.app_settings(TWILIO_FROM_NUMBER="")  # no deployment-wide sender
 def test_an_admin_of_an_empty_practice_lands_on_the_checklist(app, practice):
     admin = factories.make_staff(practice, role="admin")
     client = app.test_client()
@@ -64,6 +65,7 @@ def test_front_desk_signs_in_to_home_even_in_an_empty_practice(app, practice):
     assert response.headers["Location"] == "/"
 
 
+@pytest.mark.app_settings(TWILIO_FROM_NUMBER="")  # no deployment-wide sender
 def test_steps_turn_done_as_the_practice_fills_in(login, practice):
     admin = login("admin")
     location = factories.make_location(practice)

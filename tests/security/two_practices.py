@@ -25,8 +25,8 @@ from app.practice.models import Practice
 from app.scheduling import calendars, waitlist
 from app.scheduling.calendars import WeeklyInterval
 from app.scheduling.models import Schedule
-from app.security import audit
-from app.security.models import StaffUser
+from app.security import audit, invitations
+from app.security.models import StaffInvitation, StaffUser
 from tests import factories
 
 MARK = "ALPHAMARK"
@@ -100,6 +100,10 @@ def seed(name: str, number: str, mark: str) -> Seeded:
                 "item": [{"linkId": "reason", "answer": [{"valueString": "checkup"}]}]})
             audit.record("patient.view", patient_id=patient.id, object_type="note",
                          object_id=f"{mark}-audit-{patient.id}")
+        invitations.invite(practice_id=practice.id, email=f"new.{mark or 'b'}@invited.example".lower(), role="front_desk",
+                           invited_by_id=seeded.staff["admin"])
+        invitation_id = db.session.execute(select(StaffInvitation.id).where(
+            StaffInvitation.practice_id == practice.id)).scalar_one()
         db.session.commit()
     seeded.schedule_id = db.session.execute(select(Schedule.id).where(
         Schedule.practice_id == practice.id, Schedule.provider_id == provider.id)).scalar_one()
@@ -109,7 +113,7 @@ def seed(name: str, number: str, mark: str) -> Seeded:
         "provider_id": provider.id, "location_id": location.id,
         "appointment_type_id": kind.id, "message_id": message.id, "entry_id": entry.id,
         "exception_id": exception.id, "user_id": seeded.staff["admin"],
-        "staff_id": seeded.staff["admin"],
+        "staff_id": seeded.staff["admin"], "invitation_id": invitation_id,
     }
     return seeded
 
