@@ -13,8 +13,9 @@ from app.core.jsonio import JsonRefused, read_json
 from app.fhir import auth
 from app.fhir.capability import capability_statement
 from app.fhir.errors import FhirError, fhir_response, register_handlers
-from app.fhir.registry import ResourceHandler, handler_for
+from app.fhir.registry import handler_for
 from app.fhir.search import SearchRequest, parse_search, searchset
+from app.fhir.toolkit import ResourceHandler
 from app.security.permissions import public
 from app.web import scope
 from app.web.public_url import public_url
