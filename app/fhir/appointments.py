@@ -35,15 +35,6 @@ from app.fhir.errors import FhirError, InvalidResource
 from app.fhir.mapping import appointment as mapping
 from app.fhir.mapping import refused
 from app.fhir.mapping.codes import APPOINTMENT_TYPE_SYSTEM
-from app.fhir.registry import (
-    Found,
-    ResourceHandler,
-    audit_access,
-    check_body_id,
-    check_if_match,
-    load_owned,
-    validated,
-)
 from app.fhir.search import (
     SearchParam,
     SearchRequest,
@@ -52,6 +43,15 @@ from app.fhir.search import (
     parse_reference,
     practice_zone,
     run_page,
+)
+from app.fhir.toolkit import (
+    Found,
+    ResourceHandler,
+    audit_access,
+    check_body_id,
+    check_if_match,
+    load_owned,
+    validated,
 )
 from app.patients.models import Patient
 from app.practice.models import Location, Provider

@@ -24,15 +24,6 @@ from app.extensions import db
 from app.fhir.auth import ApiClient
 from app.fhir.errors import FhirError
 from app.fhir.mapping import communication as mapping
-from app.fhir.registry import (
-    Found,
-    ResourceHandler,
-    audit_access,
-    check_body_id,
-    check_if_match,
-    load_owned,
-    validated,
-)
 from app.fhir.search import (
     SearchParam,
     SearchRequest,
@@ -42,6 +33,15 @@ from app.fhir.search import (
     parse_token,
     practice_zone,
     run_page,
+)
+from app.fhir.toolkit import (
+    Found,
+    ResourceHandler,
+    audit_access,
+    check_body_id,
+    check_if_match,
+    load_owned,
+    validated,
 )
 from app.messaging import outbox
 from app.messaging.log import patient_messages

@@ -12,17 +12,15 @@ from app.extensions import db
 from app.fhir.auth import ApiClient
 from app.fhir.errors import FhirError
 from app.fhir.mapping import location as mapping
-from app.fhir.registry import (
+from app.fhir.search import SearchParam, SearchRequest, parse_ids, run_page, string_condition
+from app.fhir.toolkit import (
     Found,
+    HashVersioned,
     ResourceHandler,
     audit_access,
-    check_body_id,
-    check_if_match,
     content_version,
-    load_owned,
     validated,
 )
-from app.fhir.search import SearchParam, SearchRequest, parse_ids, run_page, string_condition
 from app.practice import directory
 from app.practice.models import Location, Practice
 from app.security import audit
@@ -41,13 +39,6 @@ _COLUMNS = {"name": Location.name, "address-city": Location.city,
 def served(location: Location) -> FhirLocation:
     resource = mapping.to_fhir(location)
     return resource.model_copy(update={"meta": Meta(versionId=content_version(resource))})
-
-
-def read(*, client: ApiClient, resource_id: str) -> FhirLocation:
-    location = load_owned(Location, "Location", client, resource_id)
-    audit_access(audit.Action.FHIR_READ, client, "Location", object_id=location.id)
-    db.session.commit()
-    return served(location)
 
 
 def search(*, client: ApiClient, request: SearchRequest) -> Found:
@@ -81,26 +72,19 @@ def create(*, client: ApiClient, body: Any) -> FhirLocation:
     return served(location)
 
 
-def update(*, client: ApiClient, resource_id: str, body: Any,
-           if_match: str | None) -> FhirLocation:
-    resource = validated(FhirLocation, body)
-    check_body_id(resource, resource_id)
-    location = load_owned(Location, "Location", client, resource_id)
-    check_if_match(if_match, content_version(mapping.to_fhir(location)))
+def _apply(location: Location, resource: FhirLocation) -> list[str]:
     values = mapping.from_fhir(resource, default_timezone=location.timezone)
     try:
-        changes = directory.update_location(location=location, values=values)
+        return directory.update_location(location=location, values=values)
     except directory.DuplicateEntry as error:
         raise _conflict(error) from None
-    audit_access(audit.Action.FHIR_UPDATE, client, "Location", object_id=location.id,
-                 detail={"fields": changes})
-    db.session.commit()
-    return served(location)
 
 
 def _conflict(error: directory.DuplicateEntry) -> FhirError:
     return FhirError(409, str(error), expression="Location.name", code="duplicate")
 
+
+_RECORD = HashVersioned("Location", Location, FhirLocation, served, _apply)
 
 HANDLER = ResourceHandler(
     resource_type="Location",
@@ -108,5 +92,5 @@ HANDLER = ResourceHandler(
                    f"{mapping.TIMEZONE_EXTENSION} (valueCode). versionId is a hash of the "
                    "served content."),
     search_params=SEARCH_PARAMS,
-    read=read, search=search, create=create, update=update,
+    read=_RECORD.read, search=search, create=create, update=_RECORD.update,
 )

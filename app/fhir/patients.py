@@ -20,15 +20,6 @@ from app.extensions import db
 from app.fhir.auth import ApiClient
 from app.fhir.errors import FhirError
 from app.fhir.mapping import patient as mapping
-from app.fhir.registry import (
-    Found,
-    ResourceHandler,
-    audit_access,
-    check_body_id,
-    check_if_match,
-    load_owned,
-    validated,
-)
 from app.fhir.search import (
     SearchParam,
     SearchRequest,
@@ -39,6 +30,15 @@ from app.fhir.search import (
     practice_zone,
     run_page,
     slice_page,
+)
+from app.fhir.toolkit import (
+    Found,
+    ResourceHandler,
+    audit_access,
+    check_body_id,
+    check_if_match,
+    load_owned,
+    validated,
 )
 from app.patients import services
 from app.patients.models import Patient

@@ -12,16 +12,6 @@ from app.extensions import db
 from app.fhir.auth import ApiClient
 from app.fhir.errors import FhirError
 from app.fhir.mapping import practitioner as mapping
-from app.fhir.registry import (
-    Found,
-    ResourceHandler,
-    audit_access,
-    check_body_id,
-    check_if_match,
-    content_version,
-    load_owned,
-    validated,
-)
 from app.fhir.search import (
     SearchParam,
     SearchRequest,
@@ -29,6 +19,14 @@ from app.fhir.search import (
     parse_token,
     run_page,
     string_condition,
+)
+from app.fhir.toolkit import (
+    Found,
+    HashVersioned,
+    ResourceHandler,
+    audit_access,
+    content_version,
+    validated,
 )
 from app.practice import directory
 from app.practice.models import Provider
@@ -46,13 +44,6 @@ SEARCH_PARAMS = (
 def served(provider: Provider) -> Practitioner:
     resource = mapping.to_fhir(provider)
     return resource.model_copy(update={"meta": Meta(versionId=content_version(resource))})
-
-
-def read(*, client: ApiClient, resource_id: str) -> Practitioner:
-    provider = load_owned(Provider, "Practitioner", client, resource_id)
-    audit_access(audit.Action.FHIR_READ, client, "Practitioner", object_id=provider.id)
-    db.session.commit()
-    return served(provider)
 
 
 def search(*, client: ApiClient, request: SearchRequest) -> Found:
@@ -89,31 +80,23 @@ def create(*, client: ApiClient, body: Any) -> Practitioner:
     return served(provider)
 
 
-def update(*, client: ApiClient, resource_id: str, body: Any,
-           if_match: str | None) -> Practitioner:
-    resource = validated(Practitioner, body)
-    check_body_id(resource, resource_id)
-    provider = load_owned(Provider, "Practitioner", client, resource_id)
-    check_if_match(if_match, content_version(mapping.to_fhir(provider)))
-    values = mapping.from_fhir(resource)
+def _apply(provider: Provider, resource: Practitioner) -> list[str]:
     try:
-        changes = directory.update_provider(provider=provider, values=values)
+        return directory.update_provider(provider=provider, values=mapping.from_fhir(resource))
     except directory.DuplicateEntry as error:
         raise _conflict(error) from None
-    audit_access(audit.Action.FHIR_UPDATE, client, "Practitioner", object_id=provider.id,
-                 detail={"fields": changes})
-    db.session.commit()
-    return served(provider)
 
 
 def _conflict(error: directory.DuplicateEntry) -> FhirError:
     return FhirError(409, str(error), expression="Practitioner.identifier", code="duplicate")
 
 
+_RECORD = HashVersioned("Practitioner", Provider, Practitioner, served, _apply)
+
 HANDLER = ResourceHandler(
     resource_type="Practitioner",
     documentation=("The practice's providers. versionId is a hash of the served content. "
                    "Only the NPI identifier is kept."),
     search_params=SEARCH_PARAMS,
-    read=read, search=search, create=create, update=update,
+    read=_RECORD.read, search=search, create=create, update=_RECORD.update,
 )

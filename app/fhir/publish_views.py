@@ -13,6 +13,7 @@ from flask import Blueprint, Response, current_app, request
 
 from app.core.clock import utcnow
 from app.fhir import scheduling_links
+from app.fhir.access import fhir_interactions
 from app.fhir.errors import FhirError, register_handlers
 from app.fhir.scheduling_links import PublishedFile
 from app.security.permissions import public
@@ -71,6 +72,7 @@ def _file_url(published: PublishedFile) -> str:
 
 @bp.route("/$bulk-publish", methods=METHODS)
 @public
+@fhir_interactions()
 def manifest() -> Response:
     _check_request()
     body = scheduling_links.manifest(
@@ -81,6 +83,7 @@ def manifest() -> Response:
 
 @bp.route("/$bulk-publish/locations.ndjson", methods=METHODS)
 @public
+@fhir_interactions()
 def locations() -> Response:
     _check_request()
     return _ndjson(scheduling_links.location_lines(
@@ -89,6 +92,7 @@ def locations() -> Response:
 
 @bp.route("/$bulk-publish/schedules.ndjson", methods=METHODS)
 @public
+@fhir_interactions()
 def schedules() -> Response:
     _check_request()
     return _ndjson(scheduling_links.schedule_lines(practice_id=_practice_id()))
@@ -96,6 +100,7 @@ def schedules() -> Response:
 
 @bp.route("/$bulk-publish/slots-<int:location_id>.ndjson", methods=METHODS)
 @public
+@fhir_interactions()
 def slots(location_id: int) -> Response:
     _check_request()
     try:

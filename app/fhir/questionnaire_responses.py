@@ -17,15 +17,6 @@ from sqlalchemy import false, or_, select
 from app.extensions import db
 from app.fhir.auth import ApiClient
 from app.fhir.mapping import questionnaire as mapping
-from app.fhir.registry import (
-    Found,
-    ResourceHandler,
-    audit_access,
-    check_body_id,
-    check_if_match,
-    load_owned,
-    validated,
-)
 from app.fhir.search import (
     SearchParam,
     SearchRequest,
@@ -34,6 +25,15 @@ from app.fhir.search import (
     parse_reference,
     practice_zone,
     run_page,
+)
+from app.fhir.toolkit import (
+    Found,
+    ResourceHandler,
+    audit_access,
+    check_body_id,
+    check_if_match,
+    load_owned,
+    validated,
 )
 from app.forms import services
 from app.forms.models import Questionnaire, QuestionnaireResponse

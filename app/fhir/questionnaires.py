@@ -10,15 +10,6 @@ from sqlalchemy import select
 from app.extensions import db
 from app.fhir.auth import ApiClient
 from app.fhir.mapping import questionnaire as mapping
-from app.fhir.registry import (
-    Found,
-    ResourceHandler,
-    audit_access,
-    check_body_id,
-    check_if_match,
-    load_owned,
-    validated,
-)
 from app.fhir.search import (
     SearchParam,
     SearchRequest,
@@ -27,6 +18,15 @@ from app.fhir.search import (
     practice_zone,
     run_page,
     string_condition,
+)
+from app.fhir.toolkit import (
+    Found,
+    ResourceHandler,
+    audit_access,
+    check_body_id,
+    check_if_match,
+    load_owned,
+    validated,
 )
 from app.forms import services
 from app.forms.models import Questionnaire

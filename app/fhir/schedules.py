@@ -14,16 +14,6 @@ from app.fhir.auth import ApiClient
 from app.fhir.errors import FhirError
 from app.fhir.mapping import schedule as mapping
 from app.fhir.mapping.codes import APPOINTMENT_TYPE_SYSTEM
-from app.fhir.registry import (
-    Found,
-    ResourceHandler,
-    audit_access,
-    check_body_id,
-    check_if_match,
-    content_version,
-    load_owned,
-    validated,
-)
 from app.fhir.search import (
     SearchParam,
     SearchRequest,
@@ -31,6 +21,14 @@ from app.fhir.search import (
     parse_reference,
     parse_token,
     slice_page,
+)
+from app.fhir.toolkit import (
+    Found,
+    HashVersioned,
+    ResourceHandler,
+    audit_access,
+    content_version,
+    validated,
 )
 from app.scheduling import schedules
 from app.scheduling.models import Schedule
@@ -50,13 +48,6 @@ def served(schedule: Schedule, offered: dict[int, list[Any]] | None = None) -> F
     types = (offered or schedules.offered_types([schedule]))[schedule.id]
     resource = mapping.to_fhir(schedule, types)
     return resource.model_copy(update={"meta": Meta(versionId=content_version(resource))})
-
-
-def read(*, client: ApiClient, resource_id: str) -> FhirSchedule:
-    schedule = load_owned(Schedule, "Schedule", client, resource_id)
-    audit_access(audit.Action.FHIR_READ, client, "Schedule", object_id=schedule.id)
-    db.session.commit()
-    return served(schedule)
 
 
 def search(*, client: ApiClient, request: SearchRequest) -> Found:
@@ -114,22 +105,16 @@ def create(*, client: ApiClient, body: Any) -> FhirSchedule:
     return served(schedule)
 
 
-def update(*, client: ApiClient, resource_id: str, body: Any,
-           if_match: str | None) -> FhirSchedule:
-    resource = validated(FhirSchedule, body)
-    check_body_id(resource, resource_id)
-    schedule = load_owned(Schedule, "Schedule", client, resource_id, for_update=True)
-    check_if_match(if_match, content_version(served(schedule)))
+def _apply(schedule: Schedule, resource: FhirSchedule) -> list[str]:
     values, sources = mapping.from_fhir(resource)
     try:
-        changes = schedules.update_schedule(schedule=schedule, values=values)
+        return schedules.update_schedule(schedule=schedule, values=values)
     except schedules.ScheduleInputError as error:
         raise mapping.refused_fields(error, sources) from None
-    audit_access(audit.Action.FHIR_UPDATE, client, "Schedule", object_id=schedule.id,
-                 detail={"fields": changes})
-    db.session.commit()
-    return served(schedule)
 
+
+_RECORD = HashVersioned("Schedule", Schedule, FhirSchedule, served, _apply,
+                        lock_for_update=True)
 
 HANDLER = ResourceHandler(
     resource_type="Schedule",
@@ -144,5 +129,5 @@ HANDLER = ResourceHandler(
         "Free slots are offered only within planningHorizon when it is set. versionId is a "
         "hash of the served content."),
     search_params=SEARCH_PARAMS,
-    read=read, search=search, create=create, update=update,
+    read=_RECORD.read, search=search, create=create, update=_RECORD.update,
 )

@@ -23,16 +23,6 @@ from app.fhir.mapping.codes import (
     StoredSlotId,
     parse_slot_id,
 )
-from app.fhir.registry import (
-    Found,
-    ResourceHandler,
-    audit_access,
-    check_body_id,
-    check_if_match,
-    content_version,
-    not_found,
-    validated,
-)
 from app.fhir.search import (
     SearchParam,
     SearchRequest,
@@ -41,6 +31,16 @@ from app.fhir.search import (
     parse_token,
     practice_zone,
     slice_page,
+)
+from app.fhir.toolkit import (
+    Found,
+    ResourceHandler,
+    audit_access,
+    check_body_id,
+    check_if_match,
+    content_version,
+    not_found,
+    validated,
 )
 from app.scheduling import calendars, schedules
 from app.scheduling.models import Schedule

@@ -1,6 +1,7 @@
 """The /fhir endpoints: machine-to-machine, authenticated by bearer token (not a staff
 session, so they are ``@public`` and exempt from CSRF). Routing is by the handler registry:
-one route per interaction shape, so a new resource type needs no new route."""
+one route per interaction shape, so a new resource type needs no new route. Each route
+declares its interactions with ``@fhir_interactions``, which checks the token and its scope."""
 
 from __future__ import annotations
 
@@ -11,12 +12,12 @@ from werkzeug.datastructures import MultiDict
 
 from app.core.jsonio import JsonRefused, read_json
 from app.fhir import auth
+from app.fhir.access import fhir_interactions
 from app.fhir.capability import capability_statement
 from app.fhir.errors import FhirError, fhir_response, register_handlers
-from app.fhir.registry import ResourceHandler, handler_for
 from app.fhir.search import SearchRequest, parse_search, searchset
+from app.fhir.toolkit import ResourceHandler
 from app.security.permissions import public
-from app.web import scope
 from app.web.public_url import public_url
 
 bp = Blueprint("fhir", __name__, url_prefix="/fhir")
@@ -35,14 +36,6 @@ def _base_url() -> str:
 def _refuse_method(allowed: str) -> FhirError:
     return FhirError(405, f"{request.method} is not supported here (allowed: {allowed}).",
                      headers={"Allow": allowed})
-
-
-def _client() -> auth.ApiClient:
-    if "json" not in request.args.get("_format", "json"):
-        raise FhirError(406, "Only JSON is served (_format=json).")
-    client = auth.authenticate(request.headers.get("Authorization"))
-    scope.act_for(client.practice_id)
-    return client
 
 
 def _body() -> Any:
@@ -68,6 +61,7 @@ def _versioned(resource: Any, status: int, resource_type: str) -> Response:
 
 @bp.route("/metadata", methods=METHODS)
 @public
+@fhir_interactions()
 def metadata() -> Response:
     if request.method != "GET":
         raise _refuse_method("GET")
@@ -76,15 +70,13 @@ def metadata() -> Response:
 
 @bp.route("/<resource_type>", methods=METHODS)
 @public
-def type_level(resource_type: str) -> Response:
-    client = _client()
-    handler = handler_for(resource_type)
+@fhir_interactions(GET="search-type", POST="create")
+def type_level(client: auth.ApiClient, handler: ResourceHandler, resource_type: str
+               ) -> Response:
     if request.method == "GET":
-        auth.require_scope(client, resource_type, "s")
         return _searchset(client, handler, resource_type,
                           parse_search(request.args, handler.search_params))
     if request.method == "POST" and handler.create is not None:
-        auth.require_scope(client, resource_type, "c")
         created = handler.create(client=client, body=_body())
         return _versioned(created, 201, resource_type)
     raise _refuse_method("GET, POST" if handler.create else "GET")
@@ -92,17 +84,16 @@ def type_level(resource_type: str) -> Response:
 
 @bp.route("/<resource_type>/_search", methods=METHODS)
 @public
-def search_by_post(resource_type: str) -> Response:
+@fhir_interactions(POST="search-type")
+def search_by_post(client: auth.ApiClient, handler: ResourceHandler, resource_type: str
+                   ) -> Response:
     """POST ``[type]/_search`` with ``application/x-www-form-urlencoded`` parameters (they
     may also be in the query string): the search stays out of URLs and access logs."""
-    client = _client()
-    handler = handler_for(resource_type)
     if request.method != "POST":
         raise _refuse_method("POST")
     if request.mimetype != "application/x-www-form-urlencoded":
         raise FhirError(415, "Send the search parameters as "
                              "application/x-www-form-urlencoded.")
-    auth.require_scope(client, resource_type, "s")
     args = MultiDict([*request.args.items(multi=True), *request.form.items(multi=True)])
     return _searchset(client, handler, resource_type,
                       parse_search(args, handler.search_params, posted=True))
@@ -118,15 +109,13 @@ def _searchset(client: auth.ApiClient, handler: ResourceHandler, resource_type: 
 
 @bp.route("/<resource_type>/<resource_id>", methods=METHODS)
 @public
-def instance_level(resource_type: str, resource_id: str) -> Response:
-    client = _client()
-    handler = handler_for(resource_type)
+@fhir_interactions(GET="read", PUT="update")
+def instance_level(client: auth.ApiClient, handler: ResourceHandler, resource_type: str,
+                   resource_id: str) -> Response:
     if request.method == "GET":
-        auth.require_scope(client, resource_type, "r")
         return _versioned(handler.read(client=client, resource_id=resource_id), 200,
                           resource_type)
     if request.method == "PUT" and handler.update is not None:
-        auth.require_scope(client, resource_type, "u")
         updated = handler.update(client=client, resource_id=resource_id, body=_body(),
                                  if_match=request.headers.get("If-Match"))
         return _versioned(updated, 200, resource_type)
@@ -136,6 +125,7 @@ def instance_level(resource_type: str, resource_id: str) -> Response:
 @bp.route("", methods=METHODS, endpoint="root")
 @bp.route("/", methods=METHODS, endpoint="root_slash")
 @public
+@fhir_interactions()
 def root() -> Response:
     """GET on the base shows what the server supports; batch and transaction (POST on the
     base) are not supported."""
@@ -147,6 +137,7 @@ def root() -> Response:
 
 @bp.route("/<path:rest>", methods=METHODS)
 @public
+@fhir_interactions()
 def unsupported(rest: str) -> Response:
     raise FhirError(404, f"/fhir/{rest} is not an interaction this server supports "
                          "(see /fhir/metadata).")

@@ -1,10 +1,11 @@
 """Provider webhooks: Twilio inbound texts and status callbacks, SendGrid's event webhook.
 
-Each view checks the provider's signature before it reads anything else, then hands plain
-values to one service. A refused request gets a short plain-text answer (never a page, never
-TwiML), is logged without PHI and writes nothing. A hook whose secret is not configured refuses
-every request ("webhook not configured") rather than trusting unsigned input. The views never
-call a provider: replies go through the outbox.
+``@signed_webhook(verifier)`` checks the provider's signature before the view runs, so a view
+reads nothing unverified; the view then hands plain values to one service. A refused request
+gets a short plain-text answer (never a page, never TwiML), is logged without PHI and writes
+nothing. A hook whose secret is not configured refuses every request ("webhook not
+configured") rather than trusting unsigned input. The views never call a provider: replies go
+through the outbox.
 """
 
 from __future__ import annotations
@@ -49,11 +50,8 @@ def _twilio_refusal() -> Response | None:
 
 
 @bp.post("/twilio/sms")
-@signed_webhook
+@signed_webhook(_twilio_refusal)
 def twilio_sms() -> Response:
-    refusal = _twilio_refusal()
-    if refusal is not None:
-        return refusal
     try:
         result = inbound.receive_sms(message_sid=request.form.get("MessageSid", ""),
                                      sender=request.form.get("From", ""),
@@ -74,11 +72,8 @@ def twilio_sms() -> Response:
 
 
 @bp.post("/twilio/status")
-@signed_webhook
+@signed_webhook(_twilio_refusal)
 def twilio_status() -> Response:
-    refusal = _twilio_refusal()
-    if refusal is not None:
-        return refusal
     try:
         result = delivery_events.apply_twilio_status(
             message_sid=request.form.get("MessageSid", ""),
@@ -91,23 +86,27 @@ def twilio_status() -> Response:
     return _plain("", 200)
 
 
-@bp.post("/sendgrid/events")
-@signed_webhook
-def sendgrid_events() -> Response:
+def _sendgrid_refusal() -> Response | None:
+    """None when the request carries a valid, fresh event webhook signature, else the 403."""
     key = current_app.config["SENDGRID_WEBHOOK_PUBLIC_KEY"]
     if not key:
         log.warning("refused %s: SENDGRID_WEBHOOK_PUBLIC_KEY is not set", request.path)
         return _plain("webhook not configured", 403)
-    body = request.get_data()
     if not sendgrid_signature_valid(
-            key, body, request.headers.get("X-Twilio-Email-Event-Webhook-Signature"),
+            key, request.get_data(), request.headers.get("X-Twilio-Email-Event-Webhook-Signature"),
             request.headers.get("X-Twilio-Email-Event-Webhook-Timestamp"), now=utcnow(),
             max_age_seconds=SENDGRID_REPLAY_WINDOW_SECONDS):
         log.warning("refused %s: missing, invalid or stale event webhook signature",
                     request.path)
         return _plain("invalid signature", 403)
+    return None
+
+
+@bp.post("/sendgrid/events")
+@signed_webhook(_sendgrid_refusal)
+def sendgrid_events() -> Response:
     try:
-        events = read_json(body)
+        events = read_json(request.get_data())
     except JsonRefused as refused:
         return _plain(f"body: {refused} (expected a JSON array of events)", 400)
     try:

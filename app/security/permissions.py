@@ -2,7 +2,8 @@
 
 Every staff route declares the permission it needs with ``@requires(Permission.X)``; routes
 open to the public (patient links, sign-in) declare ``@public``, routes any signed-in staff
-member may use ``@any_staff``, and provider webhooks ``@signed_webhook``. A test walks the URL
+member may use ``@any_staff``, and provider webhooks ``@signed_webhook(verifier)``, which
+checks the provider's signature before the view runs. A test walks the URL
 map and fails for any route that declares none, and checks every role against every route.
 """
 
@@ -135,11 +136,25 @@ def any_staff(view: F) -> F:
     return guarded  # type: ignore[return-value]
 
 
-def signed_webhook(view: F) -> F:
-    """Declare a route that an outside system calls (Twilio, SendGrid, Stripe): open without a
-    staff sign-in and exempt from CSRF, because the caller has no session. The view must verify
-    the provider's signature before it trusts anything in the request."""
-    view.is_public = True  # type: ignore[attr-defined]
-    view.signed_webhook = True  # type: ignore[attr-defined]
-    csrf.exempt(view)
-    return view
+def signed_webhook(verifier: Callable[[], Any]) -> Callable[[F], F]:
+    """Declare (and enforce) a route that an outside system calls (Twilio, SendGrid, Stripe):
+    open without a staff sign-in and exempt from CSRF, because the caller has no session.
+    ``verifier()`` checks the provider's signature on the current request before the view
+    runs: it returns None for a verified request, else the response that refuses it, which is
+    answered instead of calling the view."""
+
+    def decorate(view: F) -> F:
+        @wraps(view)
+        def verified(*args: Any, **kwargs: Any) -> Any:
+            refusal = verifier()
+            if refusal is not None:
+                return refusal
+            return view(*args, **kwargs)
+
+        verified.is_public = True  # type: ignore[attr-defined]
+        verified.signed_webhook = True  # type: ignore[attr-defined]
+        verified.signature_verifier = verifier  # type: ignore[attr-defined]
+        csrf.exempt(verified)
+        return verified  # type: ignore[return-value]
+
+    return decorate

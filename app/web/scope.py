@@ -5,7 +5,7 @@ practice data raises instead of reading every practice's rows. Who names it:
 
 * staff pages: the signed-in staff member's practice (``app.security.auth``, right after
   Flask-Login loads the user);
-* the FHIR API: the bearer token's practice (``app.fhir.views``);
+* the FHIR API: the bearer token's practice (``app.fhir.access``);
 * the public patient pages (/book) and the published slots ($bulk-publish): the practice
   this installation serves to the public, ``public_practice_id()``;
 * webhooks: the practice owning the number, Messaging Service or message the provider's

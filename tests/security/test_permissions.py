@@ -4,6 +4,8 @@ Walks the app's URL map, so every route a later change adds is covered without e
 file: each route must declare who may use it, and every role gets exactly the answer the
 matrix gives. Routes whose URL arguments have a builder below are requested with real ids;
 for others the declaration is checked and the refusal of roles without the permission.
+FHIR routes declare their interactions, and each is tried with a token lacking its scope;
+every route marked as a signed webhook is sent an unsigned request it must refuse.
 """
 
 from __future__ import annotations
@@ -13,11 +15,14 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from flask import Blueprint, Flask
+from flask import Blueprint, Flask, Response, request
 from flask.testing import FlaskClient
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import Rule
 
+from app.fhir import auth
+from app.fhir.registry import handlers
+from app.fhir.toolkit import INTERACTION_SCOPES
 from app.practice.models import Practice
 from app.security.permissions import (
     ROLE_PERMISSIONS,
@@ -29,6 +34,7 @@ from app.security.permissions import (
     signed_webhook,
 )
 from tests import factories
+from tests.messaging.signed_webhooks import WEBHOOK_SETTINGS
 
 DECLARATIONS = ("required_permission", "is_public", "any_staff")
 
@@ -192,7 +198,7 @@ def test_signed_webhook_routes_are_public_and_skip_csrf_but_others_do_not(make_a
     hooks = Blueprint("throwaway_hooks", __name__)
 
     @hooks.post("/throwaway/webhooks/provider")
-    @signed_webhook
+    @signed_webhook(_test_signature_refusal)
     def provider_hook() -> str:
         return "received"
 
@@ -204,8 +210,138 @@ def test_signed_webhook_routes_are_public_and_skip_csrf_but_others_do_not(make_a
     app.register_blueprint(hooks)
     assert undeclared_endpoints(app) == []
     client = app.test_client()
-    assert client.post("/throwaway/webhooks/provider", data={"Body": "C"}).status_code == 200
+    assert client.post("/throwaway/webhooks/provider", data={"Body": "C"},
+                       headers={"X-Test-Signature": "good"}).status_code == 200
     assert client.post("/throwaway/public-form", data={"x": "1"}).status_code == 400
+
+
+def _test_signature_refusal() -> Response | None:
+    if request.headers.get("X-Test-Signature") == "good":
+        return None
+    return Response("invalid signature", status=403, mimetype="text/plain")
+
+
+# -- signed webhooks verify, FHIR routes enforce their scopes ----------------------------------
+
+def unverified_signed_routes(app: Flask, client: FlaskClient) -> list[str]:
+    """Routes marked as signed webhooks that do not refuse an unsigned request with 403."""
+    problems = []
+    for route in routes(app):
+        if not getattr(route.view, "signed_webhook", False):
+            continue
+        url = _url(app, route, dict.fromkeys(route.rule.arguments, "1"))
+        response = client.open(url, method=route.method, data={"Body": "unsigned"})
+        if response.status_code != 403:
+            problems.append(f"{route.method} {url} ({route.rule.endpoint}): got "
+                            f"{response.status_code} without a signature, expected 403")
+    return problems
+
+
+@pytest.mark.app_settings(**WEBHOOK_SETTINGS)
+def test_every_signed_webhook_refuses_an_unsigned_request(app, client, practice):
+    signed = [route for route in routes(app) if getattr(route.view, "signed_webhook", False)]
+    assert {route.rule.endpoint for route in signed} >= {
+        "webhooks.twilio_sms", "webhooks.twilio_status", "webhooks.sendgrid_events"}
+    assert unverified_signed_routes(app, client) == []
+
+
+@pytest.mark.app_settings(**WEBHOOK_SETTINGS)
+def test_a_route_marked_signed_but_not_verifying_is_reported(app, client):
+    def trusts_anyone() -> str:
+        return "received"
+
+    trusts_anyone.is_public = True
+    trusts_anyone.signed_webhook = True
+    app.add_url_rule("/throwaway/hooks/trusting", view_func=trusts_anyone, methods=["POST"])
+
+    @app.post("/throwaway/hooks/accepts-all")
+    @signed_webhook(lambda: None)
+    def verifier_accepts_all() -> str:
+        return "received"
+
+    @app.post("/throwaway/hooks/checked")
+    @signed_webhook(_test_signature_refusal)
+    def checked() -> str:
+        return "received"
+
+    assert unverified_signed_routes(app, client) == [
+        "POST /throwaway/hooks/trusting (trusts_anyone): got 200 without a signature, "
+        "expected 403",
+        "POST /throwaway/hooks/accepts-all (verifier_accepts_all): got 200 without a "
+        "signature, expected 403"]
+
+
+def undeclared_fhir_endpoints(app: Flask) -> list[str]:
+    """Routes under /fhir that do not declare their interactions (and so their scopes)."""
+    return sorted(route.rule.endpoint for route in routes(app)
+                  if route.rule.rule.startswith("/fhir")
+                  and not hasattr(route.view, "fhir_interactions"))
+
+
+def fhir_scope_mismatches(app: Flask, client: FlaskClient, practice: Practice) -> list[str]:
+    """Try every declared interaction on every resource type offering it: a token lacking the
+    interaction's scope must get 403, a token holding every scope anything else."""
+    def bearer(scopes: str) -> dict[str, str]:
+        issued = auth.create_token(name=f"walk {scopes}", scopes=scopes,
+                                   practice_id=practice.id)
+        return {"Authorization": f"Bearer {issued.token}",
+                "Content-Type": "application/fhir+json"}
+
+    everything = bearer("system/*.*")
+    lacking = {letter: bearer("system/*." + "cruds".replace(letter, ""))
+               for letter in INTERACTION_SCOPES.values()}
+    adapter = app.url_map.bind("localhost")
+    problems = []
+    for route in routes(app):
+        for method, interaction in getattr(route.view, "fhir_interactions", {}).items():
+            letter = INTERACTION_SCOPES[interaction]
+            for resource_type, handler in handlers().items():
+                if interaction not in handler.interactions:
+                    continue
+                values = {"resource_type": resource_type, "resource_id": "1"}
+                url = adapter.build(route.rule.endpoint, {name: values[name] for name in
+                                                          route.rule.arguments}, method=method)
+                body = "{}" if method in ("POST", "PUT") else None
+                without = client.open(url, method=method, data=body, headers=lacking[letter])
+                with_all = client.open(url, method=method, data=body, headers=everything)
+                if without.status_code != 403 or with_all.status_code == 403:
+                    problems.append(f"{method} {url} ({route.rule.endpoint}) {interaction}: "
+                                    f"{without.status_code} without system/*.{letter}, "
+                                    f"{with_all.status_code} with every scope")
+    return problems
+
+
+def test_every_fhir_route_declares_its_interactions(app):
+    assert undeclared_fhir_endpoints(app) == []
+    declared = {interaction for route in routes(app)
+                for interaction in getattr(route.view, "fhir_interactions", {}).values()}
+    offered = {interaction for handler in handlers().values()
+               for interaction in handler.interactions}
+    assert offered <= declared
+
+
+def test_a_token_without_the_scope_is_refused_every_fhir_interaction(app, client, practice):
+    assert fhir_scope_mismatches(app, client, practice) == []
+
+
+def test_a_fhir_route_undeclared_or_not_enforcing_its_scope_is_reported(app, client, practice):
+    def undeclared() -> str:
+        return "patients"
+
+    undeclared.is_public = True
+    app.add_url_rule("/fhir/$throwaway", view_func=undeclared)
+
+    def declares_but_does_not_check(resource_type: str) -> str:
+        return f"every {resource_type}"
+
+    declares_but_does_not_check.is_public = True
+    declares_but_does_not_check.fhir_interactions = {"GET": "read"}
+    app.add_url_rule("/throwaway-fhir/<resource_type>", view_func=declares_but_does_not_check)
+
+    assert undeclared_fhir_endpoints(app) == ["undeclared"]
+    assert fhir_scope_mismatches(app, client, practice) == [
+        f"GET /throwaway-fhir/{resource_type} (declares_but_does_not_check) read: "
+        f"200 without system/*.r, 200 with every scope" for resource_type in handlers()]
 
 
 # -- the matrix --------------------------------------------------------------------------------
