@@ -46,9 +46,10 @@ from app.core.clock import utcnow
 from app.extensions import db
 from app.patients.services import PatientInputError
 from app.practice.models import Location, Practice, Provider
-from app.scheduling import booking, ics, self_service, waitlist
+from app.scheduling import booking, ics, self_service
 from app.scheduling.models import Appointment, AppointmentType
 from app.scheduling.slots import Slot
+from app.scheduling.waitlist.states import WaitlistInputError
 from app.security.crypto import DecryptionError
 from app.security.permissions import public
 from app.web.scope import act_for_public_practice
@@ -370,7 +371,7 @@ def verify() -> Any:
                                    form=TimeForm()), 409
         except booking.BookingInputError:
             error = _("That time can no longer be booked online. Please call us.")
-        except waitlist.WaitlistInputError:
+        except WaitlistInputError:
             _stay_verified()
             verified = True
             error = _("This visit can no longer be chosen online. Please call us.")

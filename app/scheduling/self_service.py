@@ -48,9 +48,11 @@ from app.patients.services import (
     patients_by_name_and_birth_date,
 )
 from app.practice.models import Location, Provider
-from app.scheduling import booking, slots, waitlist
+from app.scheduling import booking, slots
 from app.scheduling.models import Appointment, AppointmentType, OneTimeCode, WaitlistEntry
 from app.scheduling.slots import Slot
+from app.scheduling.waitlist import entries
+from app.scheduling.waitlist.states import WaitlistInputError
 from app.security import audit
 
 CODE_PURPOSE, IP_PURPOSE = "booking", "booking_ip"
@@ -300,10 +302,10 @@ def join_waitlist(*, practice_id: int, identity: Identity, wish: WaitlistWish,
     """Put the verified person on the waitlist (source "patient", default priority): the
     matching patient, else a new one, as for booking. A patient already waiting for the type
     at the location keeps that entry and gets no second one. Raises ``NewPatientsOnly``, and
-    ``waitlist.WaitlistInputError`` naming the field (a type no longer bookable online, a bad
+    ``WaitlistInputError`` naming the field (a type no longer bookable online, a bad
     time of day), creating nobody. Committed."""
     if wish.time_of_day not in TIME_WINDOWS:
-        raise waitlist.WaitlistInputError({"time_of_day": "must be one of "
+        raise WaitlistInputError({"time_of_day": "must be one of "
                                            + ", ".join(TIME_WINDOWS)})
     patient = _matching_patient(practice_id, identity)
     kind = db.session.get(AppointmentType, wish.appointment_type_id)
@@ -312,7 +314,7 @@ def join_waitlist(*, practice_id: int, identity: Identity, wish: WaitlistWish,
     texts_allowed = consent.state(
         practice_id=practice_id, channel="sms", purpose=Purpose.APPOINTMENT,
         contact_index=contact_index("sms", identity.mobile_phone)).allowed
-    existing = None if patient is None else waitlist.waiting_entry(
+    existing = None if patient is None else entries.waiting_entry(
         practice_id=practice_id, patient_id=patient.id,
         appointment_type_id=wish.appointment_type_id, location_id=wish.location_id)
     if existing is not None:
@@ -328,13 +330,13 @@ def join_waitlist(*, practice_id: int, identity: Identity, wish: WaitlistWish,
             "sex": "unknown", "preferred_language": language}))
     earliest, latest = TIME_WINDOWS[wish.time_of_day]
     try:
-        entry = waitlist.join(
+        entry = entries.join(
             practice_id=practice_id, patient_id=patient.id,
             appointment_type_id=wish.appointment_type_id, location_id=wish.location_id,
             provider_ids=[wish.provider_id] if wish.provider_id else [],
             weekdays=wish.weekdays, earliest_time=earliest, latest_time=latest,
             source="patient")
-    except waitlist.WaitlistInputError:
+    except WaitlistInputError:
         db.session.rollback()
         raise
     db.session.commit()

@@ -22,9 +22,10 @@ from app.extensions import db
 from app.fhir import auth
 from app.forms import services as forms
 from app.practice.models import Practice
-from app.scheduling import calendars, waitlist
+from app.scheduling import calendars
 from app.scheduling.calendars import WeeklyInterval
 from app.scheduling.models import Schedule
+from app.scheduling.waitlist import entries as waitlist_entries
 from app.security import audit
 from app.security.models import StaffUser
 from tests import factories
@@ -92,7 +93,7 @@ def seed(name: str, number: str, mark: str) -> Seeded:
                                                      start_at=start, appointment_type=kind)
             start += timedelta(hours=1)
             message = factories.make_message(patient, body=f"{mark} See you soon".strip())
-            entry = waitlist.join(practice_id=practice.id, patient_id=patient.id,
+            entry = waitlist_entries.join(practice_id=practice.id, patient_id=patient.id,
                                   appointment_type_id=kind.id, location_id=location.id)
             forms.create_response(practice_id=practice.id, source="staff", content={
                 "resourceType": "QuestionnaireResponse", "status": "completed",
