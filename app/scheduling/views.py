@@ -14,8 +14,8 @@ from wtforms import Form
 
 from app.patients import queries as patient_queries
 from app.patients.views import STATUS_LABELS, search_error_message
-from app.scheduling import booking, calendar_view
-from app.scheduling.calendar_view import CalendarNotFound, SlotRow
+from app.scheduling import booking, calendar_queries
+from app.scheduling.calendar_queries import CalendarNotFound
 from app.scheduling.forms import (
     ACTION_LABELS,
     DESK_ACTIONS,
@@ -26,6 +26,7 @@ from app.scheduling.forms import (
     MoveForm,
     StatusForm,
 )
+from app.scheduling.grid import SlotRow
 from app.security.permissions import Permission, requires
 
 bp = Blueprint("scheduling", __name__, url_prefix="/schedule")
@@ -35,7 +36,7 @@ bp = Blueprint("scheduling", __name__, url_prefix="/schedule")
 @requires(Permission.SCHEDULE_WORK)
 def index() -> Any:
     query = CalendarQuery(request.args)
-    view = _read(query, calendar_view.day_view)
+    view = _read(query, calendar_queries.day_view)
     return render_template("scheduling/day.html", view=view, query=query,
                            labels=STATUS_LABELS)
 
@@ -44,7 +45,7 @@ def index() -> Any:
 @requires(Permission.SCHEDULE_WORK)
 def week() -> Any:
     query = CalendarQuery(request.args)
-    view = _read(query, calendar_view.week_view, with_provider=True)
+    view = _read(query, calendar_queries.week_view, with_provider=True)
     return render_template("scheduling/week.html", view=view, query=query,
                            labels=STATUS_LABELS)
 
@@ -179,7 +180,7 @@ def _slot(form: Form) -> SlotRow:
 
 def _slot_or_404(**fields: Any) -> SlotRow:
     try:
-        return calendar_view.slot_for(practice_id=current_user.practice_id, **fields)
+        return calendar_queries.slot_for(practice_id=current_user.practice_id, **fields)
     except CalendarNotFound:
         abort(404, description=_("That time is not on this practice's calendar."))
 
@@ -210,9 +211,9 @@ def _field_errors(form: FlaskForm, errors: dict[str, str]) -> None:
         field.errors = [*field.errors, reason]
 
 
-def _found(appointment_id: int) -> calendar_view.AppointmentDetail:
+def _found(appointment_id: int) -> calendar_queries.AppointmentDetail:
     try:
-        return calendar_view.appointment_detail(practice_id=current_user.practice_id,
+        return calendar_queries.appointment_detail(practice_id=current_user.practice_id,
                                                 appointment_id=appointment_id)
     except CalendarNotFound:
         abort(404, description=_("There is no appointment with that number in this practice."))
@@ -245,5 +246,5 @@ def _change(appointment_id: int, change: Any, done: str) -> Response:
     else:
         flash(done, "success")
         return redirect(url_for(".index", location_id=appointment.location_id,
-                                date=calendar_view.local_day(appointment).isoformat()))
+                                date=calendar_queries.local_day(appointment).isoformat()))
     return redirect(url_for(".appointment", appointment_id=appointment_id))
