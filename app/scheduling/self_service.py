@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import secrets
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -66,6 +65,11 @@ EXPIRED = "this code has expired; ask for a new one"
 TOO_MANY_TRIES = "too many tries; ask for a new code"
 WRONG_CODE = "that code is not right"
 NEW_PATIENTS_ONLY = "this visit is for new patients"
+# How ``confirm`` ends.
+(CONFIRM_BOOKED, CONFIRM_JOINED, CONFIRM_NEW_PATIENTS_ONLY, CONFIRM_CODE_REFUSED, CONFIRM_TAKEN,
+ CONFIRM_NOT_BOOKABLE, CONFIRM_NOT_OFFERED, CONFIRM_BUSY) = (
+    "booked", "joined", "new_patients_only", "code_refused", "taken", "not_bookable",
+    "not_offered", "busy")
 # Times of day a patient can wait for, as the waitlist's local start-time window.
 ANY_TIME, MORNING, AFTERNOON = "any", "morning", "afternoon"
 TIME_WINDOWS: dict[str, tuple[time | None, time | None]] = {
@@ -94,22 +98,6 @@ class Identity:
     family_name: str
     date_of_birth: date
     mobile_phone: str  # E.164
-
-    def seal(self) -> str:
-        """Encrypted for the session cookie: the flow keeps it between steps, and a cookie
-        left on a shared phone must not show who booked."""
-        return keyring().encrypt(json.dumps([self.given_name, self.family_name,
-                                             self.date_of_birth.isoformat(),
-                                             self.mobile_phone]), context=_SEAL_CONTEXT)
-
-    @classmethod
-    def unseal(cls, sealed: str) -> Identity:
-        given, family, born, phone = json.loads(
-            keyring().decrypt(sealed, context=_SEAL_CONTEXT))
-        return cls(given, family, date.fromisoformat(born), phone)
-
-
-_SEAL_CONTEXT = "session.booking_identity"
 
 
 @dataclass(frozen=True)
@@ -341,6 +329,48 @@ def join_waitlist(*, practice_id: int, identity: Identity, wish: WaitlistWish,
         raise
     db.session.commit()
     return WaitlistJoined(entry, already_waiting=False, texts_allowed=texts_allowed)
+
+
+@dataclass(frozen=True)
+class Confirmed:
+    """How the last step ended (``confirm``): ``outcome`` is one of the ``CONFIRM_*`` names;
+    ``phone_proved`` when the code was right (or proved before), so the session may stay
+    verified for another choice."""
+
+    outcome: str
+    phone_proved: bool = False
+    appointment: Appointment | None = None
+    joined: WaitlistJoined | None = None
+    code_refused: str = ""  # CONFIRM_CODE_REFUSED: the SelfServiceError reason
+    next_slots: tuple[Slot, ...] = ()  # CONFIRM_TAKEN: the times to offer instead
+
+
+def confirm(*, practice_id: int, identity: Identity, code: str | None, slot: Slot | None,
+            wish: WaitlistWish | None, language: str) -> Confirmed:
+    """The last step: check ``code`` (None: the phone was proved already), then book ``slot``
+    or join the waitlist for ``wish``. A refusal is an outcome, never an exception."""
+    try:
+        if code is not None:
+            verify_code(practice_id=practice_id, e164=identity.mobile_phone, code=code)
+        if wish is not None:
+            return Confirmed(CONFIRM_JOINED, phone_proved=True, joined=join_waitlist(
+                practice_id=practice_id, identity=identity, wish=wish, language=language))
+        assert slot is not None  # a choice is a slot or a wish
+        appointment = book_for(practice_id=practice_id, identity=identity, slot=slot,
+                               language=language)
+    except NewPatientsOnly:
+        return Confirmed(CONFIRM_NEW_PATIENTS_ONLY, phone_proved=True)
+    except SelfServiceError as refused:
+        return Confirmed(CONFIRM_CODE_REFUSED, code_refused=refused.reason)
+    except booking.SlotTaken as taken:
+        return Confirmed(CONFIRM_TAKEN, phone_proved=True, next_slots=tuple(taken.next_slots))
+    except booking.BookingInputError:
+        return Confirmed(CONFIRM_NOT_BOOKABLE)
+    except WaitlistInputError:
+        return Confirmed(CONFIRM_NOT_OFFERED, phone_proved=True)
+    except booking.BookingError:  # the schedule stayed locked through every retry
+        return Confirmed(CONFIRM_BUSY, phone_proved=True)
+    return Confirmed(CONFIRM_BOOKED, phone_proved=True, appointment=appointment)
 
 
 def _matching_patient(practice_id: int, identity: Identity) -> Patient | None:
