@@ -94,7 +94,7 @@ def seed(name: str, number: str, mark: str) -> Seeded:
             start += timedelta(hours=1)
             message = factories.make_message(patient, body=f"{mark} See you soon".strip())
             entry = waitlist_entries.join(practice_id=practice.id, patient_id=patient.id,
-                                  appointment_type_id=kind.id, location_id=location.id)
+                                          appointment_type_id=kind.id, location_id=location.id)
             forms.create_response(practice_id=practice.id, source="staff", content={
                 "resourceType": "QuestionnaireResponse", "status": "completed",
                 "questionnaire": INTAKE_URL, "subject": {"reference": f"Patient/{patient.id}"},
