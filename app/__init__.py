@@ -63,6 +63,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from app.web import init_app as init_web
 
     init_web(app)
+    from app.scheduling import init_app as init_scheduling
+
+    init_scheduling(app)
     from app.security import init_app as init_security
 
     init_security(app)

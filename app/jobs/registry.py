@@ -78,7 +78,7 @@ def _for_each_practice(run: Callable[[], int]) -> int:
 
 
 def _expire_waitlist_offers() -> int:
-    from app.scheduling.waitlist import expire_offers
+    from app.scheduling.waitlist.offers import expire_offers
 
     return _for_each_practice(expire_offers)
 

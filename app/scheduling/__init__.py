@@ -1,3 +1,19 @@
 """Calendars, appointments, slot engine, booking, waitlist, self-scheduling."""
 
-from app.scheduling import waitlist as _waitlist  # noqa: F401 (its subscribers and intent handler)
+from __future__ import annotations
+
+from flask import Flask
+
+
+def init_app(app: Flask) -> None:
+    """Scheduling's screens (staff calendar, calendar settings, online booking) and the
+    waitlist's screen, event subscribers and YES-reply intent."""
+    from app.scheduling import waitlist
+    from app.scheduling.public_views import bp as book_bp
+    from app.scheduling.settings_views import bp as calendar_settings_bp
+    from app.scheduling.views import bp as scheduling_bp
+
+    app.register_blueprint(scheduling_bp)
+    app.register_blueprint(calendar_settings_bp)
+    app.register_blueprint(book_bp)
+    waitlist.init_app(app)

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import secrets
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -48,9 +47,11 @@ from app.patients.services import (
     patients_by_name_and_birth_date,
 )
 from app.practice.models import Location, Provider
-from app.scheduling import booking, slots, waitlist
+from app.scheduling import booking, slots
 from app.scheduling.models import Appointment, AppointmentType, OneTimeCode, WaitlistEntry
 from app.scheduling.slots import Slot
+from app.scheduling.waitlist import entries
+from app.scheduling.waitlist.states import WaitlistInputError
 from app.security import audit
 
 CODE_PURPOSE, IP_PURPOSE = "booking", "booking_ip"
@@ -64,6 +65,11 @@ EXPIRED = "this code has expired; ask for a new one"
 TOO_MANY_TRIES = "too many tries; ask for a new code"
 WRONG_CODE = "that code is not right"
 NEW_PATIENTS_ONLY = "this visit is for new patients"
+# How ``confirm`` ends.
+(CONFIRM_BOOKED, CONFIRM_JOINED, CONFIRM_NEW_PATIENTS_ONLY, CONFIRM_CODE_REFUSED, CONFIRM_TAKEN,
+ CONFIRM_NOT_BOOKABLE, CONFIRM_NOT_OFFERED, CONFIRM_BUSY) = (
+    "booked", "joined", "new_patients_only", "code_refused", "taken", "not_bookable",
+    "not_offered", "busy")
 # Times of day a patient can wait for, as the waitlist's local start-time window.
 ANY_TIME, MORNING, AFTERNOON = "any", "morning", "afternoon"
 TIME_WINDOWS: dict[str, tuple[time | None, time | None]] = {
@@ -92,22 +98,6 @@ class Identity:
     family_name: str
     date_of_birth: date
     mobile_phone: str  # E.164
-
-    def seal(self) -> str:
-        """Encrypted for the session cookie: the flow keeps it between steps, and a cookie
-        left on a shared phone must not show who booked."""
-        return keyring().encrypt(json.dumps([self.given_name, self.family_name,
-                                             self.date_of_birth.isoformat(),
-                                             self.mobile_phone]), context=_SEAL_CONTEXT)
-
-    @classmethod
-    def unseal(cls, sealed: str) -> Identity:
-        given, family, born, phone = json.loads(
-            keyring().decrypt(sealed, context=_SEAL_CONTEXT))
-        return cls(given, family, date.fromisoformat(born), phone)
-
-
-_SEAL_CONTEXT = "session.booking_identity"
 
 
 @dataclass(frozen=True)
@@ -300,10 +290,10 @@ def join_waitlist(*, practice_id: int, identity: Identity, wish: WaitlistWish,
     """Put the verified person on the waitlist (source "patient", default priority): the
     matching patient, else a new one, as for booking. A patient already waiting for the type
     at the location keeps that entry and gets no second one. Raises ``NewPatientsOnly``, and
-    ``waitlist.WaitlistInputError`` naming the field (a type no longer bookable online, a bad
+    ``WaitlistInputError`` naming the field (a type no longer bookable online, a bad
     time of day), creating nobody. Committed."""
     if wish.time_of_day not in TIME_WINDOWS:
-        raise waitlist.WaitlistInputError({"time_of_day": "must be one of "
+        raise WaitlistInputError({"time_of_day": "must be one of "
                                            + ", ".join(TIME_WINDOWS)})
     patient = _matching_patient(practice_id, identity)
     kind = db.session.get(AppointmentType, wish.appointment_type_id)
@@ -312,7 +302,7 @@ def join_waitlist(*, practice_id: int, identity: Identity, wish: WaitlistWish,
     texts_allowed = consent.state(
         practice_id=practice_id, channel="sms", purpose=Purpose.APPOINTMENT,
         contact_index=contact_index("sms", identity.mobile_phone)).allowed
-    existing = None if patient is None else waitlist.waiting_entry(
+    existing = None if patient is None else entries.waiting_entry(
         practice_id=practice_id, patient_id=patient.id,
         appointment_type_id=wish.appointment_type_id, location_id=wish.location_id)
     if existing is not None:
@@ -328,17 +318,59 @@ def join_waitlist(*, practice_id: int, identity: Identity, wish: WaitlistWish,
             "sex": "unknown", "preferred_language": language}))
     earliest, latest = TIME_WINDOWS[wish.time_of_day]
     try:
-        entry = waitlist.join(
+        entry = entries.join(
             practice_id=practice_id, patient_id=patient.id,
             appointment_type_id=wish.appointment_type_id, location_id=wish.location_id,
             provider_ids=[wish.provider_id] if wish.provider_id else [],
             weekdays=wish.weekdays, earliest_time=earliest, latest_time=latest,
             source="patient")
-    except waitlist.WaitlistInputError:
+    except WaitlistInputError:
         db.session.rollback()
         raise
     db.session.commit()
     return WaitlistJoined(entry, already_waiting=False, texts_allowed=texts_allowed)
+
+
+@dataclass(frozen=True)
+class Confirmed:
+    """How the last step ended (``confirm``): ``outcome`` is one of the ``CONFIRM_*`` names;
+    ``phone_proved`` when the code was right (or proved before), so the session may stay
+    verified for another choice."""
+
+    outcome: str
+    phone_proved: bool = False
+    appointment: Appointment | None = None
+    joined: WaitlistJoined | None = None
+    code_refused: str = ""  # CONFIRM_CODE_REFUSED: the SelfServiceError reason
+    next_slots: tuple[Slot, ...] = ()  # CONFIRM_TAKEN: the times to offer instead
+
+
+def confirm(*, practice_id: int, identity: Identity, code: str | None, slot: Slot | None,
+            wish: WaitlistWish | None, language: str) -> Confirmed:
+    """The last step: check ``code`` (None: the phone was proved already), then book ``slot``
+    or join the waitlist for ``wish``. A refusal is an outcome, never an exception."""
+    try:
+        if code is not None:
+            verify_code(practice_id=practice_id, e164=identity.mobile_phone, code=code)
+        if wish is not None:
+            return Confirmed(CONFIRM_JOINED, phone_proved=True, joined=join_waitlist(
+                practice_id=practice_id, identity=identity, wish=wish, language=language))
+        assert slot is not None  # a choice is a slot or a wish
+        appointment = book_for(practice_id=practice_id, identity=identity, slot=slot,
+                               language=language)
+    except NewPatientsOnly:
+        return Confirmed(CONFIRM_NEW_PATIENTS_ONLY, phone_proved=True)
+    except SelfServiceError as refused:
+        return Confirmed(CONFIRM_CODE_REFUSED, code_refused=refused.reason)
+    except booking.SlotTaken as taken:
+        return Confirmed(CONFIRM_TAKEN, phone_proved=True, next_slots=tuple(taken.next_slots))
+    except booking.BookingInputError:
+        return Confirmed(CONFIRM_NOT_BOOKABLE)
+    except WaitlistInputError:
+        return Confirmed(CONFIRM_NOT_OFFERED, phone_proved=True)
+    except booking.BookingError:  # the schedule stayed locked through every retry
+        return Confirmed(CONFIRM_BUSY, phone_proved=True)
+    return Confirmed(CONFIRM_BOOKED, phone_proved=True, appointment=appointment)
 
 
 def _matching_patient(practice_id: int, identity: Identity) -> Patient | None:

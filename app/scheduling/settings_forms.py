@@ -29,6 +29,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from app.scheduling.appointment_types import MAX_NAME_LENGTH
 from app.scheduling.calendars import MAX_EXTRA_HOURS, MAX_LABEL_LENGTH
+from app.scheduling.forms import required
 from app.scheduling.slots import EXTRA_HOURS, TIME_OFF
 from app.security.auth import strip_text
 
@@ -36,10 +37,6 @@ WEEKDAYS = (_l("Monday"), _l("Tuesday"), _l("Wednesday"), _l("Thursday"), _l("Fr
             _l("Saturday"), _l("Sunday"))
 EXCEPTION_KINDS = {TIME_OFF: _l("Time off"), EXTRA_HOURS: _l("Extra hours")}
 EVERY_LOCATION = 0  # the location choice for time off at every location
-
-
-def _required(label: Any) -> list[Any]:
-    return [InputRequired(message=_l("%(field)s is missing.", field=label))]
 
 
 class CheckboxesField(SelectMultipleField):
@@ -53,19 +50,19 @@ class AppointmentTypeForm(FlaskForm):
         Length(max=MAX_NAME_LENGTH,
                message=_l("Use at most %(max)d characters.", max=MAX_NAME_LENGTH))])
     duration_minutes = IntegerField(_l("Length (minutes)"),
-                                    validators=_required(_l("Length (minutes)")))
+                                    validators=required(_l("Length (minutes)")))
     buffer_before_minutes = IntegerField(_l("Buffer before (minutes)"), default=0,
-                                         validators=_required(_l("Buffer before (minutes)")))
+                                         validators=required(_l("Buffer before (minutes)")))
     buffer_after_minutes = IntegerField(_l("Buffer after (minutes)"), default=0,
-                                        validators=_required(_l("Buffer after (minutes)")))
+                                        validators=required(_l("Buffer after (minutes)")))
     for_new_patients = BooleanField(_l("For new patients"))
     bookable_online = BooleanField(_l("Patients may book it online"), default=True)
     active = BooleanField(_l("Active: can be booked"), default=True)
     min_notice_minutes = IntegerField(_l("Online booking: minimum notice (minutes)"),
                                       default=120,
-                                      validators=_required(_l("Minimum notice")))
+                                      validators=required(_l("Minimum notice")))
     max_days_ahead = IntegerField(_l("Online booking: at most this many days ahead"),
-                                  default=90, validators=_required(_l("Days ahead")))
+                                  default=90, validators=required(_l("Days ahead")))
     provider_ids = CheckboxesField(_l("Providers who offer it"), coerce=int, choices=[],
                                    validate_choice=False)
 
@@ -106,7 +103,7 @@ class DayHoursForm(Form):
 
 class WeeklyHoursForm(FlaskForm):
     location_id = SelectField(_l("Location"), coerce=int, choices=[],
-                              validators=_required(_l("Location")))
+                              validators=required(_l("Location")))
     valid_from = DateField(_l("From (date)"), validators=[Optional()])
     valid_until = DateField(_l("Until (date)"), validators=[Optional()])
     days = FieldList(FormField(DayHoursForm), min_entries=7, max_entries=7)
@@ -119,8 +116,8 @@ class ExceptionForm(FlaskForm):
                        validators=[
         AnyOf(list(EXCEPTION_KINDS), message=_l("Choose time off or extra hours."))])
     location_id = SelectField(_l("Where"), coerce=int, choices=[],
-                              validators=_required(_l("Where")))
-    starts_on = DateField(_l("Date"), validators=_required(_l("Date")))
+                              validators=required(_l("Where")))
+    starts_on = DateField(_l("Date"), validators=required(_l("Date")))
     start_time = TimeField(_l("From"), validators=[Optional()])
     ends_on = DateField(_l("Last day (for several days)"), validators=[Optional()])
     end_time = TimeField(_l("To"), validators=[Optional()])

@@ -1,5 +1,5 @@
 """The staff calendar: a location's day and week, booking a patient into an open slot, and
-moving, cancelling, checking in and out an appointment; the waitlist screen."""
+moving, cancelling, checking in and out an appointment."""
 
 from __future__ import annotations
 
@@ -14,22 +14,19 @@ from wtforms import Form
 
 from app.patients import queries as patient_queries
 from app.patients.views import STATUS_LABELS, search_error_message
-from app.scheduling import booking, calendar_view, waitlist
-from app.scheduling.calendar_view import CalendarNotFound, SlotRow
+from app.scheduling import booking, calendar_queries
+from app.scheduling.calendar_queries import CalendarNotFound
 from app.scheduling.forms import (
     ACTION_LABELS,
     DESK_ACTIONS,
-    OFFER_LABELS,
     BookForm,
     BookQuery,
     CalendarQuery,
     CancelForm,
     MoveForm,
     StatusForm,
-    WaitlistForm,
-    WaitlistQuery,
-    weekday_names,
 )
+from app.scheduling.grid import SlotRow
 from app.security.permissions import Permission, requires
 
 bp = Blueprint("scheduling", __name__, url_prefix="/schedule")
@@ -39,7 +36,7 @@ bp = Blueprint("scheduling", __name__, url_prefix="/schedule")
 @requires(Permission.SCHEDULE_WORK)
 def index() -> Any:
     query = CalendarQuery(request.args)
-    view = _read(query, calendar_view.day_view)
+    view = _read(query, calendar_queries.day_view)
     return render_template("scheduling/day.html", view=view, query=query,
                            labels=STATUS_LABELS)
 
@@ -48,7 +45,7 @@ def index() -> Any:
 @requires(Permission.SCHEDULE_WORK)
 def week() -> Any:
     query = CalendarQuery(request.args)
-    view = _read(query, calendar_view.week_view, with_provider=True)
+    view = _read(query, calendar_queries.week_view, with_provider=True)
     return render_template("scheduling/week.html", view=view, query=query,
                            labels=STATUS_LABELS)
 
@@ -58,7 +55,7 @@ def week() -> Any:
 def book_form() -> Any:
     """The booking page for the slot in the query string. The patient search posts to
     ``book_search``, so no name, birth date or phone is ever in a URL; ``q`` is not read."""
-    return _book_page(BookQuery(_without_q(request.args)))
+    return _book_page(BookQuery(without_q(request.args)))
 
 
 @bp.post("/book/patients")
@@ -67,7 +64,8 @@ def book_search() -> Any:
     return _book_page(BookQuery(request.form))
 
 
-def _without_q(args: Any) -> Any:
+def without_q(args: Any) -> Any:
+    """The query string without ``q``: a patient search is posted, never read from a URL."""
     kept = args.copy()
     kept.poplist("q")
     return kept
@@ -155,97 +153,6 @@ def move(appointment_id: int) -> Any:
         staff_id=current_user.id), _("Appointment moved."))
 
 
-@bp.get("/waitlist")
-@requires(Permission.SCHEDULE_WORK)
-def waitlist_page() -> Any:
-    """The waitlist with the filters in the query string. The patient search posts to
-    ``waitlist_search``, so no name, birth date or phone is ever in a URL; ``q`` is not read."""
-    query = WaitlistQuery(_without_q(request.args))
-    query.validate()
-    form = WaitlistForm(formdata=None)
-    return _waitlist_page(query, form, None)
-
-
-@bp.post("/waitlist/patients")
-@requires(Permission.SCHEDULE_WORK)
-def waitlist_search() -> Any:
-    query = WaitlistQuery(request.form)
-    query.validate()
-    result = _search(query.q)
-    if request.headers.get("HX-Request") and not request.headers.get(
-            "HX-History-Restore-Request"):
-        return render_template("scheduling/_waitlist_patients.html", query=query,
-                               result=result, chosen=None)
-    form = WaitlistForm(formdata=None, q=query.q.data)
-    return _waitlist_page(query, form, result)
-
-
-@bp.post("/waitlist")
-@requires(Permission.SCHEDULE_WORK)
-def add_to_waitlist() -> Any:
-    form = WaitlistForm()
-    form.offer(waitlist.options(practice_id=current_user.practice_id))
-    if form.validate():
-        try:
-            waitlist.add_entry(
-                practice_id=current_user.practice_id, patient_id=form.patient_id.data,
-                appointment_type_id=form.appointment_type_id.data,
-                location_id=form.location_id.data, provider_ids=form.provider_ids.data,
-                weekdays=form.weekdays.data, earliest_time=form.earliest_time.data,
-                latest_time=form.latest_time.data, priority=form.priority.data)
-        except waitlist.WaitlistInputError as error:
-            for name, reason in error.errors.items():
-                field = getattr(form, name, form.patient_id)
-                field.errors = [*field.errors, reason]
-        else:
-            flash(_("Added to the waitlist."), "success")
-            return redirect(url_for(".waitlist_page"))
-    query = WaitlistQuery(data={"q": form.q.data or None})
-    query.validate()
-    return _waitlist_page(query, form, _search(query.q), status=400)
-
-
-@bp.post("/waitlist/<id:entry_id>/remove")
-@requires(Permission.SCHEDULE_WORK)
-def remove_from_waitlist(entry_id: int) -> Response:
-    try:
-        waitlist.remove_entry(practice_id=current_user.practice_id, entry_id=entry_id)
-    except waitlist.WaitlistInputError as error:
-        flash("; ".join(str(reason) for reason in error.errors.values()), "error")
-    else:
-        flash(_("Removed from the waitlist."), "success")
-    return redirect(url_for(".waitlist_page"))
-
-
-def _search(q: Any) -> patient_queries.SearchResult | None:
-    """The patients a search field names (None before a search); a bad search becomes the
-    field's error."""
-    if not q.data or q.errors:
-        return None
-    try:
-        return patient_queries.search_patients(practice_id=current_user.practice_id,
-                                               query=q.data)
-    except patient_queries.InvalidSearch as error:
-        q.errors = [search_error_message(error)]
-        return None
-
-
-def _waitlist_page(query: WaitlistQuery, form: WaitlistForm, result: Any,
-                   status: int = 200) -> Any:
-    options = waitlist.options(practice_id=current_user.practice_id)
-    form.offer(options)
-    entries = waitlist.waiting_entries(
-        practice_id=current_user.practice_id,
-        location_id=None if query.location_id.errors else query.location_id.data,
-        appointment_type_id=(None if query.appointment_type_id.errors
-                             else query.appointment_type_id.data))
-    offers = waitlist.recent_offers(practice_id=current_user.practice_id)
-    return render_template(
-        "scheduling/waitlist.html", query=query, form=form, result=result,
-        chosen=form.patient_id.data, options=options, entries=entries, offers=offers,
-        day_names=weekday_names(), offer_labels=OFFER_LABELS), status
-
-
 def _read(query: CalendarQuery, read: Any, *, with_provider: bool = False) -> Any:
     """Call the read service with the query's choices; a choice that names nothing in this
     practice becomes that field's error and the page falls back to the defaults."""
@@ -273,7 +180,7 @@ def _slot(form: Form) -> SlotRow:
 
 def _slot_or_404(**fields: Any) -> SlotRow:
     try:
-        return calendar_view.slot_for(practice_id=current_user.practice_id, **fields)
+        return calendar_queries.slot_for(practice_id=current_user.practice_id, **fields)
     except CalendarNotFound:
         abort(404, description=_("That time is not on this practice's calendar."))
 
@@ -304,9 +211,9 @@ def _field_errors(form: FlaskForm, errors: dict[str, str]) -> None:
         field.errors = [*field.errors, reason]
 
 
-def _found(appointment_id: int) -> calendar_view.AppointmentDetail:
+def _found(appointment_id: int) -> calendar_queries.AppointmentDetail:
     try:
-        return calendar_view.appointment_detail(practice_id=current_user.practice_id,
+        return calendar_queries.appointment_detail(practice_id=current_user.practice_id,
                                                 appointment_id=appointment_id)
     except CalendarNotFound:
         abort(404, description=_("There is no appointment with that number in this practice."))
@@ -339,5 +246,5 @@ def _change(appointment_id: int, change: Any, done: str) -> Response:
     else:
         flash(done, "success")
         return redirect(url_for(".index", location_id=appointment.location_id,
-                                date=calendar_view.local_day(appointment).isoformat()))
+                                date=calendar_queries.local_day(appointment).isoformat()))
     return redirect(url_for(".appointment", appointment_id=appointment_id))

@@ -25,9 +25,6 @@ def init_app(app: Flask) -> None:
     from app.patients.import_views import bp as patient_import_bp
     from app.patients.views import bp as patients_bp
     from app.practice.views import bp as setup_bp
-    from app.scheduling.public_views import bp as book_bp
-    from app.scheduling.settings_views import bp as calendar_settings_bp
-    from app.scheduling.views import bp as scheduling_bp
     from app.security.permissions import role_label
 
     scope.init_app(app)  # first: every later request hook runs inside the request's scope
@@ -41,6 +38,3 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(patients_bp)
     app.register_blueprint(patient_import_bp)
     app.register_blueprint(setup_bp)
-    app.register_blueprint(scheduling_bp)
-    app.register_blueprint(calendar_settings_bp)
-    app.register_blueprint(book_bp)

@@ -1,6 +1,7 @@
-"""The calendar's time grid (calendar_view): rows of 15 minutes of local wall-clock time,
-appointment blocks spanning their rows, open slots at their start, time off with its label,
-time outside working hours closed; the days clocks change; a fixed number of queries."""
+"""The calendar's time grid (grid, fed by calendar_queries): rows of 15 minutes of local
+wall-clock time, appointment blocks spanning their rows, open slots at their start, time off
+with its label, time outside working hours closed; the days clocks change; a fixed number of
+queries."""
 
 from __future__ import annotations
 
@@ -14,8 +15,9 @@ from sqlalchemy import event
 
 from app.extensions import db
 from app.practice.models import Practice
-from app.scheduling import calendar_view, calendars
-from app.scheduling.calendar_view import (
+from app.scheduling import calendar_queries, calendars
+from app.scheduling.calendars import WeeklyInterval
+from app.scheduling.grid import (
     BLOCK,
     CLOSED,
     COVERED,
@@ -25,7 +27,6 @@ from app.scheduling.calendar_view import (
     OPEN,
     Grid,
 )
-from app.scheduling.calendars import WeeklyInterval
 from tests import factories
 
 NY = ZoneInfo("America/New_York")
@@ -74,12 +75,12 @@ class Clinic:
                                           status=status)
 
     def day(self, day: date) -> Grid:
-        return calendar_view.day_view(practice_id=self.practice.id, location_id=self.location.id,
+        return calendar_queries.day_view(practice_id=self.practice.id, location_id=self.location.id,
                                       appointment_type_id=self.exam.id, day=day,
                                       now=BEFORE).grid
 
-    def week(self, day: date, provider_id: int | None) -> calendar_view.WeekView:
-        return calendar_view.week_view(practice_id=self.practice.id,
+    def week(self, day: date, provider_id: int | None) -> calendar_queries.WeekView:
+        return calendar_queries.week_view(practice_id=self.practice.id,
                                        location_id=self.location.id,
                                        appointment_type_id=self.exam.id, day=day,
                                        provider_id=provider_id, now=BEFORE)

@@ -19,9 +19,14 @@ from app.messaging.models import Message
 from app.messaging.rendering import render
 from app.patients.models import Patient
 from app.practice.models import Location, Practice, Provider
-from app.scheduling import booking, calendars, slots, waitlist
+from app.scheduling import booking, calendars, slots
 from app.scheduling.calendars import WeeklyInterval
 from app.scheduling.models import Appointment, AppointmentType, WaitlistEntry, WaitlistOffer
+from app.scheduling.waitlist import entries as waitlist_entries
+from app.scheduling.waitlist import intent as waitlist_intent
+from app.scheduling.waitlist import offers as waitlist_offers
+from app.scheduling.waitlist import queries as waitlist_queries
+from app.scheduling.waitlist import states as waitlist_states
 from app.security.models import StaffUser
 from tests import factories
 from tests.factories import DEPLOYMENT_NUMBER
@@ -85,7 +90,7 @@ def wait(clinic: Clinic, *, priority: int = 0, providers: tuple[Provider, ...] =
          weekdays: tuple[int, ...] | None = None, window: tuple[str, str] = ("14:00", "16:00"),
          language: str = "en") -> Patient:
     patient = factories.make_patient(clinic.practice, preferred_language=language)
-    waitlist.join(practice_id=clinic.practice.id, patient_id=patient.id,
+    waitlist_entries.join(practice_id=clinic.practice.id, patient_id=patient.id,
                   appointment_type_id=clinic.exam.id, location_id=clinic.location.id,
                   provider_ids=[p.id for p in providers],
                   weekdays=weekdays if weekdays is not None else (clinic.day.weekday(),),
@@ -188,7 +193,7 @@ def test_the_first_yes_books_and_a_later_yes_hears_it_was_taken(client, clinic):
     assert late.template == "waitlist_taken" and late.patient_id == first.id
     assert appointments_of(first) == []
     seen = {view.patient_id: view.status
-            for view in waitlist.recent_offers(practice_id=clinic.practice.id)}
+            for view in waitlist_queries.recent_offers(practice_id=clinic.practice.id)}
     assert seen == {first.id: "taken", second.id: "accepted"}
 
 
@@ -203,7 +208,7 @@ def test_an_expired_offer_is_not_honoured(client, clinic):
 
     assert reply.template == "waitlist_taken"
     assert appointments_of(patient) == []
-    [view] = waitlist.offers_for_entry(entry_id=offer.entry_id)
+    [view] = waitlist_queries.offers_for_entry(entry_id=offer.entry_id)
     assert view.status == "expired" and view.responded_at is not None
     assert slots.slot_is_open(slot=slot_at(clinic, "15:00"))
 
@@ -247,18 +252,18 @@ def test_nothing_is_offered_for_a_slot_that_is_not_open(clinic):
     appointment = booking.book(patient_id=holder.id, slot=slot, source="staff",
                                staff_id=clinic.staff.id)
 
-    assert waitlist.offer_slot(slot, practice_id=clinic.practice.id) == []  # still booked
+    assert waitlist_offers.offer_slot(slot, practice_id=clinic.practice.id) == []  # still booked
     booking.cancel(appointment_id=appointment.id, reason="Ill", source="staff",
                    staff_id=clinic.staff.id)
-    assert waitlist.offer_slot(slot, practice_id=clinic.practice.id,
+    assert waitlist_offers.offer_slot(slot, practice_id=clinic.practice.id,
                                now=slot.start - timedelta(minutes=60)) == []  # inside notice
     assert len(offers()) == 1  # the cancellation's own offer
 
 
 def test_joining_names_each_bad_field(clinic):
     patient = factories.make_patient(clinic.practice)
-    with pytest.raises(waitlist.WaitlistInputError) as caught:
-        waitlist.join(practice_id=clinic.practice.id, patient_id=patient.id,
+    with pytest.raises(waitlist_states.WaitlistInputError) as caught:
+        waitlist_entries.join(practice_id=clinic.practice.id, patient_id=patient.id,
                       appointment_type_id=clinic.exam.id, location_id=clinic.location.id,
                       provider_ids=[999999], weekdays=[7],
                       earliest_time=time(16), latest_time=time(9), source="robot")
@@ -267,10 +272,10 @@ def test_joining_names_each_bad_field(clinic):
 
 def test_a_removed_entry_is_offered_nothing(clinic):
     patient = factories.make_patient(clinic.practice)
-    entry = waitlist.join(practice_id=clinic.practice.id, patient_id=patient.id,
+    entry = waitlist_entries.join(practice_id=clinic.practice.id, patient_id=patient.id,
                           appointment_type_id=clinic.exam.id, location_id=clinic.location.id)
     db.session.commit()
-    waitlist.remove(practice_id=clinic.practice.id, entry_id=entry.id)
+    waitlist_entries.remove(practice_id=clinic.practice.id, entry_id=entry.id)
     db.session.commit()
 
     book_and_cancel(clinic, slot_at(clinic, "15:00"))
@@ -325,13 +330,13 @@ def test_waiting_entries_list_what_the_screen_shows_in_offer_order(clinic):
     first = wait(clinic, providers=(clinic.rivera,))
     urgent = wait(clinic, priority=5, weekdays=(0, 2), window=("08:30", "11:00"))
     elsewhere = factories.make_patient(clinic.practice)
-    waitlist.join(practice_id=clinic.practice.id, patient_id=elsewhere.id,
+    waitlist_entries.join(practice_id=clinic.practice.id, patient_id=elsewhere.id,
                   appointment_type_id=clinic.exam.id, location_id=later.id)
     db.session.commit()
     book_and_cancel(clinic, slot_at(clinic, "15:00"))
     audited = db.session.execute(select(func.count(AuditEvent.id))).scalar_one()
 
-    entries = waitlist.waiting_entries(practice_id=clinic.practice.id)
+    entries = waitlist_queries.waiting_entries(practice_id=clinic.practice.id)
 
     assert [e.patient_id for e in entries] == [urgent.id, first.id, elsewhere.id]
     top, second, third = entries
@@ -357,10 +362,11 @@ def test_waiting_entries_list_what_the_screen_shows_in_offer_order(clinic):
     assert [json.loads(e.detail)["entry_ids"] for e in events] == [[e.entry_id]
                                                                    for e in entries]
 
-    only_later = waitlist.waiting_entries(practice_id=clinic.practice.id, location_id=later.id)
+    only_later = waitlist_queries.waiting_entries(practice_id=clinic.practice.id,
+                                                  location_id=later.id)
     assert [e.patient_id for e in only_later] == [elsewhere.id]
     other = factories.make_practice()
-    assert waitlist.waiting_entries(practice_id=other.id) == []
+    assert waitlist_queries.waiting_entries(practice_id=other.id) == []
 
 
 def test_expire_offers_marks_them_expired_and_offers_the_slot_to_the_next_batch(
@@ -372,9 +378,9 @@ def test_expire_offers_marks_them_expired_and_offers_the_slot_to_the_next_batch(
         book_and_cancel(clinic, slot_at(clinic, "15:00"))
         assert offered_patients() == [first.id, second.id]
 
-        assert waitlist.expire_offers(now=utcnow() + timedelta(minutes=29)) == 0
+        assert waitlist_offers.expire_offers(now=utcnow() + timedelta(minutes=29)) == 0
         later = utcnow() + timedelta(minutes=31)
-        assert waitlist.expire_offers(now=later) == 2
+        assert waitlist_offers.expire_offers(now=later) == 2
 
         db.session.expire_all()
         assert offered_patients() == [first.id, second.id, third.id, fourth.id]
@@ -387,10 +393,10 @@ def test_expire_offers_marks_them_expired_and_offers_the_slot_to_the_next_batch(
             Message.template == "waitlist_offer")).scalars().all()
         assert sorted(texts) == sorted([first.id, second.id, third.id, fourth.id])
 
-        assert waitlist.expire_offers(now=later) == 0  # idempotent: nothing more to do
+        assert waitlist_offers.expire_offers(now=later) == 0  # idempotent: nothing more to do
         assert len(offers()) == 4
         # the second batch lapses too: nobody is left who was not offered it already
-        assert waitlist.expire_offers(now=later + timedelta(minutes=31)) == 2
+        assert waitlist_offers.expire_offers(now=later + timedelta(minutes=31)) == 2
         db.session.expire_all()
         assert len(offers()) == 4
         assert set(statuses_by_patient().values()) == {"expired"}
@@ -404,7 +410,7 @@ def test_expire_offers_waits_while_part_of_the_batch_can_still_answer(clinic):
     early.expires_at = utcnow() - timedelta(minutes=1)
     db.session.commit()
 
-    assert waitlist.expire_offers() == 1
+    assert waitlist_offers.expire_offers() == 1
 
     db.session.expire_all()
     assert statuses_by_patient() == {first.id: "expired", second.id: "offered",
@@ -422,7 +428,7 @@ def test_expire_offers_does_not_offer_a_slot_booked_meanwhile(clinic):
     booking.book(patient_id=holder.id, slot=slot_at(clinic, "15:00"), source="staff",
                  staff_id=clinic.staff.id)
 
-    assert waitlist.expire_offers(now=utcnow() + timedelta(minutes=121)) == 3
+    assert waitlist_offers.expire_offers(now=utcnow() + timedelta(minutes=121)) == 3
 
     db.session.expire_all()
     assert len(offers()) == 3
@@ -437,7 +443,7 @@ def test_a_taken_slot_is_left_alone_by_the_sweep(client, clinic):
     book_and_cancel(clinic, slot_at(clinic, "15:00"))
     text_yes(client, winner)
 
-    assert waitlist.expire_offers(now=utcnow() + timedelta(minutes=121)) == 0
+    assert waitlist_offers.expire_offers(now=utcnow() + timedelta(minutes=121)) == 0
 
     db.session.expire_all()
     assert statuses_by_patient() == {winner.id: "accepted", loser.id: "taken"}
@@ -448,11 +454,11 @@ def test_a_patient_shown_twice_on_the_waitlist_is_audited_once_with_both_entries
 
     uptown = factories.make_location(clinic.practice, name="Uptown")
     patient = wait(clinic)
-    second = waitlist.join(practice_id=clinic.practice.id, patient_id=patient.id,
+    second = waitlist_entries.join(practice_id=clinic.practice.id, patient_id=patient.id,
                            appointment_type_id=clinic.exam.id, location_id=uptown.id)
     db.session.commit()
 
-    entries = waitlist.waiting_entries(practice_id=clinic.practice.id)
+    entries = waitlist_queries.waiting_entries(practice_id=clinic.practice.id)
 
     [event] = db.session.execute(select(AuditEvent).where(
         AuditEvent.action == "appointment.view")).scalars().all()
@@ -463,8 +469,8 @@ def test_a_patient_shown_twice_on_the_waitlist_is_audited_once_with_both_entries
 
 def test_a_second_waiting_entry_for_the_same_type_and_location_is_refused(clinic):
     patient = wait(clinic)
-    with pytest.raises(waitlist.WaitlistInputError) as caught:
-        waitlist.add_entry(practice_id=clinic.practice.id, patient_id=patient.id,
+    with pytest.raises(waitlist_states.WaitlistInputError) as caught:
+        waitlist_entries.add_entry(practice_id=clinic.practice.id, patient_id=patient.id,
                            appointment_type_id=clinic.exam.id, location_id=clinic.location.id)
     assert caught.value.errors == {
         "patient_id": "This patient is already waiting for Exam at Lakeside Midtown."}
@@ -488,7 +494,7 @@ def test_the_next_batch_skips_a_patient_offered_the_slot_through_another_entry(
         book_and_cancel(clinic, slot_at(clinic, "15:00"))
         assert offered_patients() == [twice.id]
 
-        waitlist.expire_offers(now=utcnow() + timedelta(minutes=121))
+        waitlist_offers.expire_offers(now=utcnow() + timedelta(minutes=121))
 
         db.session.expire_all()
         assert offered_patients() == [twice.id, other.id]
@@ -505,7 +511,7 @@ def test_a_slot_taken_then_freed_again_goes_on_to_the_next_batch_after_an_expiry
                    staff_id=clinic.staff.id)
     assert offered_patients() == [taker.id, second.id]
 
-    assert waitlist.expire_offers(now=utcnow() + timedelta(minutes=121)) == 1
+    assert waitlist_offers.expire_offers(now=utcnow() + timedelta(minutes=121)) == 1
 
     db.session.expire_all()
     assert offered_patients() == [taker.id, second.id, third.id]
@@ -521,7 +527,7 @@ def test_removing_the_offered_patient_offers_the_slot_to_the_next_batch(make_app
         book_and_cancel(clinic, slot_at(clinic, "15:00"))
         assert offered_patients() == [offered.id]
 
-        waitlist.remove_entry(practice_id=clinic.practice.id, entry_id=entry_of(offered).id)
+        waitlist_entries.remove_entry(practice_id=clinic.practice.id, entry_id=entry_of(offered).id)
 
         db.session.expire_all()
         assert statuses_by_patient() == {offered.id: "expired", next_in_line.id: "offered"}
@@ -535,7 +541,7 @@ def test_a_yes_to_an_offer_the_sweep_ended_meanwhile_books_nothing(monkeypatch, 
     book_and_cancel(clinic, slot_at(clinic, "15:00"))
     [(offer, _)] = offers()
     message = factories.make_message(patient, direction="inbound", body="YES")
-    book = waitlist._book
+    book = waitlist_intent._book
 
     def sweep_first(offer, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
         with db.engine.begin() as other:  # the sweep's own transaction, committed
@@ -543,9 +549,9 @@ def test_a_yes_to_an_offer_the_sweep_ended_meanwhile_books_nothing(monkeypatch, 
                           .values(status="expired"))
         return book(offer, *args, **kwargs)
 
-    monkeypatch.setattr(waitlist, "_book", sweep_first)
+    monkeypatch.setattr(waitlist_intent, "_book", sweep_first)
 
-    assert waitlist.take_offer(message, [patient], "YES") is True
+    assert waitlist_intent.take_offer(message, [patient], "YES") is True
     db.session.commit()
 
     db.session.expire_all()
@@ -588,7 +594,7 @@ def test_the_sweep_passes_by_an_offer_a_yes_is_booking(postgres_only, monkeypatc
     def sweep() -> None:
         with app.app_context():
             try:
-                swept.append(waitlist.expire_offers(now=after_it_ends))
+                swept.append(waitlist_offers.expire_offers(now=after_it_ends))
             except BaseException as error:
                 errors.append(error)
 

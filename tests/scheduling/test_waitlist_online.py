@@ -19,9 +19,11 @@ from app.messaging.cli import build_providers
 from app.messaging.conversations import contact_index
 from app.messaging.models import ConsentEntry, Message
 from app.patients.models import Patient
-from app.scheduling import booking, calendars, self_service, slots, waitlist
+from app.scheduling import booking, calendars, self_service, slots
 from app.scheduling.models import WaitlistEntry
 from app.scheduling.self_service import WaitlistWish
+from app.scheduling.waitlist import entries as waitlist_entries
+from app.scheduling.waitlist import states as waitlist_states
 from app.security.models import AuditEvent
 from tests import factories
 from tests.scheduling.test_self_service import (
@@ -124,7 +126,7 @@ def test_joining_again_for_the_same_type_and_location_adds_no_second_entry(app, 
         AuditEvent.action == "appointment.view")).scalar_one()
     assert refused.patient_id == first.entry.patient_id
     # Once the first entry is over, the patient may wait again.
-    waitlist.remove_entry(practice_id=office.practice.id, entry_id=first.entry.id)
+    waitlist_entries.remove_entry(practice_id=office.practice.id, entry_id=first.entry.id)
     assert not self_service.join_waitlist(practice_id=office.practice.id, identity=WHO,
                                           wish=wish(office)).already_waiting
 
@@ -132,7 +134,7 @@ def test_joining_again_for_the_same_type_and_location_adds_no_second_entry(app, 
 def test_a_type_not_bookable_online_is_refused_and_nobody_is_created(app, office):
     office.kind.bookable_online = False
     db.session.commit()
-    with pytest.raises(waitlist.WaitlistInputError) as refused:
+    with pytest.raises(waitlist_states.WaitlistInputError) as refused:
         self_service.join_waitlist(practice_id=office.practice.id, identity=WHO,
                                    wish=wish(office))
     assert "appointment_type_id" in refused.value.errors
@@ -141,7 +143,7 @@ def test_a_type_not_bookable_online_is_refused_and_nobody_is_created(app, office
 
 
 def test_an_unknown_time_of_day_is_named(app, office):
-    with pytest.raises(waitlist.WaitlistInputError) as refused:
+    with pytest.raises(waitlist_states.WaitlistInputError) as refused:
         self_service.join_waitlist(practice_id=office.practice.id, identity=WHO,
                                    wish=wish(office, time_of_day="evening"))
     assert list(refused.value.errors) == ["time_of_day"]

@@ -12,8 +12,10 @@ from sqlalchemy import select
 from app.core.clock import utcnow
 from app.extensions import db
 from app.patients.models import Patient
-from app.scheduling import waitlist
 from app.scheduling.models import WaitlistEntry
+from app.scheduling.waitlist import entries as waitlist_entries
+from app.scheduling.waitlist import offers as waitlist_offers
+from app.scheduling.waitlist import queries as waitlist_queries
 from tests import factories
 from tests.scheduling.test_waitlist import Clinic, book_and_cancel, make_clinic, slot_at, wait
 
@@ -65,7 +67,7 @@ def test_the_screen_lists_who_is_waiting_and_the_offers_made(login, clinic):
 def test_an_expired_offer_reads_expired(login, clinic):
     wait(clinic)
     book_and_cancel(clinic, slot_at(clinic, "15:00"))
-    waitlist.expire_offers(now=utcnow() + timedelta(minutes=121))
+    waitlist_offers.expire_offers(now=utcnow() + timedelta(minutes=121))
 
     text = page(login("front_desk"))
 
@@ -76,7 +78,7 @@ def test_filters_narrow_the_list(login, clinic):
     other = factories.make_location(clinic.practice, name="Uptown")
     here = wait(clinic)
     there = factories.make_patient(clinic.practice)
-    waitlist.join(practice_id=clinic.practice.id, patient_id=there.id,
+    waitlist_entries.join(practice_id=clinic.practice.id, patient_id=there.id,
                   appointment_type_id=clinic.exam.id, location_id=other.id)
     db.session.commit()
 
@@ -173,7 +175,7 @@ def test_remove_takes_the_patient_off_and_ends_their_offers(login, clinic):
     assert response.status_code == 302
     [entry] = entries()
     assert entry.status == "removed"
-    [view] = waitlist.offers_for_entry(entry_id=entry.id)
+    [view] = waitlist_queries.offers_for_entry(entry_id=entry.id)
     assert view.status == "expired"
     text = page(client)
     assert "Removed from the waitlist." in text

@@ -22,9 +22,10 @@ from app.extensions import db
 from app.fhir import auth
 from app.forms import services as forms
 from app.practice.models import Practice
-from app.scheduling import calendars, waitlist
+from app.scheduling import calendars
 from app.scheduling.calendars import WeeklyInterval
 from app.scheduling.models import Schedule
+from app.scheduling.waitlist import entries as waitlist_entries
 from app.security import audit, invitations
 from app.security.models import StaffInvitation, StaffUser
 from tests import factories
@@ -92,15 +93,16 @@ def seed(name: str, number: str, mark: str) -> Seeded:
                                                      start_at=start, appointment_type=kind)
             start += timedelta(hours=1)
             message = factories.make_message(patient, body=f"{mark} See you soon".strip())
-            entry = waitlist.join(practice_id=practice.id, patient_id=patient.id,
-                                  appointment_type_id=kind.id, location_id=location.id)
+            entry = waitlist_entries.join(practice_id=practice.id, patient_id=patient.id,
+                                          appointment_type_id=kind.id, location_id=location.id)
             forms.create_response(practice_id=practice.id, source="staff", content={
                 "resourceType": "QuestionnaireResponse", "status": "completed",
                 "questionnaire": INTAKE_URL, "subject": {"reference": f"Patient/{patient.id}"},
                 "item": [{"linkId": "reason", "answer": [{"valueString": "checkup"}]}]})
             audit.record("patient.view", patient_id=patient.id, object_type="note",
                          object_id=f"{mark}-audit-{patient.id}")
-        invitations.invite(practice_id=practice.id, email=f"new.{mark or 'b'}@invited.example".lower(), role="front_desk",
+        invitations.invite(practice_id=practice.id, role="front_desk",
+                           email=f"new.{mark or 'b'}@invited.example".lower(),
                            invited_by_id=seeded.staff["admin"])
         invitation_id = db.session.execute(select(StaffInvitation.id).where(
             StaffInvitation.practice_id == practice.id)).scalar_one()
