@@ -35,8 +35,8 @@ from app.fhir.search import (
     practice_zone,
     run_page,
 )
-from app.forms import services
-from app.forms.models import Questionnaire, QuestionnaireResponse
+from app.intake import services
+from app.intake.models import Questionnaire, QuestionnaireResponse
 from app.security import audit
 
 SEARCH_PARAMS = (

@@ -28,8 +28,8 @@ from app.fhir.search import (
     run_page,
     string_condition,
 )
-from app.forms import services
-from app.forms.models import Questionnaire
+from app.intake import services
+from app.intake.models import Questionnaire
 from app.security import audit
 
 SEARCH_PARAMS = (

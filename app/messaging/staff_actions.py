@@ -16,7 +16,7 @@ from app.messaging import consent
 from app.messaging.consent_panel import CHANNELS, PURPOSE_GROUPS, patient_contact_points
 from app.messaging.conversations import contact_index
 from app.messaging.inbound import LIKELY_OPT_OUT
-from app.messaging.log import patient_messages
+from app.messaging.message_history import patient_messages
 from app.messaging.models import ConsentEntry, Direction, Message
 from app.patients.models import Patient
 from app.patients.queries import PatientNotFound

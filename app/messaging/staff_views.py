@@ -11,7 +11,7 @@ from flask_babel import ngettext
 from flask_login import current_user
 
 from app.adapters.sms.segments import Encoding, count_segments
-from app.messaging import consent_panel, log, staff_actions
+from app.messaging import consent_panel, message_history, staff_actions
 from app.messaging.forms import ConsentForm
 from app.patients.queries import PatientNotFound
 from app.security.permissions import Permission, any_staff, requires, role_can
@@ -30,8 +30,8 @@ def _not_found() -> NoReturn:
 @requires(Permission.PATIENT_VIEW)
 def message_log(patient_id: int) -> Any:
     try:
-        found = log.message_log(practice_id=current_user.practice_id, patient_id=patient_id,
-                                page=page_arg())
+        found = message_history.message_log(practice_id=current_user.practice_id,
+                                            patient_id=patient_id, page=page_arg())
     except PatientNotFound:
         _not_found()
     partial = request.headers.get("HX-Request") and not request.headers.get(

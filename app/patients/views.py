@@ -11,8 +11,7 @@ from flask_login import current_user
 from wtforms import Form, SearchField
 from wtforms.validators import Length
 
-from app.messaging import consent_panel
-from app.messaging import log as message_log
+from app.messaging import consent_panel, message_history
 from app.messaging.forms import ConsentForm
 from app.patients import queries
 from app.security.permissions import Permission, requires, role_can
@@ -96,8 +95,8 @@ def record(patient_id: int) -> Any:
     return render_template(
         "patients/record.html", record=found, labels=_labels(), can_edit=can_edit,
         consent=consent, consent_form=consent_form,
-        log=message_log.message_log(practice_id=current_user.practice_id,
-                                    patient_id=patient_id))
+        log=message_history.message_log(practice_id=current_user.practice_id,
+                                        patient_id=patient_id))
 
 
 def _labels() -> dict[str, dict[str, Any]]:

@@ -16,8 +16,8 @@ from fhir.resources.R4B.questionnaireresponse import (
 )
 
 from app.fhir.errors import InvalidResource
-from app.forms.models import Questionnaire, QuestionnaireResponse
-from app.forms.services import FormError
+from app.intake.models import Questionnaire, QuestionnaireResponse
+from app.intake.services import FormError
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 

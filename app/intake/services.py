@@ -22,7 +22,7 @@ from sqlalchemy import select
 from app.core.ids import row_id, split_reference
 from app.core.types import EARLIEST, LATEST, utc_in_range
 from app.extensions import db
-from app.forms.models import Questionnaire, QuestionnaireResponse
+from app.intake.models import Questionnaire, QuestionnaireResponse
 from app.patients.models import Patient
 from app.security import audit
 
