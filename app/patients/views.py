@@ -37,17 +37,6 @@ class SearchForm(Form):
     ])
 
 
-def search_error_message(error: queries.InvalidSearch) -> str:
-    messages = {
-        error.TOO_LONG: _("Use at most %(max)d characters.", max=queries.MAX_QUERY_LENGTH),
-        error.BAD_PHONE: _("%(text)s is not a valid phone number.", text=error.fragment),
-        error.BAD_DATE: _("%(text)s is not a real date.", text=error.fragment),
-        error.FUTURE_DATE: _("%(text)s is a date in the future.", text=error.fragment),
-    }
-    return messages.get(error.reason, _("Search by family name, date of birth "
-                                        "(YYYY-MM-DD or MM/DD/YYYY) or phone number."))
-
-
 @bp.get("")
 @requires(Permission.PATIENT_VIEW)
 def search() -> Any:
@@ -70,7 +59,7 @@ def _search_page(form: SearchForm) -> Any:
             result = queries.search_patients(practice_id=current_user.practice_id,
                                              query=form.q.data or "")
         except queries.InvalidSearch as error:
-            form.q.errors = [*form.q.errors, search_error_message(error)]
+            form.q.errors = [*form.q.errors, error.errors["q"]]
     partial = request.headers.get("HX-Request") and not request.headers.get(
         "HX-History-Restore-Request")
     template = "patients/_results.html" if partial else "patients/search.html"
