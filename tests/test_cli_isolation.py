@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.fhir.models import ApiToken
-from app.patients import services
+from app.patients import lookups
 from app.patients.models import Patient
 from app.security.models import StaffUser
 from app.security.passwords import verify_password
@@ -115,7 +115,7 @@ def test_import_as_b_matches_only_b_patients(two, tmp_path):
         ("R-1", "Rosa", "Diaz-Luna", "+13125550199"), ("R-2", "Tom", "Ortiz", "+13125550162"),
         ("R-3", "Ines", "Vega", "+13125550163"), (None, "Lou", "Park", "+13125550164")]
     with cli.app.app_context():
-        assert services.patient_by_external_id(practice_id=int(a), external_id="R-1"
+        assert lookups.patient_by_external_id(practice_id=int(a), external_id="R-1"
                                                ).family_name == "Diaz"
 
 

@@ -16,8 +16,8 @@ from sqlalchemy import select
 from app.core.clock import utcnow
 from app.demo import data
 from app.demo.appointments import Staffing, build_appointments
-from app.demo.forms import build_intake_forms
 from app.demo.hours import build_schedules, build_working_hours, offer_appointment_types
+from app.demo.intake import build_intake_forms
 from app.demo.people import create_patients
 from app.demo.threads import build_conversations
 from app.extensions import db

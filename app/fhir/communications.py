@@ -44,7 +44,7 @@ from app.fhir.toolkit import (
     validated,
 )
 from app.messaging import outbox
-from app.messaging.log import patient_messages
+from app.messaging.message_history import patient_messages
 from app.messaging.models import Direction, Message, Purpose
 from app.patients.models import Patient
 from app.practice.models import Practice

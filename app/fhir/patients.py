@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from fhir.resources.R4B.patient import Patient as FhirPatient
-from sqlalchemy import false, or_, select
+from sqlalchemy import false, select
 
 from app.core import phones
 from app.extensions import db
@@ -40,7 +40,7 @@ from app.fhir.toolkit import (
     load_owned,
     validated,
 )
-from app.patients import services
+from app.patients import lookups, services
 from app.patients.models import Patient
 from app.security import audit, blind_index
 
@@ -100,19 +100,19 @@ def _conditions(client: ApiClient, request: SearchRequest) -> list[Any]:
         conditions.append(Patient.id.in_(parse_ids(ids)))
     if (value := request.one("identifier")) is not None:
         system, code = parse_token(value)
-        conditions.append(Patient.external_id_index == blind_index.external_id_index(code)
+        conditions.append(lookups.external_id_is(code)
                           if system in (None, mapping.EXTERNAL_ID_SYSTEM) else false())
     for name in ("name", "family"):
         if (family := request.one(name)) is not None:
-            conditions.append(Patient.family_name_index == blind_index.family_name_index(family))
+            conditions.append(lookups.family_name_in([family]))
     if (born := request.one("birthdate")) is not None:
         day = parse_plain_date("birthdate", born, "birth dates are encrypted and found by "
                                                   "exact match only, so ranges are not possible")
-        conditions.append(Patient.dob_index == blind_index.dob_index(day))
+        conditions.append(lookups.born_on(day))
     if (number := request.one("phone")) is not None:
         conditions.append(_phone_condition("phone", number))
     if (email := request.one("email")) is not None:
-        conditions.append(Patient.email_index == blind_index.email_index(email))
+        conditions.append(lookups.email_is(email))
     if (telecom := request.one("telecom")) is not None:
         conditions.append(_telecom_condition(telecom))
     if "_lastUpdated" in request.params:
@@ -124,11 +124,11 @@ def _conditions(client: ApiClient, request: SearchRequest) -> list[Any]:
 
 def _phone_condition(param: str, number: str) -> Any:
     try:
-        digest = blind_index.phone_index(phones.to_e164(number, DEFAULT_REGION))
+        e164 = phones.to_e164(number, DEFAULT_REGION)
     except phones.InvalidPhoneNumber:
         raise FhirError(400, f"'{param}' is not a phone number we can read: {number!r}.",
                         expression=param) from None
-    return or_(Patient.mobile_phone_index == digest, Patient.home_phone_index == digest)
+    return lookups.phone_is(e164)
 
 
 def _telecom_condition(value: str) -> Any:
@@ -136,7 +136,7 @@ def _telecom_condition(value: str) -> Any:
     if system in ("phone", "sms") or (system is None and "@" not in code):
         return _phone_condition("telecom", code)
     if system in ("email", None):
-        return Patient.email_index == blind_index.email_index(code)
+        return lookups.email_is(code)
     raise FhirError(400, f"telecom system {system!r} is not searchable (phone, sms, email).",
                     expression="telecom")
 
@@ -177,8 +177,8 @@ def _check_external_id(client: ApiClient, external_id: str | None, patient_id: i
                        ) -> None:
     if external_id is None:
         return
-    holder = services.patient_by_external_id(practice_id=client.practice_id,
-                                             external_id=external_id)
+    holder = lookups.patient_by_external_id(practice_id=client.practice_id,
+                                            external_id=external_id)
     if holder is not None and holder.id != patient_id:
         raise FhirError(409, "Another patient already has this record number (identifier).",
                         expression="Patient.identifier", code="duplicate")

@@ -35,8 +35,8 @@ from app.fhir.toolkit import (
     load_owned,
     validated,
 )
-from app.forms import services
-from app.forms.models import Questionnaire, QuestionnaireResponse
+from app.intake import services
+from app.intake.models import Questionnaire, QuestionnaireResponse
 from app.security import audit
 
 SEARCH_PARAMS = (
@@ -115,7 +115,7 @@ def create(*, client: ApiClient, body: Any) -> FhirQuestionnaireResponse:
     try:
         response = services.create_response(practice_id=client.practice_id, content=content,
                                             source="fhir", actor=client)
-    except services.FormError as error:
+    except services.IntakeInputError as error:
         raise mapping.refused("QuestionnaireResponse", error) from None
     db.session.commit()
     return mapping.response_to_fhir(response, content)
@@ -132,7 +132,7 @@ def update(*, client: ApiClient, resource_id: str, body: Any,
     try:
         services.update_response(response=response, content=content, source="fhir",
                                  actor=client)
-    except services.FormError as error:
+    except services.IntakeInputError as error:
         raise mapping.refused("QuestionnaireResponse", error) from None
     db.session.commit()
     return mapping.response_to_fhir(response, content)

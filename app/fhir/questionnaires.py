@@ -28,8 +28,8 @@ from app.fhir.toolkit import (
     load_owned,
     validated,
 )
-from app.forms import services
-from app.forms.models import Questionnaire
+from app.intake import services
+from app.intake.models import Questionnaire
 from app.security import audit
 
 SEARCH_PARAMS = (
@@ -84,7 +84,7 @@ def create(*, client: ApiClient, body: Any) -> FhirQuestionnaire:
     try:
         questionnaire = services.create_questionnaire(practice_id=client.practice_id,
                                                       definition=definition)
-    except services.FormError as error:
+    except services.IntakeInputError as error:
         raise mapping.refused("Questionnaire", error) from None
     audit_access(audit.Action.FHIR_CREATE, client, "Questionnaire", object_id=questionnaire.id)
     db.session.commit()
@@ -101,7 +101,7 @@ def update(*, client: ApiClient, resource_id: str, body: Any,
     try:
         services.update_questionnaire(questionnaire=questionnaire,
                                       definition=mapping.stored_json(resource))
-    except services.FormError as error:
+    except services.IntakeInputError as error:
         raise mapping.refused("Questionnaire", error) from None
     audit_access(audit.Action.FHIR_UPDATE, client, "Questionnaire", object_id=questionnaire.id)
     db.session.commit()

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from app.extensions import db
 from app.messaging import consent
 from app.messaging.conversations import contact_index
-from app.messaging.log import display_address
+from app.messaging.message_history import display_address
 from app.messaging.models import ContactPointStatus, Purpose
 from app.messaging.policy import patient_timezone
 from app.patients.models import Patient

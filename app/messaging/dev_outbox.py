@@ -14,10 +14,12 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from app.adapters.email import mask_email
 from app.adapters.sms.base import mask_phone
+from app.core.errors import FieldErrors
 from app.extensions import db
 from app.messaging import dispatcher, outbox
 from app.messaging.models import Direction, Message, Purpose
@@ -47,16 +49,8 @@ class OutboxRow:
     body: str | None
 
 
-class DevSmsError(ValueError):
-    """The test text cannot be queued; ``field`` names the form field at fault."""
-
-    NO_PATIENT = "no_patient"
-    NO_MOBILE = "no_mobile"
-
-    def __init__(self, reason: str, field: str) -> None:
-        super().__init__(f"{field}: {reason}")
-        self.reason = reason
-        self.field = field
+class DevSmsError(FieldErrors):
+    """The test text cannot be queued: ``errors`` maps the form field at fault to why."""
 
 
 def _mask(channel: str, address: str | None) -> str:
@@ -89,9 +83,10 @@ def queue_test_sms(*, practice_id: int, patient_id: int, body: str, staff_id: in
     """Queue a staff-written text to the patient's mobile, due now; commits."""
     patient = db.session.get(Patient, patient_id)
     if patient is None or patient.practice_id != practice_id:
-        raise DevSmsError(DevSmsError.NO_PATIENT, "patient_id")
+        raise DevSmsError({"patient_id": _(
+            "There is no patient with that number in this practice.")})
     if not patient.mobile_phone:
-        raise DevSmsError(DevSmsError.NO_MOBILE, "patient_id")
+        raise DevSmsError({"patient_id": _("This patient has no mobile number on file.")})
     message = outbox.enqueue(practice_id=practice_id, patient_id=patient_id, channel="sms",
                              purpose=Purpose.CONVERSATION, body=body, staff_id=staff_id,
                              idempotency_key=f"dev-test:{uuid.uuid4().hex}")

@@ -50,15 +50,9 @@ def test_sms() -> Any:
                 practice_id=current_user.practice_id, patient_id=form.patient_id.data,
                 body=form.body.data, staff_id=current_user.id)
         except dev_outbox.DevSmsError as error:
-            form.patient_id.errors = [*form.patient_id.errors, _dev_sms_error(error)]
+            form.patient_id.errors = [*form.patient_id.errors, error.errors["patient_id"]]
         else:
             flash(_("Queued test text #%(id)d. Send due messages to see it go.", id=message.id),
                   "success")
             return redirect(url_for("dev.outbox"))
     return _page(form)
-
-
-def _dev_sms_error(error: dev_outbox.DevSmsError) -> str:
-    if error.reason == error.NO_MOBILE:
-        return _("This patient has no mobile number on file.")
-    return _("There is no patient with that number in this practice.")

@@ -59,8 +59,8 @@ from app.messaging.keywords import (
     normalize_reply,
 )
 from app.messaging.models import Conversation, Direction, Message, MessageStatus, Purpose
+from app.patients.lookups import patients_by_phone
 from app.patients.models import Patient
-from app.patients.services import patients_by_phone
 from app.practice.models import Practice
 from app.security import audit
 

@@ -8,15 +8,17 @@ with one click, which records an SMS opt-out for the number, or dismiss it.
 
 from __future__ import annotations
 
+from flask_babel import gettext as _
 from sqlalchemy import update
 
 from app.core.clock import utcnow
+from app.core.errors import FieldErrors
 from app.extensions import db
 from app.messaging import consent
 from app.messaging.consent_panel import CHANNELS, PURPOSE_GROUPS, patient_contact_points
 from app.messaging.conversations import contact_index
 from app.messaging.inbound import LIKELY_OPT_OUT
-from app.messaging.log import patient_messages
+from app.messaging.message_history import patient_messages
 from app.messaging.models import ConsentEntry, Direction, Message
 from app.patients.models import Patient
 from app.patients.queries import PatientNotFound
@@ -31,21 +33,9 @@ _PATIENT_MUST_UNDO = {consent.ConsentSource.KEYWORD, consent.ConsentSource.CARRI
                       consent.ConsentSource.EMAIL_EVENT}
 
 
-class ConsentChangeError(ValueError):
-    """The change cannot be recorded. ``field`` is the form field at fault, ``reason`` one of
-    the class constants (the page words it in the reader's language)."""
-
-    REASON_REQUIRED = "reason_required"
-    REASON_TOO_LONG = "reason_too_long"
-    UNKNOWN_CHANNEL = "unknown_channel"
-    UNKNOWN_PURPOSE = "unknown_purpose"
-    NO_ADDRESS = "no_address"
-    PATIENT_MUST_OPT_IN = "patient_must_opt_in"
-
-    def __init__(self, reason: str, field: str) -> None:
-        super().__init__(f"{field}: {reason}")
-        self.reason = reason
-        self.field = field
+class ConsentInputError(FieldErrors):
+    """The change cannot be recorded as asked: ``errors`` maps the form field at fault
+    (``reason``, ``channel``, ``purpose``, ``granted``) to why, in the reader's language."""
 
 
 class FlagNotFound(LookupError):
@@ -63,26 +53,32 @@ def _patient(practice_id: int, patient_id: int) -> Patient:
 def change_consent(*, practice_id: int, patient_id: int, channel: str, purpose_group: str,
                    granted: bool, reason: str, staff_id: int) -> list[ConsentEntry]:
     """Record a staff member's consent change for the patient's own contact point on
-    ``channel``, for every purpose in ``purpose_group``; commits. Raises ConsentChangeError
+    ``channel``, for every purpose in ``purpose_group``; commits. Raises ConsentInputError
     or PatientNotFound."""
     patient = _patient(practice_id, patient_id)
     reason = " ".join(reason.split())
     if not reason:
-        raise ConsentChangeError(ConsentChangeError.REASON_REQUIRED, "reason")
+        raise ConsentInputError({"reason": _(
+            "Say why consent changes, e.g. “Patient asked by phone to stop texts”.")})
     if len(reason) > MAX_REASON_LENGTH:
-        raise ConsentChangeError(ConsentChangeError.REASON_TOO_LONG, "reason")
+        raise ConsentInputError({"reason": _("Use at most %(max)d characters.",
+                                              max=MAX_REASON_LENGTH)})
     if channel not in CHANNELS:
-        raise ConsentChangeError(ConsentChangeError.UNKNOWN_CHANNEL, "channel")
+        raise ConsentInputError({"channel": _("Choose one of the options offered.")})
     if purpose_group not in PURPOSE_GROUPS:
-        raise ConsentChangeError(ConsentChangeError.UNKNOWN_PURPOSE, "purpose")
+        raise ConsentInputError({"purpose": _("Choose one of the options offered.")})
     address = patient_contact_points(patient).get(channel)
     if address is None:
-        raise ConsentChangeError(ConsentChangeError.NO_ADDRESS, "channel")
+        raise ConsentInputError({"channel": _(
+            "The patient has no contact point on file for this channel.")})
     index = contact_index(channel, address)
     if granted and purpose_group == "all" and consent.opted_out_source(
             practice_id=practice_id, channel=channel,
             contact_index=index) in _PATIENT_MUST_UNDO:
-        raise ConsentChangeError(ConsentChangeError.PATIENT_MUST_OPT_IN, "granted")
+        raise ConsentInputError({"granted": _(
+            "Only the patient can undo this opt-out: they replied STOP, or the carrier or the "
+            "email service blocks them. Ask them to text START to the practice's number (or "
+            "to resubscribe by email).")})
     entries = [consent.record(practice_id=practice_id, channel=channel, contact_index=index,
                               purpose=purpose, granted=granted,
                               source=consent.ConsentSource.STAFF, patient_id=patient_id,

@@ -11,7 +11,7 @@ from flask_babel import ngettext
 from flask_login import current_user
 
 from app.adapters.sms.segments import Encoding, count_segments
-from app.messaging import consent_panel, log, staff_actions
+from app.messaging import consent_panel, message_history, staff_actions
 from app.messaging.forms import ConsentForm
 from app.patients.queries import PatientNotFound
 from app.security.permissions import Permission, any_staff, requires, role_can
@@ -30,8 +30,8 @@ def _not_found() -> NoReturn:
 @requires(Permission.PATIENT_VIEW)
 def message_log(patient_id: int) -> Any:
     try:
-        found = log.message_log(practice_id=current_user.practice_id, patient_id=patient_id,
-                                page=page_arg())
+        found = message_history.message_log(practice_id=current_user.practice_id,
+                                            patient_id=patient_id, page=page_arg())
     except PatientNotFound:
         _not_found()
     partial = request.headers.get("HX-Request") and not request.headers.get(
@@ -39,21 +39,6 @@ def message_log(patient_id: int) -> Any:
     template = "messaging/_log_rows.html" if partial else "messaging/message_log.html"
     return render_template(template, log=found,
                            can_edit=role_can(current_user.role, Permission.PATIENT_EDIT))
-
-
-def _consent_error(error: staff_actions.ConsentChangeError) -> str:
-    messages = {
-        error.REASON_REQUIRED: _("Say why consent changes, e.g. “Patient asked by phone to stop "
-                                 "texts”."),
-        error.REASON_TOO_LONG: _("Use at most %(max)d characters.",
-                                 max=staff_actions.MAX_REASON_LENGTH),
-        error.NO_ADDRESS: _("The patient has no contact point on file for this channel."),
-        error.PATIENT_MUST_OPT_IN: _(
-            "Only the patient can undo this opt-out: they replied STOP, or the carrier or the "
-            "email service blocks them. Ask them to text START to the practice's number (or "
-            "to resubscribe by email)."),
-    }
-    return messages.get(error.reason, _("Choose one of the options offered."))
 
 
 @bp.route("/patients/<id:patient_id>/consent", methods=["GET", "POST"])
@@ -73,8 +58,9 @@ def change_consent(patient_id: int) -> Any:
                 channel=form.channel.data, purpose_group=form.purpose.data,
                 granted=form.granted.data == "yes", reason=form.reason.data,
                 staff_id=current_user.id)
-        except staff_actions.ConsentChangeError as error:
-            getattr(form, error.field).errors.append(_consent_error(error))
+        except staff_actions.ConsentInputError as error:
+            for name, reason in error.errors.items():
+                getattr(form, name).errors.append(reason)
         else:
             flash(_("Consent saved."), "success")
             return redirect(url_for("patients.record", patient_id=patient_id) + "#consent")

@@ -16,6 +16,7 @@ from typing import TextIO
 from sqlalchemy import select
 
 from app.extensions import db
+from app.patients.lookups import patients_by_name_and_birth_date
 from app.patients.models import Patient
 from app.patients.services import (
     PatientFields,
@@ -23,7 +24,6 @@ from app.patients.services import (
     changed_fields,
     clean_patient_fields,
     create_patient,
-    patients_by_name_and_birth_date,
     update_patient,
 )
 from app.security import audit, blind_index

@@ -1,9 +1,9 @@
 """Read side of the staff patient pages: find patients, open one patient's record.
 
-Lookups go through the blind indexes only; the few rows an index returns are decrypted to
-show them (and, for a "given family" name, to check the given name). Every call that reads
-patient data appends an audit event; its detail holds the kind of search and counts, never
-the search text.
+Lookups go through the blind indexes only (``lookups``); the few rows an index returns are
+decrypted to show them (and, for a "given family" name, to check the given name). Every call
+that reads patient data appends an audit event; its detail holds the kind of search and
+counts, never the search text.
 """
 
 from __future__ import annotations
@@ -14,13 +14,16 @@ from datetime import date, datetime
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, func, or_, select
+from flask_babel import gettext as _
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import selectinload
 
 from app.core import phones
 from app.core.clock import utcnow
+from app.core.errors import FieldErrors
 from app.extensions import db
 from app.messaging.models import Conversation, Message, conversation_patient
+from app.patients import lookups
 from app.patients.models import Patient
 from app.practice.models import Practice
 from app.scheduling.models import Appointment
@@ -45,22 +48,12 @@ class SearchKind(StrEnum):
     NAME_AND_DATE_OF_BIRTH = "name_dob"
 
 
-class InvalidSearch(ValueError):
-    """The search text cannot be read as a name, a date of birth or a phone number.
+class InvalidSearch(FieldErrors):
+    """The search text (field ``q``) cannot be read as a name, a date of birth or a phone
+    number; ``errors["q"]`` says why, in the reader's language."""
 
-    ``reason`` says why (one of the class constants), ``fragment`` is the part at fault; the
-    page turns the two into a message in the reader's language."""
-
-    TOO_LONG = "too_long"
-    BAD_PHONE = "bad_phone"
-    BAD_DATE = "bad_date"
-    FUTURE_DATE = "future_date"
-    UNREADABLE = "unreadable"
-
-    def __init__(self, reason: str, fragment: str = "") -> None:
-        super().__init__(f"{reason}: {fragment}" if fragment else reason)
-        self.reason = reason
-        self.fragment = fragment
+    def __init__(self, reason: str) -> None:
+        super().__init__({"q": reason})
 
 
 class PatientNotFound(LookupError):
@@ -121,7 +114,7 @@ def search_patients(*, practice_id: int, query: str) -> SearchResult:
     birth together), or the recently updated patients when it is blank."""
     text = " ".join(query.split())
     if len(text) > MAX_QUERY_LENGTH:
-        raise InvalidSearch(InvalidSearch.TOO_LONG)
+        raise InvalidSearch(_("Use at most %(max)d characters.", max=MAX_QUERY_LENGTH))
     kind, condition = _condition(text)
     stmt = select(Patient).where(Patient.practice_id == practice_id)
     if kind is SearchKind.RECENT:
@@ -150,27 +143,23 @@ def _condition(text: str) -> tuple[SearchKind, ColumnElement[bool] | None]:
         return SearchKind.RECENT, None
     born, name = _split_date(text)
     if born is not None and not name:
-        return SearchKind.DATE_OF_BIRTH, Patient.dob_index == blind_index.dob_index(born)
+        return SearchKind.DATE_OF_BIRTH, lookups.born_on(born)
     if born is None and _PHONE.match(text) and sum(c.isdigit() for c in text) >= 7:
         try:
             e164 = phones.to_e164(text)
         except phones.InvalidPhoneNumber:
-            raise InvalidSearch(InvalidSearch.BAD_PHONE, text) from None
-        digest = blind_index.phone_index(e164)
-        return SearchKind.PHONE, or_(Patient.mobile_phone_index == digest,
-                                     Patient.home_phone_index == digest)
+            raise InvalidSearch(_("%(text)s is not a valid phone number.", text=text)) from None
+        return SearchKind.PHONE, lookups.phone_is(e164)
     if not any(c.isalpha() for c in name):
-        raise InvalidSearch(InvalidSearch.UNREADABLE, text)
+        raise InvalidSearch(_("Search by family name, date of birth (YYYY-MM-DD or MM/DD/YYYY) "
+                               "or phone number."))
     pairs = _name_pairs(name)
     if born is None:
-        families = {blind_index.family_name_index(family) for _, family in pairs}
-        return SearchKind.NAME, Patient.family_name_index.in_(families)
+        return SearchKind.NAME, lookups.family_name_in(family for _, family in pairs)
     if len(pairs) == 1 and not pairs[0][0]:
-        return SearchKind.NAME_AND_DATE_OF_BIRTH, (
-            (Patient.family_name_index == blind_index.family_name_index(pairs[0][1]))
-            & (Patient.dob_index == blind_index.dob_index(born)))
-    digests = {blind_index.name_dob_index(given, family, born) for given, family in pairs}
-    return SearchKind.NAME_AND_DATE_OF_BIRTH, Patient.name_dob_index.in_(digests)
+        return SearchKind.NAME_AND_DATE_OF_BIRTH, (lookups.family_name_in([pairs[0][1]])
+                                                   & lookups.born_on(born))
+    return SearchKind.NAME_AND_DATE_OF_BIRTH, lookups.name_and_birth_date_in(pairs, born)
 
 
 def _split_date(text: str) -> tuple[date | None, str]:
@@ -182,9 +171,10 @@ def _split_date(text: str) -> tuple[date | None, str]:
             try:
                 born = date(year, month, day)
             except ValueError:
-                raise InvalidSearch(InvalidSearch.BAD_DATE, found.group(0)) from None
+                raise InvalidSearch(_("%(text)s is not a real date.",
+                                      text=found.group(0))) from None
             if born > utcnow().date():
-                raise InvalidSearch(InvalidSearch.FUTURE_DATE, found.group(0))
+                raise InvalidSearch(_("%(text)s is a date in the future.", text=found.group(0)))
             rest = (text[:found.start()] + " " + text[found.end():]).strip(" ,")
             return born, " ".join(rest.split())
     return None, text

@@ -1,4 +1,4 @@
-"""Write side of patient records: clean input, create, update, households, lookups by value.
+"""Write side of patient records: clean input, create, update, households.
 
 Every identifying field is normalized the same way everywhere (phones to E.164, emails
 lowercased, names trimmed) before its blind index is computed, so a lookup finds what a write
@@ -19,7 +19,7 @@ from app.core.clock import utcnow
 from app.core.errors import FieldErrors
 from app.extensions import db
 from app.patients.models import Channel, Household, Language, Patient, Sex
-from app.security import audit, blind_index
+from app.security import audit
 
 _SEX_WORDS = {
     "f": Sex.FEMALE, "female": Sex.FEMALE, "woman": Sex.FEMALE,
@@ -198,34 +198,3 @@ def link_household(patient: Patient) -> None:
             db.session.flush()
     db.session.expire(patient, ["household"])
 
-
-def patients_by_phone(*, practice_id: int, e164: str) -> list[Patient]:
-    """Patients whose mobile number is ``e164`` (a household has several)."""
-    return list(db.session.execute(
-        select(Patient).where(Patient.practice_id == practice_id,
-                              Patient.mobile_phone_index == blind_index.phone_index(e164))
-        .order_by(Patient.id)).scalars())
-
-
-def patients_by_email(*, practice_id: int, email: str) -> list[Patient]:
-    return list(db.session.execute(
-        select(Patient).where(Patient.practice_id == practice_id,
-                              Patient.email_index == blind_index.email_index(email))
-        .order_by(Patient.id)).scalars())
-
-
-def patient_by_external_id(*, practice_id: int, external_id: str) -> Patient | None:
-    return db.session.execute(
-        select(Patient).where(Patient.practice_id == practice_id,
-                              Patient.external_id_index
-                              == blind_index.external_id_index(external_id))
-    ).scalar_one_or_none()
-
-
-def patients_by_name_and_birth_date(*, practice_id: int, given_name: str, family_name: str,
-                                    date_of_birth: date) -> list[Patient]:
-    """The identity match used by self-scheduling: exact name (any case or accents) + DOB."""
-    key = blind_index.name_dob_index(given_name, family_name, date_of_birth)
-    return list(db.session.execute(
-        select(Patient).where(Patient.practice_id == practice_id,
-                              Patient.name_dob_index == key).order_by(Patient.id)).scalars())

@@ -11,8 +11,7 @@ from flask_login import current_user
 from wtforms import Form, SearchField
 from wtforms.validators import Length
 
-from app.messaging import consent_panel
-from app.messaging import log as message_log
+from app.messaging import consent_panel, message_history
 from app.messaging.forms import ConsentForm
 from app.patients import queries
 from app.security.permissions import Permission, requires, role_can
@@ -38,17 +37,6 @@ class SearchForm(Form):
     ])
 
 
-def search_error_message(error: queries.InvalidSearch) -> str:
-    messages = {
-        error.TOO_LONG: _("Use at most %(max)d characters.", max=queries.MAX_QUERY_LENGTH),
-        error.BAD_PHONE: _("%(text)s is not a valid phone number.", text=error.fragment),
-        error.BAD_DATE: _("%(text)s is not a real date.", text=error.fragment),
-        error.FUTURE_DATE: _("%(text)s is a date in the future.", text=error.fragment),
-    }
-    return messages.get(error.reason, _("Search by family name, date of birth "
-                                        "(YYYY-MM-DD or MM/DD/YYYY) or phone number."))
-
-
 @bp.get("")
 @requires(Permission.PATIENT_VIEW)
 def search() -> Any:
@@ -71,7 +59,7 @@ def _search_page(form: SearchForm) -> Any:
             result = queries.search_patients(practice_id=current_user.practice_id,
                                              query=form.q.data or "")
         except queries.InvalidSearch as error:
-            form.q.errors = [*form.q.errors, search_error_message(error)]
+            form.q.errors = [*form.q.errors, error.errors["q"]]
     partial = request.headers.get("HX-Request") and not request.headers.get(
         "HX-History-Restore-Request")
     template = "patients/_results.html" if partial else "patients/search.html"
@@ -96,8 +84,8 @@ def record(patient_id: int) -> Any:
     return render_template(
         "patients/record.html", record=found, labels=_labels(), can_edit=can_edit,
         consent=consent, consent_form=consent_form,
-        log=message_log.message_log(practice_id=current_user.practice_id,
-                                    patient_id=patient_id))
+        log=message_history.message_log(practice_id=current_user.practice_id,
+                                        patient_id=patient_id))
 
 
 def _labels() -> dict[str, dict[str, Any]]:

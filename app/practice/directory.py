@@ -22,11 +22,13 @@ class DirectoryInputError(FieldErrors):
     """One or more fields are invalid; ``errors`` maps each field to a readable reason."""
 
 
-class DuplicateEntry(ValueError):
-    """Another record already holds this unique value; ``field`` names it."""
+class DuplicateEntry(FieldErrors):
+    """Another record already holds this unique value: a field error (``field`` names it) that
+    the API answers as a conflict, not as invalid input; ``str()`` is the reason alone."""
 
     def __init__(self, field: str, reason: str) -> None:
-        super().__init__(reason)
+        super().__init__({field: reason})
+        self.args = (reason,)
         self.field = field
 
 

@@ -14,7 +14,6 @@ from wtforms import Field
 from app.core import phones
 from app.core.errors import FieldErrors
 from app.practice import directory, settings
-from app.practice.directory import DuplicateEntry
 from app.practice.forms import LocationForm, PracticeForm, ProviderForm, SendersForm, zone_names
 from app.practice.models import Location, Provider
 from app.security.permissions import Permission, requires
@@ -162,8 +161,6 @@ def _saved(form: FlaskForm, save: Any) -> bool:
         save()
     except FieldErrors as error:
         errors = error.errors
-    except DuplicateEntry as error:
-        errors = {error.field: str(error)}
     else:
         return True
     for name, reason in errors.items():

@@ -39,12 +39,12 @@ from app.extensions import db
 from app.messaging import consent, outbox
 from app.messaging.conversations import contact_index
 from app.messaging.models import Purpose
+from app.patients.lookups import patients_by_name_and_birth_date
 from app.patients.models import Patient
 from app.patients.services import (
     PatientInputError,
     clean_patient_fields,
     create_patient,
-    patients_by_name_and_birth_date,
 )
 from app.practice.models import Location, Provider
 from app.scheduling import booking, slots

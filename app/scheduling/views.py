@@ -13,7 +13,7 @@ from werkzeug.wrappers import Response
 from wtforms import Form
 
 from app.patients import queries as patient_queries
-from app.patients.views import STATUS_LABELS, search_error_message
+from app.patients.views import STATUS_LABELS
 from app.scheduling import booking, calendar_queries
 from app.scheduling.calendar_queries import CalendarNotFound
 from app.scheduling.forms import (
@@ -82,7 +82,7 @@ def _book_page(query: BookQuery) -> Any:
             result = patient_queries.search_patients(practice_id=current_user.practice_id,
                                                      query=query.q.data)
         except patient_queries.InvalidSearch as error:
-            query.q.errors = [search_error_message(error)]
+            query.q.errors = [error.errors["q"]]
     partial = request.headers.get("HX-Request") and not request.headers.get(
         "HX-History-Restore-Request")
     template = "scheduling/_patients.html" if partial else "scheduling/book.html"

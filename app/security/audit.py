@@ -31,14 +31,13 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from flask import g, has_request_context, request
-from flask_login import current_user
 from sqlalchemy import select, text
 
 from app.core.clock import utcnow
 from app.core.tenancy import current_practice_id
 from app.core.types import keyring
 from app.extensions import db
+from app.security import audit_context
 from app.security.models import AuditEvent
 
 GENESIS = "0" * 64
@@ -128,11 +127,10 @@ def compute_hash(previous_hash: str, event: Any) -> str:
     return _link(_chain_key(), previous_hash, event)
 
 
-def _request_facts() -> dict[str, Any]:
-    if not has_request_context():
-        return {"ip": None, "request_id": None, "client_request_id": None}
-    return {"ip": request.remote_addr, "request_id": g.get("request_id"),
-            "client_request_id": g.get("client_request_id")}
+def _origin_facts() -> dict[str, Any]:
+    origin = audit_context.current_origin()
+    return {"ip": origin.ip, "request_id": origin.request_id,
+            "client_request_id": origin.client_request_id}
 
 
 def _practice_of(actor: Any) -> int | None:
@@ -142,11 +140,10 @@ def _practice_of(actor: Any) -> int | None:
     return practice_id if practice_id is not None else current_practice_id()
 
 
-def _actor_facts() -> dict[str, Any]:
-    if has_request_context() and current_user and current_user.is_authenticated:
-        return {"actor_id": current_user.id, "actor_email": current_user.email,
-                "actor_role": current_user.role}
-    return {"actor_id": None, "actor_email": None, "actor_role": None}
+def _actor_facts(actor: Any) -> dict[str, Any]:
+    if actor is None:
+        return {"actor_id": None, "actor_email": None, "actor_role": None}
+    return {"actor_id": actor.id, "actor_email": actor.email, "actor_role": actor.role}
 
 
 def record(action: str, *, patient_id: int | None = None, object_type: str | None = None,
@@ -154,13 +151,10 @@ def record(action: str, *, patient_id: int | None = None, object_type: str | Non
            actor: Any = None, occurred_at: datetime | None = None) -> AuditEvent:
     """Append one audit event to the current transaction.
 
-    ``action`` is an ``Action`` or its string value. ``actor`` overrides the signed-in user
-    (sign-in events, CLI commands). ``detail`` must not hold PHI: ids, counts, field names."""
-    if actor is not None:
-        actor_facts = {"actor_id": actor.id, "actor_email": actor.email,
-                       "actor_role": actor.role}
-    else:
-        actor_facts = _actor_facts()
+    ``action`` is an ``Action`` or its string value. ``actor`` overrides the actor of the
+    unit of work (``audit_context``: the signed-in staff member, else the system), e.g. the
+    user signing in or the API token. ``detail`` must not hold PHI: ids, counts, field names."""
+    actor_facts = _actor_facts(actor if actor is not None else audit_context.current_actor())
     session = db.session
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": _ADVISORY_LOCK_ID})
@@ -174,7 +168,7 @@ def record(action: str, *, patient_id: int | None = None, object_type: str | Non
         detail=json.dumps(detail or {}, sort_keys=True, separators=(",", ":")),
         chain_hash="",
         **actor_facts,
-        **_request_facts(),
+        **_origin_facts(),
     )
     session.add(event)
     # Insert first: the id is part of the hash, and on SQLite the INSERT holds the write lock,

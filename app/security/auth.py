@@ -33,7 +33,7 @@ from wtforms.validators import DataRequired, Email, EqualTo, Length
 
 from app.core.tenancy import across_practices
 from app.extensions import db, login_manager
-from app.security import sessions, signin, staff
+from app.security import audit_context, sessions, signin, staff
 from app.security.models import StaffSession, StaffUser
 from app.security.passwords import MIN_LENGTH, WeakPassword
 from app.security.permissions import Permission, Role, any_staff, public, role_can
@@ -90,6 +90,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
     app.before_request(_act_for_signed_in_staff)
     app.before_request(_sign_out_when_idle)
+    app.before_request(_audit_as_signed_in_staff)
     app.register_error_handler(CSRFError, _csrf_refused)
     app.jinja_env.globals["can"] = _can
 
@@ -135,6 +136,7 @@ def sign_out() -> Any:
     sessions.end(_current_session(), reason="sign_out")
     signin.record_sign_out(user_id=current_user.id)
     logout_user()
+    audit_context.act_as(None)
     session.clear()
     flash(_("You are signed out."), "info")
     return redirect(url_for("auth.sign_in"))
@@ -189,7 +191,9 @@ def _start_session(user: StaffUser) -> None:
     row, session_id = sessions.start(
         user=user, absolute_hours=current_app.config["SESSION_ABSOLUTE_HOURS"],
         ip=request.remote_addr, user_agent=request.headers.get("User-Agent"))
-    login_user(SignedInStaff(user, row, session_id))
+    signed_in = SignedInStaff(user, row, session_id)
+    login_user(signed_in)
+    audit_context.act_as(signed_in)
 
 
 def _current_session() -> StaffSession:
@@ -200,6 +204,12 @@ def _act_for_signed_in_staff() -> None:
     """A signed-in staff member's requests act for their practice, whatever the page."""
     if request.endpoint != "static" and current_user.is_authenticated:
         scope.act_for(current_user.practice_id)
+
+
+def _audit_as_signed_in_staff() -> None:
+    """The signed-in staff member is the actor of this request's audit events."""
+    if request.endpoint != "static" and current_user.is_authenticated:
+        audit_context.act_as(current_user._get_current_object())
 
 
 def _sign_out_when_idle() -> Any:

@@ -18,8 +18,8 @@ from app.core import clock
 from app.core.clock import utcnow
 from app.core.phones import to_e164
 from app.extensions import db as _db
-from app.forms.models import Questionnaire, QuestionnaireResponse
-from app.forms.services import response_content
+from app.intake.models import Questionnaire, QuestionnaireResponse
+from app.intake.services import response_content
 from app.messaging.models import Conversation, Direction, Message
 from app.patients.models import Household, Patient
 from app.practice.models import Location, Practice, Provider

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from sqlalchemy import select, text
 
 from app.extensions import db
-from app.forms.models import QuestionnaireResponse
+from app.intake.models import QuestionnaireResponse
 from app.security.models import AuditEvent
 from tests import factories
 from tests.fhir.outcome import expressions, issues

@@ -1,7 +1,7 @@
 from pathlib import Path
 
 from app.extensions import db
-from app.patients import services
+from app.patients import lookups
 from app.patients.models import Patient
 from app.security.models import AuditEvent
 
@@ -56,7 +56,7 @@ def test_second_run_updates_by_external_id_instead_of_duplicating(runner, practi
     assert "updated:   1" in result.output
     assert "unchanged: 3" in result.output
     assert len(_patients()) == 4
-    found = services.patient_by_external_id(practice_id=practice.id, external_id="A-2")
+    found = lookups.patient_by_external_id(practice_id=practice.id, external_id="A-2")
     assert found.email == "ann.lee@example.com"
 
 

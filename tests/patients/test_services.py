@@ -3,7 +3,7 @@ from datetime import date
 import pytest
 
 from app.extensions import db
-from app.patients import services
+from app.patients import lookups, services
 from app.patients.models import Household, Patient
 from app.security.models import AuditEvent
 
@@ -46,8 +46,8 @@ def test_future_birth_date_is_refused():
 def test_created_patient_is_found_by_phone_and_by_name_and_birth_date(practice):
     patient = services.create_patient(practice_id=practice.id, values=_values())
     db.session.commit()
-    assert services.patients_by_phone(practice_id=practice.id, e164="+13125550147") == [patient]
-    found = services.patients_by_name_and_birth_date(
+    assert lookups.patients_by_phone(practice_id=practice.id, e164="+13125550147") == [patient]
+    found = lookups.patients_by_name_and_birth_date(
         practice_id=practice.id, given_name="ROSA", family_name="pena",
         date_of_birth=date(1984, 2, 29))
     assert found == [patient]
@@ -82,5 +82,5 @@ def test_update_with_same_values_changes_nothing_and_audits_nothing(practice):
 def test_patients_are_found_by_email_in_any_case(practice):
     patient = services.create_patient(practice_id=practice.id, values=_values())
     db.session.commit()
-    assert services.patients_by_email(practice_id=practice.id,
+    assert lookups.patients_by_email(practice_id=practice.id,
                                       email="ROSA.PENA@example.com") == [patient]

@@ -20,7 +20,7 @@ from app.core.clock import utcnow
 from app.core.tenancy import PracticeScoped, across_practices, acting_for
 from app.extensions import db
 from app.fhir import auth
-from app.forms import services as forms
+from app.intake import services as intake
 from app.practice.models import Practice
 from app.scheduling import calendars
 from app.scheduling.calendars import WeeklyInterval
@@ -86,7 +86,7 @@ def seed(name: str, number: str, mark: str) -> Seeded:
         exception = calendars.add_time_off(
             practice_id=practice.id, provider_id=provider.id, label=f"{mark} Holiday".strip(),
             starts_at=start + timedelta(days=3), ends_at=start + timedelta(days=3, hours=2))
-        forms.create_questionnaire(practice_id=practice.id,
+        intake.create_questionnaire(practice_id=practice.id,
                                    definition=_questionnaire(f"{mark} Intake".strip()))
         for patient in patients:
             appointment = factories.make_appointment(patient, provider, location,
@@ -95,7 +95,7 @@ def seed(name: str, number: str, mark: str) -> Seeded:
             message = factories.make_message(patient, body=f"{mark} See you soon".strip())
             entry = waitlist_entries.join(practice_id=practice.id, patient_id=patient.id,
                                           appointment_type_id=kind.id, location_id=location.id)
-            forms.create_response(practice_id=practice.id, source="staff", content={
+            intake.create_response(practice_id=practice.id, source="staff", content={
                 "resourceType": "QuestionnaireResponse", "status": "completed",
                 "questionnaire": INTAKE_URL, "subject": {"reference": f"Patient/{patient.id}"},
                 "item": [{"linkId": "reason", "answer": [{"valueString": "checkup"}]}]})

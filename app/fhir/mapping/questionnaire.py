@@ -16,8 +16,8 @@ from fhir.resources.R4B.questionnaireresponse import (
 )
 
 from app.fhir.errors import InvalidResource
-from app.forms.models import Questionnaire, QuestionnaireResponse
-from app.forms.services import FormError
+from app.intake.models import Questionnaire, QuestionnaireResponse
+from app.intake.services import IntakeInputError
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -47,7 +47,7 @@ def response_to_fhir(row: QuestionnaireResponse, content: dict[str, Any]
     return _served(FhirQuestionnaireResponse, row, content)
 
 
-def refused(resource_type: str, error: FormError) -> InvalidResource:
-    """The forms services' problems, each named as an element of the resource."""
+def refused(resource_type: str, error: IntakeInputError) -> InvalidResource:
+    """The intake services' problems, each named as an element of the resource."""
     return InvalidResource([(f"{resource_type}.{path}", f"{resource_type}.{path}: {reason}")
-                            for path, reason in error.problems])
+                            for path, reason in error.errors.items()])

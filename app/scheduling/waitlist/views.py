@@ -10,7 +10,6 @@ from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from app.patients import queries as patient_queries
-from app.patients.views import search_error_message
 from app.scheduling.views import without_q
 from app.scheduling.waitlist import entries, queries
 from app.scheduling.waitlist.forms import OFFER_LABELS, WaitlistForm, WaitlistQuery, weekday_names
@@ -91,7 +90,7 @@ def _search(q: Any) -> patient_queries.SearchResult | None:
         return patient_queries.search_patients(practice_id=current_user.practice_id,
                                                query=q.data)
     except patient_queries.InvalidSearch as error:
-        q.errors = [search_error_message(error)]
+        q.errors = [error.errors["q"]]
         return None
 
 

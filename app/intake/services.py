@@ -6,8 +6,8 @@ the JSON are derived from it for searches. A response to a questionnaire we hold
 against it: every answered linkId must be one of its items, each answer's value must be of
 the item's type, and a ``completed`` response must answer the required items.
 
-Problems are reported as ``FormError`` with paths relative to the resource
-(``item[0].answer[1]``), which the caller prefixes with the resource type.
+Problems are reported as ``IntakeInputError`` (``FieldErrors``) keyed by paths relative to the
+resource (``item[0].answer[1]``), which the caller prefixes with the resource type.
 """
 
 from __future__ import annotations
@@ -19,10 +19,11 @@ from typing import Any
 
 from sqlalchemy import select
 
+from app.core.errors import FieldErrors
 from app.core.ids import row_id, split_reference
 from app.core.types import EARLIEST, LATEST, utc_in_range
 from app.extensions import db
-from app.forms.models import Questionnaire, QuestionnaireResponse
+from app.intake.models import Questionnaire, QuestionnaireResponse
 from app.patients.models import Patient
 from app.security import audit
 
@@ -46,12 +47,17 @@ _COLUMN_LENGTHS = {"url": 255, "version": 40, "name": 120, "title": 255}
 _QUESTIONNAIRE_REF_LENGTH = 255
 
 
-class FormError(Exception):
-    """What is wrong with a questionnaire or response: (path, reason) pairs."""
+class IntakeInputError(FieldErrors):
+    """What is wrong with a questionnaire or response: ``errors`` maps the path of each
+    element at fault (``status``, ``item[1].answer[0]``) to what is wrong there."""
 
-    def __init__(self, problems: list[tuple[str, str]]) -> None:
-        super().__init__("; ".join(f"{path}: {reason}" for path, reason in problems))
-        self.problems = problems
+    @classmethod
+    def of(cls, problems: list[tuple[str, str]]) -> IntakeInputError:
+        """From (path, reason) pairs in the order found; reasons at one path are joined."""
+        errors: dict[str, str] = {}
+        for path, reason in problems:
+            errors[path] = f"{errors[path]}; {reason}" if path in errors else reason
+        return cls(errors)
 
 
 # ---- questionnaires -------------------------------------------------------------------------
@@ -77,7 +83,7 @@ def questionnaire_definition(questionnaire: Questionnaire) -> dict[str, Any]:
 def _store_definition(questionnaire: Questionnaire, definition: dict[str, Any]) -> None:
     problems = _questionnaire_problems(definition)
     if problems:
-        raise FormError(problems)
+        raise IntakeInputError.of(problems)
     for column in _COLUMN_LENGTHS:
         setattr(questionnaire, column, definition.get(column))
     questionnaire.status = definition["status"]
@@ -189,7 +195,7 @@ def _store_content(response: QuestionnaireResponse, content: dict[str, Any]) -> 
     if questionnaire is not None:
         problems += answer_problems(questionnaire_definition(questionnaire), content)
     if problems:
-        raise FormError(problems)
+        raise IntakeInputError.of(problems)
     response.patient_id = patient_id
     response.questionnaire_id = questionnaire.id if questionnaire else None
     response.questionnaire_ref = content.get("questionnaire")

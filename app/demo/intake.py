@@ -7,7 +7,7 @@ import random
 from datetime import datetime
 from typing import Any
 
-from app.forms import services
+from app.intake import services
 from app.patients.models import Patient
 
 INTAKE_URL = "https://demo.frontdesk.test/Questionnaire/new-patient-intake"

@@ -1,1 +1,0 @@
-"""Forms patients fill in: Questionnaire definitions and the patients' responses."""

@@ -1,0 +1,1 @@
+"""Intake: the questionnaires patients fill in (Questionnaire definitions) and their responses."""
