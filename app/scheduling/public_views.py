@@ -43,13 +43,13 @@ from wtforms.validators import DataRequired, InputRequired, Length, Regexp
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from app.core.clock import utcnow
+from app.core.crypto import DecryptionError
 from app.extensions import db
 from app.patients.services import PatientInputError
 from app.practice.models import Location, Practice, Provider
 from app.scheduling import booking, ics, self_service, waitlist
 from app.scheduling.models import Appointment, AppointmentType
 from app.scheduling.slots import Slot
-from app.security.crypto import DecryptionError
 from app.security.permissions import public
 from app.web.scope import act_for_public_practice
 
