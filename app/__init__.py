@@ -10,11 +10,9 @@ from typing import Any
 from flask import Flask
 from sqlalchemy.engine import make_url
 
-from app.config import PROJECT_ROOT, load_settings
+from app.config import PROJECT_ROOT, SUPPORTED_LOCALES, load_settings
+from app.core.crypto import Keyring
 from app.extensions import babel, csrf, db, login_manager, migrate
-from app.security.crypto import Keyring
-
-SUPPORTED_LOCALES = ("en", "es")
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
@@ -60,25 +58,37 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     babel.init_app(app, locale_selector=_select_locale)
 
     _import_models()
-    from app.web import init_app as init_web
-
-    init_web(app)
-    from app.scheduling import init_app as init_scheduling
-
-    init_scheduling(app)
-    from app.security import init_app as init_security
-
-    init_security(app)
-    from app.messaging import init_app as init_messaging
-
-    init_messaging(app)
-    from app.fhir import init_app as init_fhir
-
-    init_fhir(app)
+    _init_packages(app)
     from app.cli import register_cli
 
     register_cli(app)
     return app
+
+
+def _init_packages(app: Flask) -> None:
+    """Each package registers its own screens and hooks, the lower layers first (the order is
+    ARCHITECTURE.md's; tests/test_package_layers.py checks the imports keep to it)."""
+    from app.auditlog import init_app as init_auditlog
+    from app.fhir import init_app as init_fhir
+    from app.home import init_app as init_home
+    from app.messaging import init_app as init_messaging
+    from app.patients import init_app as init_patients
+    from app.record import init_app as init_record
+    from app.scheduling import init_app as init_scheduling
+    from app.security import init_app as init_security
+    from app.setup import init_app as init_setup
+    from app.web import init_app as init_web
+
+    init_web(app)  # first: the request's practice scope wraps every later request hook
+    init_security(app)
+    init_patients(app)
+    init_messaging(app)
+    init_scheduling(app)
+    init_fhir(app)
+    init_setup(app)
+    init_record(app)
+    init_auditlog(app)
+    init_home(app)
 
 
 def _ensure_sqlite_folder(url: str) -> None:

@@ -25,6 +25,7 @@ from sqlalchemy.exc import ArgumentError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 INSTANCE_DIR = PROJECT_ROOT / "instance"
+SUPPORTED_LOCALES = ("en", "es")  # the page languages (a translation per code)
 
 # Development defaults. Production refuses to start while either is still in use.
 DEV_SECRET_KEY = "dev-secret-key-not-for-production"  # noqa: S105

@@ -14,7 +14,7 @@ from flask import current_app
 from sqlalchemy import DateTime, Text
 from sqlalchemy.types import TypeDecorator
 
-from app.security.crypto import Keyring
+from app.core.crypto import Keyring
 
 # The instants the app keeps: clear of datetime's smallest and largest (converting to UTC
 # there overflows) and with four-digit years in every format.

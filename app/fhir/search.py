@@ -26,13 +26,13 @@ from fhir.resources.R4B.bundle import Bundle
 from sqlalchemy import ColumnElement, Select, func, select
 from werkzeug.datastructures import MultiDict
 
+from app.core.crypto import DecryptionError
 from app.core.ids import row_id, split_reference
 from app.core.paging import MAX_PAGE, NumberOutOfRange, whole_number
 from app.core.types import keyring
 from app.extensions import db
 from app.fhir.errors import FhirError
 from app.practice.models import Practice
-from app.security.crypto import DecryptionError
 
 DEFAULT_COUNT = 20
 MAX_COUNT = 100

@@ -11,6 +11,7 @@ carries the rule, shown on the patient's message log.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -27,8 +28,7 @@ from app.messaging.frequency import next_time_under_caps
 from app.messaging.models import ContactPointStatus, Message, MessageStatus, Purpose
 from app.messaging.quiet_hours import next_allowed_send_time
 from app.patients.models import Patient
-from app.practice.models import Location, Practice
-from app.scheduling.models import Appointment
+from app.practice.models import Practice
 
 _COUNTED = (MessageStatus.SENT, MessageStatus.DELIVERED, MessageStatus.UNDELIVERED)
 
@@ -141,20 +141,29 @@ def _capped_send_times(message: Message, now: datetime) -> list[datetime]:
     return [sent_at or started for sent_at, started, _ in rows if sent_at or started]
 
 
+VisitZone = Callable[[int], str | None]
+_visit_zones: list[VisitZone] = []
+
+
+def register_visit_zone(resolver: VisitZone) -> VisitZone:
+    """Let a domain above messaging name the zone of the place a patient visits (scheduling:
+    the location of their next appointment, else their latest), so messaging imports no such
+    domain. ``resolver(patient_id)`` returns an IANA zone or None; registering it again is a
+    no-op."""
+    if resolver not in _visit_zones:
+        _visit_zones.append(resolver)
+    return resolver
+
+
 def patient_timezone(patient: Patient | None, practice: Practice) -> str:
-    """The zone of the location the patient visits (next appointment, else the latest),
-    else the practice's zone."""
-    if patient is None:
-        return practice.timezone
-    now = utcnow()
-    upcoming = (select(Location.timezone).join(Appointment, Appointment.location_id == Location.id)
-                .where(Appointment.patient_id == patient.id))
-    zone = db.session.execute(upcoming.where(Appointment.start_at >= now)
-                              .order_by(Appointment.start_at).limit(1)).scalar_one_or_none()
-    if zone is None:
-        zone = db.session.execute(upcoming.order_by(Appointment.start_at.desc())
-                                  .limit(1)).scalar_one_or_none()
-    return zone or practice.timezone
+    """The zone of the place the patient visits (``register_visit_zone``), else the
+    practice's zone."""
+    if patient is not None:
+        for resolver in tuple(_visit_zones):
+            zone = resolver(patient.id)
+            if zone:
+                return zone
+    return practice.timezone
 
 
 def flag_unusable(*, practice_id: int, channel: str, address: str, reason: str,

@@ -63,7 +63,7 @@ def change_consent(patient_id: int) -> Any:
                 getattr(form, name).errors.append(reason)
         else:
             flash(_("Consent saved."), "success")
-            return redirect(url_for("patients.record", patient_id=patient_id) + "#consent")
+            return redirect(url_for("record.patient", patient_id=patient_id) + "#consent")
     return render_template("messaging/consent.html", consent=overview, consent_form=form)
 
 
@@ -80,7 +80,7 @@ def honour_opt_out(patient_id: int, message_id: int) -> Any:
         flash(_("That message is no longer waiting for a decision."), "warning")
     else:
         flash(_("Texts to this number are stopped: the opt-out is recorded."), "success")
-    return redirect(url_for("patients.record", patient_id=patient_id) + "#consent")
+    return redirect(url_for("record.patient", patient_id=patient_id) + "#consent")
 
 
 @bp.post("/patients/<id:patient_id>/messages/<id:message_id>/not-opt-out")
@@ -95,7 +95,7 @@ def dismiss_opt_out(patient_id: int, message_id: int) -> Any:
         flash(_("That message is no longer waiting for a decision."), "warning")
     else:
         flash(_("Marked as not an opt-out. Texts continue."), "info")
-    return redirect(url_for("patients.record", patient_id=patient_id) + "#messages")
+    return redirect(url_for("record.patient", patient_id=patient_id) + "#messages")
 
 
 @bp.post("/messaging/segments")

@@ -1,1 +1,12 @@
-"""Patient records, households, CSV import."""
+"""Patient records, households, CSV import, and the staff patient search."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+
+def init_app(app: Flask) -> None:
+    from app.patients import import_views, views
+
+    app.register_blueprint(views.bp)
+    app.register_blueprint(import_views.bp)

@@ -1,20 +1,17 @@
-"""Staff patient pages: search, and one patient's record with its messages and consent."""
+"""Staff patient search (one patient's record page is ``app.record``)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, render_template, request
-from flask_babel import gettext as _
+from flask import Blueprint, render_template, request
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from wtforms import Form, SearchField
 from wtforms.validators import Length
 
-from app.messaging import consent_panel, message_history
-from app.messaging.forms import ConsentForm
 from app.patients import queries
-from app.security.permissions import Permission, requires, role_can
+from app.security.permissions import Permission, requires
 
 bp = Blueprint("patients", __name__, url_prefix="/patients")
 
@@ -63,31 +60,10 @@ def _search_page(form: SearchForm) -> Any:
     partial = request.headers.get("HX-Request") and not request.headers.get(
         "HX-History-Restore-Request")
     template = "patients/_results.html" if partial else "patients/search.html"
-    return render_template(template, form=form, result=result, labels=_labels())
+    return render_template(template, form=form, result=result, labels=labels())
 
 
-@bp.get("/<id:patient_id>")
-@requires(Permission.PATIENT_VIEW)
-def record(patient_id: int) -> Any:
-    try:
-        found = queries.patient_record(practice_id=current_user.practice_id,
-                                       patient_id=patient_id)
-    except queries.PatientNotFound:
-        abort(404, description=_("There is no patient with that number in this practice."))
-    can_edit = role_can(current_user.role, Permission.PATIENT_EDIT)
-    consent = consent_panel.consent_overview(practice_id=current_user.practice_id,
-                                             patient_id=patient_id)
-    consent_form = None
-    if can_edit and consent.channels:
-        consent_form = ConsentForm()
-        consent_form.limit_channels(consent.channels)
-    return render_template(
-        "patients/record.html", record=found, labels=_labels(), can_edit=can_edit,
-        consent=consent, consent_form=consent_form,
-        log=message_history.message_log(practice_id=current_user.practice_id,
-                                        patient_id=patient_id))
-
-
-def _labels() -> dict[str, dict[str, Any]]:
+def labels() -> dict[str, dict[str, Any]]:
+    """The words the patient pages show for stored codes (language, sex, channel, status)."""
     return {"language": LANGUAGE_LABELS, "sex": SEX_LABELS, "channel": CHANNEL_LABELS,
             "status": STATUS_LABELS}

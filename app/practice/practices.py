@@ -116,3 +116,7 @@ def create_practice(*, name: str, phone: str, timezone: str, email: str | None =
 
 def list_practices() -> list[Practice]:
     return list(db.session.execute(select(Practice).order_by(Practice.id)).scalars())
+
+
+def get_practice(*, practice_id: int) -> Practice:
+    return db.session.get_one(Practice, practice_id)

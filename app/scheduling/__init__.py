@@ -6,10 +6,13 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    """Scheduling's screens (staff calendar, calendar settings, online booking) and the
-    waitlist's screen, event subscribers and YES-reply intent."""
+    """Scheduling's screens (staff calendar, calendar settings, online booking), the
+    waitlist's screen, event subscribers and YES-reply intent, and the visit's zone the
+    messaging core asks for (messaging sits below scheduling and cannot import it)."""
+    from app.messaging.policy import register_visit_zone
     from app.scheduling import waitlist
     from app.scheduling.public_views import bp as book_bp
+    from app.scheduling.queries import visit_zone
     from app.scheduling.settings_views import bp as calendar_settings_bp
     from app.scheduling.views import bp as scheduling_bp
 
@@ -17,3 +20,4 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(calendar_settings_bp)
     app.register_blueprint(book_bp)
     waitlist.init_app(app)
+    register_visit_zone(visit_zone)

@@ -19,9 +19,9 @@ from typing import Any
 from flask import session
 
 from app.core.clock import utcnow
+from app.core.crypto import DecryptionError
 from app.core.types import keyring
 from app.scheduling.self_service import CODE_MINUTES, Identity, WaitlistJoined, WaitlistWish
-from app.security.crypto import DecryptionError
 
 STATE = "self_booking"
 JOINED = "waitlist_joined"

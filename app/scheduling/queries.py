@@ -1,7 +1,9 @@
 """What other domains ask of the schedule about one patient: their upcoming appointments
-(reminders, the patient panel) and their last completed visit (recall).
+(reminders, the patient panel), their last completed visit (recall) and the zone of the place
+they visit (messaging's quiet hours).
 
-Both read a patient's data, so each appends an audit event (counts and ids only)."""
+The first two read a patient's data, so each appends an audit event (counts and ids only);
+the zone is a location's, not the patient's."""
 
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ from sqlalchemy.orm import joinedload
 
 from app.core.clock import utcnow
 from app.extensions import db
+from app.practice.models import Location
 from app.scheduling.models import Appointment, AppointmentStatus
 from app.security import audit
 
@@ -56,3 +59,16 @@ def last_fulfilled_visit(*, patient_id: int, appointment_type_id: int | None = N
                  object_id=visit.id if visit else patient_id,
                  detail={"query": "last_fulfilled", "found": visit is not None})
     return visit
+
+
+def visit_zone(patient_id: int) -> str | None:
+    """The zone of the location the patient visits: their next appointment's, else their
+    latest's; None without appointments. Messaging asks it (``register_visit_zone``)."""
+    visits = (select(Location.timezone).join(Appointment, Appointment.location_id == Location.id)
+              .where(Appointment.patient_id == patient_id))
+    zone = db.session.execute(visits.where(Appointment.start_at >= utcnow())
+                              .order_by(Appointment.start_at).limit(1)).scalar_one_or_none()
+    if zone is None:
+        zone = db.session.execute(visits.order_by(Appointment.start_at.desc())
+                                  .limit(1)).scalar_one_or_none()
+    return zone

@@ -9,6 +9,7 @@ a CSRF refusal gets a page that says what to do.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask import (
@@ -36,7 +37,7 @@ from app.extensions import db, login_manager
 from app.security import audit_context, sessions, signin, staff
 from app.security.models import StaffSession, StaffUser
 from app.security.passwords import MIN_LENGTH, WeakPassword
-from app.security.permissions import Permission, Role, any_staff, public, role_can
+from app.security.permissions import Permission, any_staff, public, role_can
 from app.web import scope
 from app.web.next_url import safe_next
 
@@ -108,7 +109,7 @@ def init_app(app: Flask) -> None:
 @public
 def sign_in() -> Any:
     if current_user.is_authenticated:
-        return redirect(url_for("web.home"))
+        return redirect(url_for("home.index"))
     form = SignInForm()
     status = 200
     if form.validate_on_submit():
@@ -124,9 +125,10 @@ def sign_in() -> Any:
             flash(_("That email and password do not match an active account."), "error")
         else:
             _start_session(user)
-            if not request.args.get("next") and _set_up_first(user):
-                return redirect(url_for("setup.index"))
-            return redirect(safe_next(request.args.get("next")) or url_for("web.home"))
+            landing = None if request.args.get("next") else _landing(user)
+            if landing:
+                return redirect(landing)
+            return redirect(safe_next(request.args.get("next")) or url_for("home.index"))
     return render_template("auth/sign_in.html", form=form), status
 
 
@@ -166,7 +168,7 @@ def change_password() -> Any:
         else:
             _start_session(user)
             flash(_("Your password is changed. Any other sessions are signed out."), "info")
-            return redirect(url_for("web.home"))
+            return redirect(url_for("home.index"))
     return render_template("auth/password.html", form=form), status
 
 
@@ -231,11 +233,20 @@ def _sign_out_when_idle() -> Any:
     return None
 
 
-def _set_up_first(user: StaffUser) -> bool:
-    """An admin of a practice that cannot take a booking yet lands on the set-up checklist."""
-    from app.web.checklist import needs_setup
+Landing = Callable[[StaffUser], str | None]
+_LANDING = "frontdesk.staff_landing"
 
-    return user.role == Role.ADMIN and needs_setup(practice_id=user.practice_id)
+
+def set_landing(app: Flask, landing: Landing) -> None:
+    """Name where a user goes first after signing in without a ``next`` page: ``landing``
+    returns a URL, or None for the home page. A package above security sets it (the set-up
+    checklist, ``app.setup``), so security names no screen of theirs."""
+    app.extensions[_LANDING] = landing
+
+
+def _landing(user: StaffUser) -> str | None:
+    landing = current_app.extensions.get(_LANDING)
+    return landing(user) if landing else None
 
 
 def _csrf_refused(error: CSRFError) -> Any:

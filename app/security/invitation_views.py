@@ -15,7 +15,7 @@ from wtforms import EmailField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, Email, EqualTo, Length
 
 from app.core import clock
-from app.practice import settings
+from app.practice.practices import get_practice
 from app.security import invitations, links, staff
 from app.security.auth import strip_text
 from app.security.passwords import MIN_LENGTH, WeakPassword
@@ -116,12 +116,12 @@ def accept(token: str) -> Any:
     return render_template(
         "admin/accept_invitation.html", form=form, invitation=invitation,
         role=role_label(invitation.role),
-        practice_shown=settings.get_practice(practice_id=invitation.practice_id),
+        practice_shown=get_practice(practice_id=invitation.practice_id),
     ), 400 if form.errors else 200
 
 
 def _list_page(form: InviteForm, issued: invitations.IssuedLink | None) -> Any:
-    zone = ZoneInfo(settings.get_practice(practice_id=current_user.practice_id).timezone)
+    zone = ZoneInfo(get_practice(practice_id=current_user.practice_id).timezone)
     return render_template(
         "admin/invitations.html", form=form, issued=issued, now=clock.utcnow(), zone=zone,
         revoke_form=FlaskForm(formdata=None),

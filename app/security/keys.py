@@ -19,10 +19,10 @@ import sqlalchemy as sa
 
 from app.config import DEV_PHI_ENCRYPTION_KEY, DEV_PHI_INDEX_KEY
 from app.core.clock import utcnow
+from app.core.crypto import PREFIX, DecryptionError, Keyring, generate_key
 from app.core.types import EncryptedDate, EncryptedText, keyring
 from app.extensions import db
 from app.security import audit
-from app.security.crypto import PREFIX, DecryptionError, Keyring, generate_key
 
 UNKNOWN_KEY = "unknown"
 

@@ -92,6 +92,6 @@ def edit(user_id: int) -> Any:
             flash(_("Saved the account for %(email)s.", email=user.email), "info")
             if user.id == current_user.id and not role_can(user.role,
                                                            Permission.USERS_MANAGE):
-                return redirect(url_for("web.home"))
+                return redirect(url_for("home.index"))
             return redirect(url_for("users.index"))
     return render_template("admin/users_form.html", form=form, user=user)

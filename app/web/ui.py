@@ -1,59 +1,29 @@
-"""What every page template may use: the practice shown in the header, the staff sections,
-localized dates and phone numbers, and the patient pages' language switch."""
+"""What every page template may use: the practice shown in the header, localized dates and
+phone numbers, and the patient pages' language switch (the staff sections: ``app.home.nav``)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date, datetime
 from urllib.parse import urlencode
 
 from babel.dates import format_date, format_skeleton, format_time
-from flask import Flask, g, request, url_for
+from flask import Flask, g, request
 from flask_babel import get_locale
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
+from app.config import SUPPORTED_LOCALES
 from app.core import phones
 from app.extensions import db
 from app.practice.models import Practice
-from app.security.permissions import Permission, role_can
 from app.web.scope import public_practice_id
 
 LANGUAGE_NAMES = {"en": "English", "es": "Español"}  # each in its own language, never translated
 
 
-@dataclass(frozen=True)
-class Section:
-    endpoint: str
-    label: str
-    permission: Permission
-    blueprint: str
-
-
-# The staff navigation, in order. A section shows once its blueprint is registered and the
-# signed-in role has its permission, so a domain's screens appear as the domain lands.
-SECTIONS = (
-    Section("web.home", _l("Home"), Permission.DASHBOARD_VIEW, "web"),
-    Section("patients.search", _l("Patients"), Permission.PATIENT_VIEW, "patients"),
-    Section("inbox.index", _l("Inbox"), Permission.INBOX_WORK, "inbox"),
-    Section("scheduling.index", _l("Schedule"), Permission.SCHEDULE_WORK, "scheduling"),
-    Section("calendar_settings.index", _l("Calendars"), Permission.CALENDARS_MANAGE,
-            "calendar_settings"),
-    Section("campaigns.index", _l("Campaigns"), Permission.CAMPAIGNS_MANAGE, "campaigns"),
-    Section("billing.index", _l("Billing"), Permission.BALANCE_VIEW, "billing"),
-    Section("reports.index", _l("Reports"), Permission.REPORTS_VIEW, "reports"),
-    Section("setup.index", _l("Set-up"), Permission.PRACTICE_SETTINGS, "setup"),
-    Section("users.index", _l("Admin"), Permission.USERS_MANAGE, "users"),
-    Section("audit.index", _l("Audit"), Permission.AUDIT_VIEW, "audit"),
-    # registered only while a console provider is configured (development)
-    Section("dev.outbox", _l("Dev outbox"), Permission.DEV_TOOLS, "dev"),
-)
-
-
 def init_app(app: Flask) -> None:
     app.before_request(_language_from_query)
     app.jinja_env.globals.update(
-        current_practice=current_practice, staff_sections=staff_sections,
+        current_practice=current_practice,
         lang_url=lang_url, language_names=LANGUAGE_NAMES)
     app.jinja_env.filters.update(phone=phones.display, local_date=local_date,
                                  local_when=local_when, local_time=local_time)
@@ -61,8 +31,6 @@ def init_app(app: Flask) -> None:
 
 def _language_from_query() -> None:
     """``?lang=es`` chooses the page language (patients open links on their own phones)."""
-    from app import SUPPORTED_LOCALES
-
     chosen = request.args.get("lang")
     if chosen in SUPPORTED_LOCALES:
         g.locale = chosen
@@ -81,20 +49,6 @@ def current_practice() -> Practice | None:
         return db.session.get(Practice, current_user.practice_id)
     practice_id = public_practice_id()
     return None if practice_id is None else db.session.get(Practice, practice_id)
-
-
-def staff_sections() -> list[tuple[Section, str, bool]]:
-    """(section, url, is_current) for each section the signed-in role may open."""
-    if not current_user.is_authenticated:
-        return []
-    from flask import current_app
-
-    return [
-        (section, url_for(section.endpoint), request.blueprint == section.blueprint)
-        for section in SECTIONS
-        if section.endpoint in current_app.view_functions
-        and role_can(current_user.role, section.permission)
-    ]
 
 
 def local_date(value: date | None) -> str:

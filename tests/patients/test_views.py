@@ -1,17 +1,12 @@
 import json
 from datetime import date, timedelta
-from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
 
 from app.core.clock import utcnow
 from app.extensions import db
-from app.messaging.models import Conversation
-from app.patients.models import Household
-from app.security import blind_index
 from app.security.models import AuditEvent
-from app.web.ui import local_when
 from tests import factories
 
 
@@ -128,59 +123,6 @@ def test_htmx_search_returns_only_the_results_fragment(staff, garcia):
     page = response.get_data(as_text=True)
     assert "García, María" in page
     assert "<html" not in page
-
-
-def test_record_shows_demographics_household_appointments_and_conversations(
-        staff, practice, garcia):
-    household = Household(practice_id=practice.id, phone=garcia.mobile_phone,
-                          phone_index=blind_index.phone_index(garcia.mobile_phone))
-    db.session.add(household)
-    db.session.flush()
-    child = factories.make_patient(practice, given_name="Sofía", family_name="García",
-                                   household_id=household.id)
-    garcia.household_id = household.id
-    db.session.commit()
-    east = factories.make_location(practice, name="Lakeside East", timezone="America/New_York")
-    provider = factories.make_provider(practice, locations=[east], family_name="Okafor")
-    cleaning = factories.make_appointment_type(practice, name="Cleaning")
-    soon = utcnow().replace(microsecond=0) + timedelta(days=3)
-    soon = soon.replace(hour=15, minute=0, second=0)  # 10:00 or 11:00 in New York
-    factories.make_appointment(garcia, provider, east, start_at=soon, appointment_type=cleaning)
-    factories.make_appointment(garcia, provider, east, start_at=utcnow() - timedelta(days=30),
-                               appointment_type=cleaning, status="fulfilled")
-    conversation = Conversation(practice_id=practice.id, channel="sms",
-                                contact=garcia.mobile_phone,
-                                contact_index=blind_index.phone_index(garcia.mobile_phone),
-                                unread=True, last_message_at=utcnow(), patients=[garcia])
-    db.session.add(conversation)
-    db.session.commit()
-
-    page = staff.get(f"/patients/{garcia.id}").get_data(as_text=True)
-
-    assert "María García" in page and "Mar 9, 1984" in page
-    assert f'href="/patients/{child.id}"' in page and "Sofía García" in page
-    upcoming, past = page.split("Past appointments")
-    assert "Dr. Ana Okafor" in upcoming and "Lakeside East" in upcoming
-    assert local_when(soon.astimezone(ZoneInfo("America/New_York"))) in upcoming
-    assert local_when(soon.astimezone(ZoneInfo("America/New_York"))).endswith(("EST", "EDT"))
-    assert "Completed" in past
-    assert "Unread" in page and "(312) 555-0134" in page
-
-
-def test_opening_a_record_appends_an_audit_event(staff, garcia):
-    staff.get(f"/patients/{garcia.id}")
-    (event,) = _events("patient.view")
-    assert event.patient_id == garcia.id and event.actor_role == "front_desk"
-    assert "García" not in event.detail
-
-
-def test_unknown_or_other_practice_patient_is_a_friendly_404(staff, garcia):
-    elsewhere = factories.make_patient(factories.make_practice(name="Elsewhere"))
-    for patient_id in (999_999, elsewhere.id):
-        response = staff.get(f"/patients/{patient_id}")
-        assert response.status_code == 404
-        assert "There is no patient with that number" in response.get_data(as_text=True)
-    assert _events("patient.view") == []
 
 
 @pytest.mark.parametrize(("method", "path"), [("GET", "/patients"), ("POST", "/patients/search"),

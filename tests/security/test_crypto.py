@@ -9,8 +9,8 @@ from hypothesis import strategies as st
 
 from app import create_app
 from app.config import ConfigError
+from app.core.crypto import DecryptionError, Keyring, generate_key
 from app.security.blind_index import normalize_name
-from app.security.crypto import DecryptionError, Keyring, generate_key
 
 KEY_A = "a1:" + base64.urlsafe_b64encode(b"A" * 32).decode()
 KEY_B = "b2:" + base64.urlsafe_b64encode(b"B" * 32).decode()

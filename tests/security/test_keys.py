@@ -7,12 +7,12 @@ from datetime import date
 import pytest
 from sqlalchemy import select, text
 
+from app.core.crypto import Keyring
 from app.core.types import keyring
 from app.extensions import db
 from app.messaging.models import Conversation, Message
 from app.patients.models import Patient
 from app.security import keys
-from app.security.crypto import Keyring
 from app.security.models import AuditEvent
 from tests import factories
 

@@ -1,11 +1,7 @@
-"""The layouts, the home page and the language choice, as a user sees them."""
+"""The layouts and the language choice, as a user sees them (the home page: tests/home)."""
 
 import re
 
-import pytest
-
-from app.core.clock import utcnow
-from app.extensions import db
 from tests import factories
 
 INLINE_SCRIPT = re.compile(r"<script(?![^>]*\bsrc=)[^>]*>", re.I)
@@ -37,44 +33,6 @@ def test_set_up_install_shows_no_setup_notice(client, practice):
     html = client.get("/sign-in").get_data(as_text=True)
     assert "not set up yet" not in html
     assert practice.name in html
-
-
-def test_home_shows_counts_for_the_practice(login, practice):
-    location = factories.make_location(practice, name="Lakeside North")
-    provider = factories.make_provider(practice, locations=[location])
-    patient = factories.make_patient(practice)
-    factories.make_patient(practice)
-    factories.make_appointment(patient, provider, location, start_at=utcnow())
-    html = login("marketing").get("/").get_data(as_text=True)
-    counts = dict(re.findall(
-        r'class="stat-label">([^<]+)</p>\s*<p class="stat-value">(\d+)<', html))
-    assert counts == {"Patients": "2", "Providers": "1", "Appointments today": "1",
-                      "Unread conversations": "0"}
-    assert "Lakeside North" in html
-    assert patient.family_name not in html  # counts only: marketing may see this page
-
-
-def test_home_in_spanish(login, practice):
-    html = login("front_desk").get("/", headers={"Accept-Language": "es"}).get_data(
-        as_text=True)
-    assert "Citas de hoy" in html and "Pacientes" in html and "Cerrar sesión" in html
-
-
-@pytest.mark.parametrize(("role", "shown", "hidden"), [
-    ("front_desk", ["Home", "Patients"], ["Admin", "Audit"]),
-    ("marketing", ["Home"], ["Patients", "Admin"]),
-    ("admin", ["Home", "Patients", "Admin", "Audit"], []),
-])
-def test_staff_sections_follow_the_role(login, role, shown, hidden):
-    html = login(role).get("/").get_data(as_text=True)
-    nav = html[html.index('class="sections"'):html.index('class="account"')]
-    labels = re.findall(r">([^<>]+)</a>", nav)
-    assert [label for label in labels if label in shown + hidden] == shown
-
-
-def test_current_section_is_marked(login):
-    html = login("front_desk").get("/patients").get_data(as_text=True)
-    assert re.search(r'href="/patients" aria-current="page">Patients<', html)
 
 
 # One request per test below: the test app context (and so the chosen locale and the signed-in
@@ -139,8 +97,3 @@ def test_vendored_assets_are_served_from_our_origin(client):
     assert b"X-CSRFToken" in script.data
     for response in (htmx, pico, script):
         response.close()
-
-
-def test_healthz_still_json(client):
-    db.session.remove()
-    assert client.get("/healthz").get_json()["status"] == "ok"

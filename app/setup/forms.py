@@ -1,4 +1,4 @@
-"""The practice settings forms. They check shape only; the services (``app.practice.settings``
+"""The practice settings forms. They check shape only; the services (``app.setup.settings``
 and ``app.practice.directory``) check values and name every bad field."""
 
 from __future__ import annotations

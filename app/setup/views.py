@@ -13,11 +13,12 @@ from wtforms import Field
 
 from app.core import phones
 from app.core.errors import FieldErrors
-from app.practice import directory, settings
-from app.practice.forms import LocationForm, PracticeForm, ProviderForm, SendersForm, zone_names
+from app.practice import directory
 from app.practice.models import Location, Provider
+from app.practice.practices import get_practice
 from app.security.permissions import Permission, requires
-from app.web import checklist
+from app.setup import checklist, settings
+from app.setup.forms import LocationForm, PracticeForm, ProviderForm, SendersForm, zone_names
 
 bp = Blueprint("setup", __name__)
 
@@ -36,27 +37,27 @@ def index() -> Any:
         practice_id=current_user.practice_id,
         deployment_sms_sender=bool(config["TWILIO_FROM_NUMBER"]
                                    or config["TWILIO_MESSAGING_SERVICE_SID"]))
-    return render_template("practice/checklist.html", steps=steps,
+    return render_template("setup/checklist.html", steps=steps,
                            remaining=sum(not step.done for step in steps))
 
 
 @bp.route("/settings/practice", methods=["GET", "POST"])
 @requires(Permission.PRACTICE_SETTINGS)
 def details() -> Any:
-    practice = settings.get_practice(practice_id=current_user.practice_id)
+    practice = get_practice(practice_id=current_user.practice_id)
     form = PracticeForm(obj=practice)
     _show_phone(form.phone)
     if form.validate_on_submit() and _saved(form, lambda: settings.update_details(
             practice_id=practice.id, values=settings.clean_details(_data(form, DETAIL_FIELDS)))):
         flash(_("Saved the practice details."), "success")
         return redirect(url_for(".index"))
-    return _page("practice/details.html", form, zones=zone_names())
+    return _page("setup/details.html", form, zones=zone_names())
 
 
 @bp.route("/settings/senders", methods=["GET", "POST"])
 @requires(Permission.SETTINGS_MANAGE)
 def senders() -> Any:
-    practice = settings.get_practice(practice_id=current_user.practice_id)
+    practice = get_practice(practice_id=current_user.practice_id)
     form = SendersForm(obj=practice)
     _show_phone(form.sms_from_number)
     if form.validate_on_submit() and _saved(form, lambda: settings.update_senders(
@@ -64,7 +65,7 @@ def senders() -> Any:
         flash(_("Saved the senders."), "success")
         return redirect(url_for(".index"))
     config = current_app.config
-    return _page("practice/senders.html", form, defaults={
+    return _page("setup/senders.html", form, defaults={
         "sms_from_number": phones.display(config["TWILIO_FROM_NUMBER"] or None),
         "sms_messaging_service_sid": config["TWILIO_MESSAGING_SERVICE_SID"],
         "email_from_address": config["SENDGRID_FROM_EMAIL"]})
@@ -73,7 +74,7 @@ def senders() -> Any:
 @bp.get("/settings/locations")
 @requires(Permission.PRACTICE_SETTINGS)
 def locations() -> Any:
-    return render_template("practice/locations.html",
+    return render_template("setup/locations.html",
                            locations=settings.list_locations(practice_id=current_user.practice_id))
 
 
@@ -96,7 +97,7 @@ def edit_location(location_id: int) -> Any:
 @bp.get("/settings/providers")
 @requires(Permission.PRACTICE_SETTINGS)
 def providers() -> Any:
-    return render_template("practice/providers.html",
+    return render_template("setup/providers.html",
                            providers=settings.list_providers(practice_id=current_user.practice_id))
 
 
@@ -124,7 +125,7 @@ def _location_form(location: Location | None) -> Any:
             values=directory.clean_location_fields(_data(form, LOCATION_FIELDS)))):
         flash(_("Saved the location %(name)s.", name=form.name.data), "success")
         return redirect(url_for(".locations"))
-    return _page("practice/location_form.html", form, location=location, zones=zone_names())
+    return _page("setup/location_form.html", form, location=location, zones=zone_names())
 
 
 def _provider_form(provider: Provider | None) -> Any:
@@ -142,7 +143,7 @@ def _provider_form(provider: Provider | None) -> Any:
                                       form.family_name.data)))
         flash(_("Saved the provider %(name)s.", name=name), "success")
         return redirect(url_for(".providers"))
-    return _page("practice/provider_form.html", form, provider=provider)
+    return _page("setup/provider_form.html", form, provider=provider)
 
 
 def _show_phone(field: Field) -> None:

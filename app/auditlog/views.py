@@ -11,9 +11,9 @@ from flask_wtf import FlaskForm
 from wtforms import DateField, EmailField, IntegerField, SelectField, ValidationError
 from wtforms.validators import Email, Length, NumberRange, Optional
 
+from app.auditlog import queries as audit_query
 from app.core import clock
 from app.core.ids import MAX_ROW_ID
-from app.security import audit_query
 from app.security.audit import Action
 from app.security.permissions import Permission, requires
 from app.web.paging import page_arg

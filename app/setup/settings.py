@@ -25,6 +25,7 @@ from app.extensions import db
 from app.practice import directory
 from app.practice.directory import FieldCleaner, LocationFields, ProviderFields
 from app.practice.models import Location, Practice, Provider
+from app.practice.practices import get_practice
 from app.security import audit
 
 MESSAGING_SERVICE_SID = re.compile(r"MG[0-9a-fA-F]{32}")
@@ -119,10 +120,6 @@ def clean_senders(raw: Mapping[str, object]) -> Senders:
     cleaner.fail_if_any()
     return Senders(sms_from_number=number, sms_messaging_service_sid=sid,
                    email_from_address=sender)
-
-
-def get_practice(*, practice_id: int) -> Practice:
-    return db.session.get_one(Practice, practice_id)
 
 
 def update_details(*, practice_id: int, values: PracticeDetails) -> list[str]:

@@ -10,10 +10,10 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import func, select
 
+from app.auditlog.queries import EXPORT_COLUMNS
 from app.core.tenancy import acting_for
 from app.extensions import db
 from app.security import audit
-from app.security.audit_query import EXPORT_COLUMNS
 from app.security.models import AuditEvent
 from app.security.permissions import Role
 from tests import factories

@@ -6,10 +6,10 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from app.extensions import db
+from app.home import dashboard
 from app.security.permissions import Permission, public, requires
-from app.web import dashboard
 
-bp = Blueprint("web", __name__)
+bp = Blueprint("home", __name__)
 
 
 @bp.get("/healthz")
@@ -25,6 +25,6 @@ def healthz():  # type: ignore[no-untyped-def]
 
 @bp.get("/")
 @requires(Permission.DASHBOARD_VIEW)
-def home():  # type: ignore[no-untyped-def]
-    return render_template("web/home.html", summary=dashboard.practice_summary(
+def index():  # type: ignore[no-untyped-def]
+    return render_template("home/index.html", summary=dashboard.practice_summary(
         practice_id=current_user.practice_id))

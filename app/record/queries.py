@@ -1,0 +1,104 @@
+"""Read side of the patient record page: one patient's demographics, household,
+appointments and conversations. It reads patients, scheduling and messaging, so it sits above
+those domains.
+
+Opening a record appends an audit event (with the household members shown).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
+
+from app.core.clock import utcnow
+from app.extensions import db
+from app.messaging.models import Conversation, Message, conversation_patient
+from app.patients.models import Patient
+from app.patients.queries import PatientNotFound
+from app.practice.models import Practice
+from app.scheduling.models import Appointment
+from app.security import audit
+
+PAST_APPOINTMENT_LIMIT = 20
+
+
+@dataclass(frozen=True)
+class AppointmentRow:
+    appointment: Appointment
+    starts: datetime  # in the location's zone
+
+
+@dataclass(frozen=True)
+class ConversationRow:
+    conversation: Conversation
+    message_count: int
+    last_message_at: datetime | None  # in the practice's zone
+
+
+@dataclass(frozen=True)
+class PatientRecord:
+    patient: Patient
+    household_members: list[Patient]
+    upcoming: list[AppointmentRow]
+    past: list[AppointmentRow]
+    conversations: list[ConversationRow]
+
+
+def patient_record(*, practice_id: int, patient_id: int) -> PatientRecord:
+    """One patient's record for the staff page: demographics, household, appointments (in
+    each location's zone) and conversations. Raises PatientNotFound.
+
+    The access is recorded and committed first, so it is on the trail even if showing the
+    record fails; what is shown is loaded after that commit."""
+    household_id = db.session.execute(
+        select(Patient.household_id).where(Patient.id == patient_id,
+                                           Patient.practice_id == practice_id)
+    ).one_or_none()
+    if household_id is None:
+        raise PatientNotFound(patient_id)
+    member_ids = list(db.session.execute(
+        select(Patient.id).where(Patient.household_id == household_id[0],
+                                 Patient.id != patient_id).order_by(Patient.id)
+    ).scalars()) if household_id[0] is not None else []
+    audit.record(audit.Action.PATIENT_VIEW, patient_id=patient_id, object_type="patient",
+                 object_id=patient_id, detail={"household_member_ids": member_ids})
+    db.session.commit()
+
+    patient = db.session.get_one(Patient, patient_id)
+    members = list(db.session.execute(
+        select(Patient).where(Patient.id.in_(member_ids)).order_by(Patient.id)).scalars())
+    now = utcnow()
+    appointments = db.session.execute(
+        select(Appointment).where(Appointment.patient_id == patient_id)
+        .options(selectinload(Appointment.location), selectinload(Appointment.provider),
+                 selectinload(Appointment.appointment_type))
+        .order_by(Appointment.start_at)
+    ).scalars().all()
+    rows = [AppointmentRow(a, a.start_at.astimezone(ZoneInfo(a.location.timezone)))
+            for a in appointments]
+    upcoming = [row for row in rows if row.appointment.start_at >= now]
+    past = [row for row in reversed(rows) if row.appointment.start_at < now]
+    return PatientRecord(patient=patient, household_members=members, upcoming=upcoming,
+                         past=past[:PAST_APPOINTMENT_LIMIT],
+                         conversations=_conversations(practice_id=practice_id,
+                                                      patient_id=patient_id))
+
+
+def _conversations(*, practice_id: int, patient_id: int) -> list[ConversationRow]:
+    zone = ZoneInfo(db.session.get(Practice, practice_id).timezone)
+    counts = (select(Message.conversation_id, func.count(Message.id).label("n"))
+              .group_by(Message.conversation_id).subquery())
+    found = db.session.execute(
+        select(Conversation, func.coalesce(counts.c.n, 0))
+        .join(conversation_patient, conversation_patient.c.conversation_id == Conversation.id)
+        .outerjoin(counts, counts.c.conversation_id == Conversation.id)
+        .where(conversation_patient.c.patient_id == patient_id,
+               Conversation.practice_id == practice_id)
+        .order_by(Conversation.last_message_at.desc().nulls_last(), Conversation.id.desc())
+    ).all()
+    return [ConversationRow(c, n, c.last_message_at.astimezone(zone)
+                            if c.last_message_at else None) for c, n in found]

@@ -1,0 +1,42 @@
+"""The staff patient record page: one patient's details, household, appointments, messages
+and consent. It composes the patients, scheduling and messaging domains, so it lives above them
+(the URL stays under /patients)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, abort, render_template
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from app.messaging import consent_panel, message_history
+from app.messaging.forms import ConsentForm
+from app.patients.queries import PatientNotFound
+from app.patients.views import labels
+from app.record import queries
+from app.security.permissions import Permission, requires, role_can
+
+bp = Blueprint("record", __name__, url_prefix="/patients")
+
+
+@bp.get("/<id:patient_id>")
+@requires(Permission.PATIENT_VIEW)
+def patient(patient_id: int) -> Any:
+    try:
+        found = queries.patient_record(practice_id=current_user.practice_id,
+                                       patient_id=patient_id)
+    except PatientNotFound:
+        abort(404, description=_("There is no patient with that number in this practice."))
+    can_edit = role_can(current_user.role, Permission.PATIENT_EDIT)
+    consent = consent_panel.consent_overview(practice_id=current_user.practice_id,
+                                             patient_id=patient_id)
+    consent_form = None
+    if can_edit and consent.channels:
+        consent_form = ConsentForm()
+        consent_form.limit_channels(consent.channels)
+    return render_template(
+        "record/patient.html", record=found, labels=labels(), can_edit=can_edit,
+        consent=consent, consent_form=consent_form,
+        log=message_history.message_log(practice_id=current_user.practice_id,
+                                        patient_id=patient_id))
