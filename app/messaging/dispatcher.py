@@ -156,7 +156,15 @@ def process(message_id: int, providers: Providers, *, stats: DispatchStats,
 
 def _process(message: Message, providers: Providers, *, stats: DispatchStats,
              now: datetime) -> None:
-    decision = policy.decide(message, now=now)
+    try:
+        decision = policy.decide(message, now=now)
+    except Exception:  # a defect met by one message must not stop every practice's texts
+        log.exception("message %s: deciding whether to send failed", message.id)
+        db.session.rollback()
+        _set(message, status=MessageStatus.FAILED,
+             status_reason="not sent: an internal error (logged) while checking the rules")
+        stats.failed += 1
+        return
     if decision.defer_until is not None:
         _set(message, status=MessageStatus.SCHEDULED, send_at=decision.defer_until,
              status_reason=decision.reason, attempts=message.attempts - 1)

@@ -26,7 +26,7 @@ from app.messaging import consent
 from app.messaging.conversations import contact_index
 from app.messaging.frequency import next_time_under_caps
 from app.messaging.models import ContactPointStatus, Message, MessageStatus, Purpose
-from app.messaging.quiet_hours import next_allowed_send_time
+from app.messaging.quiet_hours import NoSendingTime, next_allowed_send_time
 from app.patients.models import Patient
 from app.practice.models import Practice
 
@@ -82,9 +82,14 @@ def decide(message: Message, *, now: datetime | None = None) -> Decision:
             earliest = next_time_under_caps(
                 now, sent_utc=_capped_send_times(message, now), tz=zone,
                 per_day=practice.capped_per_day, per_week=practice.capped_per_week)
-        allowed_at = next_allowed_send_time(
-            earliest, tz=zone, start=practice.send_window_start, end=practice.send_window_end,
-            state=patient.state if patient else None)
+        try:
+            allowed_at = next_allowed_send_time(
+                earliest, tz=zone, start=practice.send_window_start,
+                end=practice.send_window_end, state=patient.state if patient else None)
+        except NoSendingTime as never:
+            return Decision(False, f"{never} (practice window "
+                                   f"{practice.send_window_start:%H:%M}-"
+                                   f"{practice.send_window_end:%H:%M})"[:120])
         if allowed_at > now:
             reason = ("frequency cap" if earliest > now else "quiet hours") + \
                 f" in {zone}"

@@ -75,15 +75,20 @@ def wall_clock_instants(day: date, at: time, zone: ZoneInfo) -> list[datetime]:
     return [after.replace(microsecond=0)]
 
 
+class NoSendingTime(ValueError):
+    """No time of day is inside both the practice's window and the patient's state rule:
+    the message can never go, so it is suppressed with this reason, not retried."""
+
+
 def allowed_window(*, start: time, end: time, state: str | None) -> tuple[time, time]:
     """The practice window narrowed by the patient's state rule, if any."""
     if start >= end:
-        raise ValueError(f"quiet-hours start {start:%H:%M} must be before end {end:%H:%M}")
+        raise NoSendingTime(f"quiet-hours start {start:%H:%M} must be before end {end:%H:%M}")
     rule = STATE_WINDOWS.get((state or "").strip().upper())
     if rule:
         start, end = max(start, rule[0]), min(end, rule[1])
         if start >= end:
-            raise ValueError(
+            raise NoSendingTime(
                 f"quiet-hours window leaves no time to send in state={state!r}")
     return start, end
 

@@ -3,7 +3,7 @@ send-time rules: consent, usable contact points, quiet hours, caps, retries, rec
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from urllib.parse import parse_qs
 
 import pytest
@@ -349,3 +349,49 @@ def test_a_delivery_callback_that_beats_the_worker_is_not_undone(providers, clin
     message = reload(message)
     assert message.status == MessageStatus.DELIVERED
     assert message.sent_at == NOON
+
+
+def test_a_window_no_state_rule_allows_suppresses_the_text_and_the_worker_carries_on(
+        providers, clinic):
+    """Florida allows texts 08:00-20:00; a practice window of 20:00-21:00 leaves no time for a
+    Florida patient. That text is suppressed with the reason (it used to crash the worker,
+    again after each restart); the next patient's text is handled as usual."""
+    practice, *_ = clinic
+    practice.send_window_start, practice.send_window_end = time(20), time(21)
+    florida = factories.make_patient(practice, mobile_phone="+13055550147", state="FL")
+    illinois = factories.make_patient(practice, mobile_phone="+13125550148", state="IL")
+    never, later = queue(florida, "fl"), queue(illinois, "il")
+
+    stats = dispatcher.run_once(providers, now=NOON)
+
+    assert (stats.suppressed, stats.deferred) == (1, 1)
+    never, later = reload(never), reload(later)
+    assert never.status == MessageStatus.SUPPRESSED
+    assert "no time to send in state='FL'" in never.status_reason
+    assert "20:00-21:00" in never.status_reason
+    assert (later.status, later.send_at) == (MessageStatus.SCHEDULED,
+                                             datetime(2026, 12, 3, 2, 0, tzinfo=UTC))
+
+
+def test_a_defect_met_by_one_message_fails_it_and_the_rest_are_sent(mocked, providers, clinic,
+                                                                    monkeypatch, caplog):
+    practice, *_ = clinic
+    broken = queue(factories.make_patient(practice, mobile_phone="+13125550147"), "a")
+    fine = queue(factories.make_patient(practice, mobile_phone="+13125550148"), "b")
+    decide = dispatcher.policy.decide
+
+    def decide_or_break(message, **kwargs):  # noqa: ANN001, ANN003, ANN202
+        if message.id == broken.id:
+            raise KeyError("a defect")
+        return decide(message, **kwargs)
+
+    monkeypatch.setattr(dispatcher.policy, "decide", decide_or_break)
+    mocked.post(MESSAGES, status=201, json=twilio_message("SM" + "2" * 32, "x", "+13125550148"))
+
+    stats = dispatcher.run_once(providers, now=NOON)
+
+    assert (stats.failed, stats.sent) == (1, 1)
+    assert reload(broken).status == MessageStatus.FAILED
+    assert "internal error" in reload(broken).status_reason
+    assert reload(fine).status == MessageStatus.SENT
+    assert f"message {broken.id}: deciding whether to send failed" in caplog.text
