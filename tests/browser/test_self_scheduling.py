@@ -64,7 +64,7 @@ def test_a_patient_books_from_a_phone_with_a_texted_code(browser, live_server, p
 
         expect(page.get_by_role("heading", level=1)).to_have_text("You are booked")
         expect(page.locator("main")).to_contain_text(chosen)
-        expect(page.get_by_role("main").get_by_role("link", name="(312) 555-0100")).to_be_visible()
+        expect(page.get_by_role("main").get_by_role("link", name="(312) 555-0101")).to_be_visible()
         expect(page.get_by_role("button", name="Add to Google Calendar")).to_have_attribute(
             "href", re.compile(r"^https://calendar\.google\.com/"))
         with page.expect_download() as download:
