@@ -46,6 +46,8 @@ from app.scheduling.public_forms import (
     TimeForm,
     WaitlistWishForm,
     describe_wish,
+    weekday_date,
+    zone_name,
 )
 from app.scheduling.self_service import Confirmed
 from app.scheduling.slots import Slot
@@ -58,6 +60,11 @@ bp = Blueprint("book", __name__, url_prefix="/book")
 @bp.before_request
 def _act_for_the_public_practice() -> None:
     g.public_practice_id = act_for_public_practice()
+
+
+@bp.context_processor
+def _words() -> dict[str, Any]:
+    return {"weekday_date": weekday_date, "zone_name": zone_name}
 
 
 @bp.before_request
@@ -314,7 +321,7 @@ def verify() -> Any:
         return redirect(url_for("book.identity"))
     verified = booking_session.phone_proved()
     form = FlaskForm() if verified else CodeForm()
-    error = None
+    error, spent = None, False
     if form.validate_on_submit():
         confirmed = self_service.confirm(
             practice_id=kind.practice_id, identity=who, slot=slot, wish=wish,
@@ -327,8 +334,9 @@ def verify() -> Any:
         verified = verified or confirmed.phone_proved
         error = CONFIRM_ERRORS[confirmed.outcome] if confirmed.outcome in CONFIRM_ERRORS \
             else CODE_ERRORS[confirmed.code_refused]
+        spent = confirmed.code_refused in (self_service.EXPIRED, self_service.TOO_MANY_TRIES)
     return render_template("book/verify.html", form=form, verified=verified, error=error,
-                           slot=slot, wish=describe_wish(wish), kind=kind,
+                           spent=spent, slot=slot, wish=describe_wish(wish), kind=kind,
                            location=where, zone=ZoneInfo(where.timezone))
 
 
