@@ -4,6 +4,7 @@ days, zones and a waitlist wish in words."""
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import date
 
 from babel.dates import format_skeleton, get_day_names, get_timezone, get_timezone_name
@@ -23,6 +24,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, Regexp
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from app.core import phones
 from app.extensions import db
 from app.practice.models import Provider
 from app.scheduling import self_service
@@ -61,6 +63,13 @@ class IdentityForm(FlaskForm):
     family_name = StringField(_l("Last name"), validators=[DataRequired(), Length(max=100)])
     date_of_birth = DateField(_l("Date of birth"), validators=[DataRequired()])
     mobile_phone = TelField(_l("Mobile number"), validators=[DataRequired(), Length(max=30)])
+
+
+def identity_form(known: self_service.Identity | None) -> IdentityForm:
+    """The identity form, filled in with what the patient gave before (to correct a wrong
+    number without typing the rest again); what was posted wins."""
+    return IdentityForm(data=None if known is None else {
+        **asdict(known), "mobile_phone": phones.display(known.mobile_phone)})
 
 
 class CodeForm(FlaskForm):

@@ -46,6 +46,7 @@ from app.scheduling.public_forms import (
     TimeForm,
     WaitlistWishForm,
     describe_wish,
+    identity_form,
     weekday_date,
     zone_name,
 )
@@ -55,16 +56,12 @@ from app.security.permissions import public
 from app.web.scope import act_for_public_practice
 
 bp = Blueprint("book", __name__, url_prefix="/book")
+bp.context_processor(lambda: {"weekday_date": weekday_date, "zone_name": zone_name})
 
 
 @bp.before_request
 def _act_for_the_public_practice() -> None:
     g.public_practice_id = act_for_public_practice()
-
-
-@bp.context_processor
-def _words() -> dict[str, Any]:
-    return {"weekday_date": weekday_date, "zone_name": zone_name}
 
 
 @bp.before_request
@@ -253,7 +250,7 @@ def _chosen() -> tuple[AppointmentType, Location, Slot | None,
 @public
 def identity() -> Any:
     kind, where, slot, wish = _chosen()
-    form = IdentityForm()
+    form = identity_form(booking_session.identity())
     errors: dict[str, str] = {}
     if form.validate_on_submit():
         errors = _send_code(form, practice_id=kind.practice_id)

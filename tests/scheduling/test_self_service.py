@@ -488,3 +488,17 @@ def test_the_footer_names_the_chosen_location_and_its_phone(client, office):
     page = client.get("/book/identity").get_data(as_text=True)
     assert "Questions? Call Lakeside:" in page and "(312) 555-0101" in page
     assert "(312) 555-0100" not in page
+
+
+def test_a_wrong_number_is_corrected_without_typing_the_rest_again(app, client, office):
+    walk_to_identity(client, office)
+    client.post("/book/identity", data={**FORM, "mobile_phone": "(312) 555-0178"})
+    assert 'href="/book/identity"' in client.get("/book/verify").get_data(as_text=True)
+    page = client.get("/book/identity").get_data(as_text=True)
+    assert 'value="Rosa"' in page and 'value="1975-05-17"' in page
+    assert 'value="(312) 555-0178"' in page
+    response = client.post("/book/identity", data=FORM)
+    assert response.location.endswith("/book/verify")
+    assert codes_texted() == ["+13125550178", PHONE]
+    assert client.post("/book/verify", data={"code": sent_code()}).location.endswith(
+        "/book/done")
