@@ -1,10 +1,15 @@
 """The self-scheduling pages' forms: a time picked, who the patient is, the texted code, and
-what a patient on the waitlist could come in for."""
+what a patient on the waitlist could come in for; what the pages say when one is refused; and
+days, zones and a waitlist wish in words."""
 
 from __future__ import annotations
 
-from babel.dates import get_day_names
+from dataclasses import asdict
+from datetime import date
+
+from babel.dates import format_skeleton, get_day_names, get_timezone, get_timezone_name
 from flask_babel import get_locale
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
@@ -19,11 +24,33 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, Regexp
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from app.core import phones
+from app.extensions import db
+from app.practice.models import Provider
 from app.scheduling import self_service
 
 TIMES_OF_DAY = {self_service.ANY_TIME: _l("Any time"),
                 self_service.MORNING: _l("Mornings (before noon)"),
                 self_service.AFTERNOON: _l("Afternoons (noon or later)")}
+IDENTITY_ERRORS = {
+    "given_name": _l("Please enter your first name."),
+    "family_name": _l("Please enter your last name."),
+    "date_of_birth": _l("Please enter a real date of birth."),
+    "mobile_phone": _l("Please enter a mobile number we can text."),
+}
+CODE_ERRORS = {
+    self_service.EXPIRED: _l("This code has expired. Please ask for a new one."),
+    self_service.TOO_MANY_TRIES: _l("Too many tries. Please ask for a new code."),
+    self_service.WRONG_CODE: _l("That code is not right. Please check the text we sent."),
+}
+CODES_LIMITED = _l("Too many codes were asked for. Please wait 15 minutes and try again.")
+CONFIRM_ERRORS = {
+    self_service.CONFIRM_NOT_BOOKABLE: _l("That time can no longer be booked online. "
+                                          "Please call us."),
+    self_service.CONFIRM_NOT_OFFERED: _l("This visit can no longer be chosen online. "
+                                         "Please call us."),
+    self_service.CONFIRM_BUSY: _l("We are very busy right now. Please try again."),
+}
 
 
 class TimeForm(FlaskForm):
@@ -36,6 +63,13 @@ class IdentityForm(FlaskForm):
     family_name = StringField(_l("Last name"), validators=[DataRequired(), Length(max=100)])
     date_of_birth = DateField(_l("Date of birth"), validators=[DataRequired()])
     mobile_phone = TelField(_l("Mobile number"), validators=[DataRequired(), Length(max=30)])
+
+
+def identity_form(known: self_service.Identity | None) -> IdentityForm:
+    """The identity form, filled in with what the patient gave before (to correct a wrong
+    number without typing the rest again); what was posted wins."""
+    return IdentityForm(data=None if known is None else {
+        **asdict(known), "mobile_phone": phones.display(known.mobile_phone)})
 
 
 class CodeForm(FlaskForm):
@@ -63,3 +97,25 @@ class WaitlistWishForm(FlaskForm):
 def day_names(width: str) -> dict[int, str]:
     """Day names in the page's language, 0 = Monday."""
     return dict(get_day_names(width, locale=str(get_locale() or "en")))
+
+
+def weekday_date(day: date) -> str:
+    """A day to choose, with its weekday, in the page's language: "Thu, Dec 3, 2026"."""
+    return format_skeleton("yMMMEd", day, locale=str(get_locale() or "en"))
+
+
+def zone_name(zone: str) -> str:
+    """An IANA zone as patients say it, in the page's language: "Central Time"."""
+    return get_timezone_name(get_timezone(zone), locale=str(get_locale() or "en"))
+
+
+def describe_wish(wish: self_service.WaitlistWish | None) -> str | None:
+    """The wish in words for the page: provider, days, time of day."""
+    if wish is None:
+        return None
+    names = day_names("abbreviated")
+    days = _("Any day") if len(wish.weekdays) == 7 else ", ".join(
+        names[day] for day in sorted(wish.weekdays))
+    provider = db.session.get(Provider, wish.provider_id) if wish.provider_id else None
+    parts = [provider.display_name] if provider else []
+    return " · ".join([*parts, days, str(TIMES_OF_DAY[wish.time_of_day])])

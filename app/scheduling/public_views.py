@@ -19,6 +19,7 @@ from flask import (
     Blueprint,
     Response,
     abort,
+    flash,
     g,
     redirect,
     render_template,
@@ -28,21 +29,26 @@ from flask import (
 )
 from flask_babel import get_locale
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 
 from app.extensions import db
 from app.patients.services import PatientInputError
-from app.practice.models import Location, Practice, Provider
+from app.practice.models import Location, Practice
 from app.scheduling import booking_session, ics, self_service
 from app.scheduling.models import Appointment, AppointmentType
 from app.scheduling.public_forms import (
-    TIMES_OF_DAY,
+    CODE_ERRORS,
+    CODES_LIMITED,
+    CONFIRM_ERRORS,
+    IDENTITY_ERRORS,
     CodeForm,
     IdentityForm,
     TimeForm,
     WaitlistWishForm,
-    day_names,
+    describe_wish,
+    identity_form,
+    weekday_date,
+    zone_name,
 )
 from app.scheduling.self_service import Confirmed
 from app.scheduling.slots import Slot
@@ -50,24 +56,7 @@ from app.security.permissions import public
 from app.web.scope import act_for_public_practice
 
 bp = Blueprint("book", __name__, url_prefix="/book")
-IDENTITY_ERRORS = {
-    "given_name": _l("Please enter your first name."),
-    "family_name": _l("Please enter your last name."),
-    "date_of_birth": _l("Please enter a real date of birth."),
-    "mobile_phone": _l("Please enter a mobile number we can text."),
-}
-CODE_ERRORS = {
-    self_service.EXPIRED: _l("This code has expired. Please ask for a new one."),
-    self_service.TOO_MANY_TRIES: _l("Too many tries. Please ask for a new code."),
-    self_service.WRONG_CODE: _l("That code is not right. Please check the text we sent."),
-}
-_CONFIRM_ERRORS = {
-    self_service.CONFIRM_NOT_BOOKABLE: _l("That time can no longer be booked online. "
-                                          "Please call us."),
-    self_service.CONFIRM_NOT_OFFERED: _l("This visit can no longer be chosen online. "
-                                         "Please call us."),
-    self_service.CONFIRM_BUSY: _l("We are very busy right now. Please try again."),
-}
+bp.context_processor(lambda: {"weekday_date": weekday_date, "zone_name": zone_name})
 
 
 @bp.before_request
@@ -169,15 +158,30 @@ def time() -> Any:
     if "day" not in request.args:
         _start_over()
     try:
-        chosen = date.fromisoformat(request.args.get("day", ""))
+        chosen: date | None = date.fromisoformat(request.args.get("day", ""))
     except ValueError:
-        abort(404)
+        chosen = None
     zone = ZoneInfo(where.timezone)
     found = self_service.days_with_slots(
         self_service.open_slots(kind=kind, location=where, provider_id=provider_id), zone)
+    first, last = self_service.online_days(kind, where)
+    if chosen is None or not first <= chosen <= last:
+        return _not_a_bookable_day(kind, where, provider_id, chosen, found, first)
     return render_template("book/times.html", kind=kind, location=where, day=chosen,
                            provider_id=provider_id or 0, slots=found.get(chosen, []),
                            zone=zone, form=TimeForm())
+
+
+def _not_a_bookable_day(kind: AppointmentType, where: Location, provider_id: int | None,
+                        chosen: date | None, found: dict[date, list[Slot]],
+                        first: date) -> Any:
+    """A day that cannot be booked online (before today, past the days shown, or no day at
+    all): say which, and offer the open days nearest to it."""
+    near = sorted(sorted(found, key=lambda day: abs((day - (chosen or first)).days))[:3])
+    reason = "unreadable" if chosen is None else "past" if chosen < first else "ahead"
+    return render_template("book/day_unbookable.html", kind=kind, location=where,
+                           provider_id=provider_id or 0, reason=reason,
+                           days=near), 400 if chosen is None else 200
 
 
 @bp.post("/time")
@@ -242,30 +246,18 @@ def _chosen() -> tuple[AppointmentType, Location, Slot | None,
     return kind, where, slot, None
 
 
-def _describe(wish: self_service.WaitlistWish | None) -> str | None:
-    """The wish in words for the page: provider, days, time of day."""
-    if wish is None:
-        return None
-    names = day_names("abbreviated")
-    days = _("Any day") if len(wish.weekdays) == 7 else ", ".join(
-        names[day] for day in sorted(wish.weekdays))
-    provider = db.session.get(Provider, wish.provider_id) if wish.provider_id else None
-    parts = [provider.display_name] if provider else []
-    return " · ".join([*parts, days, str(TIMES_OF_DAY[wish.time_of_day])])
-
-
 @bp.route("/identity", methods=["GET", "POST"])
 @public
 def identity() -> Any:
     kind, where, slot, wish = _chosen()
-    form = IdentityForm()
+    form = identity_form(booking_session.identity())
     errors: dict[str, str] = {}
     if form.validate_on_submit():
         errors = _send_code(form, practice_id=kind.practice_id)
         if not errors:
             return redirect(url_for("book.verify"))
     return render_template("book/identity.html", form=form, errors=errors, slot=slot,
-                           wish=_describe(wish), kind=kind, location=where,
+                           wish=describe_wish(wish), kind=kind, location=where,
                            zone=ZoneInfo(where.timezone))
 
 
@@ -277,17 +269,44 @@ def _send_code(form: IdentityForm, *, practice_id: int) -> dict[str, str]:
             "given_name": form.given_name.data, "family_name": form.family_name.data,
             "date_of_birth": form.date_of_birth.data.isoformat(),
             "mobile_phone": form.mobile_phone.data})
-        self_service.request_code(practice_id=practice_id, e164=who.mobile_phone,
-                                  ip_address=request.remote_addr or "",
-                                  language=str(get_locale() or "en"))
     except PatientInputError as error:
         return {name: IDENTITY_ERRORS.get(name, _("Please check this."))
                 for name in error.errors}
-    except self_service.SelfServiceError:
-        return {"mobile_phone": _("Too many codes were asked for. Please wait 15 minutes "
-                                  "and try again.")}
+    if not _text_code(who, practice_id=practice_id):
+        return {"mobile_phone": str(CODES_LIMITED)}
     booking_session.set_identity(who)
     return {}
+
+
+def _text_code(who: self_service.Identity, *, practice_id: int) -> bool:
+    """Text a new code to the patient's phone; False when the per-phone or per-address
+    limit refused it."""
+    try:
+        self_service.request_code(practice_id=practice_id, e164=who.mobile_phone,
+                                  ip_address=request.remote_addr or "",
+                                  language=str(get_locale() or "en"))
+    except self_service.SelfServiceError:
+        return False
+    return True
+
+
+@bp.post("/verify/new-code")
+@public
+def new_code() -> Any:
+    """Text another code to the phone given already (after a code expired or was locked by
+    wrong tries): the patient stays on the code step, told what happened."""
+    kind = _chosen()[0]
+    who = booking_session.identity()
+    if who is None:
+        return redirect(url_for("book.identity"))
+    if not FlaskForm().validate_on_submit():
+        abort(400)
+    if _text_code(who, practice_id=kind.practice_id):
+        flash(_("We texted you a new code. It expires in 10 minutes."), "success")
+    else:
+        flash(_("We cannot send another code yet: too many codes were asked for. Please wait "
+                "15 minutes and try again, or call us."), "error")
+    return redirect(url_for("book.verify"))
 
 
 @bp.route("/verify", methods=["GET", "POST"])
@@ -299,7 +318,7 @@ def verify() -> Any:
         return redirect(url_for("book.identity"))
     verified = booking_session.phone_proved()
     form = FlaskForm() if verified else CodeForm()
-    error = None
+    error, spent = None, False
     if form.validate_on_submit():
         confirmed = self_service.confirm(
             practice_id=kind.practice_id, identity=who, slot=slot, wish=wish,
@@ -310,10 +329,11 @@ def verify() -> Any:
         if page is not None:
             return page
         verified = verified or confirmed.phone_proved
-        error = _CONFIRM_ERRORS[confirmed.outcome] if confirmed.outcome in _CONFIRM_ERRORS \
+        error = CONFIRM_ERRORS[confirmed.outcome] if confirmed.outcome in CONFIRM_ERRORS \
             else CODE_ERRORS[confirmed.code_refused]
+        spent = confirmed.code_refused in (self_service.EXPIRED, self_service.TOO_MANY_TRIES)
     return render_template("book/verify.html", form=form, verified=verified, error=error,
-                           slot=slot, wish=_describe(wish), kind=kind,
+                           spent=spent, slot=slot, wish=describe_wish(wish), kind=kind,
                            location=where, zone=ZoneInfo(where.timezone))
 
 

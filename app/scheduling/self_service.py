@@ -161,6 +161,16 @@ def open_slots(*, kind: AppointmentType, location: Location, provider_id: int | 
     return list(unique.values())
 
 
+def online_days(kind: AppointmentType, location: Location,
+                now: datetime | None = None) -> tuple[date, date]:
+    """The first and last local day at ``location`` a patient may pick online for ``kind``:
+    today, to the end of the days shown (or of the type's days ahead, when fewer)."""
+    now = now or utcnow()
+    zone = ZoneInfo(location.timezone)
+    ahead = timedelta(days=min(DAYS_SHOWN, kind.max_days_ahead))
+    return now.astimezone(zone).date(), (now + ahead).astimezone(zone).date()
+
+
 def days_with_slots(found: list[Slot], zone: ZoneInfo) -> dict[date, list[Slot]]:
     days: dict[date, list[Slot]] = {}
     for slot in found:

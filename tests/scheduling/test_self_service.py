@@ -224,7 +224,9 @@ def test_a_patient_books_online_and_no_url_carries_phi(app, client, office):
     page = client.get("/book/done").get_data(as_text=True)
     appointment = db.session.execute(select(Appointment)).scalar_one()
     assert appointment.start_at == slot.start and appointment.patient.given_name == "Rosa"
-    assert "(312) 555-0100" in page and "calendar.google.com" in page
+    # The chosen location's phone, in the text and the footer; not the practice's.
+    assert "(312) 555-0101" in page and "Questions? Call Lakeside:" in page
+    assert "(312) 555-0100" not in page and "calendar.google.com" in page
     assert "outlook.live.com" in page
     local = slot.start.astimezone(ZoneInfo(office.location.timezone))
     assert f"{local:%-I:%M} {local:%p} {local:%Z}".replace(" ", "\u202f", 1) in page \
@@ -386,3 +388,117 @@ def test_a_step_reached_without_the_earlier_choices_starts_over(client, office):
         response = client.get(path)
         assert response.status_code == 302, path
         assert response.location.endswith("/book/"), path
+
+
+def codes_texted() -> list[str]:
+    """Where every booking code went, oldest first."""
+    return list(db.session.execute(select(Message.address).where(
+        Message.template == "booking_code").order_by(Message.id)).scalars())
+
+
+def lock_the_code(client, office: Office, *, lang: str = "en") -> str:
+    """Walk to the code step and spend its tries on a wrong code; the page after the lock."""
+    walk_to_identity(client, office, lang=lang)
+    client.post("/book/identity", data=FORM)
+    right = sent_code()
+    wrong = "000000" if right != "000000" else "111111"
+    for _ in range(self_service.MAX_ATTEMPTS):
+        client.post("/book/verify", data={"code": wrong})
+    return client.post("/book/verify", data={"code": right}).get_data(as_text=True)
+
+
+def test_after_too_many_tries_a_new_code_is_texted_to_the_same_phone(app, client, office):
+    page = lock_the_code(client, office)
+    # A spent code offers one thing: a new code (no box for another useless guess).
+    assert "Too many tries" in page and 'name="code"' not in page
+    assert "Send a new code" in page
+    response = client.post("/book/verify/new-code")
+    assert response.status_code == 302 and response.location.endswith("/book/verify")
+    page = client.get("/book/verify").get_data(as_text=True)
+    assert "We texted you a new code" in page and "Enter your code" in page
+    assert codes_texted() == [PHONE, PHONE]
+    assert client.post("/book/verify", data={"code": sent_code()}).location.endswith(
+        "/book/done")
+    assert db.session.execute(select(Appointment)).scalar_one().patient.given_name == "Rosa"
+
+
+def test_a_new_code_is_refused_clearly_past_the_per_phone_limit(app, client, office):
+    assert "Demasiados intentos" in lock_the_code(client, office, lang="es")
+    for _ in range(self_service.MAX_CODES_PER_PHONE - 1):
+        page = client.post("/book/verify/new-code", follow_redirects=True).get_data(
+            as_text=True)
+        assert "Le enviamos un código nuevo" in page
+    page = client.post("/book/verify/new-code", follow_redirects=True).get_data(as_text=True)
+    assert "Todavía no podemos enviar otro código" in page and "Escriba su código" in page
+    assert len(codes_texted()) == self_service.MAX_CODES_PER_PHONE
+
+
+def test_a_new_code_is_refused_past_the_per_address_limit(app, client, office):
+    for n in range(self_service.MAX_CODES_PER_IP - 1):
+        self_service.request_code(practice_id=office.practice.id, e164=f"+1312555030{n}",
+                                  ip_address="127.0.0.1")
+    walk_to_identity(client, office)
+    assert client.post("/book/identity", data=FORM).location.endswith("/book/verify")
+    page = client.post("/book/verify/new-code", follow_redirects=True).get_data(as_text=True)
+    assert "We cannot send another code yet" in page
+    assert codes_texted().count(PHONE) == 1
+
+
+def test_a_new_code_needs_the_phone_given_first(client, office):
+    walk_to_identity(client, office)
+    response = client.post("/book/verify/new-code")
+    assert response.status_code == 302 and response.location.endswith("/book/identity")
+    assert codes_texted() == []
+
+
+def _day_args(office: Office) -> str:
+    return f"type={office.kind.id}&location={office.location.id}&provider=0"
+
+
+def test_days_before_today_or_past_the_days_shown_say_they_cannot_be_booked(client, office):
+    zone = ZoneInfo(office.location.timezone)
+    today = utcnow().astimezone(zone).date()
+    open_days = sorted(self_service.days_with_slots(
+        self_service.open_slots(kind=office.kind, location=office.location, provider_id=None),
+        zone))
+    cases = {"1999-01-01": ("That day has already passed.", open_days[0]),
+             (today - timedelta(days=1)).isoformat(): ("already passed", open_days[0]),
+             (today + timedelta(days=self_service.DAYS_SHOWN + 2)).isoformat(): (
+                 "That day is too far ahead to book online.", open_days[-1])}
+    for day, (says, nearest) in cases.items():
+        response = client.get(f"/book/time?{_day_args(office)}&day={day}")
+        page = response.get_data(as_text=True)
+        assert response.status_code == 200, day
+        assert says in page and "now full" not in page, day
+        assert f"day={nearest.isoformat()}" in page, day
+        assert f'href="/book/day?{_day_args(office)}"'.replace("&", "&amp;") in page, day
+
+
+def test_a_malformed_day_is_named_not_a_full_day(client, office):
+    response = client.get(f"/book/time?{_day_args(office)}&day=tomorrow&lang=es")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert "No pudimos leer ese día" in page and "Ver todos los días" in page
+
+
+def test_the_footer_names_the_chosen_location_and_its_phone(client, office):
+    page = client.get("/book/").get_data(as_text=True)
+    assert "(312) 555-0100" in page and "(312) 555-0101" not in page
+    walk_to_identity(client, office)
+    page = client.get("/book/identity").get_data(as_text=True)
+    assert "Questions? Call Lakeside:" in page and "(312) 555-0101" in page
+    assert "(312) 555-0100" not in page
+
+
+def test_a_wrong_number_is_corrected_without_typing_the_rest_again(app, client, office):
+    walk_to_identity(client, office)
+    client.post("/book/identity", data={**FORM, "mobile_phone": "(312) 555-0178"})
+    assert 'href="/book/identity"' in client.get("/book/verify").get_data(as_text=True)
+    page = client.get("/book/identity").get_data(as_text=True)
+    assert 'value="Rosa"' in page and 'value="1975-05-17"' in page
+    assert 'value="(312) 555-0178"' in page
+    response = client.post("/book/identity", data=FORM)
+    assert response.location.endswith("/book/verify")
+    assert codes_texted() == ["+13125550178", PHONE]
+    assert client.post("/book/verify", data={"code": sent_code()}).location.endswith(
+        "/book/done")

@@ -235,7 +235,7 @@ def test_a_patient_joins_the_waitlist_online_and_no_url_carries_phi(app, client,
 
     assert "<h1>You are on the waitlist</h1>" in page
     assert "Reply YES to take the time" in page and "Reply STOP" in page
-    assert "(312) 555-0100" in page and "Texts from us to this number are turned off" not in page
+    assert "(312) 555-0101" in page and "Texts from us to this number are turned off" not in page
     entry = entries()[0]
     assert (entry.weekdays, entry.latest_time, entry.source) == ("0,2", time(11, 59), "patient")
     assert db.session.get(Patient, entry.patient_id).family_name == "Delgado"
