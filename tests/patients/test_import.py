@@ -96,7 +96,7 @@ def test_missing_header_column_is_named_and_nothing_is_imported(runner, practice
     result = runner.invoke(args=["import", "patients",
                                  str(_write(tmp_path, "x", header=header))])
     assert result.exit_code == 1
-    assert result.output == ("Error: x.csv: the header row lacks the column(s): first_name, "
+    assert result.output == ("Error: patients.csv: the header row lacks the column(s): first_name, "
                              "date_of_birth\n")
     assert _patients() == []
 
