@@ -36,6 +36,11 @@ def _language_from_query() -> None:
         g.locale = chosen
 
 
+def in_english() -> None:
+    """A request hook for machine-facing endpoints (the FHIR API): answer in English."""
+    g.locale = "en"
+
+
 def lang_url(code: str) -> str:
     """This page's URL in another language (the other query parameters kept)."""
     args = [(key, value) for key, value in request.args.items(multi=True) if key != "lang"]
