@@ -22,7 +22,7 @@ LANGUAGE_NAMES = {"en": "English", "es": "Español"}  # each in its own language
 def init_app(app: Flask) -> None:
     app.before_request(_language_from_query)
     app.jinja_env.globals.update(
-        current_practice=current_practice,
+        current_practice=current_practice, no_practice_yet=no_practice_yet,
         lang_url=lang_url, language_names=LANGUAGE_NAMES)
     app.jinja_env.filters.update(phone=phones.display, local_date=local_date,
                                  local_when=local_when, local_time=local_time)
@@ -57,6 +57,11 @@ def current_practice() -> Practice | None:
             select(Practice.id).order_by(Practice.id).limit(2)).scalars().all()
         practice_id = first_two[0] if len(first_two) == 1 else None
     return None if practice_id is None else db.session.get(Practice, practice_id)
+
+
+def no_practice_yet() -> bool:
+    """True before ``flask practice create`` has made the first practice."""
+    return db.session.execute(select(Practice.id).limit(1)).first() is None
 
 
 def local_date(value: date | None) -> str:
