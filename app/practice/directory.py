@@ -140,8 +140,8 @@ def clean_location_fields(raw: Mapping[str, object], *, default_region: str = "U
 def _check_us_address(cleaner: FieldCleaner, state: str, postal: str) -> None:
     """A US state or territory (its USPS code or its name) and a ZIP code."""
     if state and "state" not in cleaner.errors and us_places.state_code(state) is None:
-        cleaner.errors["state"] = _("'%(value)s' is not a US state or territory (a two-letter "
-                                    "code such as IL, or the state's name)", value=state)
+        cleaner.errors["state"] = _("'%(value)s' is not a US state or territory (e.g. IL or "
+                                    "Illinois)", value=state)
     if postal and "postal_code" not in cleaner.errors and not us_places.is_zip_code(postal):
         cleaner.errors["postal_code"] = _("'%(value)s' is not a ZIP code (12345 or "
                                           "12345-6789)", value=postal)
