@@ -52,7 +52,7 @@ clean:
 # (committed, so a fresh checkout needs no compile step). Translate the new entries in
 # app/translations/<lang>/LC_MESSAGES/messages.po, then run this again.
 translations: $(STAMP)
-	$(BIN)/pybabel extract -F babel.cfg -k _l --no-location --sort-output --omit-header \
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_pgettext:1c,2 --no-location --sort-output --omit-header \
 		-o app/translations/messages.pot .
 	$(BIN)/pybabel update -i app/translations/messages.pot -d app/translations \
 		--no-fuzzy-matching --ignore-obsolete --ignore-pot-creation-date

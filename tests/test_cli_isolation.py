@@ -33,9 +33,10 @@ def two(make_app, tmp_path) -> tuple[Driver, str, str]:
     """Practices A and B made by the CLI, each with look-alike staff, patients and a token."""
     cli = Driver(make_app())
     ids = []
-    for letter in "ab":
-        created = cli.ok("practice", "create", "--name", "Lakeside Dental", "--phone",
-                         "+13125550100", "--timezone", "America/Chicago")
+    for letter, phone in (("a", "+13125550100"), ("b", "+13125550101")):
+        # Same name; a different phone, or it would be the same practice created twice.
+        created = cli.ok("practice", "create", "--name", "Lakeside Dental", "--phone", phone,
+                         "--timezone", "America/Chicago")
         practice = created.splitlines()[0]
         ids.append(practice)
         for who, role in (("admin", "admin"), ("dana", "front_desk")):

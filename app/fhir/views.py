@@ -19,9 +19,11 @@ from app.fhir.search import SearchRequest, parse_search, searchset
 from app.fhir.toolkit import ResourceHandler
 from app.security.permissions import public
 from app.web.public_url import public_url
+from app.web.ui import in_english
 
 bp = Blueprint("fhir", __name__, url_prefix="/fhir")
 register_handlers(bp)
+bp.before_request(in_english)  # whatever Accept-Language says, the services' reasons too
 
 METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
 ACCEPTED_TYPES = ("application/fhir+json", "application/json")

@@ -21,7 +21,9 @@ import_cli = AppGroup("import", help="Bring data in from the practice's old syst
 def import_patients_command(practice: Practice, csv_file: Path, dry_run: bool) -> None:
     try:
         with csv_file.open(newline="", encoding="utf-8-sig") as stream:
-            total = count_data_rows(stream)
+            total = count_data_rows(stream)  # reads it all: a byte that is not UTF-8 stops here
+            stream.seek(0)
+            next(read_rows(stream), None)  # so does a bad header, before the progress bar
         with csv_file.open(newline="", encoding="utf-8-sig") as stream, click.progressbar(
                 length=total, label="Importing patients") as bar:
             report = import_patients(practice_id=practice.id, rows=read_rows(stream),

@@ -1,8 +1,9 @@
 """Patients from the practice's old system: a CSV file, imported or updated in one pass.
 
 Rows are validated before anything is written, so one bad row is rejected with its line number
-and reason while the others go in. A second run matches patients by ``external_id`` (through
-its blind index) and updates them instead of creating duplicates.
+and reason (in the request's language; the CLI's is English) while the others go in. A second
+run matches patients by ``external_id`` (through its blind index) and updates them instead of
+creating duplicates.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import TextIO
 
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from app.extensions import db
@@ -66,10 +68,12 @@ def read_rows(stream: TextIO) -> Iterator[tuple[int, dict[str, str]]]:
     reader = csv.DictReader(stream)
     header = [name.strip().lower().lstrip("\ufeff") for name in (reader.fieldnames or [])]
     if not header:
-        raise ImportFileError("the file is empty: a header row naming the columns is required")
+        raise ImportFileError(_("the file is empty: a header row naming the columns is "
+                                "required"))
     missing = [name for name in REQUIRED_COLUMNS if name not in header]
     if missing:
-        raise ImportFileError(f"the header row lacks the column(s): {', '.join(missing)}")
+        raise ImportFileError(_("the header row lacks the column(s): %(columns)s",
+                                columns=", ".join(missing)))
     reader.fieldnames = header
     for row in reader:
         if not any((value or "").strip() for value in row.values() if isinstance(value, str)):
@@ -102,8 +106,9 @@ def import_patients(*, practice_id: int, rows: Iterable[tuple[int, dict[str, str
             continue
         key = blind_index.external_id_index(values.external_id) if values.external_id else None
         if key and key in seen:
-            report.rejected.append(RejectedRow(
-                line, f"external_id {values.external_id!r} already appears on line {seen[key]}"))
+            report.rejected.append(RejectedRow(line, _(
+                "external_id '%(value)s' already appears on line %(line)d",
+                value=values.external_id, line=seen[key])))
             continue
         if key:
             seen[key] = line
@@ -139,7 +144,7 @@ def import_patients_upload(*, practice_id: int, data: bytes, dry_run: bool = Fal
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise ImportFileError(
-            "the file is not UTF-8 text: save it from the spreadsheet as CSV UTF-8") from None
+            _("the file is not UTF-8 text: save it from the spreadsheet as CSV UTF-8")) from None
     return import_patients(practice_id=practice_id, rows=read_rows(io.StringIO(text, newline="")),
                            dry_run=dry_run)
 

@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass, fields
 from datetime import date
 
 from email_validator import EmailNotValidError, validate_email
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from app.core import phones
@@ -68,29 +69,33 @@ def clean_patient_fields(raw: Mapping[str, object], *, default_region: str = "US
 
     given, family = text("given_name"), text("family_name")
     if not given:
-        errors["given_name"] = "missing first name"
+        errors["given_name"] = _("missing first name")
     if not family:
-        errors["family_name"] = "missing last name"
+        errors["family_name"] = _("missing last name")
     dob: date | None = None
     raw_dob = text("date_of_birth")
     if isinstance(raw.get("date_of_birth"), date):
         dob = raw["date_of_birth"]  # type: ignore[assignment]
     elif not raw_dob:
-        errors["date_of_birth"] = "missing date of birth"
+        errors["date_of_birth"] = _("missing date of birth")
     else:
         try:
             dob = date.fromisoformat(raw_dob)
         except ValueError:
-            errors["date_of_birth"] = f"bad date {raw_dob!r} (expected YYYY-MM-DD)"
+            errors["date_of_birth"] = _("bad date '%(value)s' (expected YYYY-MM-DD)",
+                                        value=raw_dob)
     if dob is not None and not date(1900, 1, 1) <= dob <= (today or utcnow().date()):
-        errors["date_of_birth"] = f"date of birth {dob.isoformat()} is not plausible"
+        errors["date_of_birth"] = _("date of birth %(date)s is not plausible",
+                                    date=dob.isoformat())
 
     sex = _SEX_WORDS.get(text("sex").lower())
     if sex is None:
-        errors["sex"] = f"unknown sex {text('sex')!r} (female, male, other or unknown)"
+        errors["sex"] = _("unknown sex '%(value)s' (female, male, other or unknown)",
+                          value=text("sex"))
     language = _LANGUAGE_WORDS.get(text("preferred_language").lower())
     if language is None:
-        errors["preferred_language"] = f"unknown language {text('preferred_language')!r} (en or es)"
+        errors["preferred_language"] = _("unknown language '%(value)s' (en or es)",
+                                         value=text("preferred_language"))
 
     def phone(name: str, label: str) -> str | None:
         value = text(name)
@@ -99,20 +104,21 @@ def clean_patient_fields(raw: Mapping[str, object], *, default_region: str = "US
         try:
             return phones.to_e164(value, default_region)
         except phones.InvalidPhoneNumber:
-            errors[name] = f"unparseable {label} {value!r}"
+            errors[name] = _("unparseable %(field)s '%(value)s'", field=label, value=value)
             return None
 
-    mobile, home = phone("mobile_phone", "mobile phone"), phone("home_phone", "home phone")
+    mobile = phone("mobile_phone", _("mobile phone"))
+    home = phone("home_phone", _("home phone"))
     email: str | None = text("email") or None
     if email:
         try:
             email = validate_email(email, check_deliverability=False).normalized.lower()
         except EmailNotValidError:
-            errors["email"] = f"invalid email {email!r}"
+            errors["email"] = _("invalid email '%(value)s'", value=email)
             email = None
     state = text("state").upper() or None
     if state and (len(state) != 2 or not state.isalpha()):
-        errors["state"] = f"state {state!r} is not a two-letter code"
+        errors["state"] = _("state '%(value)s' is not a two-letter code", value=state)
     if errors:
         raise PatientInputError(errors)
     assert dob is not None and sex is not None and language is not None

@@ -18,7 +18,12 @@ from app.core.ids import MAX_ROW_ID
 from app.core.tenancy import acting_for
 from app.extensions import db
 from app.practice.models import Practice
-from app.practice.practices import PracticeInputError, create_practice, list_practices
+from app.practice.practices import (
+    DuplicatePractice,
+    PracticeInputError,
+    create_practice,
+    list_practices,
+)
 
 practice_cli = AppGroup("practice", help="Practices served by this deployment.")
 
@@ -77,6 +82,8 @@ def create(name: str, phone: str, timezone: str, email: str | None,
         raise click.ClickException(
             "; ".join(f"--{field}: {reason}" for field, reason in error.errors.items())
         ) from None
+    except DuplicatePractice as error:
+        raise click.ClickException(str(error)) from None
     click.echo(practice.id)
     click.echo(f'Created practice {practice.id} "{practice.name}" ({practice.timezone}). '
                f"Next: flask users create --practice {practice.id} --email EMAIL --role admin")

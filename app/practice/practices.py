@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 from zoneinfo import available_timezones
 
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from app.core import phones
 from app.core.errors import FieldErrors
@@ -23,6 +23,16 @@ from app.practice.models import Practice
 
 class PracticeInputError(FieldErrors):
     """One or more of a practice's details are invalid; ``errors`` names each field."""
+
+
+class DuplicatePractice(ValueError):
+    """A practice with the same name and phone number exists (``practice_id``): running
+    ``flask practice create`` twice must not make two."""
+
+    def __init__(self, practice_id: int) -> None:
+        super().__init__(f"practice {practice_id} already has this name and phone number "
+                         "(see 'flask practice list')")
+        self.practice_id = practice_id
 
 
 @dataclass(frozen=True)
@@ -105,9 +115,16 @@ def create_practice(*, name: str, phone: str, timezone: str, email: str | None =
                     website: str | None = None) -> Practice:
     """Check the details and save the practice (one transaction).
 
-    Raises ``PracticeInputError`` naming each bad field; nothing is saved then."""
+    Raises ``PracticeInputError`` naming each bad field, ``DuplicatePractice`` when one with
+    the same name (case aside) and phone exists; nothing is saved then."""
     values = clean_practice_fields(name=name, phone=phone, timezone=timezone, email=email,
                                    website=website)
+    existing = db.session.execute(
+        select(Practice.id).where(func.lower(Practice.name) == values.name.lower(),
+                                  Practice.phone == values.phone).order_by(Practice.id)
+    ).scalars().first()
+    if existing is not None:
+        raise DuplicatePractice(existing)
     practice = Practice(**asdict(values))
     db.session.add(practice)
     db.session.commit()

@@ -34,6 +34,7 @@ def _password(given: str | None) -> str:
 def create_user(practice: Practice, email: str, role: str, display_name: str | None,
                 password: str | None) -> None:
     try:
+        email = staff.clean_email(email)  # before asking for a password
         user = staff.create_staff(practice_id=practice.id, email=email, role=role,
                                   display_name=display_name, password=_password(password))
     except (staff.StaffError, WeakPassword) as error:

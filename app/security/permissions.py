@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 
 from flask import abort
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext
 from flask_login import current_user
 
 from app.extensions import csrf
@@ -71,7 +72,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
 
 
 ROLE_LABELS = {
-    Role.ADMIN: _l("Admin"), Role.MANAGER: _l("Manager"), Role.FRONT_DESK: _l("Front desk"),
+    Role.ADMIN: lazy_pgettext("role", "Admin"),  # the person; the nav's "Admin" is the section
+    Role.MANAGER: _l("Manager"), Role.FRONT_DESK: _l("Front desk"),
     Role.BILLING: _l("Billing"), Role.MARKETING: _l("Marketing"),
 }
 

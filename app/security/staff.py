@@ -6,6 +6,7 @@ transaction and audits what it changed (ids and field names only).
 
 from __future__ import annotations
 
+from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import func, select
 
 from app.core import clock
@@ -25,6 +26,10 @@ class StaffError(ValueError):
 
 
 class DuplicateEmail(StaffError):
+    field = "email"
+
+
+class InvalidEmail(StaffError):
     field = "email"
 
 
@@ -75,17 +80,30 @@ def find_by_email(*, practice_id: int, email: str) -> StaffUser:
 
 def create_staff(*, practice_id: int, email: str, role: str, display_name: str | None,
                  password: str) -> StaffUser:
-    """Raises ``DuplicateEmail``, ``UnknownRole`` or ``passwords.WeakPassword``."""
+    """Raises ``InvalidEmail``, ``DuplicateEmail``, ``UnknownRole`` or
+    ``passwords.WeakPassword``."""
     user = add_staff(practice_id=practice_id, email=email, role=role,
                      display_name=display_name, password=password)
     db.session.commit()
     return user
 
 
+def clean_email(email: str) -> str:
+    """The address as stored, or ``InvalidEmail``: checked as the invitation form checks it."""
+    email = normalize_email(email)
+    try:
+        validate_email(email, check_deliverability=False, test_environment=True)
+    except EmailNotValidError:
+        raise InvalidEmail(f"{email!r} is not an email address") from None
+    if len(email) > 254:
+        raise InvalidEmail("the email address is longer than 254 characters")
+    return email
+
+
 def add_staff(*, practice_id: int, email: str, role: str, display_name: str | None,
               password: str) -> StaffUser:
     """``create_staff`` in the caller's transaction (an accepted invitation commits it)."""
-    email = normalize_email(email)
+    email = clean_email(email)
     check_role(role)
     with across_practices():  # an email signs in to one account in the whole deployment
         taken = db.session.execute(select(StaffUser.id).filter_by(email=email)).first()

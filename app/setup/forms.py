@@ -46,7 +46,7 @@ class LocationForm(FlaskForm):
     name = StringField(_l("Name"), filters=[strip_text])
     address_line = StringField(_l("Street address"), filters=[strip_text])
     city = StringField(_l("City"), filters=[strip_text])
-    state = StringField(_l("State (two letters)"), filters=[strip_text])
+    state = StringField(_l("State"), filters=[strip_text])
     postal_code = StringField(_l("Postal code"), filters=[strip_text])
     phone = StringField(_l("Phone"), filters=[strip_text])
     timezone = StringField(_l("Time zone (IANA, e.g. America/Chicago)"), filters=[strip_text])

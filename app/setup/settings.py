@@ -11,11 +11,11 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
-from datetime import time
+from datetime import date, datetime, time, timedelta
 from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from email_validator import EmailNotValidError, validate_email
+from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
@@ -29,6 +29,10 @@ from app.practice.practices import get_practice
 from app.security import audit
 
 MESSAGING_SERVICE_SID = re.compile(r"MG[0-9a-fA-F]{32}")
+# 47 CFR 64.1200(c)(1): no telephone solicitation before 8 AM or after 9 PM, the called
+# party's local time. The window must also be long enough to send a day's reminders in.
+EARLIEST_SEND, LATEST_SEND = time(8, 0), time(21, 0)
+SHORTEST_WINDOW = timedelta(hours=1)
 
 
 class PracticeInputError(FieldErrors):
@@ -62,7 +66,8 @@ def _email(cleaner: FieldCleaner, name: str, label: str) -> str | None:
     try:
         return validate_email(value, check_deliverability=False).normalized.lower()
     except EmailNotValidError:
-        cleaner.errors[name] = f"{label} {value!r} is not an email address"
+        cleaner.errors[name] = _("%(field)s '%(value)s' is not an email address", field=label,
+                                 value=value)
         return None
 
 
@@ -73,50 +78,64 @@ def _phone(cleaner: FieldCleaner, name: str, label: str, *, required: bool) -> s
     try:
         return phones.to_e164(value, "US")
     except phones.InvalidPhoneNumber:
-        cleaner.errors[name] = f"{label} {value!r} is not a phone number"
+        cleaner.errors[name] = _("%(field)s '%(value)s' is not a phone number", field=label,
+                                 value=value)
         return None
 
 
 def clean_details(raw: Mapping[str, object]) -> PracticeDetails:
     """``raw`` holds text, except the send window's times (``datetime.time`` or None)."""
     cleaner = FieldCleaner(raw)
-    name = cleaner.text("name", "name", 200, required=True)
-    phone = _phone(cleaner, "phone", "phone number", required=True)
-    email = _email(cleaner, "email", "email")
-    website = cleaner.text("website", "website", 300) or None
+    name = cleaner.text("name", _("name"), 200, required=True)
+    phone = _phone(cleaner, "phone", _("phone number"), required=True)
+    email = _email(cleaner, "email", _("email"))
+    website = cleaner.text("website", _("website"), 300) or None
     if website and "website" not in cleaner.errors:
         if "://" not in website:
             website = f"https://{website}"
         parts = urlsplit(website)
         if parts.scheme not in ("http", "https") or "." not in (parts.hostname or ""):
-            cleaner.errors["website"] = f"website {website!r} is not a web address"
-    zone = cleaner.text("timezone", "time zone", 64, required=True)
+            cleaner.errors["website"] = _("'%(value)s' is not a web address", value=website)
+    zone = cleaner.text("timezone", _("time zone"), 64, required=True)
     if zone and "timezone" not in cleaner.errors:
-        try:
-            ZoneInfo(zone)
-        except (ZoneInfoNotFoundError, ValueError):
-            cleaner.errors["timezone"] = f"unknown time zone {zone!r} (an IANA name)"
+        cleaner.errors.update(directory.zone_errors("timezone", zone))
     start, end = raw.get("send_window_start"), raw.get("send_window_end")
-    for key, value in (("send_window_start", start), ("send_window_end", end)):
-        if not isinstance(value, time):
-            cleaner.errors[key] = "missing time of day"
-    if isinstance(start, time) and isinstance(end, time) and end <= start:
-        cleaner.errors["send_window_end"] = "the window must end after it starts"
+    cleaner.errors.update(_send_window_errors(start, end))
     cleaner.fail_if_any()
     return PracticeDetails(name=name, phone=phone or "", email=email, website=website,
                            timezone=zone, send_window_start=start,  # type: ignore[arg-type]
                            send_window_end=end)  # type: ignore[arg-type]
 
 
+def _send_window_errors(start: object, end: object) -> dict[str, str]:
+    """Each end of the messaging window: a time of day within 8 AM–9 PM, an hour apart."""
+    errors = {key: _("missing time of day") for key, value
+              in (("send_window_start", start), ("send_window_end", end))
+              if not isinstance(value, time)}
+    if isinstance(start, time) and start < EARLIEST_SEND:
+        errors["send_window_start"] = _("messages may not be sent before 8:00 AM (federal "
+                                        "rule 47 CFR 64.1200(c)(1))")
+    if isinstance(end, time) and end > LATEST_SEND:
+        errors["send_window_end"] = _("messages may not be sent after 9:00 PM (federal "
+                                      "rule 47 CFR 64.1200(c)(1))")
+    if errors or not isinstance(start, time) or not isinstance(end, time):
+        return errors
+    day = date(2000, 1, 1)
+    if datetime.combine(day, end) - datetime.combine(day, start) < SHORTEST_WINDOW:
+        errors["send_window_end"] = _("the window must end at least one hour after it starts")
+    return errors
+
+
 def clean_senders(raw: Mapping[str, object]) -> Senders:
     cleaner = FieldCleaner(raw)
-    number = _phone(cleaner, "sms_from_number", "SMS number", required=False)
-    sid = cleaner.text("sms_messaging_service_sid", "Messaging Service SID", 34) or None
+    number = _phone(cleaner, "sms_from_number", _("SMS number"), required=False)
+    sid = cleaner.text("sms_messaging_service_sid", _("Messaging Service SID"), 34) or None
     if sid and "sms_messaging_service_sid" not in cleaner.errors \
             and not MESSAGING_SERVICE_SID.fullmatch(sid):
-        cleaner.errors["sms_messaging_service_sid"] = \
-            f"{sid!r} is not a Messaging Service SID (MG and 32 hexadecimal digits)"
-    sender = _email(cleaner, "email_from_address", "email sender")
+        cleaner.errors["sms_messaging_service_sid"] = _(
+            "'%(value)s' is not a Messaging Service SID (MG and 32 hexadecimal digits)",
+            value=sid)
+    sender = _email(cleaner, "email_from_address", _("email sender"))
     cleaner.fail_if_any()
     return Senders(sms_from_number=number, sms_messaging_service_sid=sid,
                    email_from_address=sender)
@@ -137,7 +156,7 @@ def update_senders(*, practice_id: int, values: Senders) -> list[str]:
         value = getattr(values, name)
         if value and db.session.execute(select(Practice.id).where(
                 column == value, Practice.id != practice_id)).first():
-            errors[name] = f"{value} is already used by another practice"
+            errors[name] = _("%(value)s is already used by another practice", value=value)
     if errors:
         raise PracticeInputError(errors)
     try:
@@ -147,7 +166,7 @@ def update_senders(*, practice_id: int, values: Senders) -> list[str]:
         db.session.rollback()
         field = ("sms_messaging_service_sid" if "sms_messaging_service_sid" in str(error.orig)
                  else "sms_from_number")
-        raise PracticeInputError({field: "already used by another practice"}) from None
+        raise PracticeInputError({field: _("already used by another practice")}) from None
 
 
 def _apply(practice: Practice, values: PracticeDetails | Senders, action: audit.Action
@@ -211,7 +230,7 @@ def save_provider(*, practice_id: int, provider: Provider | None, values: Provid
     an NPI another provider has (``directory.DuplicateEntry``)."""
     chosen = [get_location(practice_id=practice_id, location_id=i) for i in location_ids]
     if None in chosen:
-        raise PracticeInputError({"location_ids": "choose among this practice's locations"})
+        raise PracticeInputError({"location_ids": _("choose among this practice's locations")})
     if provider is None:
         provider = directory.create_provider(practice_id=practice_id, values=values)
         changes = ["created"]

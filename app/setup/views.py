@@ -19,6 +19,7 @@ from app.practice.practices import get_practice
 from app.security.permissions import Permission, requires
 from app.setup import checklist, settings
 from app.setup.forms import LocationForm, PracticeForm, ProviderForm, SendersForm, zone_names
+from app.web.scope import public_practice_id
 
 bp = Blueprint("setup", __name__)
 
@@ -38,7 +39,8 @@ def index() -> Any:
         deployment_sms_sender=bool(config["TWILIO_FROM_NUMBER"]
                                    or config["TWILIO_MESSAGING_SERVICE_SID"]))
     return render_template("setup/checklist.html", steps=steps,
-                           remaining=sum(not step.done for step in steps))
+                           remaining=sum(not step.done for step in steps),
+                           books_online=current_user.practice_id == public_practice_id())
 
 
 @bp.route("/settings/practice", methods=["GET", "POST"])

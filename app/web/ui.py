@@ -9,13 +9,12 @@ from urllib.parse import urlencode
 from babel.dates import format_date, format_skeleton, format_time
 from flask import Flask, g, request
 from flask_babel import get_locale
-from flask_login import current_user
+from sqlalchemy import select
 
 from app.config import SUPPORTED_LOCALES
-from app.core import phones
+from app.core import phones, tenancy
 from app.extensions import db
 from app.practice.models import Practice
-from app.web.scope import public_practice_id
 
 LANGUAGE_NAMES = {"en": "English", "es": "Español"}  # each in its own language, never translated
 
@@ -23,7 +22,7 @@ LANGUAGE_NAMES = {"en": "English", "es": "Español"}  # each in its own language
 def init_app(app: Flask) -> None:
     app.before_request(_language_from_query)
     app.jinja_env.globals.update(
-        current_practice=current_practice,
+        current_practice=current_practice, no_practice_yet=no_practice_yet,
         lang_url=lang_url, language_names=LANGUAGE_NAMES)
     app.jinja_env.filters.update(phone=phones.display, local_date=local_date,
                                  local_when=local_when, local_time=local_time)
@@ -36,6 +35,11 @@ def _language_from_query() -> None:
         g.locale = chosen
 
 
+def in_english() -> None:
+    """A request hook for machine-facing endpoints (the FHIR API): answer in English."""
+    g.locale = "en"
+
+
 def lang_url(code: str) -> str:
     """This page's URL in another language (the other query parameters kept)."""
     args = [(key, value) for key, value in request.args.items(multi=True) if key != "lang"]
@@ -43,12 +47,21 @@ def lang_url(code: str) -> str:
 
 
 def current_practice() -> Practice | None:
-    """The signed-in staff member's practice, or for patient pages the practice this
-    installation serves; None before any practice exists. Layouts call it once a page."""
-    if current_user.is_authenticated:
-        return db.session.get(Practice, current_user.practice_id)
-    practice_id = public_practice_id()
+    """The practice a page is for: the one the request acts for (the signed-in staff member's,
+    the public booking pages', an invitation's); on a page of no practice, such as the sign-in
+    page, the deployment's only practice. None when there are several (one name would be
+    wrong for the other practices' staff) or none. Layouts call it once a page."""
+    practice_id = tenancy.current_practice_id()
+    if practice_id is None:
+        first_two = db.session.execute(
+            select(Practice.id).order_by(Practice.id).limit(2)).scalars().all()
+        practice_id = first_two[0] if len(first_two) == 1 else None
     return None if practice_id is None else db.session.get(Practice, practice_id)
+
+
+def no_practice_yet() -> bool:
+    """True before ``flask practice create`` has made the first practice."""
+    return db.session.execute(select(Practice.id).limit(1)).first() is None
 
 
 def local_date(value: date | None) -> str:

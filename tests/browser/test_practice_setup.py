@@ -81,7 +81,7 @@ def test_a_new_practice_sets_up_in_the_browser_and_a_patient_books(
         page.get_by_label("Name").fill("Harbor Main")
         page.get_by_label("Street address").fill("12 Harbor Dr")
         page.get_by_label("City").fill("Chicago")
-        page.get_by_label("State (two letters)").fill("IL")
+        page.get_by_label("State", exact=True).fill("Illinois")
         page.get_by_label("Postal code").fill("60601")
         page.get_by_label("Phone").fill("(312) 555-0150")
         page.get_by_label("Time zone").fill("America/Chicago")

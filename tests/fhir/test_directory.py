@@ -117,6 +117,33 @@ def test_a_location_with_an_unknown_time_zone_or_no_address_is_refused(fhir):
         "Location.address.postalCode"}
 
 
+def test_a_location_with_a_bad_state_or_zip_code_is_refused_in_english(fhir):
+    response = fhir.post("/fhir/Location", {
+        "resourceType": "Location", "name": "Somewhere",
+        "extension": [{"url": TIMEZONE_EXTENSION, "valueCode": "America/Denver"}],
+        "telecom": [{"system": "phone", "value": "(303) 555-0100"}],
+        "address": {"line": ["1 Main St"], "city": "Denver", "state": "ZZ",
+                    "postalCode": "ABCDE"}}, {"Accept-Language": "es"})
+    assert response.status_code == 400
+    assert set(expressions(response)) == {"Location.address.state",
+                                          "Location.address.postalCode"}
+    reasons = " ".join(issue["diagnostics"] for issue in issues(response))
+    assert "'ZZ' is not a US state or territory" in reasons
+    assert "'ABCDE' is not a ZIP code" in reasons
+    assert db.session.query(Location).count() == 0
+
+
+def test_a_state_name_is_stored_as_its_code(fhir):
+    response = fhir.post("/fhir/Location", {
+        "resourceType": "Location", "name": "Somewhere",
+        "extension": [{"url": TIMEZONE_EXTENSION, "valueCode": "America/Denver"}],
+        "telecom": [{"system": "phone", "value": "(303) 555-0100"}],
+        "address": {"line": ["1 Main St"], "city": "Denver", "state": "Colorado",
+                    "postalCode": "80202-1234"}})
+    assert response.status_code == 201
+    assert response.get_json()["address"]["state"] == "CO"
+
+
 def test_updating_a_location_and_a_stale_version(fhir, practice):
     location = factories.make_location(practice)
     current = fhir.get(f"/fhir/Location/{location.id}")

@@ -173,3 +173,12 @@ def test_the_segment_endpoint_refuses_a_huge_text(login):
     response = login("front_desk").post("/messaging/segments", data={"text": "a" * 10_001})
     assert response.status_code == 400
     assert response.get_json()["error"].startswith("text:")
+
+
+def test_in_spanish_the_recipient_column_and_the_admin_badge_read_right(admin, patient):
+    factories.make_message(patient, body="Hola", template="appointment_reminder")
+    page = admin.get("/dev/outbox", headers={"Accept-Language": "es"}).get_data(as_text=True)
+    assert "<th>Destinatario</th>" in page and "<th>Hasta</th>" not in page
+    assert '<span class="badge">Administrador/a</span>' in page
+    assert "Salida (pruebas)" in page and "Bandeja de salida" not in page
+    assert ">Administración<" in page  # the navigation's section is still the department

@@ -66,3 +66,18 @@ def test_no_file_is_a_field_error(login, practice):
 def test_front_desk_may_not_import(login, practice):
     assert upload(login("front_desk"), GOOD.encode()).status_code == 403
     assert db.session.query(Patient).count() == 0
+
+
+def test_the_report_of_a_spanish_page_gives_its_reasons_in_spanish(login, practice):
+    content = ("first_name,last_name,date_of_birth,sex\n"
+               "Rosa,Delgado,1975-05-17,\n"
+               "Luis,Ortega,1990-02-30,\n"
+               ",Chen,1990-02-03,robot\n")
+    response = login("manager").post("/patients/import", headers={"Accept-Language": "es"},
+                                     data={"csv_file": (io.BytesIO(content.encode()), "p.csv")},
+                                     content_type="multipart/form-data")
+    html = response.get_data(as_text=True)
+    assert "línea 3: fecha no válida &#39;1990-02-30&#39; (se espera AAAA-MM-DD)" in html
+    assert ("línea 4: falta el nombre; sexo desconocido &#39;robot&#39; (female, male, other o "
+            "unknown)") in html
+    assert "expected" not in html and "missing" not in html

@@ -36,3 +36,22 @@ def test_a_practice_command_runs_acting_for_the_practice_it_was_given(make_app):
     assert runner.invoke(args=["probe", "run", "--practice", str(first)]).output == (
         "hi Oak Dental\n")
     assert seen[-1] == (first, first)
+
+
+def test_creating_the_same_practice_twice_is_refused_naming_the_first(runner):
+    args = ["practice", "create", "--name", "Oak Dental", "--phone", "+13125550100",
+            "--timezone", "America/Chicago"]
+    first = runner.invoke(args=args)
+    assert first.exit_code == 0, first.output
+    first_id = int(first.output.splitlines()[0])
+
+    again = runner.invoke(args=["practice", "create", "--name", "oak dental", "--phone",
+                                "(312) 555-0100", "--timezone", "America/New_York"])
+    assert again.exit_code == 1
+    assert again.output == (f"Error: practice {first_id} already has this name and phone "
+                            "number (see 'flask practice list')\n")
+    assert runner.invoke(args=["practice", "list"]).output.count("Oak Dental") == 1
+
+    other_phone = runner.invoke(args=[*args[:4], "--phone", "+13125550199", *args[6:]])
+    other_name = runner.invoke(args=[*args[:2], "--name", "Oak Dental North", *args[4:]])
+    assert other_phone.exit_code == 0 and other_name.exit_code == 0, other_name.output

@@ -58,6 +58,14 @@ def test_create_refusals_say_why(runner, practice):
     assert stored("x@clinic.example") is None
 
 
+def test_create_refuses_an_address_that_is_not_an_email_before_asking_for_a_password(
+        runner, practice):
+    result = runner.invoke(args=["users", "create", "--email", "notanemail", "--role", "admin"])
+    assert result.exit_code == 1
+    assert result.output == "Error: 'notanemail' is not an email address\n"
+    assert stored("notanemail") is None
+
+
 def test_create_without_a_practice_points_to_practice_create(runner):
     result = runner.invoke(args=["users", "create", "--email", "a@clinic.example",
                                  "--role", "admin", "--password", PASSWORD])

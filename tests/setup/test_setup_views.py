@@ -125,7 +125,8 @@ def test_bad_practice_details_are_named_beside_their_fields(login, practice):
     assert "is not a phone number" in field_error(html, "phone")
     assert "is not an email address" in field_error(html, "email")
     assert "unknown time zone" in field_error(html, "timezone")
-    assert field_error(html, "send_window_end") == "the window must end after it starts"
+    assert field_error(html, "send_window_end") == (
+        "the window must end at least one hour after it starts")
     db.session.refresh(practice)
     assert practice.name == "Lakeside Family Dental"
 
