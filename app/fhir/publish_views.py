@@ -18,8 +18,8 @@ from app.fhir.errors import FhirError, register_handlers
 from app.fhir.scheduling_links import PublishedFile
 from app.security.permissions import public
 from app.web.public_url import public_url
-from app.web.ui import in_english
 from app.web.scope import act_for_public_practice
+from app.web.ui import in_english
 
 bp = Blueprint("fhir_publish", __name__, url_prefix="/fhir")
 register_handlers(bp)

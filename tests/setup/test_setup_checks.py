@@ -88,7 +88,8 @@ def test_provider_details_and_sender_errors_in_spanish(login, practice):
     html = admin.post("/settings/practice", headers=SPANISH, data=DETAILS | {
         "phone": "llámenos", "send_window_start": "07:00", "send_window_end": "20:00"}
     ).get_data(as_text=True)
-    assert field_error(html, "phone") == "número de teléfono: 'llámenos' no es un número de teléfono"
+    assert field_error(html, "phone") == (
+        "número de teléfono: 'llámenos' no es un número de teléfono")
     assert field_error(html, "send_window_start").startswith(
         "no se pueden enviar mensajes antes de las 8:00 a. m.")
     html = admin.post("/settings/senders", headers=SPANISH, data={
