@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole suite on SQLite and on a fresh PostgreSQL database, side by side (one core each),
-# then the time-sensitive tests again at other moments of the clock (scripts/test-moments.sh).
+# each followed by half of the time-sensitive tests again at other moments of the clock
+# (scripts/test-moments.sh). The outputs are printed whole at the end, so they never interleave.
 # The clock of every test is frozen (tests/conftest.py): the SQLite pass runs at 14:00 in
 # Chicago and the PostgreSQL pass at 02:30, in quiet hours, so each run proves both; set
 # FRONTDESK_TEST_NOW to run both passes at one moment of your choosing.
@@ -40,15 +41,6 @@ postgres_pass() {
   return $status
 }
 
-# Print a pass's output once it has finished, so the two never interleave.
-report() {  # name pid
-  local status=0
-  wait "$2" || status=$?
-  echo "== $1 (finished after $((SECONDS - started)) s) =="
-  cat "$logs/$1.log"
-  return $status
-}
-
 # Sum the closing lines of every pytest run ("=== 12 passed, 1 failed in 3.2s ===").
 totals() {
   python3 - "$@" <<'PY'
@@ -65,15 +57,24 @@ PY
 }
 
 status=0
-postgres_pass "$@" > "$logs/postgresql.log" 2>&1 & pg_pid=$!
+# Two lanes, one per core: SQLite then half the moments; PostgreSQL then the other half.
+( postgres_pass "$@" > "$logs/postgresql.log" 2>&1; pg=$?
+  if [ "$only_postgres" = false ]; then
+    bash scripts/test-moments.sh --part 2/2 "$@" > "$logs/moments-2.log" 2>&1 || exit 1
+  fi
+  exit $pg ) & lane_b=$!
 if [ "$only_postgres" = false ]; then
-  env -u TEST_DATABASE_URL $BIN/pytest "$@" > "$logs/sqlite.log" 2>&1 & sqlite_pid=$!
-  report sqlite $sqlite_pid || status=1
-  bash scripts/test-moments.sh "$@" > "$logs/moments.log" 2>&1 || status=1
-  echo "== moments (finished after $((SECONDS - started)) s) =="
-  cat "$logs/moments.log"
+  ( env -u TEST_DATABASE_URL $BIN/pytest "$@" > "$logs/sqlite.log" 2>&1; sq=$?
+    bash scripts/test-moments.sh --part 1/2 "$@" > "$logs/moments-1.log" 2>&1 || exit 1
+    exit $sq ) & lane_a=$!
+  wait $lane_a || status=1
 fi
-report postgresql $pg_pid || status=1
+wait $lane_b || status=1
+for pass in sqlite moments-1 postgresql moments-2; do
+  [ -f "$logs/$pass.log" ] || continue
+  echo "== $pass =="
+  cat "$logs/$pass.log"
+done
 echo "== all passes: $([ $status -eq 0 ] && echo green || echo FAILED) in $((SECONDS - started)) s =="
 totals "$logs"/*.log
 rm -rf "$logs"
