@@ -22,16 +22,33 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 
 
 class _CurrentApp:
-    """The WSGI app the live server calls: whichever test's app is current."""
+    """The WSGI app the live server calls: whichever test's app is current. It counts the
+    requests in flight, so a test's app is retired (its engine disposed) only after the last
+    request the browser sent has finished with its database connection."""
 
     def __init__(self) -> None:
         self.app: Flask | None = None
+        self._in_flight = 0
+        self._idle = threading.Condition()
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
-        if self.app is None:
+        app = self.app
+        if app is None:
             start_response("503 Service Unavailable", [("Content-Type", "text/plain")])
             return [b"no test app is being served"]
-        return self.app(environ, start_response)
+        with self._idle:
+            self._in_flight += 1
+        try:
+            return app(environ, start_response)
+        finally:
+            with self._idle:
+                self._in_flight -= 1
+                self._idle.notify_all()
+
+    def retire(self, timeout: float = 10) -> None:
+        with self._idle:
+            self.app = None
+            self._idle.wait_for(lambda: self._in_flight == 0, timeout=timeout)
 
 
 @pytest.fixture(scope="session")
@@ -54,7 +71,7 @@ def live_server(_server: tuple[BaseWSGIServer, _CurrentApp], app: Flask,
     server, current = _server
     current.app = make_app(WTF_CSRF_ENABLED=True)
     yield f"http://127.0.0.1:{server.server_port}"
-    current.app = None
+    current.retire()
 
 
 @pytest.fixture(scope="session")

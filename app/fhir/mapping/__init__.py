@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from babel.core import get_global
+
 from app.core.types import EARLIEST, LATEST, utc_in_range
 from app.fhir.errors import InvalidResource
 
@@ -38,10 +40,14 @@ def kept_instant(moment: datetime, path: str) -> datetime:
 
 
 def region_of(country: str | None, default: str = "US") -> str:
-    """The phone-number region for an address country given as a two-letter ISO code."""
-    if country and len(country) == 2 and country.isalpha():
-        return country.upper()
-    return default
+    """The region (ISO 3166 two-letter code) of an address country given as a two- or
+    three-letter ISO code ("NL", "NLD"; CLDR's aliases through Babel); ``default`` for
+    anything else. It decides how phones are read and whether US state and ZIP rules apply."""
+    code = (country or "").strip().upper()
+    if len(code) == 2 and code.isalpha():
+        return code
+    aliases = get_global("territory_aliases").get(code) if len(code) == 3 else None
+    return aliases[0] if aliases else default
 
 
 def joined(parts: list[str | None] | None, separator: str = " ") -> str:
