@@ -22,7 +22,9 @@ def admin_client(login):
 
 
 def admin() -> StaffUser:
-    return db.session.execute(select(StaffUser).filter_by(role="admin")).scalars().first()
+    """The signed-in admin: the first made (without an order PostgreSQL may return any)."""
+    return db.session.execute(select(StaffUser).filter_by(role="admin")
+                              .order_by(StaffUser.id)).scalars().first()
 
 
 def audited(action: str) -> list[AuditEvent]:
