@@ -206,7 +206,7 @@ def test_once_skips_a_job_another_scheduler_process_holds(runner, postgres_only,
 
 def test_a_job_about_practice_data_runs_once_per_practice_acting_for_it(app, monkeypatch):
     from app.core.tenancy import current_practice_id
-    from app.scheduling import waitlist
+    from app.scheduling.waitlist import offers
 
     practices = [factories.make_practice(name="One"), factories.make_practice(name="Two")]
     seen: list[int | None] = []
@@ -215,7 +215,7 @@ def test_a_job_about_practice_data_runs_once_per_practice_acting_for_it(app, mon
         seen.append(current_practice_id())
         return 1
 
-    monkeypatch.setattr(waitlist, "expire_offers", expire_offers)
+    monkeypatch.setattr(offers, "expire_offers", expire_offers)
     (job,) = [job for job in registry.JOBS if job.name == "waitlist-offers"]
 
     assert job.run() == 2
