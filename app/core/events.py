@@ -2,8 +2,8 @@
 
 A service calls ``publish(AppointmentBooked(...))`` after making its change; every subscriber
 runs synchronously in the caller's transaction, so whatever it writes (outbox messages,
-waitlist offers) commits or rolls back with the change itself. Subscribers register at import
-time with ``@subscribe(EventType)`` and must not commit.
+waitlist offers) commits or rolls back with the change itself. Subscribers register from their
+package's ``init_app`` (``subscribe(EventType)(handler)``) and must not commit.
 """
 
 from __future__ import annotations
