@@ -8,10 +8,19 @@ import click
 from flask.cli import AppGroup
 
 from app.patients.importer import ImportFileError, count_data_rows, import_patients, read_rows
+from app.patients.services import reindex_patients
 from app.practice.cli import for_practice
 from app.practice.models import Practice
 
 import_cli = AppGroup("import", help="Bring data in from the practice's old system.")
+patients_cli = AppGroup("patients", help="Maintain patient records.")
+
+
+@patients_cli.command("reindex", help="Recompute every patient's blind indexes (the name "
+                      "prefixes search uses included), in every practice.")
+def reindex_command() -> None:
+    count = reindex_patients()
+    click.echo(f"Reindexed {count} patients")
 
 
 @import_cli.command("patients", help="Import or update patients from a CSV file.")

@@ -12,10 +12,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import date
 
-from sqlalchemy import ColumnElement, or_, select
+from sqlalchemy import ColumnElement, and_, or_, select
 
 from app.extensions import db
-from app.patients.models import Patient
+from app.patients.models import Patient, PatientNameToken
 from app.security import blind_index
 
 
@@ -42,6 +42,20 @@ def family_name_in(families: Iterable[str]) -> ColumnElement[bool]:
     return Patient.family_name_index.in_({blind_index.family_name_index(f) for f in families})
 
 
+def name_words_start(words: Iterable[str]) -> ColumnElement[bool]:
+    """Every one of ``words`` starts a word of the given or family name (each word at least
+    ``blind_index.NAME_PREFIX_MIN`` letters, or a whole shorter name word)."""
+    return and_(*(Patient.id.in_(
+        select(PatientNameToken.patient_id)
+        .where(PatientNameToken.token_index == blind_index.name_prefix_index(word)))
+        for word in words))
+
+
+def not_merged() -> ColumnElement[bool]:
+    """The record is a patient's own, not a duplicate merged into another."""
+    return Patient.merged_into_id.is_(None)
+
+
 def born_on(day: date) -> ColumnElement[bool]:
     return Patient.dob_index == blind_index.dob_index(day)
 
@@ -63,7 +77,8 @@ def patients_by_email(*, practice_id: int, email: str) -> list[Patient]:
 
 def patient_by_external_id(*, practice_id: int, external_id: str) -> Patient | None:
     return db.session.execute(
-        select(Patient).where(Patient.practice_id == practice_id, external_id_is(external_id))
+        select(Patient).where(Patient.practice_id == practice_id, external_id_is(external_id),
+                              not_merged())
     ).scalar_one_or_none()
 
 
@@ -75,5 +90,5 @@ def patients_by_name_and_birth_date(*, practice_id: int, given_name: str, family
 
 def _all(practice_id: int, condition: ColumnElement[bool]) -> list[Patient]:
     return list(db.session.execute(
-        select(Patient).where(Patient.practice_id == practice_id, condition)
+        select(Patient).where(Patient.practice_id == practice_id, condition, not_merged())
         .order_by(Patient.id)).scalars())

@@ -83,10 +83,20 @@ class Patient(PracticeScoped, db.Model):
     name_dob_index: Mapped[str] = mapped_column(String(40))
     dob_index: Mapped[str] = mapped_column(String(40), index=True)
 
+    # A duplicate merged into another record keeps its row (ids in the audit trail still name
+    # it) and points at the record that survived; lookups and search skip it.
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("patient.id"), index=True)
+    merged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Created by online booking while resembling this existing patient: staff review it.
+    review_match_id: Mapped[int | None] = mapped_column(ForeignKey("patient.id"), index=True)
+
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
-    household: Mapped[Household | None] = relationship(back_populates="members")
+    household: Mapped[Household | None] = relationship(back_populates="members",
+                                                       foreign_keys=[household_id])
+    name_tokens: Mapped[list[PatientNameToken]] = relationship(
+        cascade="all, delete-orphan", order_by="PatientNameToken.id")
 
     @property
     def full_name(self) -> str:
@@ -108,3 +118,38 @@ class Patient(PracticeScoped, db.Model):
         self.name_dob_index = blind_index.name_dob_index(self.given_name, self.family_name,
                                                          self.date_of_birth)
         self.dob_index = blind_index.dob_index(self.date_of_birth)
+        self._refresh_name_tokens()
+
+    def _refresh_name_tokens(self) -> None:
+        wanted = blind_index.name_prefix_indexes(self.given_name, self.family_name)
+        kept = [t for t in self.name_tokens if t.token_index in wanted]
+        have = {t.token_index for t in kept}
+        self.name_tokens = kept + [
+            PatientNameToken(practice_id=self.practice_id, token_index=token)
+            for token in sorted(wanted - have)]
+
+
+class PatientNameToken(PracticeScoped, db.Model):
+    """Blind index of one prefix of one word of a patient's names, for partial-name search
+    (``blind_index.name_prefix_indexes``; the scheme and its leakage are in the README)."""
+
+    __table_args__ = (Index("ix_patient_name_token_lookup", "practice_id", "token_index"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    practice_id: Mapped[int] = mapped_column(ForeignKey("practice.id"))
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id", ondelete="CASCADE"),
+                                            index=True)
+    token_index: Mapped[str] = mapped_column(String(40))
+
+
+class PatientPairDismissal(PracticeScoped, db.Model):
+    """Staff said these two records are different people: not listed as duplicates again."""
+
+    __table_args__ = (UniqueConstraint("practice_id", "first_id", "second_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    practice_id: Mapped[int] = mapped_column(ForeignKey("practice.id"))
+    first_id: Mapped[int] = mapped_column(ForeignKey("patient.id"))  # the lower id
+    second_id: Mapped[int] = mapped_column(ForeignKey("patient.id"))
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -82,24 +82,26 @@ class SearchResult:
 
 
 def search_patients(*, practice_id: int, query: str) -> SearchResult:
-    """Patients matching ``query`` (family name; "given family" or "family, given"; a date of
+    """Patients matching ``query`` (names or the starts of names, at least three letters of
+    each word, in any order: "Gar", "Maria", "Maria Garcia", "Garcia, Maria"; a date of
     birth as YYYY-MM-DD or MM/DD/YYYY; a phone number in any format; a name and a date of
-    birth together), or the recently updated patients when it is blank."""
+    birth together), or the recently updated patients when it is blank. Records merged into
+    another are never listed."""
     text = " ".join(query.split())
     if len(text) > MAX_QUERY_LENGTH:
         raise InvalidSearch(_("Use at most %(max)d characters.", max=MAX_QUERY_LENGTH))
     kind, condition = _condition(text)
-    stmt = select(Patient).where(Patient.practice_id == practice_id)
+    stmt = select(Patient).where(Patient.practice_id == practice_id, lookups.not_merged())
     if kind is SearchKind.RECENT:
         patients = [PatientRow.of(p) for p in db.session.execute(
             stmt.order_by(Patient.updated_at.desc(), Patient.id.desc()).limit(RECENT_LIMIT)
         ).scalars()]
         truncated = False
     else:
-        # A common family name can match many rows; the given name is checked after decrypting,
-        # so read a bounded number of candidates and say when the list is cut short.
+        # A common name start can match many rows; the names are checked again after
+        # decrypting, so read a bounded number of candidates and say when the list is cut short.
         rows = list(db.session.execute(stmt.where(condition).limit(_CANDIDATE_LIMIT)).scalars())
-        matching = [p for p in rows if _given_name_fits(p, text, kind)]
+        matching = [p for p in rows if _name_fits(p, text, kind)]
         matching.sort(key=lambda p: (blind_index.normalize_name(p.family_name),
                                      blind_index.normalize_name(p.given_name), p.id))
         patients = [PatientRow.of(p) for p in matching[:RESULT_LIMIT]]
@@ -123,16 +125,14 @@ def _condition(text: str) -> tuple[SearchKind, ColumnElement[bool] | None]:
         except phones.InvalidPhoneNumber:
             raise InvalidSearch(_("%(text)s is not a valid phone number.", text=text)) from None
         return SearchKind.PHONE, lookups.phone_is(e164)
-    if not any(c.isalpha() for c in name):
-        raise InvalidSearch(_("Search by family name, date of birth (YYYY-MM-DD or MM/DD/YYYY) "
+    words = blind_index.name_words(name)
+    if not any(c.isalpha() for c in name) or not words:
+        raise InvalidSearch(_("Search by name, date of birth (YYYY-MM-DD or MM/DD/YYYY) "
                                "or phone number."))
-    pairs = _name_pairs(name)
     if born is None:
-        return SearchKind.NAME, lookups.family_name_in(family for _, family in pairs)
-    if len(pairs) == 1 and not pairs[0][0]:
-        return SearchKind.NAME_AND_DATE_OF_BIRTH, (lookups.family_name_in([pairs[0][1]])
-                                                   & lookups.born_on(born))
-    return SearchKind.NAME_AND_DATE_OF_BIRTH, lookups.name_and_birth_date_in(pairs, born)
+        return SearchKind.NAME, lookups.name_words_start(words)
+    return SearchKind.NAME_AND_DATE_OF_BIRTH, (lookups.name_words_start(words)
+                                               & lookups.born_on(born))
 
 
 def _split_date(text: str) -> tuple[date | None, str]:
@@ -153,32 +153,12 @@ def _split_date(text: str) -> tuple[date | None, str]:
     return None, text
 
 
-def _name_pairs(name: str) -> list[tuple[str, str]]:
-    """Every (given, family) reading of a typed name: "Smith" → one family name; "Smith, Ann"
-    → that order; "Ann Marie Smith" → each split point, either way round."""
-    if "," in name:
-        family, _, given = name.partition(",")
-        return [(" ".join(given.split()), " ".join(family.split()))]
-    words = name.split()
-    if len(words) == 1:
-        return [("", words[0])]
-    pairs = []
-    for cut in range(1, len(words)):
-        first, last = " ".join(words[:cut]), " ".join(words[cut:])
-        pairs += [(first, last), (last, first)]
-    return pairs
-
-
-def _given_name_fits(patient: Patient, text: str, kind: SearchKind) -> bool:
-    """A family-name index match still has to fit the given name the user typed, if any."""
-    if kind is not SearchKind.NAME:
+def _name_fits(patient: Patient, text: str, kind: SearchKind) -> bool:
+    """An index match is checked against the decrypted names: every typed word starts a name
+    word (a word shorter than the prefix minimum must be a whole name word)."""
+    if kind not in (SearchKind.NAME, SearchKind.NAME_AND_DATE_OF_BIRTH):
         return True
-    family = blind_index.normalize_name(patient.family_name)
-    given = blind_index.normalize_name(patient.given_name)
-    for want_given, want_family in _name_pairs(text):
-        if blind_index.normalize_name(want_family) != family:
-            continue
-        typed = blind_index.normalize_name(want_given)
-        if not typed or given == typed or given.startswith(typed + " "):
-            return True
-    return False
+    have = blind_index.name_words(patient.given_name, patient.family_name)
+    typed = blind_index.name_words(_split_date(text)[1])
+    return all(any(word.startswith(t) and (len(t) >= blind_index.NAME_PREFIX_MIN or word == t)
+                   for word in have) for t in typed)

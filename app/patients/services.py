@@ -169,6 +169,23 @@ def update_patient(*, patient: Patient, values: PatientFields, audited: bool = T
     return changes
 
 
+def reindex_patients(*, batch_size: int = 200) -> int:
+    """Recompute the blind indexes of every patient of every practice (after adding an index
+    or rotating the index key); records merged into another keep theirs cleared. Committed
+    batch by batch; returns how many were reindexed."""
+    done, last_id = 0, 0
+    while True:
+        batch = list(db.session.execute(
+            select(Patient).where(Patient.id > last_id, Patient.merged_into_id.is_(None))
+            .order_by(Patient.id).limit(batch_size)).scalars())
+        if not batch:
+            return done
+        for patient in batch:
+            patient.refresh_indexes()
+        db.session.commit()
+        done, last_id = done + len(batch), batch[-1].id
+
+
 def link_household(patient: Patient) -> None:
     """Put the patient in the household of everyone sharing their mobile number, and dissolve
     a household left with a single member."""

@@ -42,3 +42,24 @@ def dob_index(date_of_birth: date) -> str:
 
 def external_id_index(external_id: str) -> str:
     return keyring().blind_index("external_id", external_id.strip())
+
+
+NAME_PREFIX_MIN = 3
+
+
+def name_words(*names: str) -> list[str]:
+    """The normalized words of ``names`` ("María  de la Cruz" → maria, de, la, cruz)."""
+    return [word for name in names for word in normalize_name(name).split()]
+
+
+def name_prefix_index(prefix: str) -> str:
+    """The index of one typed name word (normalized), as ``name_prefix_indexes`` stores it."""
+    return keyring().blind_index("name_prefix", normalize_name(prefix))
+
+
+def name_prefix_indexes(given_name: str, family_name: str) -> set[str]:
+    """Every prefix of at least NAME_PREFIX_MIN letters of every word of the names (and a
+    shorter word whole), so "Gar", "Garc" ... "Garcia" each find García."""
+    prefixes = {word[:length] for word in name_words(given_name, family_name)
+                for length in range(min(NAME_PREFIX_MIN, len(word)), len(word) + 1)}
+    return {name_prefix_index(prefix) for prefix in prefixes}

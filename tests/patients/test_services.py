@@ -6,6 +6,7 @@ from app.extensions import db
 from app.patients import lookups, services
 from app.patients.models import Household, Patient
 from app.security.models import AuditEvent
+from tests import factories
 
 
 def _values(**overrides):
@@ -84,3 +85,31 @@ def test_patients_are_found_by_email_in_any_case(practice):
     db.session.commit()
     assert lookups.patients_by_email(practice_id=practice.id,
                                       email="ROSA.PENA@example.com") == [patient]
+
+
+def test_renaming_a_patient_replaces_the_name_prefixes_search_uses(app, practice):
+    from app.patients import queries
+
+    patient = factories.make_patient(practice, given_name="Olivia", family_name="Foster")
+    values = services.clean_patient_fields({"given_name": "Olivia", "family_name": "Brandt",
+                                            "date_of_birth": patient.date_of_birth})
+    services.update_patient(patient=patient, values=values)
+    db.session.commit()
+    found = queries.search_patients(practice_id=practice.id, query="Bra")
+    assert [p.id for p in found.patients] == [patient.id]
+    assert queries.search_patients(practice_id=practice.id, query="Fos").patients == []
+
+
+def test_reindex_command_fills_the_name_prefixes_of_patients_stored_before_them(app, practice,
+                                                                               runner):
+    from app.patients import queries
+    from app.patients.models import PatientNameToken
+
+    patient = factories.make_patient(practice, given_name="Maria", family_name="Garcia")
+    db.session.execute(PatientNameToken.__table__.delete())
+    db.session.commit()
+    assert queries.search_patients(practice_id=practice.id, query="Gar").patients == []
+    result = runner.invoke(args=["patients", "reindex"])
+    assert result.exit_code == 0 and "Reindexed 1 patients" in result.output
+    found = queries.search_patients(practice_id=practice.id, query="Gar")
+    assert [p.id for p in found.patients] == [patient.id]

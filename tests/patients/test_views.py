@@ -96,7 +96,7 @@ def test_no_query_lists_recently_updated_patients(staff, practice, garcia, other
 @pytest.mark.parametrize(("query", "message"), [
     ("13/45/1984", "13/45/1984 is not a real date."),
     ("555-0000-000", "555-0000-000 is not a valid phone number."),
-    ("?!", "Search by family name, date of birth"),
+    ("?!", "Search by name, date of birth"),
     ("x" * 101, "Use at most 100 characters."),
 ])
 def test_unreadable_search_says_what_is_wrong(staff, garcia, query, message):
@@ -142,3 +142,31 @@ def test_patient_pages_in_spanish(staff, garcia):
     record = staff.get(f"/patients/{garcia.id}", headers=headers).get_data(as_text=True)
     assert '<html lang="es" ' in record
     assert "Próximas citas" in record and "9 mar 1984" in record and "Español" in record
+
+
+@pytest.mark.parametrize(("query", "expected"), [
+    ("Gar", ["Luis García", "María García"]),
+    ("garc", ["Luis García", "María García"]),
+    ("Maria", ["María García"]),
+    ("Maria Garcia", ["María García"]),
+    ("Mar Gar", ["María García"]),
+    ("Ga", []),  # two letters start no name: at least three are needed
+    ("Garcia Lopez", []),
+])
+def test_search_finds_name_starts_first_names_and_first_last(staff, garcia, others, query,
+                                                             expected):
+    page = staff.post("/patients/search", data={"q": query}).get_data(as_text=True)
+    assert sorted(_names(page, garcia, *others)) == expected
+
+
+def test_search_finds_a_double_family_name_by_either_part(staff, practice):
+    maria = factories.make_patient(practice, given_name="Maria", family_name="Garcia Lopez")
+    for query in ("Maria Garcia", "Lopez", "maria lop"):
+        page = staff.post("/patients/search", data={"q": query}).get_data(as_text=True)
+        assert _names(page, maria) == [maria.full_name], query
+
+
+def test_short_family_names_are_found_whole(staff, practice):
+    li = factories.make_patient(practice, given_name="Wen", family_name="Li")
+    page = staff.post("/patients/search", data={"q": "Li"}).get_data(as_text=True)
+    assert _names(page, li) == ["Wen Li"]
