@@ -162,3 +162,15 @@ def _name_fits(patient: Patient, text: str, kind: SearchKind) -> bool:
     typed = blind_index.name_words(_split_date(text)[1])
     return all(any(word.startswith(t) and (len(t) >= blind_index.NAME_PREFIX_MIN or word == t)
                    for word in have) for t in typed)
+
+
+def patient_for_edit(*, practice_id: int, patient_id: int) -> Patient:
+    """The patient whose details staff are about to edit; the read is audited and committed.
+    Raises PatientNotFound (also for a record merged into another)."""
+    patient = db.session.get(Patient, patient_id)
+    if patient is None or patient.practice_id != practice_id or patient.merged_into_id:
+        raise PatientNotFound(patient_id)
+    audit.record(audit.Action.PATIENT_VIEW, patient_id=patient_id, object_type="patient",
+                 object_id=patient_id, detail={"view": "edit"})
+    db.session.commit()
+    return patient

@@ -20,6 +20,7 @@ from app.core.clock import utcnow
 from app.core.errors import FieldErrors
 from app.extensions import db
 from app.patients.models import Channel, Household, Language, Patient, Sex
+from app.patients.queries import PatientNotFound
 from app.security import audit
 
 _SEX_WORDS = {
@@ -54,6 +55,7 @@ class PatientFields:
     city: str | None = None
     state: str | None = None
     postal_code: str | None = None
+    preferred_channel: str | None = None  # None: texts when there is a mobile, else email
 
 
 def clean_patient_fields(raw: Mapping[str, object], *, default_region: str = "US",
@@ -119,6 +121,10 @@ def clean_patient_fields(raw: Mapping[str, object], *, default_region: str = "US
     state = text("state").upper() or None
     if state and (len(state) != 2 or not state.isalpha()):
         errors["state"] = _("state '%(value)s' is not a two-letter code", value=state)
+    channel = text("preferred_channel").lower() or None
+    if channel not in (None, Channel.SMS, Channel.EMAIL):
+        errors["preferred_channel"] = _("unknown channel '%(value)s' (sms or email)",
+                                        value=channel)
     if errors:
         raise PatientInputError(errors)
     assert dob is not None and sex is not None and language is not None
@@ -127,18 +133,20 @@ def clean_patient_fields(raw: Mapping[str, object], *, default_region: str = "US
         external_id=text("external_id") or None, mobile_phone=mobile, home_phone=home,
         email=email, preferred_language=language, address_line=text("address_line") or None,
         city=text("city") or None, state=state, postal_code=text("postal_code") or None,
+        preferred_channel=channel,
     )
 
 
 def changed_fields(patient: Patient, values: PatientFields) -> list[str]:
-    return [f.name for f in fields(values) if getattr(patient, f.name) != getattr(values, f.name)]
+    return [f.name for f in fields(values) if getattr(patient, f.name) != getattr(values, f.name)
+            and not (f.name == "preferred_channel" and values.preferred_channel is None)]
 
 
 def create_patient(*, practice_id: int, values: PatientFields, audited: bool = True) -> Patient:
     """Add a patient (flushed, not committed: the caller's transaction decides)."""
     patient = Patient(practice_id=practice_id, **asdict(values))
-    patient.preferred_channel = Channel.SMS if values.mobile_phone or not values.email \
-        else Channel.EMAIL
+    patient.preferred_channel = values.preferred_channel or (
+        Channel.SMS if values.mobile_phone or not values.email else Channel.EMAIL)
     patient.refresh_indexes()
     db.session.add(patient)
     db.session.flush()
@@ -221,3 +229,25 @@ def link_household(patient: Patient) -> None:
             db.session.flush()
     db.session.expire(patient, ["household"])
 
+
+
+def add_patient(*, practice_id: int, raw: Mapping[str, object]) -> Patient:
+    """A patient staff add on the screen: checked, created, audited, committed. Raises
+    PatientInputError naming every bad field."""
+    patient = create_patient(practice_id=practice_id, values=clean_patient_fields(raw))
+    db.session.commit()
+    return patient
+
+
+def edit_patient(*, practice_id: int, patient_id: int, raw: Mapping[str, object]
+                 ) -> list[str]:
+    """Staff change a patient's demographics and contact points: checked, saved, audited
+    (the names of the changed fields), committed; returns those names. Raises
+    PatientInputError, and PatientNotFound for a record not this practice's own (or merged
+    into another)."""
+    patient = db.session.get(Patient, patient_id)
+    if patient is None or patient.practice_id != practice_id or patient.merged_into_id:
+        raise PatientNotFound(patient_id)
+    changes = update_patient(patient=patient, values=clean_patient_fields(raw))
+    db.session.commit()
+    return changes

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, render_template, request
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from wtforms import Form, SearchField
 from wtforms.validators import Length
 
-from app.patients import queries
+from app.patients import queries, services
+from app.patients.forms import PatientForm
 from app.security.permissions import Permission, requires
 
 bp = Blueprint("patients", __name__, url_prefix="/patients")
@@ -47,6 +49,22 @@ def search() -> Any:
 @requires(Permission.PATIENT_VIEW)
 def search_results() -> Any:
     return _search_page(SearchForm(request.form))
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@requires(Permission.PATIENT_EDIT)
+def new() -> Any:
+    form = PatientForm()
+    if form.validate_on_submit():
+        try:
+            patient = services.add_patient(practice_id=current_user.practice_id, raw=form.raw())
+        except services.PatientInputError as error:
+            form.show_errors(error.errors)
+        else:
+            flash(_("Patient added."), "success")
+            return redirect(url_for("record.patient", patient_id=patient.id))
+    status = 400 if form.is_submitted() else 200
+    return render_template("patients/form.html", form=form, patient=None), status
 
 
 def _search_page(form: SearchForm) -> Any:

@@ -6,6 +6,6 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    from app.record import views
+    from app.record import edit_views, views  # noqa: F401 (edit_views adds routes to views.bp)
 
     app.register_blueprint(views.bp)
