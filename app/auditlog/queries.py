@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import ColumnElement, Select, func, or_, select
 
 from app.extensions import db
+from app.patients.merge import merged_ids
 from app.patients.models import Patient
 from app.practice.models import Practice
 from app.security import audit
@@ -89,9 +90,10 @@ def _conditions(filters: AuditFilter, zone: ZoneInfo) -> list[ColumnElement[bool
     conditions: list[ColumnElement[bool]] = []
     if filters.actor_email:
         conditions.append(AuditEvent.actor_email == normalize_email(filters.actor_email))
-    if filters.patient_id is not None:
-        conditions.append(or_(AuditEvent.patient_id == filters.patient_id,
-                              *_lists_naming(filters.patient_id)))
+    if filters.patient_id is not None:  # with the records merged into that patient
+        ids = [filters.patient_id, *merged_ids(patient_id=filters.patient_id)]
+        conditions.append(or_(AuditEvent.patient_id.in_(ids),
+                              *(c for one in ids for c in _lists_naming(one))))
     if filters.action:
         conditions.append(AuditEvent.action == filters.action)
     if filters.date_from is not None:

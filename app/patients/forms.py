@@ -8,10 +8,12 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import EmailField, SelectChoice, SelectField, StringField, TelField
-from wtforms.validators import Length
+from wtforms import EmailField, Form, RadioField, SelectChoice, SelectField, StringField, TelField
+from wtforms.validators import InputRequired, Length
 
+from app.patients.merge import FIELD_GROUPS as MERGE_GROUPS
 from app.patients.models import Patient
+from app.web.fields import IdField
 
 _SHORT = [Length(max=100, message=_l("Use at most %(max)d characters.", max=100))]
 _LONG = [Length(max=200, message=_l("Use at most %(max)d characters.", max=200))]
@@ -56,3 +58,34 @@ class PatientForm(FlaskForm):
             field = getattr(self, name, None)
             if field is not None:
                 field.errors = [*field.errors, reason]
+
+
+SIDES = [SelectChoice("first", _l("First record")), SelectChoice("second", _l("Second record"))]
+
+
+class PairQuery(Form):
+    """The two records a merge page compares (ids in the query string, never names)."""
+
+    first = IdField(_l("First record"), validators=[InputRequired()])
+    second = IdField(_l("Second record"), validators=[InputRequired()])
+
+
+class DismissForm(FlaskForm):
+    first_id = IdField(_l("First record"), validators=[InputRequired()])
+    second_id = IdField(_l("Second record"), validators=[InputRequired()])
+
+
+class MergeForm(DismissForm):
+    """Which record survives, and per group of fields whose value to keep."""
+
+    keep = RadioField(_l("Keep the record"), choices=SIDES, validators=[
+        InputRequired(message=_l("Choose the record to keep."))])
+
+    def taken_from_merged(self, groups: list[str]) -> set[str]:
+        merged = "second" if self.keep.data == "first" else "first"
+        return {group for group in groups if getattr(self, group).data == merged}
+
+
+for _group in MERGE_GROUPS:
+    setattr(MergeForm, _group, RadioField(_group, choices=SIDES, validators=[
+        InputRequired(message=_l("Choose whose value to keep."))]))

@@ -19,6 +19,7 @@ from app.core import phones
 from app.core.clock import utcnow
 from app.core.errors import FieldErrors
 from app.extensions import db
+from app.patients import duplicates
 from app.patients.models import Channel, Household, Language, Patient, Sex
 from app.patients.queries import PatientNotFound
 from app.security import audit
@@ -142,8 +143,11 @@ def changed_fields(patient: Patient, values: PatientFields) -> list[str]:
             and not (f.name == "preferred_channel" and values.preferred_channel is None)]
 
 
-def create_patient(*, practice_id: int, values: PatientFields, audited: bool = True) -> Patient:
-    """Add a patient (flushed, not committed: the caller's transaction decides)."""
+def create_patient(*, practice_id: int, values: PatientFields, audited: bool = True,
+                   review_if_resembling: bool = False) -> Patient:
+    """Add a patient (flushed, not committed: the caller's transaction decides). With
+    ``review_if_resembling`` (a person who booked online and matched nobody exactly), a
+    record resembling an existing patient is flagged "needs review" (``duplicates``)."""
     patient = Patient(practice_id=practice_id, **asdict(values))
     patient.preferred_channel = values.preferred_channel or (
         Channel.SMS if values.mobile_phone or not values.email else Channel.EMAIL)
@@ -154,6 +158,8 @@ def create_patient(*, practice_id: int, values: PatientFields, audited: bool = T
     if audited:
         audit.record(audit.Action.PATIENT_CREATE, patient_id=patient.id, object_type="patient",
                      object_id=patient.id)
+    if review_if_resembling:
+        duplicates.flag_if_resembling(patient)
     return patient
 
 

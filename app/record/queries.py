@@ -17,6 +17,7 @@ from sqlalchemy.orm import selectinload
 from app.core.clock import utcnow
 from app.extensions import db
 from app.messaging.models import Conversation, Message, conversation_patient
+from app.patients import merge
 from app.patients.models import Patient
 from app.patients.queries import PatientNotFound
 from app.practice.models import Practice
@@ -46,24 +47,37 @@ class PatientRecord:
     upcoming: list[AppointmentRow]
     past: list[AppointmentRow]
     conversations: list[ConversationRow]
+    merged_ids: list[int]  # duplicates merged into this record (their audit trail is its)
+    review_match: Patient | None  # booked online resembling this patient: not reviewed yet
+
+
+class PatientMerged(LookupError):
+    """The record was merged into ``survivor_id``: its page is the survivor's."""
+
+    def __init__(self, survivor_id: int) -> None:
+        super().__init__(survivor_id)
+        self.survivor_id = survivor_id
 
 
 def patient_record(*, practice_id: int, patient_id: int) -> PatientRecord:
     """One patient's record for the staff page: demographics, household, appointments (in
-    each location's zone) and conversations. Raises PatientNotFound.
+    each location's zone) and conversations. Raises PatientNotFound, and PatientMerged for a
+    record merged into another.
 
     The access is recorded and committed first, so it is on the trail even if showing the
     record fails; what is shown is loaded after that commit."""
-    household_id = db.session.execute(
-        select(Patient.household_id).where(Patient.id == patient_id,
-                                           Patient.practice_id == practice_id)
+    found = db.session.execute(
+        select(Patient.household_id, Patient.merged_into_id).where(
+            Patient.id == patient_id, Patient.practice_id == practice_id)
     ).one_or_none()
-    if household_id is None:
+    if found is None:
         raise PatientNotFound(patient_id)
+    if found[1] is not None:
+        raise PatientMerged(found[1])
     member_ids = list(db.session.execute(
-        select(Patient.id).where(Patient.household_id == household_id[0],
+        select(Patient.id).where(Patient.household_id == found[0],
                                  Patient.id != patient_id).order_by(Patient.id)
-    ).scalars()) if household_id[0] is not None else []
+    ).scalars()) if found[0] is not None else []
     audit.record(audit.Action.PATIENT_VIEW, patient_id=patient_id, object_type="patient",
                  object_id=patient_id, detail={"household_member_ids": member_ids})
     db.session.commit()
@@ -85,7 +99,10 @@ def patient_record(*, practice_id: int, patient_id: int) -> PatientRecord:
     return PatientRecord(patient=patient, household_members=members, upcoming=upcoming,
                          past=past[:PAST_APPOINTMENT_LIMIT],
                          conversations=_conversations(practice_id=practice_id,
-                                                      patient_id=patient_id))
+                                                      patient_id=patient_id),
+                         merged_ids=merge.merged_ids(patient_id=patient_id),
+                         review_match=db.session.get(Patient, patient.review_match_id)
+                         if patient.review_match_id else None)
 
 
 def _conversations(*, practice_id: int, patient_id: int) -> list[ConversationRow]:

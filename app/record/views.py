@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, render_template
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -28,6 +28,9 @@ def patient(patient_id: int) -> Any:
                                        patient_id=patient_id)
     except PatientNotFound:
         abort(404, description=_("There is no patient with that number in this practice."))
+    except queries.PatientMerged as merged:
+        flash(_("That record was merged into this one."), "info")
+        return redirect(url_for(".patient", patient_id=merged.survivor_id))
     can_edit = role_can(current_user.role, Permission.PATIENT_EDIT)
     consent = consent_panel.consent_overview(practice_id=current_user.practice_id,
                                              patient_id=patient_id)

@@ -290,7 +290,8 @@ def book_for(*, practice_id: int, identity: Identity, slot: Slot, language: str 
             "given_name": identity.given_name, "family_name": identity.family_name,
             "date_of_birth": identity.date_of_birth, "mobile_phone": identity.mobile_phone,
             "sex": "unknown", "preferred_language": language})
-        patient = create_patient(practice_id=practice_id, values=values)
+        patient = create_patient(practice_id=practice_id, values=values,
+                                 review_if_resembling=True)
         db.session.commit()
     return booking.book(patient_id=patient.id, slot=slot, source="patient", now=now)
 
@@ -325,7 +326,7 @@ def join_waitlist(*, practice_id: int, identity: Identity, wish: WaitlistWish,
         patient = create_patient(practice_id=practice_id, values=clean_patient_fields({
             "given_name": identity.given_name, "family_name": identity.family_name,
             "date_of_birth": identity.date_of_birth, "mobile_phone": identity.mobile_phone,
-            "sex": "unknown", "preferred_language": language}))
+            "sex": "unknown", "preferred_language": language}), review_if_resembling=True)
     earliest, latest = TIME_WINDOWS[wish.time_of_day]
     try:
         entry = entries.join(

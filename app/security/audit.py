@@ -72,6 +72,8 @@ class Action(StrEnum):
     PATIENT_CREATE = "patient.create"
     PATIENT_UPDATE = "patient.update"
     PATIENT_IMPORT = "patient.import"
+    PATIENT_MERGE = "patient.merge"
+    PATIENT_REVIEW = "patient.review"  # flagged as resembling another, or a pair dismissed
     CONSENT_CHANGE = "consent.change"
     CONSENT_VIEW = "consent.view"
     CONVERSATION_VIEW = "conversation.view"

@@ -34,6 +34,7 @@ class Permission(StrEnum):
     DASHBOARD_VIEW = "dashboard.view"           # the practice home page (no patient detail)
     PATIENT_VIEW = "patient.view"               # open a single patient's record
     PATIENT_EDIT = "patient.edit"
+    PATIENT_MERGE = "patient.merge"             # merge duplicate records, dismiss look-alikes
     INBOX_WORK = "inbox.work"                   # read and answer conversations
     SCHEDULE_WORK = "schedule.work"             # book, move, cancel, check in
     FORMS_WORK = "forms.work"                   # send and review intake forms
@@ -56,6 +57,7 @@ _FRONT_DESK = frozenset({
     Permission.DASHBOARD_VIEW, Permission.PATIENT_VIEW, Permission.PATIENT_EDIT,
     Permission.INBOX_WORK, Permission.SCHEDULE_WORK, Permission.FORMS_WORK,
     Permission.PAYMENT_LINK_SEND, Permission.BALANCE_VIEW,
+    Permission.PATIENT_MERGE,
 })
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
