@@ -144,6 +144,6 @@ def dismiss(*, practice_id: int, first_id: int, second_id: int, staff_id: int | 
 
 
 def _dismissed(practice_id: int) -> set[tuple[int, int]]:
-    return set(db.session.execute(
+    return {(first, second) for first, second in db.session.execute(
         select(PatientPairDismissal.first_id, PatientPairDismissal.second_id)
-        .where(PatientPairDismissal.practice_id == practice_id)).tuples())
+        .where(PatientPairDismissal.practice_id == practice_id))}

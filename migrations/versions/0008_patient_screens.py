@@ -1,5 +1,6 @@
-"""patient screens: name-prefix blind indexes for search, merged and needs-review patients,
-pairs staff said are different people
+"""patient screens: name-prefix search indexes, merged and needs-review patients
+
+Also the pairs of records staff said are different people.
 
 The name tokens of patients already stored are computed by `flask patients reindex` (the
 key that makes them lives with the application, not in the migration).
