@@ -174,3 +174,16 @@ def patient_for_edit(*, practice_id: int, patient_id: int) -> Patient:
                  object_id=patient_id, detail={"view": "edit"})
     db.session.commit()
     return patient
+
+
+def chosen_patient(*, practice_id: int, patient_id: int) -> SearchResult | None:
+    """One patient chosen by id (booking from their record), as a one-row result; None when
+    the id names no patient of this practice (or a merged record). Audited, committed."""
+    patient = db.session.get(Patient, patient_id)
+    if patient is None or patient.practice_id != practice_id or patient.merged_into_id:
+        return None
+    audit.record(audit.Action.PATIENT_VIEW, patient_id=patient_id, object_type="patient",
+                 object_id=patient_id, detail={"view": "booking"})
+    db.session.commit()
+    return SearchResult(kind=SearchKind.NAME, patients=[PatientRow.of(patient)],
+                        truncated=False)

@@ -10,6 +10,7 @@ def init_app(app: Flask) -> None:
     waitlist's screen, event subscribers and YES-reply intent, and the visit's zone the
     messaging core asks for (messaging sits below scheduling and cannot import it)."""
     from app.messaging.policy import register_visit_zone
+    from app.scheduling import note_views as _note_route  # noqa: F401 (on views.bp)
     from app.scheduling import waitlist
     from app.scheduling.public_views import bp as book_bp
     from app.scheduling.queries import visit_zone

@@ -75,6 +75,7 @@ class CalendarQuery(Form):
     appointment_type_id = IdField(_l("Open slots for"), validators=[Optional()])
     provider_id = IdField(_l("Provider"), validators=[Optional()])
     date = DateField(_l("Day"), validators=[Optional(), _on_calendar])
+    patient_id = IdField(_l("Patient"), validators=[Optional()])  # booking for this patient
 
 
 class SlotFields(Form):
@@ -90,6 +91,7 @@ class BookQuery(SlotFields):
     q = SearchField(_l("Find a patient"), validators=[
         Length(max=MAX_QUERY_LENGTH,
                message=_l("Use at most %(max)d characters.", max=MAX_QUERY_LENGTH))])
+    patient_id = IdField(_l("Patient"), validators=[Optional()])  # chosen on their record
 
 
 class BookForm(FlaskForm, SlotFields):
@@ -104,6 +106,14 @@ class MoveForm(FlaskForm, SlotFields):
 class CancelForm(FlaskForm):
     reason = TextAreaField(_l("Reason"), filters=[strip_text], validators=[
         DataRequired(message=_l("Say why the appointment is cancelled.")),
+        Length(max=MAX_TEXT_LENGTH,
+               message=_l("Use at most %(max)d characters.", max=MAX_TEXT_LENGTH))])
+
+
+class NoteForm(FlaskForm):
+    """The staff note on an appointment (staff only: never shown or sent to the patient)."""
+
+    note = TextAreaField(_l("Note for staff"), filters=[strip_text], validators=[
         Length(max=MAX_TEXT_LENGTH,
                message=_l("Use at most %(max)d characters.", max=MAX_TEXT_LENGTH))])
 

@@ -24,6 +24,7 @@ from app.scheduling.forms import (
     CalendarQuery,
     CancelForm,
     MoveForm,
+    NoteForm,
     StatusForm,
 )
 from app.scheduling.grid import SlotRow
@@ -38,7 +39,7 @@ def index() -> Any:
     query = CalendarQuery(request.args)
     view = _read(query, calendar_queries.day_view)
     return render_template("scheduling/day.html", view=view, query=query,
-                           labels=STATUS_LABELS)
+                           labels=STATUS_LABELS, booking_for=_booking_for(query))
 
 
 @bp.get("/week")
@@ -47,7 +48,7 @@ def week() -> Any:
     query = CalendarQuery(request.args)
     view = _read(query, calendar_queries.week_view, with_provider=True)
     return render_template("scheduling/week.html", view=view, query=query,
-                           labels=STATUS_LABELS)
+                           labels=STATUS_LABELS, booking_for=_booking_for(query))
 
 
 @bp.get("/book")
@@ -76,7 +77,7 @@ def _book_page(query: BookQuery) -> Any:
         flash(_("Choose an open time on the calendar first."), "error")
         return redirect(url_for(".index"))
     slot = _slot(query)
-    result = None
+    result = _booking_for(query)
     if query.q.data is not None:
         try:
             result = patient_queries.search_patients(practice_id=current_user.practice_id,
@@ -153,6 +154,15 @@ def move(appointment_id: int) -> Any:
         staff_id=current_user.id), _("Appointment moved."))
 
 
+def _booking_for(query: Form) -> patient_queries.SearchResult | None:
+    """The patient chosen on their record ("Book a visit"), carried by id through the
+    calendar to the booking page; None when none is (or the id names nobody here)."""
+    if query.patient_id.errors or not query.patient_id.data:
+        return None
+    return patient_queries.chosen_patient(practice_id=current_user.practice_id,
+                                          patient_id=query.patient_id.data)
+
+
 def _read(query: CalendarQuery, read: Any, *, with_provider: bool = False) -> Any:
     """Call the read service with the query's choices; a choice that names nothing in this
     practice becomes that field's error and the page falls back to the defaults."""
@@ -224,6 +234,7 @@ def _detail(appointment_id: int, cancel_form: CancelForm, status: int = 200) -> 
     return render_template(
         "scheduling/appointment.html", detail=detail, labels=STATUS_LABELS,
         cancel_form=cancel_form, action_form=StatusForm(formdata=None),
+        note_form=NoteForm(formdata=None, data={"note": detail.row.appointment.note}),
         actions=[(s, ACTION_LABELS[s]) for s in DESK_ACTIONS.get(
             detail.row.appointment.status, ())]), status
 
