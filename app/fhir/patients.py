@@ -74,7 +74,8 @@ def read(*, client: ApiClient, resource_id: str) -> FhirPatient:
 
 
 def search(*, client: ApiClient, request: SearchRequest) -> Found:
-    conditions = [Patient.practice_id == client.practice_id, *_conditions(client, request)]
+    conditions = [Patient.practice_id == client.practice_id, lookups.not_merged(),
+                  *_conditions(client, request)]
     stmt = select(Patient).where(*conditions).order_by(Patient.id)
     given = request.one("given")
     if given is None:

@@ -19,6 +19,7 @@ from flask_babel import gettext as _
 from sqlalchemy import Table, delete, exists, select, update
 
 from app.core.clock import utcnow
+from app.core.db import hold_lock
 from app.core.errors import FieldErrors
 from app.extensions import db
 from app.patients import services
@@ -82,6 +83,8 @@ def merge_patients(*, practice_id: int, survivor_id: int, merged_id: int,
     unknown = take_from_merged - FIELD_GROUPS.keys()
     if unknown:
         raise MergeError({"take": _("Unknown fields: %(names)s", names=", ".join(unknown))})
+    hold_lock("patient-merge", str(practice_id))  # two merges of one pair cannot cross
+    db.session.expire_all()  # read both records as the lock holder sees them
     try:
         survivor, merged = _own(practice_id, survivor_id), _own(practice_id, merged_id)
     except PatientNotFound:

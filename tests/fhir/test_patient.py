@@ -197,3 +197,16 @@ def test_paging_follows_next_links_through_every_match_once(fhir, practice):
     assert seen == made and pages == 3
     count_only = fhir.get("/fhir/Patient", family="Pager", _count="0").get_json()
     assert count_only["total"] == 5 and "entry" not in count_only
+
+
+def test_a_record_merged_into_another_is_not_found_by_search(fhir, practice):
+    from app.patients import merge
+
+    kept = factories.make_patient(practice, given_name="Olivia", family_name="Foster",
+                                  date_of_birth=date(1988, 4, 2))
+    duplicate = factories.make_patient(practice, given_name="Liv", family_name="Foster",
+                                       date_of_birth=date(1988, 4, 2))
+    merge.merge_patients(practice_id=practice.id, survivor_id=kept.id,
+                         merged_id=duplicate.id, take_from_merged=set(), staff_id=None)
+    assert search_ids(fhir, family="Foster") == [kept.id]
+    assert search_ids(fhir, birthdate="1988-04-02") == [kept.id]
