@@ -15,7 +15,12 @@ from dataclasses import dataclass
 
 from app.extensions import db
 from app.messaging import consent
-from app.messaging.consent_panel import patient_contact_points
+from app.messaging.consent_panel import (
+    SHOWN_GROUPS,
+    GroupState,
+    group_state,
+    patient_contact_points,
+)
 from app.messaging.conversations import contact_index
 from app.messaging.message_history import display_address
 from app.patients import services
@@ -29,6 +34,7 @@ class ContactChange:
     new_address: str | None
     old_opted_out_by: str | None  # the source of a standing opt-out, if any
     new_opted_out_by: str | None
+    new_states: list[GroupState]  # the new contact point's own consent, per purpose group
 
 
 def edit_patient(*, practice_id: int, patient_id: int, raw: dict[str, str]
@@ -54,7 +60,10 @@ def changes(*, practice_id: int, before: dict[str, str], after: dict[str, str]
             channel=channel, old_address=display_address(channel, old) or None,
             new_address=display_address(channel, new) or None,
             old_opted_out_by=_opted_out(practice_id, channel, old),
-            new_opted_out_by=_opted_out(practice_id, channel, new)))
+            new_opted_out_by=_opted_out(practice_id, channel, new),
+            new_states=[group_state(practice_id=practice_id, channel=channel,
+                                    index=contact_index(channel, new), group=group)
+                        for group in SHOWN_GROUPS] if new else []))
     return found
 
 

@@ -9,7 +9,7 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from app.messaging.labels import SOURCE
+from app.messaging.labels import PURPOSE_GROUP, SOURCE
 from app.patients import queries, services
 from app.patients.forms import PatientForm
 from app.record import contact_changes
@@ -46,13 +46,15 @@ def consent_notes(change: contact_changes.ContactChange) -> list[tuple[str, str]
     texts = change.channel == "sms"
     notes: list[tuple[str, str]] = []
     if change.new_address:
+        states = "; ".join(f"{PURPOSE_GROUP[s.group]}: {_('On') if s.allowed else _('Off')}"
+                           for s in change.new_states)
         notes.append(("info", (_(
-            "Texts now go to %(new)s. Consent is kept per number: that number's own consent "
-            "applies (see Messaging consent); nothing was copied from the old number.",
-            new=change.new_address) if texts else _(
-            "Email now goes to %(new)s. Consent is kept per address: that address's own "
-            "consent applies (see Messaging consent); nothing was copied from the old one.",
-            new=change.new_address))))
+            "Texts now go to %(new)s. Consent is kept per number, so this number's own "
+            "applies (%(states)s); nothing was copied from the old number.",
+            new=change.new_address, states=states) if texts else _(
+            "Email now goes to %(new)s. Consent is kept per address, so this address's own "
+            "applies (%(states)s); nothing was copied from the old one.",
+            new=change.new_address, states=states))))
     else:
         notes.append(("info", _("No mobile number on file any more: no texts will be sent.")
                       if texts else _("No email on file any more: no email will be sent.")))

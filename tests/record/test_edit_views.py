@@ -79,7 +79,8 @@ def test_changing_the_mobile_number_tells_staff_the_new_numbers_consent(staff, p
     assert response.status_code == 302
     page = staff.get(response.headers["Location"]).get_data(as_text=True)
     assert "Texts now go to (312) 555-0199" in page
-    assert "nothing was copied from the old number" in page
+    assert ("this number&#39;s own applies (Appointments and replies: On; Billing: Off; "
+            "Marketing: Off); nothing was copied from the old number") in page
     assert "(312) 555-0188 had opted out of messages (Patient&#39;s text reply)" in page
     new = contact_index("sms", "+13125550199")
     # the stop stays with the old number; the new one starts from its own (empty) history
