@@ -11,7 +11,7 @@ from app.extensions import db
 from app.patients.models import Patient
 from app.scheduling import self_service
 from app.scheduling.models import Appointment
-from app.scheduling.self_service import Identity
+from app.scheduling.self_service import Identity, WaitlistWish
 from app.security.models import AuditEvent
 from tests import factories
 from tests.scheduling.test_self_service import first_slot, make_office
@@ -113,3 +113,13 @@ def test_front_desk_and_managers_merge_billing_and_marketing_may_not(login, oliv
     for role, status in (("manager", 200), ("front_desk", 200), ("billing", 403),
                          ("marketing", 403)):
         assert login(role).get("/patients/duplicates").status_code == status, role
+
+
+def test_joining_the_waitlist_online_as_a_look_alike_is_flagged_too(app, practice, olivia):
+    office = make_office(practice)
+    joined = self_service.join_waitlist(
+        practice_id=practice.id, identity=Identity("Liv", "Foster", BORN, PHONE),
+        wish=WaitlistWish(appointment_type_id=office.kind.id, location_id=office.location.id,
+                          provider_id=None, weekdays=(0, 1, 2, 3, 4),
+                          time_of_day=self_service.ANY_TIME))
+    assert db.session.get(Patient, joined.entry.patient_id).review_match_id == olivia.id
