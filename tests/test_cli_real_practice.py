@@ -75,6 +75,7 @@ def test_every_command_runs_on_a_practice_made_by_practice_create(cli, tmp_path)
     path.write_text(CSV, encoding="utf-8")
     assert "imported:  2 would be new" in cli.ok("import", "patients", str(path), "--dry-run")
     assert "imported:  2 new" in cli.ok("import", "patients", str(path))
+    assert "Reindexed 2 patients" in cli.ok("patients", "reindex")
 
     issued = cli.ok("api-token", "create", "--name", "EHR sync", "--scopes", "system/*.read")
     token_id = issued.split()[2]
@@ -114,6 +115,7 @@ def _bad_inputs(tmp_path: Path) -> dict[str, list[str]]:
         "users disable": ["--email", "nobody@oak.example"],
         "users enable": ["--email", "nobody@oak.example"],
         "import patients": [str(not_utf8)],
+        "patients reindex": ["--batch-size", "0"],
         "api-token create": ["--name", "x", "--scopes", "user/*.*"],
         "api-token list": ["--practice", "two"],
         "api-token revoke": ["99"],

@@ -18,8 +18,10 @@ patients_cli = AppGroup("patients", help="Maintain patient records.")
 
 @patients_cli.command("reindex", help="Recompute every patient's blind indexes (the name "
                       "prefixes search uses included), in every practice.")
-def reindex_command() -> None:
-    count = reindex_patients()
+@click.option("--batch-size", type=click.IntRange(min=1), default=200, show_default=True,
+              help="Patients per transaction.")
+def reindex_command(batch_size: int) -> None:
+    count = reindex_patients(batch_size=batch_size)
     click.echo(f"Reindexed {count} patients")
 
 
