@@ -83,6 +83,13 @@ def _expire_waitlist_offers() -> int:
     return _for_each_practice(expire_offers)
 
 
+def _expire_payment_requests() -> int:
+    from app.billing.requests import expire_due
+    from app.core.tenancy import current_practice_id
+
+    return _for_each_practice(lambda: expire_due(practice_id=current_practice_id()))
+
+
 JOBS: tuple[Job, ...] = (
     Job("sign-in-attempts", _prune_sign_in_attempts, every=timedelta(hours=1),
         description="delete staff sign-in attempts too old for any lockout to count"),
@@ -90,4 +97,6 @@ JOBS: tuple[Job, ...] = (
         description="delete staff sessions ended or expired more than a day ago"),
     Job("waitlist-offers", _expire_waitlist_offers, every=timedelta(minutes=1),
         description="expire unanswered waitlist offers; offer their slots to the next batch"),
+    Job("payment-requests", _expire_payment_requests, every=timedelta(minutes=15),
+        description="mark payment links past their end, unpaid, expired (staff re-send them)"),
 )
