@@ -101,6 +101,8 @@ def start(*, practice_id: int, request_id: int, return_url: str) -> str:
     except PaymentProviderError:
         raise CheckoutRefused("unavailable") from None
     request.provider, request.provider_session_id = provider.name, session.session_id
+    if request.status == RequestStatus.SENT:
+        request.status, request.opened_at = RequestStatus.OPENED, utcnow()
     db.session.commit()
     return session.url
 
