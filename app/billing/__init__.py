@@ -23,3 +23,6 @@ def init_app(app: Flask) -> None:
     if app.config["PAYMENT_PROVIDER"] == "demo":
         app.register_blueprint(demo_bp)
     subscribe(AppointmentStatusChanged)(fees.on_status_changed)
+    # Pages of lower domains (the appointment's "collect copay", the record's account link)
+    # show their billing actions when this is defined, naming billing's endpoints as strings.
+    app.jinja_env.globals["billing_screens"] = True
