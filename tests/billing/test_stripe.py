@@ -12,8 +12,8 @@ import responses
 from sqlalchemy import func, select
 
 from app.billing import requests
-from app.core import clock
 from app.billing.models import LedgerEntry, PaymentRequest
+from app.core import clock
 from app.extensions import db
 from app.messaging.models import Message
 from tests import factories
