@@ -193,6 +193,8 @@ SETTINGS: tuple[Setting, ...] = (
             "Signing secret of the Stripe webhook endpoint (PUBLIC_BASE_URL/webhooks/stripe)."),
     Setting("STRIPE_API_BASE_URL", "", _optional(_url),
             "Optional: send Stripe API calls to another base URL (a local fake)."),
+    Setting("STATEMENT_MIN_BALANCE", "10", _int(1),
+            "The monthly statement run covers accounts owing at least this many dollars."),
     Setting("EHR_ADAPTER", "none", _choice("none"),
             "EHR the practice syncs with (none: Frontdesk is the system of record)."),
     Setting("BILLING_ADAPTER", "none", _choice("none"),

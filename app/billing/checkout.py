@@ -82,6 +82,11 @@ def open_page(*, practice_id: int, request_id: int) -> PayPage:
     return page
 
 
+def patient_of(*, practice_id: int, request_id: int) -> int:
+    request = db.session.get(PaymentRequest, request_id)
+    return request.patient_id
+
+
 def start(*, practice_id: int, request_id: int, return_url: str) -> str:
     """Open the provider's checkout for the request's amount; the URL to send the patient
     to. ``return_url`` is the link's own page (success adds ``/done``)."""

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, redirect, render_template, request
+from flask import Blueprint, Response, abort, redirect, render_template, request
 from flask_wtf import FlaskForm
 
-from app.billing import checkout
+from app.billing import checkout, statements
 from app.billing.money import dollars
 from app.security.links import LinkClaims, LinkPurpose, patient_link, public_link_url
 from app.security.permissions import public
@@ -41,7 +41,8 @@ def pay_page(link: LinkClaims) -> Any:
     practice_id = _scoped(link)
     page = checkout.open_page(practice_id=practice_id, request_id=int(link.subject_id))
     return render_template("billing/pay.html", page=page, form=PayForm(), dollars=dollars,
-                           pay_url=_own_url() + "/checkout")
+                           pay_url=_own_url() + "/checkout",
+                           statement_url=_own_url() + "/statement.pdf")
 
 
 @bp.post("/p/<token>/checkout")
@@ -64,6 +65,17 @@ def pay_done(link: LinkClaims) -> Any:
     practice_id = _scoped(link)
     page = checkout.open_page(practice_id=practice_id, request_id=int(link.subject_id))
     return render_template("billing/pay_done.html", page=page, dollars=dollars)
+
+
+@bp.get("/p/<token>/statement.pdf")
+@patient_link(LinkPurpose.PAYMENT)
+def pay_statement(link: LinkClaims) -> Any:
+    practice_id = _scoped(link)
+    patient_id = checkout.patient_of(practice_id=practice_id, request_id=int(link.subject_id))
+    statement = statements.build(practice_id=practice_id, patient_id=patient_id,
+                                 pay_url=_own_url())
+    return Response(statements.pdf(statement), mimetype="application/pdf",
+                    headers={"Content-Disposition": 'inline; filename="statement.pdf"'})
 
 
 @demo_bp.route("/<session_id>", methods=["GET", "POST"])

@@ -66,8 +66,12 @@ def _amount(*, patient_id: int, practice_id: int, kind: str, amount: str | None,
 
 
 def send_link(*, practice_id: int, patient_id: int, kind: str, staff_id: int | None,
-              amount: str | None = None, appointment_id: int | None = None) -> PaymentRequest:
-    """Record a payment request and queue its link by the patient's billing channel."""
+              amount: str | None = None, appointment_id: int | None = None,
+              template: str = "payment_link", key_prefix: str = "payment-link"
+              ) -> PaymentRequest:
+    """Record a payment request and queue its link by the patient's billing channel
+    (``template`` "statement" for a statement; ``key_prefix`` starts the message's
+    idempotency key, the request id ends it)."""
     patient = accounts.get_patient(practice_id=practice_id, patient_id=patient_id)
     cents = _amount(patient_id=patient_id, practice_id=practice_id, kind=kind, amount=amount,
                     appointment_id=appointment_id)
@@ -83,7 +87,7 @@ def send_link(*, practice_id: int, patient_id: int, kind: str, staff_id: int | N
                              created_at=utcnow(), expires_at=utcnow() + LINK_LIFETIME)
     db.session.add(request)
     db.session.flush()
-    _queue(request)
+    _queue(request, template=template, key_prefix=key_prefix)
     db.session.commit()
     return request
 
@@ -97,12 +101,13 @@ def send_copay(*, practice_id: int, appointment_id: int, staff_id: int) -> Payme
                      kind=RequestKind.COPAY, appointment_id=appointment.id, staff_id=staff_id)
 
 
-def _queue(request: PaymentRequest) -> None:
+def _queue(request: PaymentRequest, *, template: str = "payment_link",
+           key_prefix: str = "payment-link") -> None:
     token = issue_link_token(LinkPurpose.PAYMENT, request.id, expires_at=request.expires_at)
     message = outbox.enqueue(
         practice_id=request.practice_id, purpose=Purpose.BILLING, patient_id=request.patient_id,
-        channel=request.channel, idempotency_key=f"payment-link:{request.id}",
-        template="payment_link", staff_id=request.staff_id,
+        channel=request.channel, idempotency_key=f"{key_prefix}:{request.id}",
+        template=template, staff_id=request.staff_id,
         context={"amount": dollars(request.amount_cents),
                  "url": public_link_url(LinkPurpose.PAYMENT, token)})
     request.message_id = message.id

@@ -13,11 +13,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from app.billing import accounts, fees, queries, requests
+from app.billing import accounts, fees, queries, requests, statements
 from app.billing.forms import AdjustmentForm, CopayForm, FeeForm, RefundForm, SendLinkForm
 from app.billing.ledger import BUCKETS
 from app.billing.models import RequestStatus
@@ -93,6 +102,35 @@ def send_link(patient_id: int) -> Any:
     flash(_("Payment link for %(amount)s queued by %(channel)s.",
             amount=dollars(sent.amount_cents), channel=sent.channel), "success")
     return redirect(back)
+
+
+@bp.get("/patients/<id:patient_id>/statement.pdf")
+@requires(Permission.BALANCE_VIEW)
+def statement_pdf(patient_id: int) -> Any:
+    """The statement as the patient gets it, without a pay link (that is made when sent)."""
+    try:
+        statement = statements.build(practice_id=current_user.practice_id,
+                                     patient_id=patient_id)
+    except accounts.AccountNotFound:
+        abort(404)
+    return Response(statements.pdf(statement), mimetype="application/pdf",
+                    headers={"Content-Disposition": 'inline; filename="statement.pdf"'})
+
+
+@bp.post("/patients/<id:patient_id>/statement")
+@requires(Permission.PAYMENT_LINK_SEND)
+def send_statement(patient_id: int) -> Any:
+    try:
+        sent = statements.send(practice_id=current_user.practice_id, patient_id=patient_id,
+                               staff_id=current_user.id)
+    except accounts.AccountNotFound:
+        abort(404)
+    except FieldErrors as error:
+        _refused(error)
+    else:
+        flash(_("Statement for %(amount)s queued by %(channel)s.",
+                amount=dollars(sent.amount_cents), channel=sent.channel), "success")
+    return redirect(url_for("billing.patient", patient_id=patient_id))
 
 
 @bp.post("/patients/<id:patient_id>/adjustments")

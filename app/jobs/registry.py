@@ -90,6 +90,13 @@ def _expire_payment_requests() -> int:
     return _for_each_practice(lambda: expire_due(practice_id=current_practice_id()))
 
 
+def _send_statements() -> int:
+    from app.billing.statements import monthly_run
+    from app.core.tenancy import current_practice_id
+
+    return _for_each_practice(lambda: monthly_run(practice_id=current_practice_id()))
+
+
 JOBS: tuple[Job, ...] = (
     Job("sign-in-attempts", _prune_sign_in_attempts, every=timedelta(hours=1),
         description="delete staff sign-in attempts too old for any lockout to count"),
@@ -99,4 +106,7 @@ JOBS: tuple[Job, ...] = (
         description="expire unanswered waitlist offers; offer their slots to the next batch"),
     Job("payment-requests", _expire_payment_requests, every=timedelta(minutes=15),
         description="mark payment links past their end, unpaid, expired (staff re-send them)"),
+    Job("statements", _send_statements, cron="0 16 1-3 * *",
+        description="send this month's statement link to accounts owing at least "
+                    "STATEMENT_MIN_BALANCE (once a month each)"),
 )
