@@ -63,8 +63,8 @@ def _summary(pdf: FPDF, statement: Statement) -> None:
         pdf.cell(30, 5, dollars(cents), align="R", new_x="LMARGIN", new_y="NEXT")
     if statement.pay_url:
         pdf.ln(2)
-        pdf.multi_cell(110, 5, align="L", text=_latin1(_("Pay online: scan the code or open %(url)s",
-                                         url=statement.pay_url)))
+        invitation = _("Pay online: scan the code or open %(url)s", url=statement.pay_url)
+        pdf.multi_cell(110, 5, align="L", text=_latin1(invitation))
         image = io.BytesIO()
         segno.make(statement.pay_url, error="m").save(image, kind="png", scale=4, border=2)
         image.seek(0)
