@@ -17,6 +17,7 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from app.billing import ledger
+from app.billing.money import dollars
 from app.billing.models import AdjustmentReason, EntryKind, HouseholdGuarantor, LedgerEntry
 from app.core.clock import utcnow
 from app.core.db import insert_unless_exists
@@ -156,7 +157,7 @@ def post_refund(*, practice_id: int, payment_id: int, amount_cents: int, note: s
     left = ledger.refundable(-payment.amount_cents, [refunded_cents(payment)])
     if amount_cents > left:
         raise LedgerInputError({"amount": _("At most %(left)s can be refunded.",
-                                            left=f"{left / 100:.2f}")})
+                                            left=dollars(left))})
     patient = db.session.get(Patient, payment.patient_id)
     return post(patient=patient, kind=EntryKind.REFUND, amount_cents=amount_cents,
                 description="Refund", refund_of_id=payment.id, staff_id=staff_id,

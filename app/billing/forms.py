@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, SelectField, StringField, TextAreaField
+from wtforms import DateField, HiddenField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import Length
 
 from app.security.auth import strip_text
@@ -53,3 +53,8 @@ class FeeForm(FlaskForm):
     appointment_type = IdField(_l("Appointment type"))
     fee = StringField(_l("Fee"), filters=[strip_text], validators=[Length(max=20)])
     copay = StringField(_l("Copay"), filters=[strip_text], validators=[Length(max=20)])
+
+
+class PlanForm(FlaskForm):
+    installments = IntegerField(_l("Installments"))
+    first_due = DateField(_l("First due"))

@@ -7,10 +7,10 @@ never stored.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import ForeignKey, Index, Integer, String, UniqueConstraint, event
+from sqlalchemy import Date, ForeignKey, Index, Integer, String, UniqueConstraint, event
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.clock import utcnow
@@ -38,6 +38,7 @@ class RequestKind(StrEnum):
     BALANCE = "balance"
     AMOUNT = "amount"
     COPAY = "copay"
+    INSTALLMENT = "installment"  # one installment of a payment plan
 
 
 class RequestStatus(StrEnum):
@@ -137,3 +138,31 @@ class PaymentRequest(PracticeScoped, db.Model):
         if self.status in (RequestStatus.SENT, RequestStatus.OPENED) and now >= self.expires_at:
             return RequestStatus.EXPIRED
         return self.status
+
+
+class PaymentPlan(PracticeScoped, db.Model):
+    """A balance split into installments; a link is sent before each falls due."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    practice_id: Mapped[int] = mapped_column(ForeignKey("practice.id"), index=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id"), index=True)
+    total_cents: Mapped[int] = mapped_column(Integer)
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class PlanInstallment(PracticeScoped, db.Model):
+    """One installment: due on a day (the practice's), paid through its own payment request
+    (sent ``REMINDER_DAYS`` before it is due)."""
+
+    __table_args__ = (UniqueConstraint("plan_id", "number"),
+                      Index("ix_plan_installment_due", "practice_id", "due_on"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    practice_id: Mapped[int] = mapped_column(ForeignKey("practice.id"))
+    plan_id: Mapped[int] = mapped_column(ForeignKey("payment_plan.id"))
+    number: Mapped[int] = mapped_column(Integer)
+    due_on: Mapped[date] = mapped_column(Date)
+    amount_cents: Mapped[int] = mapped_column(Integer)
+    payment_request_id: Mapped[int | None] = mapped_column(ForeignKey("payment_request.id"))

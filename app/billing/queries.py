@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
-from app.billing import accounts, ledger, requests
+from app.billing import accounts, ledger, plans, requests
 from app.billing.models import LedgerEntry, PaymentRequest
 from app.billing.reach import Reach, billing_reach
 from app.core.clock import utcnow
@@ -34,6 +34,7 @@ class PatientBilling:
     reach: Reach
     is_guarantor: bool
     zone: ZoneInfo
+    installments: list[plans.InstallmentView]
 
 
 def patient_billing(*, practice_id: int, patient_id: int) -> PatientBilling:
@@ -47,7 +48,9 @@ def patient_billing(*, practice_id: int, patient_id: int) -> PatientBilling:
     return PatientBilling(patient=patient, account=account, requests=shown,
                           reach=billing_reach(patient),
                           is_guarantor=account.guarantor_id == patient.id,
-                          zone=accounts.practice_zone(practice_id))
+                          zone=accounts.practice_zone(practice_id),
+                          installments=plans.installments(practice_id=practice_id,
+                                                          patient_id=patient_id))
 
 
 @dataclass(frozen=True)

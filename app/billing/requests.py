@@ -41,7 +41,9 @@ class RequestNotFound(LookupError):
 
 
 def _amount(*, patient_id: int, practice_id: int, kind: str, amount: str | None,
-            appointment_id: int | None) -> int:
+            appointment_id: int | None, amount_cents: int | None) -> int:
+    if kind == RequestKind.INSTALLMENT and amount_cents and amount_cents > 0:
+        return amount_cents
     if kind == RequestKind.BALANCE:
         cents = accounts.account(practice_id=practice_id, patient_id=patient_id,
                                  audited=False).balance_cents
@@ -67,14 +69,14 @@ def _amount(*, patient_id: int, practice_id: int, kind: str, amount: str | None,
 
 def send_link(*, practice_id: int, patient_id: int, kind: str, staff_id: int | None,
               amount: str | None = None, appointment_id: int | None = None,
-              template: str = "payment_link", key_prefix: str = "payment-link"
-              ) -> PaymentRequest:
+              template: str = "payment_link", key_prefix: str = "payment-link",
+              amount_cents: int | None = None) -> PaymentRequest:
     """Record a payment request and queue its link by the patient's billing channel
     (``template`` "statement" for a statement; ``key_prefix`` starts the message's
-    idempotency key, the request id ends it)."""
+    idempotency key, the request id ends it; ``amount_cents`` is a plan's installment)."""
     patient = accounts.get_patient(practice_id=practice_id, patient_id=patient_id)
     cents = _amount(patient_id=patient_id, practice_id=practice_id, kind=kind, amount=amount,
-                    appointment_id=appointment_id)
+                    appointment_id=appointment_id, amount_cents=amount_cents)
     reach = billing_reach(patient)
     if reach.channel is None:
         raise PaymentRequestError({"channel": reach.why_not_text})

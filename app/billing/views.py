@@ -26,8 +26,15 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from app.billing import accounts, fees, queries, requests, statements
-from app.billing.forms import AdjustmentForm, CopayForm, FeeForm, RefundForm, SendLinkForm
+from app.billing import accounts, fees, plans, queries, requests, statements
+from app.billing.forms import (
+    AdjustmentForm,
+    CopayForm,
+    FeeForm,
+    PlanForm,
+    RefundForm,
+    SendLinkForm,
+)
 from app.billing.ledger import BUCKETS
 from app.billing.models import RequestStatus
 from app.billing.money import AmountInvalid, dollars, parse_cents
@@ -68,7 +75,7 @@ def patient(patient_id: int) -> Any:
         abort(404)
     return render_template(
         "billing/patient.html", found=found, dollars=dollars, link_form=SendLinkForm(),
-        adjust_form=AdjustmentForm(), refund_form=RefundForm(), states=RequestStatus,
+        adjust_form=AdjustmentForm(), refund_form=RefundForm(), plan_form=PlanForm(),
         can_adjust=role_can(current_user.role, Permission.BALANCE_ADJUST),
         can_send=role_can(current_user.role, Permission.PAYMENT_LINK_SEND))
 
@@ -165,6 +172,24 @@ def refund(patient_id: int) -> Any:
         _refused(error)
     else:
         flash(_("Refund posted."), "success")
+    return redirect(url_for("billing.patient", patient_id=patient_id))
+
+
+@bp.post("/patients/<id:patient_id>/plans")
+@requires(Permission.BALANCE_ADJUST)
+def create_plan(patient_id: int) -> Any:
+    form = PlanForm()
+    form.validate()
+    try:
+        plans.create(practice_id=current_user.practice_id, patient_id=patient_id,
+                     installments=form.installments.data, first_due=form.first_due.data,
+                     staff_id=current_user.id)
+    except accounts.AccountNotFound:
+        abort(404)
+    except FieldErrors as error:
+        _refused(error)
+    else:
+        flash(_("Payment plan set up."), "success")
     return redirect(url_for("billing.patient", patient_id=patient_id))
 
 

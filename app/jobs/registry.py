@@ -97,6 +97,13 @@ def _send_statements() -> int:
     return _for_each_practice(lambda: monthly_run(practice_id=current_practice_id()))
 
 
+def _remind_payment_plans() -> int:
+    from app.billing.plans import send_due_reminders
+    from app.core.tenancy import current_practice_id
+
+    return _for_each_practice(lambda: send_due_reminders(practice_id=current_practice_id()))
+
+
 JOBS: tuple[Job, ...] = (
     Job("sign-in-attempts", _prune_sign_in_attempts, every=timedelta(hours=1),
         description="delete staff sign-in attempts too old for any lockout to count"),
@@ -106,6 +113,8 @@ JOBS: tuple[Job, ...] = (
         description="expire unanswered waitlist offers; offer their slots to the next batch"),
     Job("payment-requests", _expire_payment_requests, every=timedelta(minutes=15),
         description="mark payment links past their end, unpaid, expired (staff re-send them)"),
+    Job("payment-plans", _remind_payment_plans, every=timedelta(hours=1),
+        description="send the payment link of each plan installment due within 3 days"),
     Job("statements", _send_statements, cron="0 16 1-3 * *",
         description="send this month's statement link to accounts owing at least "
                     "STATEMENT_MIN_BALANCE (once a month each)"),

@@ -1,8 +1,8 @@
-"""billing: the fee schedule, household guarantors, payment requests and the ledger
+"""billing: fee schedule, household guarantors, payment requests, ledger, payment plans
 
 Revision ID: 0013
 Revises: 0007
-Create Date: 2026-12-03 15:34:22.418572
+Create Date: 2026-12-03 15:56:39.245512
 
 """
 from alembic import op
@@ -42,6 +42,23 @@ def upgrade():
     sa.PrimaryKeyConstraint('id', name=op.f('pk_household_guarantor')),
     sa.UniqueConstraint('practice_id', 'household_id', name=op.f('uq_household_guarantor_practice_id_household_id'))
     )
+    op.create_table('payment_plan',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('practice_id', sa.Integer(), nullable=False),
+    sa.Column('patient_id', sa.Integer(), nullable=False),
+    sa.Column('total_cents', sa.Integer(), nullable=False),
+    sa.Column('staff_id', sa.Integer(), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('cancelled_at', sa.DateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['patient_id'], ['patient.id'], name=op.f('fk_payment_plan_patient_id_patient')),
+    sa.ForeignKeyConstraint(['practice_id'], ['practice.id'], name=op.f('fk_payment_plan_practice_id_practice')),
+    sa.ForeignKeyConstraint(['staff_id'], ['staff_user.id'], name=op.f('fk_payment_plan_staff_id_staff_user')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_payment_plan'))
+    )
+    with op.batch_alter_table('payment_plan', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_payment_plan_patient_id'), ['patient_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_payment_plan_practice_id'), ['practice_id'], unique=False)
+
     op.create_table('payment_request',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('practice_id', sa.Integer(), nullable=False),
@@ -108,9 +125,30 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_ledger_entry_patient_id'), ['patient_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_ledger_entry_provider_reference'), ['provider_reference'], unique=False)
 
+    op.create_table('plan_installment',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('practice_id', sa.Integer(), nullable=False),
+    sa.Column('plan_id', sa.Integer(), nullable=False),
+    sa.Column('number', sa.Integer(), nullable=False),
+    sa.Column('due_on', sa.Date(), nullable=False),
+    sa.Column('amount_cents', sa.Integer(), nullable=False),
+    sa.Column('payment_request_id', sa.Integer(), nullable=True),
+    sa.ForeignKeyConstraint(['payment_request_id'], ['payment_request.id'], name=op.f('fk_plan_installment_payment_request_id_payment_request')),
+    sa.ForeignKeyConstraint(['plan_id'], ['payment_plan.id'], name=op.f('fk_plan_installment_plan_id_payment_plan')),
+    sa.ForeignKeyConstraint(['practice_id'], ['practice.id'], name=op.f('fk_plan_installment_practice_id_practice')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_plan_installment')),
+    sa.UniqueConstraint('plan_id', 'number', name=op.f('uq_plan_installment_plan_id_number'))
+    )
+    with op.batch_alter_table('plan_installment', schema=None) as batch_op:
+        batch_op.create_index('ix_plan_installment_due', ['practice_id', 'due_on'], unique=False)
+
 
 
 def downgrade():
+    with op.batch_alter_table('plan_installment', schema=None) as batch_op:
+        batch_op.drop_index('ix_plan_installment_due')
+
+    op.drop_table('plan_installment')
     with op.batch_alter_table('ledger_entry', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_ledger_entry_provider_reference'))
         batch_op.drop_index(batch_op.f('ix_ledger_entry_patient_id'))
@@ -123,5 +161,10 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_payment_request_patient_id'))
 
     op.drop_table('payment_request')
+    with op.batch_alter_table('payment_plan', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_payment_plan_practice_id'))
+        batch_op.drop_index(batch_op.f('ix_payment_plan_patient_id'))
+
+    op.drop_table('payment_plan')
     op.drop_table('household_guarantor')
     op.drop_table('fee_schedule')

@@ -124,7 +124,7 @@ def test_a_refund_is_limited_to_its_payment(app, practice):
     accounts.refund_by_staff(practice_id=practice.id, patient_id=patient.id,
                              payment_id=payment.id, amount_cents=2000, note="overpaid",
                              staff_id=staff.id)
-    with pytest.raises(accounts.LedgerInputError, match="At most 10.00"):
+    with pytest.raises(accounts.LedgerInputError, match=r"At most \$10.00"):
         accounts.refund_by_staff(practice_id=practice.id, patient_id=patient.id,
                                  payment_id=payment.id, amount_cents=1001, note="again",
                                  staff_id=staff.id)
