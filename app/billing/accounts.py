@@ -17,8 +17,8 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from app.billing import ledger
-from app.billing.money import dollars
 from app.billing.models import AdjustmentReason, EntryKind, HouseholdGuarantor, LedgerEntry
+from app.billing.money import dollars
 from app.core.clock import utcnow
 from app.core.db import insert_unless_exists
 from app.core.errors import FieldErrors
