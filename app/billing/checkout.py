@@ -52,6 +52,7 @@ class PayPage:
     balance_cents: int
     status: str
     items: list[Item]
+    aging: dict[str, int]
 
 
 def practice_of(request_id: str) -> int | None:
@@ -77,7 +78,7 @@ def open_page(*, practice_id: int, request_id: int) -> PayPage:
              for e in account.entries[-MAX_ITEMS:]]
     page = PayPage(request_id=request.id, practice_name=practice.name,
                    amount_cents=request.amount_cents, balance_cents=account.balance_cents,
-                   status=request.state(now), items=items)
+                   status=request.state(now), items=items, aging=account.aging.as_dict())
     db.session.commit()
     return page
 

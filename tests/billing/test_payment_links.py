@@ -67,6 +67,7 @@ def test_the_page_shows_practice_amount_and_items_and_records_the_opening(
     assert page.status_code == 200
     assert "Lakeside Family Dental" in text and "$120.00" in text
     assert "Visit on 2026-06-01" in text and patient.family_name not in text
+    assert "How long it has been owed" in text and "statement.pdf" in text
     assert db.session.get(PaymentRequest, sent.id).status == "opened"
 
 
