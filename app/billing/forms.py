@@ -32,10 +32,6 @@ class SendLinkForm(FlaskForm):
     next = HiddenField()
 
 
-class CopayForm(FlaskForm):
-    """"Collect copay" on an appointment: nothing to fill in."""
-
-
 class AdjustmentForm(FlaskForm):
     reason = SelectField(_l("Reason"), choices=_reasons)
     direction = SelectField(_l("Effect"), choices=_directions)

@@ -29,7 +29,6 @@ from flask_login import current_user
 from app.billing import accounts, fees, plans, queries, requests, statements
 from app.billing.forms import (
     AdjustmentForm,
-    CopayForm,
     FeeForm,
     PlanForm,
     RefundForm,
@@ -222,7 +221,6 @@ def resend(request_id: int) -> Any:
 @bp.post("/appointments/<id:appointment_id>/copay")
 @requires(Permission.PAYMENT_LINK_SEND)
 def collect_copay(appointment_id: int) -> Any:
-    CopayForm().validate_on_submit()
     try:
         sent = requests.send_copay(practice_id=current_user.practice_id,
                                    appointment_id=appointment_id, staff_id=current_user.id)
