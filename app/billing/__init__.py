@@ -14,6 +14,7 @@ def init_app(app: Flask) -> None:
     from app.billing.public_views import demo_bp
     from app.billing.views import bp as billing_bp
     from app.billing.webhooks import bp as webhooks_bp
+    from app.billing.wording import describe
     from app.core.events import subscribe
     from app.scheduling.events import AppointmentStatusChanged
 
@@ -26,3 +27,4 @@ def init_app(app: Flask) -> None:
     # Pages of lower domains (the appointment's "collect copay", the record's account link)
     # show their billing actions when this is defined, naming billing's endpoints as strings.
     app.jinja_env.globals["billing_screens"] = True
+    app.jinja_env.filters["ledger_text"] = describe

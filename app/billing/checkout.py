@@ -21,6 +21,7 @@ from app.adapters.payments import (
 )
 from app.billing import accounts, payments
 from app.billing.models import PaymentRequest, RequestStatus
+from app.billing.wording import describe
 from app.core.clock import utcnow
 from app.core.tenancy import across_practices
 from app.extensions import db
@@ -74,7 +75,7 @@ def open_page(*, practice_id: int, request_id: int) -> PayPage:
     account = accounts.account(practice_id=practice_id, patient_id=request.patient_id,
                                audited=False)
     zone = accounts.practice_zone(practice_id)
-    items = [Item(e.posted_at.astimezone(zone).date(), e.description, e.amount_cents)
+    items = [Item(e.posted_at.astimezone(zone).date(), describe(e.description), e.amount_cents)
              for e in account.entries[-MAX_ITEMS:]]
     page = PayPage(request_id=request.id, practice_name=practice.name,
                    amount_cents=request.amount_cents, balance_cents=account.balance_cents,

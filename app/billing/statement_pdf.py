@@ -16,6 +16,7 @@ from fpdf import FPDF
 from app.billing.ledger import BUCKETS
 from app.billing.money import dollars
 from app.billing.statements import Statement
+from app.billing.wording import describe
 
 KIND_LABELS = {"charge": "Charge", "insurance_payment": "Insurance payment",
                "adjustment": "Adjustment", "patient_payment": "Patient payment",
@@ -83,7 +84,7 @@ def _lines(pdf: FPDF, statement: Statement) -> None:
     for line in statement.lines:
         pdf.cell(widths[0], 6, line.on.isoformat())
         pdf.cell(widths[1], 6, _latin1(_(KIND_LABELS.get(line.kind, line.kind))))
-        pdf.cell(widths[2], 6, _latin1(line.description))
+        pdf.cell(widths[2], 6, _latin1(describe(line.description)))
         pdf.cell(widths[3], 6, dollars(line.amount_cents), align="R", new_x="LMARGIN",
                  new_y="NEXT")
     pdf.set_font("Helvetica", "B", 10)
