@@ -25,8 +25,7 @@ def visit(practice):  # noqa: ANN001, ANN201
     patient = factories.make_patient(practice)
     appointment = factories.make_appointment(patient, provider, location,
                                              appointment_type=kind, status="arrived")
-    appointment.staff_id = factories.make_staff(practice).id  # who checks it out
-    return appointment
+    return appointment, factories.make_staff(practice).id  # the visit, who checks it out
 
 
 def _entries(patient_id: int) -> list[LedgerEntry]:
@@ -35,9 +34,10 @@ def _entries(patient_id: int) -> list[LedgerEntry]:
 
 
 def test_a_fulfilled_visit_posts_its_fee_once(app, visit):
+    visit, staff_id = visit
     price(db.session.get(AppointmentType, visit.appointment_type_id), fee_cents=15000)
     booking.set_status(appointment_id=visit.id, status="fulfilled", source="staff",
-                       staff_id=visit.staff_id)
+                       staff_id=staff_id)
 
     (entry,) = _entries(visit.patient_id)
     assert (entry.kind, entry.amount_cents, entry.appointment_id) == ("charge", 15000, visit.id)
@@ -47,11 +47,12 @@ def test_a_fulfilled_visit_posts_its_fee_once(app, visit):
 
 
 def test_a_visit_marked_entered_in_error_is_reversed_not_deleted(app, visit):
+    visit, staff_id = visit
     price(db.session.get(AppointmentType, visit.appointment_type_id), fee_cents=9000)
     booking.set_status(appointment_id=visit.id, status="fulfilled", source="staff",
-                       staff_id=visit.staff_id)
+                       staff_id=staff_id)
     booking.set_status(appointment_id=visit.id, status="entered-in-error", source="staff",
-                       staff_id=visit.staff_id)
+                       staff_id=staff_id)
 
     assert [(e.kind, e.amount_cents) for e in _entries(visit.patient_id)] == [
         ("charge", 9000), ("adjustment", -9000)]
@@ -60,8 +61,9 @@ def test_a_visit_marked_entered_in_error_is_reversed_not_deleted(app, visit):
 
 
 def test_an_unpriced_type_posts_nothing(app, visit):
+    visit, staff_id = visit
     booking.set_status(appointment_id=visit.id, status="fulfilled", source="staff",
-                       staff_id=visit.staff_id)
+                       staff_id=staff_id)
     assert _entries(visit.patient_id) == []
 
 
