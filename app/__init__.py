@@ -69,6 +69,7 @@ def _init_packages(app: Flask) -> None:
     """Each package registers its own screens and hooks, the lower layers first (the order is
     ARCHITECTURE.md's; tests/test_package_layers.py checks the imports keep to it)."""
     from app.auditlog import init_app as init_auditlog
+    from app.billing import init_app as init_billing
     from app.fhir import init_app as init_fhir
     from app.home import init_app as init_home
     from app.messaging import init_app as init_messaging
@@ -84,6 +85,7 @@ def _init_packages(app: Flask) -> None:
     init_patients(app)
     init_messaging(app)
     init_scheduling(app)
+    init_billing(app)
     init_fhir(app)
     init_setup(app)
     init_record(app)
@@ -117,6 +119,7 @@ def _select_locale() -> str | None:
 
 def _import_models() -> None:
     """Every model module, so metadata (and Alembic's autogenerate) sees all tables."""
+    from app.billing import models as _billing  # noqa: F401
     from app.fhir import models as _fhir  # noqa: F401
     from app.intake import models as _intake  # noqa: F401
     from app.messaging import models as _messaging  # noqa: F401

@@ -187,6 +187,14 @@ SETTINGS: tuple[Setting, ...] = (
             "Timeout of each call to Twilio or SendGrid."),
     Setting("PAYMENT_PROVIDER", "demo", _choice("demo", "stripe"),
             "demo completes payments locally; stripe uses Stripe Checkout."),
+    Setting("STRIPE_SECRET_KEY", "", _optional(_pattern(r"(sk|rk)_(test|live)_\w+", "sk_test_...")),
+            "Stripe secret (or restricted) key (required when PAYMENT_PROVIDER=stripe)."),
+    Setting("STRIPE_WEBHOOK_SECRET", "", _optional(_pattern(r"whsec_\w+", "whsec_...")),
+            "Signing secret of the Stripe webhook endpoint (PUBLIC_BASE_URL/webhooks/stripe)."),
+    Setting("STRIPE_API_BASE_URL", "", _optional(_url),
+            "Optional: send Stripe API calls to another base URL (a local fake)."),
+    Setting("STATEMENT_MIN_BALANCE", "10", _int(1),
+            "The monthly statement run covers accounts owing at least this many dollars."),
     Setting("EHR_ADAPTER", "none", _choice("none"),
             "EHR the practice syncs with (none: Frontdesk is the system of record)."),
     Setting("BILLING_ADAPTER", "none", _choice("none"),
@@ -253,6 +261,7 @@ PROVIDER_REQUIREMENTS: dict[tuple[str, str], tuple[tuple[str, ...], ...]] = {
                                  ("TWILIO_MESSAGING_SERVICE_SID", "TWILIO_FROM_NUMBER")),
     ("EMAIL_PROVIDER", "sendgrid"): (("SENDGRID_API_KEY",), ("SENDGRID_FROM_EMAIL",),
                                      ("SENDGRID_WEBHOOK_PUBLIC_KEY",)),
+    ("PAYMENT_PROVIDER", "stripe"): (("STRIPE_SECRET_KEY",), ("STRIPE_WEBHOOK_SECRET",)),
 }
 
 

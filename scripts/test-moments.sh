@@ -24,7 +24,7 @@ MOMENTS=(
 )
 # Tests whose outcome depends on the day or the time of day: slots, calendars, booking
 # windows, the waitlist, quiet hours and caps, signed-link expiry, the dashboard's "today",
-# the scheduler's jobs.
+# the scheduler's jobs, billing's aging, link expiry and plan due dates.
 TIME_SENSITIVE=(
   tests/scheduling
   tests/messaging/test_quiet_hours.py
@@ -35,6 +35,10 @@ TIME_SENSITIVE=(
   tests/jobs
   tests/security/test_links.py
   tests/home
+  tests/billing/test_accounts.py
+  tests/billing/test_payment_links.py
+  tests/billing/test_plans.py
+  tests/billing/test_statements.py
 )
 # Not time-sensitive, and the slowest of that folder: the races and the demo's calendar.
 NOT_AGAIN=(

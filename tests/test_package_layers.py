@@ -28,7 +28,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("patients",),
     ("messaging",),
     ("scheduling",),
-    ("intake",),
+    ("intake", "billing"),
     ("fhir",),
     ("jobs", "demo"),
     ("setup", "record", "auditlog", "home"),

@@ -16,6 +16,7 @@ from sqlalchemy import select
 from app.core.clock import utcnow
 from app.demo import data
 from app.demo.appointments import Staffing, build_appointments
+from app.demo.billing import build_billing
 from app.demo.hours import build_schedules, build_working_hours, offer_appointment_types
 from app.demo.intake import build_intake_forms
 from app.demo.people import create_patients
@@ -150,6 +151,10 @@ def _build(rng: random.Random, now: datetime) -> SeedSummary:
     form_responses = build_intake_forms(
         rng=rng, practice_id=practice.id,
         patients=[p for group in roster.by_place.values() for p in group], now=now)
+    db.session.add_all(build_billing(
+        rng=rng, practice_id=practice.id, types=types, appointments=appointments,
+        patients=[p for group in roster.by_place.values() for p in group],
+        zones={place.id: ZoneInfo(place.timezone) for place in locations.values()}))
 
     summary = SeedSummary(
         practice_name=practice.name, locations=len(locations), providers=len(staffing),

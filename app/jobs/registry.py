@@ -83,6 +83,27 @@ def _expire_waitlist_offers() -> int:
     return _for_each_practice(expire_offers)
 
 
+def _expire_payment_requests() -> int:
+    from app.billing.requests import expire_due
+    from app.core.tenancy import current_practice_id
+
+    return _for_each_practice(lambda: expire_due(practice_id=current_practice_id()))
+
+
+def _send_statements() -> int:
+    from app.billing.statements import monthly_run
+    from app.core.tenancy import current_practice_id
+
+    return _for_each_practice(lambda: monthly_run(practice_id=current_practice_id()))
+
+
+def _remind_payment_plans() -> int:
+    from app.billing.plans import send_due_reminders
+    from app.core.tenancy import current_practice_id
+
+    return _for_each_practice(lambda: send_due_reminders(practice_id=current_practice_id()))
+
+
 JOBS: tuple[Job, ...] = (
     Job("sign-in-attempts", _prune_sign_in_attempts, every=timedelta(hours=1),
         description="delete staff sign-in attempts too old for any lockout to count"),
@@ -90,4 +111,11 @@ JOBS: tuple[Job, ...] = (
         description="delete staff sessions ended or expired more than a day ago"),
     Job("waitlist-offers", _expire_waitlist_offers, every=timedelta(minutes=1),
         description="expire unanswered waitlist offers; offer their slots to the next batch"),
+    Job("payment-requests", _expire_payment_requests, every=timedelta(minutes=15),
+        description="mark payment links past their end, unpaid, expired (staff re-send them)"),
+    Job("payment-plans", _remind_payment_plans, every=timedelta(hours=1),
+        description="send the payment link of each plan installment due within 3 days"),
+    Job("statements", _send_statements, cron="0 16 1-3 * *",
+        description="send this month's statement link to accounts owing at least "
+                    "STATEMENT_MIN_BALANCE (once a month each)"),
 )

@@ -63,6 +63,7 @@ _FRONT_DESK = frozenset({
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.FRONT_DESK: _FRONT_DESK,
     Role.MANAGER: _FRONT_DESK | {Permission.REPORTS_VIEW, Permission.DENIALS_WORK,
+                                 Permission.BALANCE_ADJUST,
                                  Permission.CALENDARS_MANAGE, Permission.PRACTICE_SETTINGS},
     Role.BILLING: frozenset({
         Permission.DASHBOARD_VIEW, Permission.PATIENT_VIEW, Permission.BALANCE_VIEW,

@@ -208,6 +208,20 @@ def test_some_patients_answered_the_intake_form(db) -> None:
     assert answers["subject"] == {"reference": f"Patient/{responses[0].patient_id}"}
 
 
+def test_the_practice_has_fees_and_balances_of_every_age(db) -> None:
+    from app.billing import ledger
+    from app.billing.models import FeeSchedule, LedgerEntry
+
+    assert db.session.execute(select(func.count()).select_from(FeeSchedule)).scalar_one() == 5
+    entries = db.session.execute(select(LedgerEntry)).scalars().all()
+    assert {e.kind for e in entries} == {"charge", "insurance_payment", "patient_payment"}
+    by_account: dict[int, list[ledger.Line]] = defaultdict(list)
+    for e in entries:
+        by_account[e.guarantor_id].append(ledger.Line(e.amount_cents, e.posted_at.date()))
+    owing = [ledger.aging(lines, today=utcnow().date()) for lines in by_account.values()]
+    assert any(a.current > 0 for a in owing) and any(a.days_31_60 > 0 for a in owing)
+
+
 def test_demo_staff_sign_in_with_the_demo_password(client) -> None:
     for email in DEMO_EMAILS:
         response = client.post("/sign-in", data={"email": email, "password": DEMO_PASSWORD})

@@ -9,7 +9,9 @@ SAMPLE = {"practice": {"name": "Lakeside Family Dental", "phone": "(312) 555-010
           # what slot-offering templates (waitlist) receive
           "when": "Tue Mar 3, 3:00 PM", "provider": "Dr. Ana Rivera", "location": "Chicago",
           # what the self-scheduling one-time code receives
-          "code": "123456", "minutes": 10}
+          "code": "123456", "minutes": 10,
+          # what billing's payment link and receipt receive
+          "amount": "$120.00", "url": "http://localhost/p/token", "paid_on": "2026-06-10"}
 
 
 def test_every_sms_template_names_the_practice_and_no_clinical_detail(app):

@@ -48,7 +48,8 @@ def two(app: Flask) -> tuple[Seeded, Seeded]:
 
 
 # Links to a record in a staff page, by URL prefix -> the URL argument naming that record.
-LINKS = {"patients": "patient_id", "schedule/appointments": "appointment_id",
+LINKS = {"patients": "patient_id", "billing/patients": "patient_id",
+         "schedule/appointments": "appointment_id",
          "admin/users": "user_id", "settings/calendars/providers": "provider_id",
          "settings/calendars/types": "appointment_type_id"}
 
@@ -98,7 +99,8 @@ def _list_urls(a: Seeded) -> list[str]:
         f"&patient_id={ids['patient_id']}",
         "/settings/calendars", "/admin/users", "/admin/audit",
         f"/admin/audit?patient_id={ids['patient_id']}", "/admin/audit?action=patient.view",
-        "/admin/audit/export.csv", "/dev/outbox",
+        "/admin/audit/export.csv", "/dev/outbox", "/billing/", "/billing/requests",
+        "/billing/fees",
     ]
 
 
@@ -169,6 +171,11 @@ def test_changes_sent_with_practice_a_ids_change_nothing_of_practice_a(app, two)
         f"/patients/{ids['patient_id']}/consent": {
             "channel": "sms", "purpose": "marketing", "granted": "yes", "reason": "asked"},
         f"/patients/{ids['patient_id']}/messages/{ids['message_id']}/opt-out": {},
+        f"/billing/patients/{ids['patient_id']}/adjustments": {
+            "reason": "discount", "direction": "lower", "amount": "10", "note": "not ours"},
+        f"/billing/patients/{ids['patient_id']}/links": {"kind": "amount", "amount": "5"},
+        f"/billing/appointments/{ids['appointment_id']}/copay": {},
+        f"/billing/requests/{ids['request_id']}/resend": {},
         "/schedule/waitlist": {"patient_id": ids["patient_id"],
                                "appointment_type_id": ids["appointment_type_id"],
                                "location_id": ids["location_id"]},

@@ -16,6 +16,8 @@ from datetime import date, time, timedelta
 from flask import Flask
 from sqlalchemy import select
 
+from app.billing import accounts
+from app.billing.models import EntryKind, PaymentRequest
 from app.core.clock import utcnow
 from app.core.tenancy import PracticeScoped, across_practices, acting_for
 from app.extensions import db
@@ -106,6 +108,13 @@ def seed(name: str, number: str, mark: str) -> Seeded:
                            invited_by_id=seeded.staff["admin"])
         invitation_id = db.session.execute(select(StaffInvitation.id).where(
             StaffInvitation.practice_id == practice.id)).scalar_one()
+        accounts.post(patient=patients[-1], kind=EntryKind.CHARGE, amount_cents=5000,
+                      description=f"{mark} Visit".strip())
+        request = PaymentRequest(practice_id=practice.id, patient_id=patients[-1].id,
+                                 guarantor_id=patients[-1].id, kind="balance",
+                                 amount_cents=5000, channel="sms", provider="demo",
+                                 expires_at=utcnow() + timedelta(days=7))
+        db.session.add(request)
         db.session.commit()
     seeded.schedule_id = db.session.execute(select(Schedule.id).where(
         Schedule.practice_id == practice.id, Schedule.provider_id == provider.id)).scalar_one()
@@ -116,6 +125,7 @@ def seed(name: str, number: str, mark: str) -> Seeded:
         "appointment_type_id": kind.id, "message_id": message.id, "entry_id": entry.id,
         "exception_id": exception.id, "user_id": seeded.staff["admin"],
         "staff_id": seeded.staff["admin"], "invitation_id": invitation_id,
+        "request_id": request.id,
     }
     return seeded
 

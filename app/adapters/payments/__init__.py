@@ -1,0 +1,13 @@
+"""Payment providers: ``get_payment_provider(settings)`` picks one by ``PAYMENT_PROVIDER``."""
+
+from app.adapters.payments import demo, stripe_checkout  # noqa: F401  (each registers itself)
+from app.adapters.payments.base import (
+    CheckoutRequest,
+    CheckoutSession,
+    PaymentProvider,
+    PaymentProviderError,
+    get_payment_provider,
+)
+
+__all__ = ["CheckoutRequest", "CheckoutSession", "PaymentProvider", "PaymentProviderError",
+           "get_payment_provider"]
