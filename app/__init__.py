@@ -71,6 +71,7 @@ def _init_packages(app: Flask) -> None:
     from app.auditlog import init_app as init_auditlog
     from app.fhir import init_app as init_fhir
     from app.home import init_app as init_home
+    from app.inbox import init_app as init_inbox
     from app.messaging import init_app as init_messaging
     from app.patients import init_app as init_patients
     from app.record import init_app as init_record
@@ -84,6 +85,7 @@ def _init_packages(app: Flask) -> None:
     init_patients(app)
     init_messaging(app)
     init_scheduling(app)
+    init_inbox(app)
     init_fhir(app)
     init_setup(app)
     init_record(app)
@@ -118,6 +120,7 @@ def _select_locale() -> str | None:
 def _import_models() -> None:
     """Every model module, so metadata (and Alembic's autogenerate) sees all tables."""
     from app.fhir import models as _fhir  # noqa: F401
+    from app.inbox import models as _inbox  # noqa: F401
     from app.intake import models as _intake  # noqa: F401
     from app.messaging import models as _messaging  # noqa: F401
     from app.patients import models as _patients  # noqa: F401

@@ -14,7 +14,8 @@ transaction committed once at the end:
    * opt-in keyword (START, UNSTOP, YES while opted out) → restore consent and confirm;
    * HELP / INFO → queue the CTIA help reply;
    * a registered intent handler (``messaging.intents``) that takes it;
-   * otherwise the shared inbox: the conversation is marked unread (and reopened).
+   * otherwise the shared inbox: the conversation is marked unread for every staff member
+     (``last_inbound_at``) and reopened (closed or snoozed).
 
 Decisions:
 
@@ -25,6 +26,8 @@ Decisions:
   revocation ("please stop texting me"). That last one is left unread for staff with a
   one-click action (FCC 24-24), which calls ``consent.record`` with source ``staff``; the text
   itself revokes nothing because the phrases are heuristics. Plain inbox messages have none.
+  A likely opt-out also sets ``Message.needs_staff_action`` (the inbox's "needs action"; an
+  intent handler may set it too on a reply it could not act on).
 * Auto-replies are queued with the idempotency key ``reply:<inbound id>:<kind>``, so one
   inbound message can never cause two.
 * A sender that is not a phone number (a short code, an alphanumeric id) is stored as sent and
@@ -190,10 +193,13 @@ def _receive(practice: Practice, *, message_sid: str, sender: str, body: str
     message = db.session.get(Message, message_id)
     outcome = _route(message, practice, patients, conversation)
     message.status_reason = None if outcome is Outcome.INBOX else outcome.value
+    message.needs_staff_action = message.needs_staff_action or outcome is Outcome.LIKELY_OPT_OUT
     conversation.last_message_at = now
     if outcome in _UNREAD:
         conversation.unread = True
+        conversation.last_inbound_at = now
         conversation.closed = False
+        conversation.snoozed_until = None
     for patient in patients:
         audit.record(RECEIVE_ACTION, patient_id=patient.id, object_type="message",
                      object_id=message.id, detail={"channel": "sms", "routed": outcome.value})
