@@ -24,6 +24,7 @@ from app.messaging.models import (
     ConversationRead,
     Direction,
     Message,
+    MessageStatus,
     conversation_patient,
 )
 from app.patients.models import Patient
@@ -216,7 +217,8 @@ def _rows(conversations: list[Conversation], staff_id: int, now: datetime
             .where(conversation_patient.c.conversation_id.in_(ids))):
         names.setdefault(conversation_id, []).append((patient.id, patient.full_name))
     latest = select(Message.conversation_id, func.max(Message.id).label("id")).where(
-        Message.conversation_id.in_(ids)).group_by(Message.conversation_id).subquery()
+        Message.conversation_id.in_(ids), Message.status != MessageStatus.CANCELLED
+    ).group_by(Message.conversation_id).subquery()
     last = {m.conversation_id: m for m in db.session.execute(
         select(Message).join(latest, latest.c.id == Message.id)).scalars()}
     unread = set(db.session.execute(select(Conversation.id).where(
