@@ -61,6 +61,7 @@ class Item:
     author: str | None = None
     needs_action: bool = False
     media_ids: list[int] = field(default_factory=list)
+    media_waiting: list[str] = field(default_factory=list)  # not fetched yet: the reason
     cancellable: bool = False
 
 
@@ -175,18 +176,23 @@ def _when(message: Message) -> datetime:
 
 def _items(messages: list[Message], conversation_id: int, zone: ZoneInfo) -> list[Item]:
     media: dict[int, list[int]] = {}
-    for media_id, message_id in db.session.execute(
-            select(MessageMedia.id, MessageMedia.message_id)
-            .where(MessageMedia.message_id.in_([m.id for m in messages] or [-1]),
-                   MessageMedia.content.is_not(None)).order_by(MessageMedia.position)):
-        media.setdefault(message_id, []).append(media_id)
+    waiting: dict[int, list[str]] = {}
+    for media_id, message_id, stored, error in db.session.execute(
+            select(MessageMedia.id, MessageMedia.message_id, MessageMedia.content.is_not(None),
+                   MessageMedia.fetch_error)
+            .where(MessageMedia.message_id.in_([m.id for m in messages] or [-1]))
+            .order_by(MessageMedia.position)):
+        if stored:
+            media.setdefault(message_id, []).append(media_id)
+        else:
+            waiting.setdefault(message_id, []).append(error or "")
     items = [Item(kind="message", id=m.id, at=_when(m).astimezone(zone), direction=m.direction,
                   channel=m.channel, body=m.body or "", subject=m.subject, status=m.status,
                   status_reason=m.status_reason, error_code=m.error_code,
                   automated=m.direction == Direction.OUTBOUND and (
                       m.template is not None or m.purpose != Purpose.CONVERSATION),
                   author=_staff_name(m.sent_by_staff_id), needs_action=m.needs_staff_action,
-                  media_ids=media.get(m.id, []),
+                  media_ids=media.get(m.id, []), media_waiting=waiting.get(m.id, []),
                   cancellable=(m.status == MessageStatus.SCHEDULED
                                and m.sent_by_staff_id is not None))
              for m in messages]
