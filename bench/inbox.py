@@ -5,7 +5,9 @@ app's own cost, without HTTP), after a warm-up, median and p95 of:
 - the first inbox page (open conversations by last activity, 30 rows, unread per staff
   member, the tab's unread count),
 - a search by phone: the page for a posted search token (blind index → patient →
-  conversation), and the POST that makes the token plus that page.
+  conversation), and the POST that makes the token plus that page;
+- as the ceiling in the same run, a signed-in page that reads no data (the session lookup,
+  its touch and a render: what every staff request costs).
 
     .venv/bin/python -m bench.inbox [--database URL] [--runs 50]
 
@@ -25,6 +27,7 @@ from datetime import timedelta
 
 import psycopg
 from sqlalchemy import insert, select, text
+from sqlalchemy.engine import make_url
 
 from app import create_app
 from app.core.clock import utcnow
@@ -133,25 +136,35 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--database", default=DEFAULT_DATABASE)
     parser.add_argument("--runs", type=int, default=50)
+    parser.add_argument("--reuse", action="store_true",
+                        help="time the database a previous run seeded (seeding takes minutes)")
     args = parser.parse_args()
-    url = fresh_database(args.database)
+    url = (make_url(args.database).set(drivername="postgresql+psycopg").render_as_string(
+        hide_password=False) if args.reuse else fresh_database(args.database))
     app = create_app({"DATABASE_URL": url, "LOG_LEVEL": "WARNING", "WTF_CSRF_ENABLED": False})
     with app.app_context():
         began = clock.perf_counter()
-        practice_id, numbers = seed(url)
-        print(f"seeded in {clock.perf_counter() - began:.0f} s", file=sys.stderr)
-        user = factories.make_staff(db.session.get(Practice, practice_id))
+        if args.reuse:
+            practice_id = db.session.execute(select(Practice.id)).scalar_one()
+            numbers = [phone(n) for n in range(CONVERSATIONS)]
+        else:
+            practice_id, numbers = seed(url)
+            print(f"seeded in {clock.perf_counter() - began:.0f} s", file=sys.stderr)
+        user = factories.make_staff(db.session.get(Practice, practice_id),
+                                    email=f"bench{clock.time_ns()}@clinic.example")
         client = app.test_client()
         client.post("/sign-in", data={"email": user.email, "password": factories.STAFF_PASSWORD})
         first = client.get("/inbox")
         assert first.status_code == 200 and first.get_data(as_text=True).count(
-            'class="inbox-row') == 30, first.status_code
+            "data-conversation=") == 30, first.status_code
         wanted = numbers[CONVERSATIONS // 2 + 1]
         token_url = client.post("/inbox/search", data={"q": wanted}).headers["Location"]
         found = client.get(token_url).get_data(as_text=True)
-        assert found.count('class="inbox-row') == 1, "the search should find one conversation"
+        assert found.count("data-conversation=") == 1, "the search should find one conversation"
         conversations = db.session.execute(select(db.func.count(Conversation.id))).scalar_one()
         print(f"{conversations:,} conversations, {MESSAGES:,} messages")
+        print(line("ceiling: a signed-in page with no data (/account/password)",
+                   timed(lambda: client.get("/account/password"), args.runs)))
         print(line("first inbox page", timed(lambda: client.get("/inbox"), args.runs)))
         print(line("search by phone, the token's page",
                    timed(lambda: client.get(token_url), args.runs)))

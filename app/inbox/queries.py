@@ -132,12 +132,21 @@ def _filtered(practice_id: int, staff_id: int, chosen: ListFilter, now: datetime
             Appointment.location_id == chosen.location_id)
         stmt = stmt.where(Conversation.id.in_(visits_there))
     if patient_ids is not None:
-        linked = select(conversation_patient.c.conversation_id).where(
-            conversation_patient.c.patient_id.in_(patient_ids or [-1]))
-        by_contact = (Conversation.contact_index.in_(contact_indexes) if contact_indexes
-                      else false())
-        stmt = stmt.where(or_(Conversation.id.in_(linked), by_contact))
+        stmt = stmt.where(Conversation.id.in_(
+            _searched(practice_id, patient_ids, contact_indexes) or [-1]))
     return stmt
+
+
+def _searched(practice_id: int, patient_ids: list[int], contact_indexes: list[str]
+              ) -> list[int]:
+    """The conversations a search found, as ids: a short list the database looks up by
+    key, instead of testing every conversation in activity order against the search."""
+    linked = select(conversation_patient.c.conversation_id).where(
+        conversation_patient.c.patient_id.in_(patient_ids or [-1]))
+    by_contact = select(Conversation.id).where(
+        Conversation.practice_id == practice_id,
+        Conversation.contact_index.in_(contact_indexes) if contact_indexes else false())
+    return list(db.session.execute(linked.union(by_contact)).scalars())
 
 
 def encode_cursor(at: datetime, conversation_id: int) -> str:
@@ -173,12 +182,14 @@ def conversation_page(*, practice_id: int, staff_id: int, chosen: ListFilter,
         stmt = stmt.where(or_(Conversation.last_message_at < at,
                               and_(Conversation.last_message_at == at,
                                    Conversation.id < after_id)))
-    conversations = list(db.session.execute(
-        stmt.order_by(Conversation.last_message_at.desc(), Conversation.id.desc())
-        .limit(PAGE_SIZE + 1)).scalars())
-    more = len(conversations) > PAGE_SIZE
-    conversations = conversations[:PAGE_SIZE]
-    rows, shown = _rows(conversations, staff_id, now)
+    found_rows = list(db.session.execute(
+        stmt.add_columns(unread_for(staff_id).label("unread"), needs_action().label("flagged"))
+        .order_by(Conversation.last_message_at.desc(), Conversation.id.desc())
+        .limit(PAGE_SIZE + 1)).all())
+    more = len(found_rows) > PAGE_SIZE
+    found_rows = found_rows[:PAGE_SIZE]
+    conversations = [row[0] for row in found_rows]
+    rows, shown = _rows(found_rows, staff_id, now)
     last = conversations[-1] if conversations else None
     page = ListPage(rows=rows, next_cursor=encode_cursor(last.last_message_at, last.id)
                     if more and last else None,
@@ -205,45 +216,45 @@ def unread_count(*, practice_id: int, staff_id: int) -> int:
     return db.session.execute(select(func.count()).select_from(unread.subquery())).scalar_one()
 
 
-def _rows(conversations: list[Conversation], staff_id: int, now: datetime
-          ) -> tuple[list[ListRow], list[int]]:
+def _rows(found: list, staff_id: int, now: datetime) -> tuple[list[ListRow], list[int]]:
+    """The list's rows from (conversation, unread, flagged) results: names and the latest
+    message in one query each, decrypting only the columns shown."""
+    conversations = [c for c, _unread, _flagged in found]
     ids = [c.id for c in conversations]
     if not ids:
         return [], []
     names: dict[int, list[tuple[int, str]]] = {}
-    for conversation_id, patient in db.session.execute(
-            select(conversation_patient.c.conversation_id, Patient)
+    for conversation_id, patient_id, given, family in db.session.execute(
+            select(conversation_patient.c.conversation_id, Patient.id, Patient.given_name,
+                   Patient.family_name)
             .join(Patient, Patient.id == conversation_patient.c.patient_id)
-            .where(conversation_patient.c.conversation_id.in_(ids))):
-        names.setdefault(conversation_id, []).append((patient.id, patient.full_name))
+            .where(conversation_patient.c.conversation_id.in_(ids))
+            .order_by(Patient.id)):
+        names.setdefault(conversation_id, []).append((patient_id, f"{given} {family}"))
     latest = select(Message.conversation_id, func.max(Message.id).label("id")).where(
         Message.conversation_id.in_(ids), Message.status != MessageStatus.CANCELLED
     ).group_by(Message.conversation_id).subquery()
-    last = {m.conversation_id: m for m in db.session.execute(
-        select(Message).join(latest, latest.c.id == Message.id)).scalars()}
-    unread = set(db.session.execute(select(Conversation.id).where(
-        Conversation.id.in_(ids), unread_for(staff_id))).scalars())
-    flagged = set(db.session.execute(select(Message.conversation_id).where(
-        Message.conversation_id.in_(ids), Message.needs_staff_action.is_(True))).scalars())
+    last = {conversation_id: (body, direction) for conversation_id, body, direction in
+            db.session.execute(select(Message.conversation_id, Message.body, Message.direction)
+                               .join(latest, latest.c.id == Message.id))}
+    assigned = {c.assigned_staff_id for c in conversations} - {None}
     staff = dict(db.session.execute(select(StaffUser.id, StaffUser.display_name).where(
-        StaffUser.id.in_({c.assigned_staff_id for c in conversations} - {None}))).all())
+        StaffUser.id.in_(assigned))).all()) if assigned else {}
     rows = []
-    for c in conversations:
-        message = last.get(c.id)
+    for c, unread, flagged in found:
+        body, direction = last.get(c.id, (None, None))
         rows.append(ListRow(
             id=c.id, channel=c.channel, names=[name for _, name in names.get(c.id, [])],
-            preview=_preview(message), last_direction=message.direction if message else None,
-            last_at=c.last_message_at, unread=c.id in unread, needs_action=c.id in flagged,
+            preview=_preview(body, direction), last_direction=direction,
+            last_at=c.last_message_at, unread=bool(unread), needs_action=bool(flagged),
             assigned_staff=staff.get(c.assigned_staff_id), assigned_team=c.assigned_team,
             status=conversation_status(c, now)))
     shown = sorted({pid for entries in names.values() for pid, _ in entries})
     return rows, shown
 
 
-def _preview(message: Message | None) -> str:
-    if message is None:
-        return ""
-    text = " ".join((message.body or "").split())
-    if not text and message.direction == Direction.INBOUND:
+def _preview(body: str | None, direction: str | None) -> str:
+    text = " ".join((body or "").split())
+    if not text and direction == Direction.INBOUND:
         return "📷"
     return text[:120]

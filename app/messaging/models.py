@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Boolean, Column, ForeignKey, Index, Integer, String, Table
+from sqlalchemy import Boolean, Column, ForeignKey, Index, Integer, String, Table, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.core.clock import utcnow
@@ -87,7 +87,11 @@ class Message(PracticeScoped, db.Model):
     """Every message in and out. Outbound rows are the transactional outbox: written in the
     same transaction as the event that causes them, then sent by ``flask worker``."""
 
-    __table_args__ = (Index("ix_message_due", "status", "send_at"),)
+    __table_args__ = (Index("ix_message_due", "status", "send_at"),
+                      # the inbox's "needs action": few rows, found per conversation
+                      Index("ix_message_needs_staff_action", "conversation_id",
+                            postgresql_where=text("needs_staff_action"),
+                            sqlite_where=text("needs_staff_action")))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     practice_id: Mapped[int] = mapped_column(ForeignKey("practice.id"), index=True)

@@ -110,6 +110,9 @@ def upgrade():
     with op.batch_alter_table('message', schema=None) as batch_op:
         batch_op.add_column(sa.Column('needs_staff_action', sa.Boolean(), nullable=False,
                                       server_default=sa.false()))
+        batch_op.create_index('ix_message_needs_staff_action', ['conversation_id'], unique=False,
+                              postgresql_where=sa.text('needs_staff_action'),
+                              sqlite_where=sa.text('needs_staff_action'))
     # A text flagged as a likely opt-out waits for staff: it needs action.
     op.execute("UPDATE message SET needs_staff_action = TRUE "
                "WHERE direction = 'inbound' AND status_reason = 'likely_opt_out'")
@@ -120,6 +123,7 @@ def upgrade():
 
 def downgrade():
     with op.batch_alter_table('message', schema=None) as batch_op:
+        batch_op.drop_index('ix_message_needs_staff_action')
         batch_op.drop_column('needs_staff_action')
 
     with op.batch_alter_table('conversation', schema=None) as batch_op:
