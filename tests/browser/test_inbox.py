@@ -86,7 +86,8 @@ def test_a_text_arrives_is_answered_with_a_canned_reply_and_delivered(
                                                      public_base_url="http://localhost"))
     assert stats.sent == 1
     sent = db.session.execute(select(Message).where(
-        Message.body == "Hi Olivia, parking is free.")).scalar_one()
+        Message.sent_by_staff_id == user.id)).scalar_one()
+    assert sent.body == "Hi Olivia, parking is free."
     status = post_twilio(client, f"/webhooks/twilio/status?m={sent.id}", {
         "MessageSid": sent.provider_message_id, "MessageStatus": "delivered",
         "AccountSid": "AC" + "a1" * 16, "To": PATIENT_PHONE})
