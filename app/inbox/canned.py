@@ -1,6 +1,7 @@
 """Canned replies: texts managers keep for the composer, with variables filled in for the
 conversation's patient when inserted: ``{first_name}``, ``{next_appointment}`` (its day and
-time in the location's zone) and ``{practice_phone}``. An unknown ``{name}`` is refused when
+time in the location's zone), ``{practice_phone}`` and ``{booking_link}`` (the online booking
+page, the panel's "send the booking link"). An unknown ``{name}`` is refused when
 the reply is saved, so no patient ever receives a raw placeholder."""
 
 from __future__ import annotations
@@ -19,8 +20,9 @@ from app.inbox.models import CannedReply
 from app.inbox.threads import get_conversation, linked_patients
 from app.practice.models import Practice
 from app.scheduling.queries import upcoming_appointments
+from app.web.public_url import public_url
 
-VARIABLES = ("first_name", "next_appointment", "practice_phone")
+VARIABLES = ("first_name", "next_appointment", "practice_phone", "booking_link")
 MAX_TITLE = 80
 MAX_BODY = 1600
 _PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
@@ -88,7 +90,7 @@ def filled(*, practice_id: int, conversation_id: int, reply_id: int) -> str:
     patients = linked_patients(conversation.id)
     practice = db.session.get_one(Practice, practice_id)
     values = {"practice_phone": phones.display(practice.phone), "first_name": "",
-              "next_appointment": ""}
+              "next_appointment": "", "booking_link": public_url("book.start")}
     if patients:
         values["first_name"] = patients[0].given_name
         upcoming = upcoming_appointments(patient_id=patients[0].id, limit=1)

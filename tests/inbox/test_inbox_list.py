@@ -37,9 +37,14 @@ def test_a_new_text_is_unread_for_every_staff_member_until_each_opens_it(
     assert "Can I move my cleaning?" in opened.get_data(as_text=True)
     assert patient.full_name not in alice.get("/inbox?view=unread").get_data(as_text=True)
     assert patient.full_name in bob.get("/inbox?view=unread").get_data(as_text=True)
-    # the home page's count is a way in
-    home = alice.get("/").get_data(as_text=True)
-    assert "/inbox?view=unread" in home
+    # the home page's count is each staff member's own, and a way in
+    def home_count(client) -> str:
+        page = client.get("/").get_data(as_text=True)
+        assert "/inbox?view=unread" in page
+        return re.search(r'Unread conversations</a></p>\s*<p class="stat-value">(\S+)</p>',
+                         page).group(1)
+
+    assert (home_count(alice), home_count(bob)) == ("0", "1")
 
 
 def test_opening_a_conversation_is_audited_with_its_patients(client, patient, staff_client):

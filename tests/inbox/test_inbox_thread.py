@@ -140,7 +140,8 @@ def test_a_canned_reply_is_filled_for_the_patient(client, practice, patient, sta
                                                   login):
     manager = login("manager")
     response = manager.post("/inbox/canned", data={
-        "title": "Parking", "body": "Hi {first_name}, call us at {practice_phone}."})
+        "title": "Parking",
+        "body": "Hi {first_name}, call us at {practice_phone} or book at {booking_link}"})
     assert response.status_code == 302
     refused = manager.post("/inbox/canned", data={"title": "Bad", "body": "Hi {name}"})
     assert refused.status_code == 400 and "Unknown variable {name}" in refused.get_data(
@@ -150,7 +151,8 @@ def test_a_canned_reply_is_filled_for_the_patient(client, practice, patient, sta
     assert alice.get("/inbox/canned").status_code == 403
     reply_id = db.session.execute(select(CannedReply.id)).scalar_one()
     filled = alice.get(f"/inbox/c/{conversation_id()}/canned?canned={reply_id}")
-    assert "Hi Olivia, call us at (312) 555-0100." in filled.get_data(as_text=True)
+    assert ("Hi Olivia, call us at (312) 555-0100 or book at http://localhost/book/"
+            in filled.get_data(as_text=True))
 
 
 def test_two_staff_in_one_conversation_see_each_other(client, patient, staff_client):
