@@ -153,3 +153,23 @@ def test_two_staff_in_one_conversation_see_the_collision_warning(
             f"{bob.display_name} is typing a reply", timeout=LIVE)
     finally:
         other.close()
+
+
+def test_keyboard_moves_between_conversations_assigns_and_closes(page, client, practice,
+                                                                 patient):
+    _text_in(client, "First question")
+    _text_in(client, "Second question", From="+13125550166")
+    user = factories.make_staff(practice, role="front_desk")
+    _sign_in(page, user)
+    page.goto("/inbox")
+    page.keyboard.press("j")
+    expect(page.locator(".thread-items")).to_contain_text("Second question")
+    page.keyboard.press("j")
+    expect(page.locator(".thread-items")).to_contain_text("First question")
+    page.keyboard.press("k")
+    expect(page.locator(".thread-items")).to_contain_text("Second question")
+    page.keyboard.press("a")
+    expect(page.locator(".thread-head")).to_contain_text(f"Assigned to {user.display_name}")
+    page.keyboard.press("e")
+    expect(page.locator(".thread-head")).to_contain_text("Closed")
+    expect(page.locator(".inbox-row")).to_have_count(1)
