@@ -197,3 +197,29 @@ def test_opted_out_state_comes_from_the_ledger(client, patient, practice, staff_
     _, alice = staff_client()
     page = alice.get(f"/inbox/c/{conversation_id()}").get_data(as_text=True)
     assert "This number opted out of texts (Carrier block)" in page
+
+
+def test_the_patient_panel_shows_visits_and_confirms_one(client, practice, patient,
+                                                         staff_client):
+    location = factories.make_location(practice, name="Lakeside North")
+    provider = factories.make_provider(practice, locations=[location])
+    visit = factories.make_appointment(patient, provider, location,
+                                       start_at=utcnow() + timedelta(days=3))
+    past = factories.make_appointment(patient, provider, location,
+                                      start_at=utcnow() - timedelta(days=30),
+                                      status="fulfilled")
+    text_in(client, "Yes I'll be there")
+    _, alice = staff_client()
+    cid = conversation_id()
+    page = alice.get(f"/inbox/c/{cid}").get_data(as_text=True)
+    panel = page.split('class="patient-panel"', 1)[1]
+    assert "Upcoming visits" in panel and "Lakeside North" in panel
+    assert f"/schedule/appointments/{visit.id}" in panel
+    response = alice.post(f"/inbox/c/{cid}/visits/{visit.id}/confirm")
+    assert response.status_code == 302
+    db.session.refresh(visit)
+    assert visit.patient_status == "accepted"
+    assert "Confirmed" in alice.get(f"/inbox/c/{cid}").get_data(as_text=True).split(
+        'class="patient-panel"', 1)[1]
+    # a past visit, or one of another patient, is not confirmed from here
+    assert alice.post(f"/inbox/c/{cid}/visits/{past.id}/confirm").status_code == 404
