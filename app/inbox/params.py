@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import abort, request
 from flask_babel import gettext as _
@@ -58,4 +58,8 @@ def local_moment(raw: str | None, *, zone: str, field: str) -> datetime | None:
                                ) from None
     if naive.tzinfo is not None:
         raise LocalTimeRefused({field: _("Use a date and time, e.g. 2027-03-01 09:00.")})
-    return naive.replace(tzinfo=ZoneInfo(zone))
+    try:
+        return naive.replace(tzinfo=ZoneInfo(zone))
+    except (ZoneInfoNotFoundError, ValueError):
+        raise LocalTimeRefused({field: _("Reload the page and choose the time again.")}
+                               ) from None

@@ -90,6 +90,18 @@ def test_a_send_time_in_the_past_is_refused(client, patient, staff_client):
     assert staff_replies() == []
 
 
+def test_a_send_time_in_a_made_up_zone_is_refused_not_a_500(client, patient, staff_client):
+    text_in(client, "Hi")
+    _, alice = staff_client()
+    for zone in ("Mars/Olympus", "../../etc/passwd"):
+        response = alice.post(f"/inbox/c/{conversation_id()}/reply", data={
+            "body": "x", "token": TOKEN, "zone": zone, "send_at": "2031-01-01T09:00"},
+            follow_redirects=True)
+        assert response.status_code == 200
+        assert "Reload the page and choose the time again." in response.get_data(as_text=True)
+    assert staff_replies() == []
+
+
 def test_an_internal_note_shows_as_a_note_and_is_never_sent(client, patient, staff_client):
     text_in(client, "Hi")
     _, alice = staff_client()
