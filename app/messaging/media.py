@@ -59,6 +59,7 @@ def fetch_pending(*, fetch: Fetch, limit: int = 20) -> int:
                     ~MessageMedia.fetch_error.startswith(PERMANENT)),
                 MessageMedia.created_at >= utcnow() - RETRY_FOR)
             .order_by(MessageMedia.id).limit(limit)).all())
+    db.session.commit()  # end the read: the worker holds no transaction between rounds
     stored = 0
     for media_id, practice_id in pending:
         with acting_for(practice_id):

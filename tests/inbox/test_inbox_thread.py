@@ -19,6 +19,7 @@ from app.messaging.models import Conversation, Direction, Message, MessageStatus
 from app.security.models import AuditEvent
 from tests import factories
 from tests.inbox.conftest import PATIENT_PHONE, WEBHOOK_SETTINGS, text_in
+from tests.messaging.signed_webhooks import PUBLIC_BASE_URL
 
 pytestmark = pytest.mark.app_settings(**WEBHOOK_SETTINGS)
 TOKEN = "a" * 24
@@ -163,7 +164,7 @@ def test_a_canned_reply_is_filled_for_the_patient(client, practice, patient, sta
     assert alice.get("/inbox/canned").status_code == 403
     reply_id = db.session.execute(select(CannedReply.id)).scalar_one()
     filled = alice.get(f"/inbox/c/{conversation_id()}/canned?canned={reply_id}")
-    assert ("Hi Olivia, call us at (312) 555-0100 or book at http://localhost/book/"
+    assert (f"Hi Olivia, call us at (312) 555-0100 or book at {PUBLIC_BASE_URL}/book/"
             in filled.get_data(as_text=True))
 
 
