@@ -72,6 +72,7 @@ def _init_packages(app: Flask) -> None:
     from app.billing import init_app as init_billing
     from app.fhir import init_app as init_fhir
     from app.home import init_app as init_home
+    from app.inbox import init_app as init_inbox
     from app.messaging import init_app as init_messaging
     from app.patients import init_app as init_patients
     from app.record import init_app as init_record
@@ -86,6 +87,7 @@ def _init_packages(app: Flask) -> None:
     init_messaging(app)
     init_scheduling(app)
     init_billing(app)
+    init_inbox(app)
     init_fhir(app)
     init_setup(app)
     init_record(app)
@@ -121,6 +123,7 @@ def _import_models() -> None:
     """Every model module, so metadata (and Alembic's autogenerate) sees all tables."""
     from app.billing import models as _billing  # noqa: F401
     from app.fhir import models as _fhir  # noqa: F401
+    from app.inbox import models as _inbox  # noqa: F401
     from app.intake import models as _intake  # noqa: F401
     from app.messaging import models as _messaging  # noqa: F401
     from app.patients import models as _patients  # noqa: F401

@@ -203,8 +203,11 @@ def _thread(rng: random.Random, *, script: Script, contact: Contact,
     return Conversation(practice_id=practice_id, channel="sms", contact=contact.phone,
                         contact_index=blind_index.phone_index(contact.phone),
                         unread=script.unread, created_at=messages[0].created_at,
-                        last_message_at=messages[-1].created_at, patients=contact.patients,
-                        messages=messages)
+                        last_message_at=messages[-1].created_at,
+                        # unread for every staff member (the inbox's per-staff state) only
+                        # while it waits for the front desk; the others count as read
+                        last_inbound_at=messages[-1].created_at if script.unread else None,
+                        patients=contact.patients, messages=messages)
 
 
 def _parking(location: Location, language: str) -> str:

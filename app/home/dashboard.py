@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from app.core import phones
 from app.core.clock import utcnow
 from app.extensions import db
+from app.inbox import queries as inbox_queries
 from app.messaging.models import Conversation
 from app.patients.models import Patient
 from app.practice.models import Practice, Provider
@@ -36,8 +37,10 @@ class PracticeSummary:
     unread_conversations: int
 
 
-def practice_summary(*, practice_id: int) -> PracticeSummary:
-    """The home page's numbers for the signed-in staff member's practice."""
+def practice_summary(*, practice_id: int, staff_id: int | None = None) -> PracticeSummary:
+    """The home page's numbers for the signed-in staff member's practice. Unread
+    conversations: open ones unread for ``staff_id`` (what the inbox's unread list shows),
+    or, without one, those nobody has opened yet."""
     practice = db.session.get_one(Practice, practice_id)
     now = utcnow()
     tz = ZoneInfo(practice.timezone)
@@ -66,7 +69,8 @@ def practice_summary(*, practice_id: int) -> PracticeSummary:
                 Appointment.start_at < local_midnight + timedelta(days=1),
                 Appointment.status != AppointmentStatus.CANCELLED,
             )),
-        unread_conversations=count(
+        unread_conversations=inbox_queries.unread_count(
+            practice_id=practice.id, staff_id=staff_id) if staff_id is not None else count(
             select(func.count(Conversation.id)).where(Conversation.practice_id == practice.id,
                                                       Conversation.unread)),
     )

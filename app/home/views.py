@@ -27,4 +27,4 @@ def healthz():  # type: ignore[no-untyped-def]
 @requires(Permission.DASHBOARD_VIEW)
 def index():  # type: ignore[no-untyped-def]
     return render_template("home/index.html", summary=dashboard.practice_summary(
-        practice_id=current_user.practice_id))
+        practice_id=current_user.practice_id, staff_id=current_user.id))

@@ -1,4 +1,4 @@
-"""flask worker: the process that sends due messages."""
+"""flask worker: the process that sends due messages (and fetches inbound MMS pictures)."""
 
 from __future__ import annotations
 
@@ -14,6 +14,8 @@ from flask.cli import with_appcontext
 
 from app.adapters.email import get_email_provider
 from app.adapters.sms import get_sms_provider
+from app.adapters.sms.media import TwilioMediaFetcher
+from app.messaging import media
 from app.messaging.dispatcher import Providers, run_once
 
 
@@ -34,6 +36,7 @@ def worker_command(once: bool, batch_size: int, idle_seconds: float) -> None:
     logging.basicConfig(level=current_app.config["LOG_LEVEL"],
                         format="%(asctime)s %(levelname)s %(name)s %(message)s")
     providers = build_providers()
+    fetch_media = TwilioMediaFetcher.from_settings(current_app.config)
     stopping = False
 
     def stop(signum: int, frame: FrameType | None) -> None:
@@ -43,17 +46,19 @@ def worker_command(once: bool, batch_size: int, idle_seconds: float) -> None:
     previous = {signum: signal.signal(signum, stop) for signum in (signal.SIGTERM, signal.SIGINT)}
     try:
         _work(providers, once=once, batch_size=batch_size, idle_seconds=idle_seconds,
-              stopping=lambda: stopping)
+              stopping=lambda: stopping, fetch_media=fetch_media)
     finally:  # an in-process caller (a test, a script) gets its own handlers back
         for signum, handler in previous.items():
             signal.signal(signum, handler)
 
 
 def _work(providers: Providers, *, once: bool, batch_size: int, idle_seconds: float,
-          stopping: Callable[[], bool]) -> None:
+          stopping: Callable[[], bool], fetch_media: media.Fetch) -> None:
     while True:
         stats = run_once(providers, batch_size=batch_size, max_batches=1 if not once else None)
-        busy = stats.sent + stats.deferred + stats.suppressed + stats.failed + stats.retried
+        pictures = media.fetch_pending(fetch=fetch_media)  # MMS pictures still at Twilio
+        busy = (stats.sent + stats.deferred + stats.suppressed + stats.failed + stats.retried
+                + pictures)
         if once or stats.problems:
             click.echo(f"sent {stats.sent}, deferred {stats.deferred}, suppressed "
                        f"{stats.suppressed}, failed {stats.failed}, retrying {stats.retried}, "

@@ -14,7 +14,8 @@ transaction committed once at the end:
    * opt-in keyword (START, UNSTOP, YES while opted out) → restore consent and confirm;
    * HELP / INFO → queue the CTIA help reply;
    * a registered intent handler (``messaging.intents``) that takes it;
-   * otherwise the shared inbox: the conversation is marked unread (and reopened).
+   * otherwise the shared inbox: the conversation is marked unread for every staff member
+     (``last_inbound_at``) and reopened (closed or snoozed).
 
 Decisions:
 
@@ -25,6 +26,8 @@ Decisions:
   revocation ("please stop texting me"). That last one is left unread for staff with a
   one-click action (FCC 24-24), which calls ``consent.record`` with source ``staff``; the text
   itself revokes nothing because the phrases are heuristics. Plain inbox messages have none.
+  A likely opt-out also sets ``Message.needs_staff_action`` (the inbox's "needs action"; an
+  intent handler may set it too on a reply it could not act on).
 * Auto-replies are queued with the idempotency key ``reply:<inbound id>:<kind>``, so one
   inbound message can never cause two.
 * A sender that is not a phone number (a short code, an alphanumeric id) is stored as sent and
@@ -52,6 +55,7 @@ from app.core.db import insert_unless_exists
 from app.core.tenancy import across_practices, acting_for
 from app.extensions import db
 from app.messaging import consent, conversations, intents, outbox
+from app.messaging import media as mms
 from app.messaging.keywords import (
     Keyword,
     classify_inbound,
@@ -154,9 +158,12 @@ def sender_address(raw: str) -> str:
 
 
 def receive_sms(*, message_sid: str, sender: str, body: str, to: str,
-                messaging_service_sid: str = "") -> InboundResult:
+                messaging_service_sid: str = "",
+                media: Sequence[tuple[str, str]] = ()) -> InboundResult:
     """Store one inbound text (once per ``message_sid``) in the practice owning ``to`` /
-    ``messaging_service_sid``, route it, and commit."""
+    ``messaging_service_sid``, route it, and commit. ``media``: the MMS pictures' (URL,
+    content type), fetched later by the worker (``messaging.media``); a picture-only MMS
+    goes to the inbox like any text."""
     if not message_sid:
         raise InboundError("MessageSid: missing")
     if len(message_sid) > 64:
@@ -166,11 +173,12 @@ def receive_sms(*, message_sid: str, sender: str, body: str, to: str,
     with across_practices():  # which practice it is for is what this decides
         practice = receiving_practice(to=to, messaging_service_sid=messaging_service_sid)
     with acting_for(practice.id):
-        return _receive(practice, message_sid=message_sid, sender=sender, body=body)
+        return _receive(practice, message_sid=message_sid, sender=sender, body=body,
+                        media=media)
 
 
-def _receive(practice: Practice, *, message_sid: str, sender: str, body: str
-             ) -> InboundResult:
+def _receive(practice: Practice, *, message_sid: str, sender: str, body: str,
+             media: Sequence[tuple[str, str]]) -> InboundResult:
     address = sender_address(sender.strip())
     patients = patients_by_phone(practice_id=practice.id, e164=address)
     conversation = conversations.get_or_create(
@@ -188,12 +196,16 @@ def _receive(practice: Practice, *, message_sid: str, sender: str, body: str
         db.session.rollback()
         return InboundResult(Outcome.DUPLICATE, None)
     message = db.session.get(Message, message_id)
+    mms.record(practice_id=practice.id, message_id=message.id, media=media)
     outcome = _route(message, practice, patients, conversation)
     message.status_reason = None if outcome is Outcome.INBOX else outcome.value
+    message.needs_staff_action = message.needs_staff_action or outcome is Outcome.LIKELY_OPT_OUT
     conversation.last_message_at = now
     if outcome in _UNREAD:
         conversation.unread = True
+        conversation.last_inbound_at = now
         conversation.closed = False
+        conversation.snoozed_until = None
     for patient in patients:
         audit.record(RECEIVE_ACTION, patient_id=patient.id, object_type="message",
                      object_id=message.id, detail={"channel": "sms", "routed": outcome.value})

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Boolean, Column, ForeignKey, Index, Integer, String, Table
+from sqlalchemy import Boolean, Column, ForeignKey, Index, Integer, String, Table, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.core.clock import utcnow
@@ -30,16 +30,27 @@ class Conversation(PracticeScoped, db.Model):
     phone is one conversation with several patients."""
 
     __table_args__ = (Index("ix_conversation_practice_contact", "practice_id", "contact_index",
-                            unique=True),)
+                            unique=True),
+                      # the inbox's list: a practice's conversations by last activity
+                      Index("ix_conversation_practice_activity", "practice_id",
+                            "last_message_at", "id"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     practice_id: Mapped[int] = mapped_column(ForeignKey("practice.id"))
     channel: Mapped[str] = mapped_column(String(10))  # sms | email
     contact: Mapped[str] = mapped_column(EncryptedText("conversation.contact"))
     contact_index: Mapped[str] = mapped_column(String(40))
+    # ``unread``: a message came in that no staff member has opened yet (the home page's
+    # count); each staff member's own read state is a ``ConversationRead`` row.
     unread: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Open, snoozed (``snoozed_until`` in the future) or closed; a new inbound text reopens.
     closed: Mapped[bool] = mapped_column(Boolean, default=False)
+    snoozed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Who answers it: a staff member, or a team (a Role value: front_desk, billing).
+    assigned_staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"))
+    assigned_team: Mapped[str | None] = mapped_column(String(20))
     last_message_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    last_inbound_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     patients = relationship("Patient", secondary=conversation_patient)
@@ -76,7 +87,11 @@ class Message(PracticeScoped, db.Model):
     """Every message in and out. Outbound rows are the transactional outbox: written in the
     same transaction as the event that causes them, then sent by ``flask worker``."""
 
-    __table_args__ = (Index("ix_message_due", "status", "send_at"),)
+    __table_args__ = (Index("ix_message_due", "status", "send_at"),
+                      # the inbox's "needs action": few rows, found per conversation
+                      Index("ix_message_needs_staff_action", "conversation_id",
+                            postgresql_where=text("needs_staff_action"),
+                            sqlite_where=text("needs_staff_action")))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     practice_id: Mapped[int] = mapped_column(ForeignKey("practice.id"), index=True)
@@ -110,10 +125,44 @@ class Message(PracticeScoped, db.Model):
     sending_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # An inbound reply the system could not act on and staff must answer (a likely opt-out, a
+    # reply journeys found ambiguous). Whoever routes the reply sets it; the inbox clears it
+    # when a staff member answers or closes the conversation. Its "needs action" filter.
+    needs_staff_action: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     conversation: Mapped[Conversation | None] = relationship(back_populates="messages")
+
+
+class ConversationRead(PracticeScoped, db.Model):
+    """When a staff member last opened a conversation: it is unread for them while a
+    message came in after ``read_at``."""
+
+    conversation_id: Mapped[int] = mapped_column(
+        ForeignKey("conversation.id", ondelete="CASCADE"), primary_key=True)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff_user.id"), primary_key=True)
+    practice_id: Mapped[int] = mapped_column(ForeignKey("practice.id"))
+    read_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class MessageMedia(PracticeScoped, db.Model):
+    """A picture (or other file) of an inbound MMS, fetched from the provider and kept here
+    encrypted (base64 of the bytes in ``content``), never only at the provider's URL."""
+
+    __table_args__ = (Index("ix_message_media_message", "message_id", "position", unique=True),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    practice_id: Mapped[int] = mapped_column(ForeignKey("practice.id"))
+    message_id: Mapped[int] = mapped_column(ForeignKey("message.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(Integer)  # MediaUrl<position>
+    content_type: Mapped[str] = mapped_column(String(100))
+    # The provider's URL until fetched (then cleared); the fetch is retried while it is set.
+    source_url: Mapped[str | None] = mapped_column(EncryptedText("message_media.source_url"))
+    content: Mapped[str | None] = mapped_column(EncryptedText("message_media.content"))
+    size: Mapped[int | None] = mapped_column(Integer)
+    fetch_error: Mapped[str | None] = mapped_column(String(120))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class ConsentEntry(PracticeScoped, db.Model):

@@ -96,7 +96,7 @@ def _settle_flag(practice_id: int, patient_id: int, message_id: int, outcome: st
     settled = db.session.execute(
         update(Message).where(Message.id.in_(in_log), Message.direction == Direction.INBOUND,
                               Message.status_reason == LIKELY_OPT_OUT)
-        .values(status_reason=outcome, updated_at=utcnow())
+        .values(status_reason=outcome, needs_staff_action=False, updated_at=utcnow())
         .execution_options(synchronize_session=False)).rowcount
     if not settled:
         db.session.rollback()

@@ -18,7 +18,7 @@ from app.adapters.email.sendgrid import sendgrid_signature_valid
 from app.adapters.sms.twilio import twilio_signature_valid
 from app.core.clock import utcnow
 from app.core.jsonio import JsonRefused, read_json
-from app.messaging import delivery_events, inbound
+from app.messaging import delivery_events, inbound, media
 from app.security.permissions import signed_webhook
 
 log = logging.getLogger(__name__)
@@ -58,7 +58,8 @@ def twilio_sms() -> Response:
                                      body=request.form.get("Body", ""),
                                      to=request.form.get("To", ""),
                                      messaging_service_sid=request.form.get(
-                                         "MessagingServiceSid", ""))
+                                         "MessagingServiceSid", ""),
+                                     media=media.media_fields(request.form))
     except inbound.InboundError as error:
         return _plain(str(error), 400)
     except inbound.NoPracticeError as error:

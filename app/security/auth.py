@@ -15,6 +15,7 @@ from typing import Any
 from flask import (
     Blueprint,
     Flask,
+    Response,
     current_app,
     flash,
     redirect,
@@ -227,9 +228,12 @@ def _sign_out_when_idle() -> Any:
         flash(ngettext("You were signed out after %(num)d minute of inactivity.",
                        "You were signed out after %(num)d minutes of inactivity.",
                        idle_minutes), "info")
+        if request.headers.get("HX-Request"):  # a live refresh: the whole page goes
+            return Response(status=204, headers={"HX-Redirect": url_for("auth.sign_in")})
         next_url = safe_next(request.full_path.rstrip("?")) if request.method == "GET" else None
         return redirect(url_for("auth.sign_in", next=next_url))
-    sessions.touch(row)
+    if not sessions.is_passive(current_app.view_functions.get(request.endpoint or "")):
+        sessions.touch(row)
     return None
 
 

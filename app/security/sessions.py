@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import Any, TypeVar
 
 from sqlalchemy import delete, or_, select, update
 
@@ -22,6 +24,7 @@ from app.security.models import StaffSession, StaffUser
 
 KEEP_ENDED = timedelta(days=1)  # ended and expired rows stay this long, then are pruned
 USER_AGENT_LENGTH = 200
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 def _digest(session_id: str) -> str:
@@ -58,6 +61,17 @@ def find_live(session_id: str) -> StaffSession | None:
 
 def is_idle(row: StaffSession, *, idle_minutes: int) -> bool:
     return clock.utcnow() - row.last_seen_at > timedelta(minutes=idle_minutes)
+
+
+def passive(view: F) -> F:
+    """Declare a view that a page calls by itself (the inbox's live refresh): serving it is
+    not activity, so a screen left open still signs out after the idle time."""
+    view.passive = True  # type: ignore[attr-defined]
+    return view
+
+
+def is_passive(view: Callable[..., Any] | None) -> bool:
+    return bool(getattr(view, "passive", False))
 
 
 def touch(row: StaffSession) -> None:

@@ -56,4 +56,45 @@
 
   document.addEventListener("DOMContentLoaded", function () { watchSmsCounters(document); });
   document.addEventListener("htmx:load", function (event) { watchSmsCounters(event.target); });
+
+  // Inbox: while the reply box changes, the thread's live refresh says "typing" (the flag
+  // named by data-typing-flag), so others in the conversation see it; it clears after 8 s.
+  var typingTimer = null;
+  document.addEventListener("input", function (event) {
+    var flag = event.target.getAttribute && event.target.getAttribute("data-typing-flag");
+    var input = flag && document.getElementById(flag);
+    if (!input) {
+      return;
+    }
+    input.value = "1";
+    window.clearTimeout(typingTimer);
+    typingTimer = window.setTimeout(function () { input.value = "0"; }, 8000);
+  });
+
+  // Inbox keyboard shortcuts, outside text fields: j / k next and previous conversation,
+  // a assign to me, e close.
+  function inboxKey(event) {
+    var target = event.target;
+    if (event.ctrlKey || event.metaKey || event.altKey || !document.querySelector("[data-inbox]")
+        || /^(INPUT|TEXTAREA|SELECT)$/.test(target.tagName) || target.isContentEditable) {
+      return;
+    }
+    var form = {a: "assign-me", e: "close-form"}[event.key];
+    if (form && document.getElementById(form)) {
+      event.preventDefault();
+      document.getElementById(form).requestSubmit();
+      return;
+    }
+    if (event.key !== "j" && event.key !== "k") {
+      return;
+    }
+    var links = Array.prototype.slice.call(document.querySelectorAll(".inbox-row > a"));
+    var current = links.findIndex(function (link) { return link.getAttribute("aria-current"); });
+    var next = links[current + (event.key === "j" ? 1 : -1)] || (current < 0 ? links[0] : null);
+    if (next) {
+      event.preventDefault();
+      window.location.assign(next.href);
+    }
+  }
+  document.addEventListener("keydown", inboxKey);
 })();
