@@ -17,6 +17,7 @@ from sqlalchemy.orm import selectinload
 from app.core.clock import utcnow
 from app.extensions import db
 from app.messaging.models import Conversation, Message, conversation_patient
+from app.messaging.policy import patient_timezone
 from app.patients.models import Patient
 from app.patients.queries import PatientNotFound
 from app.practice.models import Practice
@@ -36,7 +37,7 @@ class AppointmentRow:
 class ConversationRow:
     conversation: Conversation
     message_count: int
-    last_message_at: datetime | None  # in the practice's zone
+    last_message_at: datetime | None  # in the zone of the place the patient visits
 
 
 @dataclass(frozen=True)
@@ -85,11 +86,14 @@ def patient_record(*, practice_id: int, patient_id: int) -> PatientRecord:
     return PatientRecord(patient=patient, household_members=members, upcoming=upcoming,
                          past=past[:PAST_APPOINTMENT_LIMIT],
                          conversations=_conversations(practice_id=practice_id,
-                                                      patient_id=patient_id))
+                                                      patient=patient))
 
 
-def _conversations(*, practice_id: int, patient_id: int) -> list[ConversationRow]:
-    zone = ZoneInfo(db.session.get(Practice, practice_id).timezone)
+def _conversations(*, practice_id: int, patient: Patient) -> list[ConversationRow]:
+    """The patient's conversations, times in the zone the message log uses (the place the
+    patient visits), so one page never shows one visit in two zones."""
+    patient_id = patient.id
+    zone = ZoneInfo(patient_timezone(patient, db.session.get_one(Practice, practice_id)))
     counts = (select(Message.conversation_id, func.count(Message.id).label("n"))
               .group_by(Message.conversation_id).subquery())
     found = db.session.execute(
