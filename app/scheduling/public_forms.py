@@ -1,13 +1,13 @@
 """The self-scheduling pages' forms: a time picked, who the patient is, the texted code, and
 what a patient on the waitlist could come in for; what the pages say when one is refused; and
-days, zones and a waitlist wish in words."""
+days and a waitlist wish in words."""
 
 from __future__ import annotations
 
 from dataclasses import asdict
 from datetime import date
 
-from babel.dates import format_skeleton, get_day_names, get_timezone, get_timezone_name
+from babel.dates import format_skeleton, get_day_names
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -102,11 +102,6 @@ def day_names(width: str) -> dict[int, str]:
 def weekday_date(day: date) -> str:
     """A day to choose, with its weekday, in the page's language: "Thu, Dec 3, 2026"."""
     return format_skeleton("yMMMEd", day, locale=str(get_locale() or "en"))
-
-
-def zone_name(zone: str) -> str:
-    """An IANA zone as patients say it, in the page's language: "Central Time"."""
-    return get_timezone_name(get_timezone(zone), locale=str(get_locale() or "en"))
 
 
 def describe_wish(wish: self_service.WaitlistWish | None) -> str | None:

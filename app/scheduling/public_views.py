@@ -48,7 +48,6 @@ from app.scheduling.public_forms import (
     describe_wish,
     identity_form,
     weekday_date,
-    zone_name,
 )
 from app.scheduling.self_service import Confirmed
 from app.scheduling.slots import Slot
@@ -56,7 +55,7 @@ from app.security.permissions import public
 from app.web.scope import act_for_public_practice
 
 bp = Blueprint("book", __name__, url_prefix="/book")
-bp.context_processor(lambda: {"weekday_date": weekday_date, "zone_name": zone_name})
+bp.context_processor(lambda: {"weekday_date": weekday_date})
 
 
 @bp.before_request
@@ -347,7 +346,7 @@ def _confirmed_page(confirmed: Confirmed, kind: AppointmentType, where: Location
         booking_session.finish_joined(wish, confirmed.joined)
         return redirect(url_for("book.waitlist_joined"))
     if confirmed.outcome == self_service.CONFIRM_NEW_PATIENTS_ONLY:
-        return render_template("book/existing_patient.html", kind=kind, kinds=(
+        return render_template("book/existing_patient.html", kind=kind, location=where, kinds=(
             self_service.types_for_existing_patients(practice_id=kind.practice_id))), 409
     if confirmed.outcome == self_service.CONFIRM_TAKEN:
         return render_template("book/taken.html", kind=kind, location=where,
