@@ -47,11 +47,16 @@ class PatientRecord:
     upcoming: list[AppointmentRow]
     past: list[AppointmentRow]
     conversations: list[ConversationRow]
+    schedule_shown: bool = True  # False: upcoming visits left out (minimum necessary)
+    conversations_shown: bool = True
 
 
-def patient_record(*, practice_id: int, patient_id: int) -> PatientRecord:
+def patient_record(*, practice_id: int, patient_id: int, schedule: bool = True,
+                   conversations: bool = True) -> PatientRecord:
     """One patient's record for the staff page: demographics, household, appointments (in
-    each location's zone) and conversations. Raises PatientNotFound.
+    each location's zone) and conversations. Raises PatientNotFound. Minimum necessary: without
+    ``schedule`` the upcoming visits are left out (past visits stay: they are what is
+    billed), without ``conversations`` the conversation list.
 
     The access is recorded and committed first, so it is on the trail even if showing the
     record fails; what is shown is loaded after that commit."""
@@ -83,10 +88,12 @@ def patient_record(*, practice_id: int, patient_id: int) -> PatientRecord:
             for a in appointments]
     upcoming = [row for row in rows if row.appointment.start_at >= now]
     past = [row for row in reversed(rows) if row.appointment.start_at < now]
-    return PatientRecord(patient=patient, household_members=members, upcoming=upcoming,
+    return PatientRecord(patient=patient, household_members=members,
+                         upcoming=upcoming if schedule else [],
                          past=past[:PAST_APPOINTMENT_LIMIT],
                          conversations=_conversations(practice_id=practice_id,
-                                                      patient=patient))
+                                                      patient=patient) if conversations else [],
+                         schedule_shown=schedule, conversations_shown=conversations)
 
 
 def _conversations(*, practice_id: int, patient: Patient) -> list[ConversationRow]:

@@ -55,7 +55,7 @@ def test_log_shows_messages_in_and_out_with_state_reason_provider_id_and_error(
     bodies = ["See you soon", "Your balance is due", "Can I come at 10 instead?",
               "Reminder: cleaning Tue 9:00 at Lakeside"]
     assert [log.index(b) for b in bodies] == sorted(log.index(b) for b in bodies)  # newest first
-    assert "no billing consent for sms" in log and "Suppressed" in log
+    assert "no consent to billing by text message" in log and "Suppressed" in log
     assert "Error 30003" in log and "Failed" in log
     assert "SM" + "1" * 32 in log and "SM" + "2" * 32 in log
     assert log.count(">In</span>") == 1 and log.count(">Out</span>") == 3
@@ -122,8 +122,9 @@ def test_a_page_number_below_one_is_refused(login, patient):
 
 
 def test_reading_the_log_is_audited_with_the_messages_shown(login, patient):
-    shown = [factories.make_message(patient, body="Hi", created_at=T0 + timedelta(minutes=n))
-             for n in range(3)]
+    shown = [factories.make_message(patient, body="Hi", created_at=T0 + timedelta(minutes=n),
+                                    purpose="billing") for n in range(3)]
+    factories.make_message(patient, body="Not billing")  # not for the billing role's eyes
 
     login("billing").get(f"/patients/{patient.id}/messages")
 
