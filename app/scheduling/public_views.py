@@ -34,7 +34,7 @@ from flask_wtf import FlaskForm
 from app.extensions import db
 from app.patients.services import PatientInputError
 from app.practice.models import Location, Practice
-from app.scheduling import booking_session, ics, self_service
+from app.scheduling import booking_session, ics, self_service, slots
 from app.scheduling.models import Appointment, AppointmentType
 from app.scheduling.public_forms import (
     CODE_ERRORS,
@@ -168,6 +168,9 @@ def time() -> Any:
         return _not_a_bookable_day(kind, where, provider_id, chosen, found, first)
     return render_template("book/times.html", kind=kind, location=where, day=chosen,
                            provider_id=provider_id or 0, slots=found.get(chosen, []),
+                           closed=chosen not in found and not slots.has_hours_on(
+                               appointment_type_id=kind.id, location_id=where.id,
+                               provider_id=provider_id, day=chosen),
                            zone=zone, form=TimeForm())
 
 
