@@ -114,13 +114,13 @@ PROVIDERS = (
                  {0: _D, 1: _D, 2: _D, 3: _D}),
 )
 
-# (name, minutes, for new patients, bookable online)
+# (name, Spanish name, minutes, for new patients, bookable online)
 APPOINTMENT_TYPES = (
-    ("Cleaning", 60, False, True),
-    ("Exam", 30, False, True),
-    ("Filling", 60, False, True),
-    ("New patient visit", 90, True, True),
-    ("Emergency visit", 30, False, False),
+    ("Cleaning", "Limpieza", 60, False, True),
+    ("Exam", "Revisión", 30, False, True),
+    ("Filling", "Empaste", 60, False, True),
+    ("New patient visit", "Primera visita", 90, True, True),
+    ("Emergency visit", "Visita de urgencia", 30, False, False),
 )
 # The appointment types each role offers, with their relative weights on that role's
 # calendar: a provider is booked only for a type they offer (hygienists: cleanings).

@@ -115,6 +115,7 @@ def test_appointment_types_are_plain_visit_names(db) -> None:
     assert types["New patient visit"].for_new_patients
     assert not types["Emergency visit"].bookable_online
     assert all(t.bookable_online for name, t in types.items() if name != "Emergency visit")
+    assert types["Cleaning"].name_in("es") == "Limpieza"  # Spanish pages name them in Spanish
 
 
 def test_patients_mix_languages_families_and_contact_points(db) -> None:
