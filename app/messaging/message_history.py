@@ -95,7 +95,8 @@ def patient_messages(*, practice_id: int, patient_id: int,
 def message_log(*, practice_id: int, patient_id: int, page: int = 1,
                 purposes: Collection[str] | None = None) -> LogPage:
     """One page (``PAGE_SIZE`` rows) of the patient's log, newest first, only messages sent
-    for ``purposes`` when given (a billing clerk's: ``BILLING_ONLY``); audited and committed.
+    for ``purposes`` when given (a billing clerk's: ``BILLING_ONLY``; the texts that may ask us
+    to stop, ``flagged``, whatever their purpose); audited and committed.
     Raises PatientNotFound, or ValueError for a page outside 1..``MAX_PAGE``."""
     if not 1 <= page <= MAX_PAGE:
         raise ValueError(f"page: use a whole number from 1 to {MAX_PAGE}")
@@ -108,8 +109,10 @@ def message_log(*, practice_id: int, patient_id: int, page: int = 1,
     found = list(db.session.execute(
         messages.order_by(Message.created_at.desc(), Message.id.desc())
         .offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE + 1)).scalars())
+    # A text that may ask us to stop texting is about consent, which every reader needs.
     flagged = db.session.execute(
-        messages.where(Message.direction == Direction.INBOUND,
+        patient_messages(practice_id=practice_id, patient_id=patient_id)
+        .where(Message.direction == Direction.INBOUND,
                        Message.status_reason == LIKELY_OPT_OUT)
         .order_by(Message.id.desc())).scalars()
     result = LogPage(patient_id=patient_id, patient_name=patient.full_name,

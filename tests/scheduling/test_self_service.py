@@ -326,6 +326,7 @@ def test_an_existing_patient_is_offered_the_other_types_instead(app, client, off
     assert response.status_code == 409
     page = response.get_data(as_text=True)
     assert "Esta visita es para pacientes nuevos" in page
+    assert "Llame a Lakeside:" in page and "(312) 555-0101" in page  # the chosen location's
     assert f'href="/book/location?type={checkup.id}"' in page
     assert f"type={office.kind.id}" not in page
     assert db.session.execute(select(func.count(Appointment.id))).scalar_one() == 0
