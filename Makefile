@@ -19,9 +19,8 @@ run: $(STAMP)
 	$(BIN)/flask demo seed --if-empty
 	$(BIN)/flask demo logins
 	@echo "Serving http://$(HOST):$(PORT) with a message worker and the scheduler beside it (Ctrl-C stops all three)."
-	$(BIN)/flask worker & worker=$$!; $(BIN)/flask scheduler & scheduler=$$!; \
-		trap 'kill $$worker $$scheduler 2>/dev/null' EXIT INT TERM; \
-		$(BIN)/flask run --host $(HOST) --port $(PORT)
+	@$(BIN)/python scripts/serve.py "$(BIN)/flask worker" "$(BIN)/flask scheduler" \
+		"$(BIN)/flask run --host $(HOST) --port $(PORT)"
 
 test: $(STAMP) browser-deps
 	bash scripts/test.sh

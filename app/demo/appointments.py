@@ -119,7 +119,7 @@ def _fill_day(*, rng: random.Random, practice_id: int, calendar: Calendar, staff
             cursor += timedelta(minutes=30)
             continue
         start_utc, end_utc = cursor.astimezone(UTC), end.astimezone(UTC)
-        patient = _pick_patient(rng, calendar, patients, day)
+        patient = _pick_patient(rng, calendar, patients, day, new=kind.for_new_patients)
         if patient is not None and calendar.is_free(staff.provider.id, start_utc, end_utc):
             calendar.hold(staff.provider.id, start_utc, end_utc)
             booked.append(_appointment(rng, practice_id=practice_id, patient=patient,
@@ -130,12 +130,14 @@ def _fill_day(*, rng: random.Random, practice_id: int, calendar: Calendar, staff
 
 
 def _pick_patient(rng: random.Random, calendar: Calendar, patients: list[Patient],
-                  day: date) -> Patient | None:
+                  day: date, *, new: bool) -> Patient | None:
     """Of a few patients drawn at random, one not booked within a week of ``day`` and with the
-    fewest visits so far, so visits spread across the practice."""
+    fewest visits so far, so visits spread across the practice; for a visit for new patients,
+    one with no visit yet (days are filled in order, so it is their first)."""
     candidates = [patient for patient in rng.sample(patients, PICK_FROM)
                   if all(abs((day - other).days) > MIN_DAYS_BETWEEN_VISITS
-                         for other in calendar.patient_days[patient.id])]
+                         for other in calendar.patient_days[patient.id])
+                  and not (new and calendar.patient_days[patient.id])]
     if not candidates:
         return None
     patient = min(candidates, key=lambda p: len(calendar.patient_days[p.id]))

@@ -114,21 +114,18 @@ PROVIDERS = (
                  {0: _D, 1: _D, 2: _D, 3: _D}),
 )
 
-# (name, minutes, for new patients, bookable online)
+# (name, Spanish name, minutes, for new patients, bookable online)
 APPOINTMENT_TYPES = (
-    ("Cleaning", 60, False, True),
-    ("Exam", 30, False, True),
-    ("Filling", 60, False, True),
-    ("New patient visit", 90, True, True),
-    ("Emergency visit", 30, False, False),
+    ("Cleaning", "Limpieza", 60, False, True),
+    ("Exam", "Revisión", 30, False, True),
+    ("Filling", "Empaste", 60, False, True),
+    ("New patient visit", "Primera visita", 90, True, True),
+    ("Emergency visit", "Visita de urgencia", 30, False, False),
 )
-# the appointment types each role offers (patients and staff book these)
-HYGIENIST_TYPES = ("Cleaning",)
-DENTIST_TYPES = ("Exam", "Filling", "New patient visit", "Emergency visit")
-# relative weights of each appointment type on a hygienist's and on a dentist's calendar
-HYGIENIST_MIX = {"Cleaning": 85, "New patient visit": 15}
-DENTIST_MIX = {"Exam": 40, "Filling": 35, "New patient visit": 10, "Emergency visit": 7,
-               "Cleaning": 8}
+# The appointment types each role offers, with their relative weights on that role's
+# calendar: a provider is booked only for a type they offer (hygienists: cleanings).
+HYGIENIST_MIX = {"Cleaning": 100}
+DENTIST_MIX = {"Exam": 43, "Filling": 38, "New patient visit": 11, "Emergency visit": 8}
 
 ENGLISH_FEMALE = (
     "Olivia", "Emma", "Ava", "Sophia", "Isabella", "Mia", "Charlotte", "Amelia", "Harper",

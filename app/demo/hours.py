@@ -23,8 +23,7 @@ def build_working_hours(*, staffing: list[Staffing], locations: dict[str, Locati
 def offer_appointment_types(*, staffing: list[Staffing], types: dict[str, AppointmentType]
                             ) -> None:
     for staff in staffing:
-        names = data.HYGIENIST_TYPES if staff.spec.hygienist else data.DENTIST_TYPES
-        for name in names:
+        for name in data.HYGIENIST_MIX if staff.spec.hygienist else data.DENTIST_MIX:
             types[name].providers.append(staff.provider)
 
 

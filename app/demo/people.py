@@ -17,8 +17,9 @@ HOUSEHOLD_COUNT = 40
 SPANISH_SHARE = 0.3
 # individuals without a mobile; households all share one, so this is ~10% of all patients
 NO_MOBILE_SHARE = 0.13
-# (youngest, oldest, weight) of an individual patient's age
-AGE_BANDS = ((2, 17, 10), (18, 34, 25), (35, 54, 30), (55, 74, 25), (75, 90, 10))
+# (youngest, oldest, weight) of an individual patient's age: adults; children come in
+# households, reached on the household's (a parent's) mobile, never one of their own
+AGE_BANDS = ((18, 34, 28), (35, 54, 33), (55, 74, 28), (75, 90, 11))
 
 
 @dataclass

@@ -121,8 +121,9 @@ def _build(rng: random.Random, now: datetime) -> SeedSummary:
         locations=[locations[key] for key in sorted(set(spec.schedule.values()))]), spec)
         for spec in data.PROVIDERS]
     types = {name: AppointmentType(
-        practice_id=practice.id, name=name, duration_minutes=minutes, for_new_patients=new,
-        bookable_online=online) for name, minutes, new, online in data.APPOINTMENT_TYPES}
+        practice_id=practice.id, name=name, name_es=name_es, duration_minutes=minutes,
+        for_new_patients=new, bookable_online=online)
+        for name, name_es, minutes, new, online in data.APPOINTMENT_TYPES}
     staff = [StaffUser(practice_id=practice.id, email=f"{local}@{data.STAFF_DOMAIN}", role=role,
                        display_name=name, password_hash=hash_password(data.STAFF_PASSWORD),
                        active=True, password_changed_at=now)

@@ -8,6 +8,7 @@ log is an access to the patient's messages, so every page read is audited.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -19,14 +20,16 @@ from app.core import phones
 from app.core.paging import MAX_PAGE
 from app.extensions import db
 from app.messaging.inbound import LIKELY_OPT_OUT
-from app.messaging.models import Direction, Message, conversation_patient
+from app.messaging.models import Direction, Message, Purpose, conversation_patient
 from app.messaging.policy import patient_timezone
 from app.patients.models import Patient
 from app.patients.queries import PatientNotFound
 from app.practice.models import Practice
 from app.security import audit
+from app.security.permissions import Permission, role_can
 
 PAGE_SIZE = 25
+BILLING_ONLY = (Purpose.BILLING,)  # what a role without ``messages.all`` reads
 
 
 @dataclass(frozen=True)
@@ -60,6 +63,12 @@ class LogPage:
     flagged: list[LogRow]  # likely opt-outs still waiting for staff, on any page
 
 
+def readable_purposes(role: str) -> tuple[str, ...] | None:
+    """The message purposes ``role`` may read on a record: all (None) with
+    ``messages.all``, else billing messages only."""
+    return None if role_can(role, Permission.MESSAGES_ALL) else BILLING_ONLY
+
+
 def display_address(channel: str, address: str | None) -> str:
     if not address:
         return ""
@@ -71,30 +80,39 @@ def display_address(channel: str, address: str | None) -> str:
         return address  # a short code or an alphanumeric sender
 
 
-def patient_messages(*, practice_id: int, patient_id: int) -> Select[tuple[Message]]:
-    """Every message for the patient: addressed to them or in one of their conversations."""
+def patient_messages(*, practice_id: int, patient_id: int,
+                     purposes: Collection[str] | None = None) -> Select[tuple[Message]]:
+    """Every message for the patient: addressed to them or in one of their conversations;
+    only those sent for ``purposes`` when given."""
     conversation_ids = select(conversation_patient.c.conversation_id).where(
         conversation_patient.c.patient_id == patient_id)
-    return select(Message).where(
+    query = select(Message).where(
         Message.practice_id == practice_id,
         or_(Message.patient_id == patient_id, Message.conversation_id.in_(conversation_ids)))
+    return query if purposes is None else query.where(Message.purpose.in_(purposes))
 
 
-def message_log(*, practice_id: int, patient_id: int, page: int = 1) -> LogPage:
-    """One page (``PAGE_SIZE`` rows) of the patient's log, newest first; audited and
-    committed. Raises PatientNotFound, or ValueError for a page outside 1..``MAX_PAGE``."""
+def message_log(*, practice_id: int, patient_id: int, page: int = 1,
+                purposes: Collection[str] | None = None) -> LogPage:
+    """One page (``PAGE_SIZE`` rows) of the patient's log, newest first, only messages sent
+    for ``purposes`` when given (a billing clerk's: ``BILLING_ONLY``; the texts that may ask us
+    to stop, ``flagged``, whatever their purpose); audited and committed.
+    Raises PatientNotFound, or ValueError for a page outside 1..``MAX_PAGE``."""
     if not 1 <= page <= MAX_PAGE:
         raise ValueError(f"page: use a whole number from 1 to {MAX_PAGE}")
     patient = db.session.get(Patient, patient_id)
     if patient is None or patient.practice_id != practice_id:
         raise PatientNotFound(patient_id)
     zone = ZoneInfo(patient_timezone(patient, db.session.get_one(Practice, practice_id)))
-    messages = patient_messages(practice_id=practice_id, patient_id=patient_id)
+    messages = patient_messages(practice_id=practice_id, patient_id=patient_id,
+                                purposes=purposes)
     found = list(db.session.execute(
         messages.order_by(Message.created_at.desc(), Message.id.desc())
         .offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE + 1)).scalars())
+    # A text that may ask us to stop texting is about consent, which every reader needs.
     flagged = db.session.execute(
-        messages.where(Message.direction == Direction.INBOUND,
+        patient_messages(practice_id=practice_id, patient_id=patient_id)
+        .where(Message.direction == Direction.INBOUND,
                        Message.status_reason == LIKELY_OPT_OUT)
         .order_by(Message.id.desc())).scalars()
     result = LogPage(patient_id=patient_id, patient_name=patient.full_name,

@@ -30,8 +30,9 @@ def _not_found() -> NoReturn:
 @requires(Permission.PATIENT_VIEW)
 def message_log(patient_id: int) -> Any:
     try:
-        found = message_history.message_log(practice_id=current_user.practice_id,
-                                            patient_id=patient_id, page=page_arg())
+        found = message_history.message_log(
+            practice_id=current_user.practice_id, patient_id=patient_id, page=page_arg(),
+            purposes=message_history.readable_purposes(current_user.role))
     except PatientNotFound:
         _not_found()
     partial = request.headers.get("HX-Request") and not request.headers.get(

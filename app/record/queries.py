@@ -17,6 +17,7 @@ from sqlalchemy.orm import selectinload
 from app.core.clock import utcnow
 from app.extensions import db
 from app.messaging.models import Conversation, Message, conversation_patient
+from app.messaging.policy import patient_timezone
 from app.patients import merge
 from app.patients.models import Patient
 from app.patients.queries import PatientNotFound
@@ -37,7 +38,7 @@ class AppointmentRow:
 class ConversationRow:
     conversation: Conversation
     message_count: int
-    last_message_at: datetime | None  # in the practice's zone
+    last_message_at: datetime | None  # in the zone of the place the patient visits
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,8 @@ class PatientRecord:
     conversations: list[ConversationRow]
     merged_ids: list[int]  # duplicates merged into this record (their audit trail is its)
     review_match: Patient | None  # booked online resembling this patient: not reviewed yet
+    schedule_shown: bool = True  # False: upcoming visits left out (minimum necessary)
+    conversations_shown: bool = True
 
 
 class PatientMerged(LookupError):
@@ -59,10 +62,13 @@ class PatientMerged(LookupError):
         self.survivor_id = survivor_id
 
 
-def patient_record(*, practice_id: int, patient_id: int) -> PatientRecord:
+def patient_record(*, practice_id: int, patient_id: int, schedule: bool = True,
+                   conversations: bool = True) -> PatientRecord:
     """One patient's record for the staff page: demographics, household, appointments (in
     each location's zone) and conversations. Raises PatientNotFound, and PatientMerged for a
-    record merged into another.
+    record merged into another. Minimum necessary: without ``schedule`` the upcoming visits are
+    left out (past visits stay: they are what is billed), without ``conversations`` the
+    conversation list.
 
     The access is recorded and committed first, so it is on the trail even if showing the
     record fails; what is shown is loaded after that commit."""
@@ -96,17 +102,22 @@ def patient_record(*, practice_id: int, patient_id: int) -> PatientRecord:
             for a in appointments]
     upcoming = [row for row in rows if row.appointment.start_at >= now]
     past = [row for row in reversed(rows) if row.appointment.start_at < now]
-    return PatientRecord(patient=patient, household_members=members, upcoming=upcoming,
+    return PatientRecord(patient=patient, household_members=members,
+                         upcoming=upcoming if schedule else [],
                          past=past[:PAST_APPOINTMENT_LIMIT],
                          conversations=_conversations(practice_id=practice_id,
-                                                      patient_id=patient_id),
+                                                      patient=patient) if conversations else [],
                          merged_ids=merge.merged_ids(patient_id=patient_id),
                          review_match=db.session.get(Patient, patient.review_match_id)
-                         if patient.review_match_id else None)
+                         if patient.review_match_id else None,
+                         schedule_shown=schedule, conversations_shown=conversations)
 
 
-def _conversations(*, practice_id: int, patient_id: int) -> list[ConversationRow]:
-    zone = ZoneInfo(db.session.get(Practice, practice_id).timezone)
+def _conversations(*, practice_id: int, patient: Patient) -> list[ConversationRow]:
+    """The patient's conversations, times in the zone the message log uses (the place the
+    patient visits), so one page never shows one visit in two zones."""
+    patient_id = patient.id
+    zone = ZoneInfo(patient_timezone(patient, db.session.get_one(Practice, practice_id)))
     counts = (select(Message.conversation_id, func.count(Message.id).label("n"))
               .group_by(Message.conversation_id).subquery())
     found = db.session.execute(

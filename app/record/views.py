@@ -24,8 +24,10 @@ bp = Blueprint("record", __name__, url_prefix="/patients")
 @requires(Permission.PATIENT_VIEW)
 def patient(patient_id: int) -> Any:
     try:
-        found = queries.patient_record(practice_id=current_user.practice_id,
-                                       patient_id=patient_id)
+        found = queries.patient_record(
+            practice_id=current_user.practice_id, patient_id=patient_id,
+            schedule=role_can(current_user.role, Permission.SCHEDULE_WORK),
+            conversations=role_can(current_user.role, Permission.MESSAGES_ALL))
     except PatientNotFound:
         abort(404, description=_("There is no patient with that number in this practice."))
     except queries.PatientMerged as merged:
@@ -38,8 +40,9 @@ def patient(patient_id: int) -> Any:
     if can_edit and consent.channels:
         consent_form = ConsentForm()
         consent_form.limit_channels(consent.channels)
+    purposes = message_history.readable_purposes(current_user.role)
     return render_template(
         "record/patient.html", record=found, labels=labels(), can_edit=can_edit,
-        consent=consent, consent_form=consent_form,
+        consent=consent, consent_form=consent_form, billing_only=purposes is not None,
         log=message_history.message_log(practice_id=current_user.practice_id,
-                                        patient_id=patient_id))
+                                        patient_id=patient_id, purposes=purposes))

@@ -12,6 +12,7 @@ def init_app(app: Flask) -> None:
     from app.messaging.policy import register_visit_zone
     from app.scheduling import note_views as _note_route  # noqa: F401 (on views.bp)
     from app.scheduling import waitlist
+    from app.scheduling.appointment_types import type_name
     from app.scheduling.public_views import bp as book_bp
     from app.scheduling.queries import visit_zone
     from app.scheduling.settings_views import bp as calendar_settings_bp
@@ -21,4 +22,5 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(calendar_settings_bp)
     app.register_blueprint(book_bp)
     waitlist.init_app(app)
+    app.add_template_filter(type_name)  # ``kind | type_name``: in the page's language
     register_visit_zone(visit_zone)

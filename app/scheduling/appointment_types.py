@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
@@ -52,6 +53,7 @@ class AppointmentTypeFields:
     active: bool = True
     min_notice_minutes: int = 120
     max_days_ahead: int = 90
+    name_es: str = ""  # the Spanish name; empty: the English one on Spanish pages too
 
 
 def list_appointment_types(*, practice_id: int) -> list[AppointmentType]:
@@ -99,6 +101,7 @@ def update_appointment_type(*, practice_id: int, appointment_type_id: int,
 
 def _apply(kind: AppointmentType, fields: AppointmentTypeFields) -> None:
     kind.name = _clean_name(fields.name)
+    kind.name_es = _clean_name(fields.name_es) or None
     kind.duration_minutes = fields.duration_minutes
     kind.buffer_before_minutes = fields.buffer_before_minutes
     kind.buffer_after_minutes = fields.buffer_after_minutes
@@ -129,6 +132,11 @@ def _offer(*, practice_id: int, type_id: int, provider_ids: Sequence[int]) -> No
                 appointment_type_ids=sorted(types ^ {type_id}))
 
 
+def type_name(kind: AppointmentType) -> str:
+    """The type's name in the language of the page (or message) being made."""
+    return kind.name_in(str(get_locale() or "en"))
+
+
 def _clean_name(name: str) -> str:
     return " ".join((name or "").split())
 
@@ -146,6 +154,12 @@ def _check(*, practice_id: int, fields: AppointmentTypeFields, provider_ids: Seq
                            terms=", ".join(clinical))
     elif fields.active and _name_taken(practice_id, name, type_id):
         errors["name"] = _("Another active appointment type has this name.")
+    name_es = _clean_name(fields.name_es)
+    if len(name_es) > MAX_NAME_LENGTH:
+        errors["name_es"] = _("Use at most %(max)d characters.", max=MAX_NAME_LENGTH)
+    elif clinical := find_clinical_detail(name_es):
+        errors["name_es"] = _("Patients see this name: leave out clinical detail (%(terms)s).",
+                              terms=", ".join(clinical))
     duration = fields.duration_minutes
     if not MIN_DURATION <= duration <= MAX_DURATION or duration % DURATION_STEP:
         errors["duration_minutes"] = _(

@@ -60,6 +60,7 @@ class AppointmentType(PracticeScoped, db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     practice_id: Mapped[int] = mapped_column(ForeignKey("practice.id"), index=True)
     name: Mapped[str] = mapped_column(String(100))  # shown to patients: no clinical detail
+    name_es: Mapped[str | None] = mapped_column(String(100))  # Spanish; empty: ``name``
     duration_minutes: Mapped[int] = mapped_column(Integer)
     buffer_before_minutes: Mapped[int] = mapped_column(Integer, default=0)
     buffer_after_minutes: Mapped[int] = mapped_column(Integer, default=0)
@@ -72,6 +73,10 @@ class AppointmentType(PracticeScoped, db.Model):
     max_days_ahead: Mapped[int] = mapped_column(Integer, default=90)
 
     providers = relationship("Provider", secondary=provider_appointment_type)
+
+    def name_in(self, language: str) -> str:
+        """The name in ``language`` ("es": the Spanish name when one is set), else English."""
+        return self.name_es if language == "es" and self.name_es else self.name
 
 
 class WorkingHours(PracticeScoped, db.Model):

@@ -1,13 +1,13 @@
 """The self-scheduling pages' forms: a time picked, who the patient is, the texted code, and
 what a patient on the waitlist could come in for; what the pages say when one is refused; and
-days, zones and a waitlist wish in words."""
+days and a waitlist wish in words."""
 
 from __future__ import annotations
 
 from dataclasses import asdict
-from datetime import date
+from datetime import date, datetime
 
-from babel.dates import format_skeleton, get_day_names, get_timezone, get_timezone_name
+from babel.dates import format_skeleton, get_day_names
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -22,7 +22,7 @@ from wtforms import (
     TelField,
 )
 from wtforms.validators import DataRequired, InputRequired, Length, Regexp
-from wtforms.widgets import CheckboxInput, ListWidget
+from wtforms.widgets import CheckboxInput, ListWidget, TextInput
 
 from app.core import phones
 from app.extensions import db
@@ -58,10 +58,50 @@ class TimeForm(FlaskForm):
     provider = HiddenField(validators=[DataRequired(), Regexp(r"^\d+$")])
 
 
+# How a date of birth is typed in each page language (a browser's own date picker follows the
+# browser's language, not the page's: a Spanish page showed mm/dd/yyyy).
+DATE_FORMATS = {"en": ("%m/%d/%Y", _l("MM/DD/YYYY")), "es": ("%d/%m/%Y", _l("DD/MM/YYYY"))}
+
+
+class LocalDateField(DateField):
+    """A date typed as the page's language writes it (or as YYYY-MM-DD): 05/17/1975 on
+    English pages, 17/05/1975 on Spanish ones."""
+
+    widget = TextInput()
+
+    @property
+    def hint(self) -> str:
+        """How to type it on this page: "MM/DD/YYYY" / "DD/MM/AAAA"."""
+        return str(date_format()[1])
+
+    def _value(self) -> str:
+        if self.raw_data:
+            return " ".join(self.raw_data)
+        return self.data.strftime(date_format()[0]) if self.data else ""
+
+    def process_formdata(self, valuelist: list[str]) -> None:
+        text = " ".join(valuelist).strip().replace("-", "/").replace(".", "/")
+        self.data = None
+        for pattern in (date_format()[0], "%Y/%m/%d"):
+            try:
+                self.data = datetime.strptime(text, pattern).date()  # noqa: DTZ007 (a day)
+                return
+            except ValueError:
+                continue
+        if text:
+            raise ValueError(self.gettext("Not a valid date value."))
+
+
+def date_format() -> tuple[str, object]:
+    """(strptime pattern, what to show as the hint) in the page's language."""
+    return DATE_FORMATS.get(str(get_locale() or "en"), DATE_FORMATS["en"])
+
+
+
 class IdentityForm(FlaskForm):
     given_name = StringField(_l("First name"), validators=[DataRequired(), Length(max=100)])
     family_name = StringField(_l("Last name"), validators=[DataRequired(), Length(max=100)])
-    date_of_birth = DateField(_l("Date of birth"), validators=[DataRequired()])
+    date_of_birth = LocalDateField(_l("Date of birth"), validators=[DataRequired()])
     mobile_phone = TelField(_l("Mobile number"), validators=[DataRequired(), Length(max=30)])
 
 
@@ -102,11 +142,6 @@ def day_names(width: str) -> dict[int, str]:
 def weekday_date(day: date) -> str:
     """A day to choose, with its weekday, in the page's language: "Thu, Dec 3, 2026"."""
     return format_skeleton("yMMMEd", day, locale=str(get_locale() or "en"))
-
-
-def zone_name(zone: str) -> str:
-    """An IANA zone as patients say it, in the page's language: "Central Time"."""
-    return get_timezone_name(get_timezone(zone), locale=str(get_locale() or "en"))
 
 
 def describe_wish(wish: self_service.WaitlistWish | None) -> str | None:

@@ -34,7 +34,7 @@ from flask_wtf import FlaskForm
 from app.extensions import db
 from app.patients.services import PatientInputError
 from app.practice.models import Location, Practice
-from app.scheduling import booking_session, ics, self_service
+from app.scheduling import booking_session, ics, self_service, slots
 from app.scheduling.models import Appointment, AppointmentType
 from app.scheduling.public_forms import (
     CODE_ERRORS,
@@ -48,7 +48,6 @@ from app.scheduling.public_forms import (
     describe_wish,
     identity_form,
     weekday_date,
-    zone_name,
 )
 from app.scheduling.self_service import Confirmed
 from app.scheduling.slots import Slot
@@ -56,7 +55,7 @@ from app.security.permissions import public
 from app.web.scope import act_for_public_practice
 
 bp = Blueprint("book", __name__, url_prefix="/book")
-bp.context_processor(lambda: {"weekday_date": weekday_date, "zone_name": zone_name})
+bp.context_processor(lambda: {"weekday_date": weekday_date})
 
 
 @bp.before_request
@@ -169,6 +168,9 @@ def time() -> Any:
         return _not_a_bookable_day(kind, where, provider_id, chosen, found, first)
     return render_template("book/times.html", kind=kind, location=where, day=chosen,
                            provider_id=provider_id or 0, slots=found.get(chosen, []),
+                           closed=chosen not in found and not slots.has_hours_on(
+                               appointment_type_id=kind.id, location_id=where.id,
+                               provider_id=provider_id, day=chosen),
                            zone=zone, form=TimeForm())
 
 
@@ -347,7 +349,7 @@ def _confirmed_page(confirmed: Confirmed, kind: AppointmentType, where: Location
         booking_session.finish_joined(wish, confirmed.joined)
         return redirect(url_for("book.waitlist_joined"))
     if confirmed.outcome == self_service.CONFIRM_NEW_PATIENTS_ONLY:
-        return render_template("book/existing_patient.html", kind=kind, kinds=(
+        return render_template("book/existing_patient.html", kind=kind, location=where, kinds=(
             self_service.types_for_existing_patients(practice_id=kind.practice_id))), 409
     if confirmed.outcome == self_service.CONFIRM_TAKEN:
         return render_template("book/taken.html", kind=kind, location=where,

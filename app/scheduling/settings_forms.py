@@ -49,6 +49,9 @@ class AppointmentTypeForm(FlaskForm):
         InputRequired(message=_l("Give the type a name.")),
         Length(max=MAX_NAME_LENGTH,
                message=_l("Use at most %(max)d characters.", max=MAX_NAME_LENGTH))])
+    name_es = StringField(_l("Name in Spanish (optional)"), filters=[strip_text], validators=[
+        Length(max=MAX_NAME_LENGTH,
+               message=_l("Use at most %(max)d characters.", max=MAX_NAME_LENGTH))])
     duration_minutes = IntegerField(_l("Length (minutes)"),
                                     validators=required(_l("Length (minutes)")))
     buffer_before_minutes = IntegerField(_l("Buffer before (minutes)"), default=0,

@@ -35,7 +35,7 @@ bp = Blueprint("calendar_settings", __name__, url_prefix="/settings/calendars")
 
 TYPE_FIELDS = ("name", "duration_minutes", "buffer_before_minutes", "buffer_after_minutes",
                "for_new_patients", "bookable_online", "active", "min_notice_minutes",
-               "max_days_ahead")
+               "max_days_ahead", "name_es")
 # Where a calendars service's error about an exception is shown on the form.
 EXCEPTION_ERROR_FIELDS = {"starts_at": "start_time", "ends_at": "end_time",
                           "location_id": "location_id", "label": "label"}

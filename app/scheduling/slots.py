@@ -190,6 +190,17 @@ def slot_is_open(*, slot: Slot, now: datetime | None = None,
     return slot in found
 
 
+def has_hours_on(*, appointment_type_id: int, location_id: int, provider_id: int | None,
+                 day: date) -> bool:
+    """Whether anyone offering the type (or ``provider_id``) works at the location on the
+    local ``day`` at all, booked or not: False for a day the location is closed to it
+    (no hours, or time off all day)."""
+    rules = _rules(appointment_type_id=appointment_type_id, location_id=location_id)
+    calendar = _calendar(rules, provider_id=provider_id, first_day=day, last_day=day)
+    window = (_midnight(day, rules.zone), _midnight(day + timedelta(days=1), rules.zone))
+    return bool(calendar.open_time([day], window))
+
+
 def _check_times(*, start: datetime, end: datetime, now: datetime | None
                  ) -> tuple[datetime, datetime, datetime]:
     for name, value in (("start", start), ("end", end), ("now", now)):

@@ -36,6 +36,8 @@ class Permission(StrEnum):
     PATIENT_EDIT = "patient.edit"
     PATIENT_MERGE = "patient.merge"             # merge duplicate records, dismiss look-alikes
     INBOX_WORK = "inbox.work"                   # read and answer conversations
+    MESSAGES_ALL = "messages.all"               # every message and conversation on a record
+                                                # (without it: billing messages only)
     SCHEDULE_WORK = "schedule.work"             # book, move, cancel, check in
     FORMS_WORK = "forms.work"                   # send and review intake forms
     PAYMENT_LINK_SEND = "payment_link.send"
@@ -55,7 +57,8 @@ class Permission(StrEnum):
 
 _FRONT_DESK = frozenset({
     Permission.DASHBOARD_VIEW, Permission.PATIENT_VIEW, Permission.PATIENT_EDIT,
-    Permission.INBOX_WORK, Permission.SCHEDULE_WORK, Permission.FORMS_WORK,
+    Permission.INBOX_WORK, Permission.MESSAGES_ALL, Permission.SCHEDULE_WORK,
+    Permission.FORMS_WORK,
     Permission.PAYMENT_LINK_SEND, Permission.BALANCE_VIEW,
     Permission.PATIENT_MERGE,
 })
@@ -65,6 +68,9 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.MANAGER: _FRONT_DESK | {Permission.REPORTS_VIEW, Permission.DENIALS_WORK,
                                  Permission.BALANCE_ADJUST,
                                  Permission.CALENDARS_MANAGE, Permission.PRACTICE_SETTINGS},
+    # Billing (minimum necessary, 45 CFR 164.502(b)): the patient's details, contact points and
+    # consent, past visits (what is billed) and billing messages; not the conversations about
+    # care and scheduling, nor upcoming visits.
     Role.BILLING: frozenset({
         Permission.DASHBOARD_VIEW, Permission.PATIENT_VIEW, Permission.BALANCE_VIEW,
         Permission.BALANCE_ADJUST, Permission.DENIALS_WORK, Permission.PAYMENT_LINK_SEND,

@@ -6,7 +6,13 @@ from __future__ import annotations
 from datetime import date, datetime
 from urllib.parse import urlencode
 
-from babel.dates import format_date, format_skeleton, format_time
+from babel.dates import (
+    format_date,
+    format_skeleton,
+    format_time,
+    get_timezone,
+    get_timezone_name,
+)
 from flask import Flask, g, request
 from flask_babel import get_locale
 from sqlalchemy import select
@@ -23,7 +29,7 @@ def init_app(app: Flask) -> None:
     app.before_request(_language_from_query)
     app.jinja_env.globals.update(
         current_practice=current_practice, no_practice_yet=no_practice_yet,
-        lang_url=lang_url, language_names=LANGUAGE_NAMES)
+        lang_url=lang_url, language_names=LANGUAGE_NAMES, zone_name=zone_name)
     app.jinja_env.filters.update(phone=phones.display, local_date=local_date,
                                  local_when=local_when, local_time=local_time)
 
@@ -84,3 +90,9 @@ def local_when(value: datetime | None) -> str:
 def local_time(value: datetime) -> str:
     """A clock time in the value's own zone and the page's language: "9:00 AM"."""
     return format_time(value, "short", tzinfo=value.tzinfo, locale=str(get_locale() or "en"))
+
+
+def zone_name(zone: str) -> str:
+    """An IANA zone as people say it, in the page's language: "Mountain Time" / "hora de las
+    Montañas Rocosas" (never "America/Denver")."""
+    return get_timezone_name(get_timezone(zone), locale=str(get_locale() or "en"))

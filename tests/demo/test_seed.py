@@ -6,7 +6,7 @@ from __future__ import annotations
 import shutil
 from collections import defaultdict
 from collections.abc import Iterator
-from datetime import time
+from datetime import datetime, time
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -23,7 +23,7 @@ from app.intake.services import response_content
 from app.messaging.models import Conversation, Direction, Message
 from app.patients.models import Household, Patient
 from app.practice.models import Location, Practice, Provider
-from app.scheduling.models import Appointment, AppointmentType
+from app.scheduling.models import Appointment, AppointmentType, WorkingHours
 from app.security.blind_index import phone_index
 from app.security.models import AuditEvent, StaffUser
 from tests.conftest import BASE_CONFIG, TEST_NOW, _truncate_all, on_postgres
@@ -115,6 +115,7 @@ def test_appointment_types_are_plain_visit_names(db) -> None:
     assert types["New patient visit"].for_new_patients
     assert not types["Emergency visit"].bookable_online
     assert all(t.bookable_online for name, t in types.items() if name != "Emergency visit")
+    assert types["Cleaning"].name_in("es") == "Limpieza"  # Spanish pages name them in Spanish
 
 
 def test_patients_mix_languages_families_and_contact_points(db) -> None:
@@ -174,6 +175,50 @@ def test_appointments_fill_working_hours_without_overlaps(db) -> None:
     assert 0.03 * len(past) < past_status["noshow"] < 0.15 * len(past)
     assert {a.status for a in future} == {"booked"}
     assert {a.patient_status for a in future} == {"accepted", "needs-action"}
+
+
+def test_the_seed_obeys_its_own_calendar_rules(db) -> None:
+    """Every demo visit is one the calendar settings allow: the provider offers the type and
+    works at the location, the visit lies inside their hours there that weekday, a visit for
+    new patients is the patient's first; and no child has a mobile of their own (only the
+    household's, shared with an adult)."""
+    types = {t.id: t for t in db.session.execute(select(AppointmentType)).scalars()}
+    offers = {(p.id, t.id) for t in types.values() for p in t.providers}
+    works_at = {(p.id, loc.id) for p in db.session.execute(select(Provider)).scalars()
+                for loc in p.locations}
+    hours = defaultdict(list)
+    for row in db.session.execute(select(WorkingHours)).scalars():
+        hours[(row.provider_id, row.location_id, row.weekday)].append(
+            (row.start_time, row.end_time))
+    zones = {loc.id: ZoneInfo(loc.timezone) for loc in db.session.execute(
+        select(Location)).scalars()}
+    first_visit: dict[int, datetime] = {}
+    appointments = db.session.execute(select(Appointment).order_by(Appointment.start_at)
+                                      ).scalars().all()
+    for a in appointments:
+        first_visit.setdefault(a.patient_id, a.start_at)
+        kind = types[a.appointment_type_id]
+        where = f"appointment {a.id} ({kind.name})"
+        assert (a.provider_id, kind.id) in offers, f"{where}: type not offered by provider"
+        assert (a.provider_id, a.location_id) in works_at, f"{where}: provider not there"
+        start = a.start_at.astimezone(zones[a.location_id])
+        end = a.end_at.astimezone(zones[a.location_id])
+        assert any(begins <= start.time() and end.time() <= ends for begins, ends in
+                   hours[(a.provider_id, a.location_id, start.weekday())]), \
+            f"{where}: outside the provider's hours"
+        if kind.for_new_patients:
+            assert first_visit[a.patient_id] == a.start_at, f"{where}: not the first visit"
+
+    today = utcnow().date()
+    patients = db.session.execute(select(Patient)).scalars().all()
+    adults_by_mobile = defaultdict(int)
+    for p in patients:
+        if p.mobile_phone and (today - p.date_of_birth).days >= 18 * 365:
+            adults_by_mobile[p.mobile_phone] += 1
+    for p in patients:
+        if (today - p.date_of_birth).days < 18 * 365 and p.mobile_phone:
+            assert p.household_id is not None and adults_by_mobile[p.mobile_phone], \
+                f"patient {p.id}, a child, has a mobile of their own"
 
 
 def test_conversations_hold_short_threads_some_unread(db) -> None:

@@ -55,7 +55,7 @@ def test_log_shows_messages_in_and_out_with_state_reason_provider_id_and_error(
     bodies = ["See you soon", "Your balance is due", "Can I come at 10 instead?",
               "Reminder: cleaning Tue 9:00 at Lakeside"]
     assert [log.index(b) for b in bodies] == sorted(log.index(b) for b in bodies)  # newest first
-    assert "no billing consent for sms" in log and "Suppressed" in log
+    assert "no consent to billing by text message" in log and "Suppressed" in log
     assert "Error 30003" in log and "Failed" in log
     assert "SM" + "1" * 32 in log and "SM" + "2" * 32 in log
     assert log.count(">In</span>") == 1 and log.count(">Out</span>") == 3
@@ -122,8 +122,9 @@ def test_a_page_number_below_one_is_refused(login, patient):
 
 
 def test_reading_the_log_is_audited_with_the_messages_shown(login, patient):
-    shown = [factories.make_message(patient, body="Hi", created_at=T0 + timedelta(minutes=n))
-             for n in range(3)]
+    shown = [factories.make_message(patient, body="Hi", created_at=T0 + timedelta(minutes=n),
+                                    purpose="billing") for n in range(3)]
+    factories.make_message(patient, body="Not billing")  # not for the billing role's eyes
 
     login("billing").get(f"/patients/{patient.id}/messages")
 
@@ -146,3 +147,35 @@ def test_marketing_cannot_open_a_patients_messages(login, patient):
 def test_another_practices_patient_is_not_found(login, patient):
     other = factories.make_patient(factories.make_practice(name="Other Clinic"))
     assert login("front_desk").get(f"/patients/{other.id}/messages").status_code == 404
+
+
+def test_the_carrier_message_id_is_named_for_what_it_is_behind_a_details_toggle(login,
+                                                                             patient):
+    factories.make_message(patient, body="Reminder", provider_message_id="SM" + "3" * 32,
+                           created_at=T0)
+
+    log = _log_section(login("front_desk").get(f"/patients/{patient.id}").get_data(as_text=True))
+    assert "Provider id" not in log and "<th>Provider" not in log  # staff read it as the dentist
+    details = log[log.index('<details class="carrier-id">'):]
+    details = details[:details.index("</details>")]
+    assert "Carrier message id" in details and "SM" + "3" * 32 in details
+
+
+def test_one_visit_one_zone_conversations_and_log_both_in_the_visits_zone(login, practice,
+                                                                          patient):
+    location = factories.make_location(practice, timezone="America/Denver", state="CO")
+    provider = factories.make_provider(practice, locations=[location])
+    factories.make_appointment(patient, provider, location)
+    conversation = conversations.get_or_create(practice_id=practice.id, channel="sms",
+                                               address=patient.mobile_phone,
+                                               patient_ids=[patient.id])
+    conversation.last_message_at = T0
+    db.session.commit()
+    factories.make_message(patient, body="Reminder", created_at=T0,
+                           conversation_id=conversation.id)
+
+    page = login("front_desk").get(f"/patients/{patient.id}").get_data(as_text=True)
+    denver = local_when(T0.astimezone(ZoneInfo("America/Denver")))
+    chicago = local_when(T0.astimezone(ZoneInfo(practice.timezone)))
+    assert denver.endswith("MST") and page.count(denver) == 2  # conversation list and log
+    assert chicago not in page

@@ -1,6 +1,7 @@
 """The patient record page (app.record): details, household, appointments in each location's
 zone, conversations; audited; a friendly 404 for another practice's patient."""
 
+import json
 from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
@@ -86,3 +87,33 @@ def test_unknown_or_other_practice_patient_is_a_friendly_404(staff, garcia):
         assert response.status_code == 404
         assert "There is no patient with that number" in response.get_data(as_text=True)
     assert _events("patient.view") == []
+
+
+def test_billing_sees_billing_messages_and_past_visits_not_care_conversations(
+        login, practice, garcia):
+    """Minimum necessary: the billing role reads the messages about bills, the patient's
+    contact details and past (billed) visits, not the conversations about care and
+    scheduling nor the upcoming schedule; the front desk reads everything."""
+    location = factories.make_location(practice)
+    provider = factories.make_provider(practice, locations=[location])
+    now = utcnow().replace(second=0, microsecond=0)
+    factories.make_appointment(garcia, provider, location, start_at=now - timedelta(days=30))
+    factories.make_appointment(garcia, provider, location, start_at=now + timedelta(days=9))
+    factories.make_message(garcia, body="Your balance of $40 is due", purpose="billing")
+    factories.make_message(garcia, body="Reminder: your visit on Friday", purpose="appointment")
+    factories.make_message(garcia, direction="inbound", body="My tooth hurts since the visit",
+                           purpose="conversation")
+
+    billing = login("billing").get(f"/patients/{garcia.id}").get_data(as_text=True)
+    assert "Your balance of $40 is due" in billing
+    assert "Reminder: your visit" not in billing and "My tooth hurts" not in billing
+    assert "Upcoming appointments" not in billing and "Past appointments" in billing
+    assert "(312) 555-0134" in billing  # contact details stay
+    logged = json.loads(_events("conversation.view")[-1].detail)["message_ids"]
+    assert len(logged) == 1  # the audit names only what was shown
+    paged = login("billing").get(f"/patients/{garcia.id}/messages").get_data(as_text=True)
+    assert "Your balance" in paged and "My tooth hurts" not in paged
+
+    desk = login("front_desk").get(f"/patients/{garcia.id}").get_data(as_text=True)
+    assert all(text in desk for text in ("Your balance of $40", "Reminder: your visit",
+                                         "My tooth hurts", "Upcoming appointments"))

@@ -326,6 +326,7 @@ def test_an_existing_patient_is_offered_the_other_types_instead(app, client, off
     assert response.status_code == 409
     page = response.get_data(as_text=True)
     assert "Esta visita es para pacientes nuevos" in page
+    assert "Llame a Lakeside:" in page and "(312) 555-0101" in page  # the chosen location's
     assert f'href="/book/location?type={checkup.id}"' in page
     assert f"type={office.kind.id}" not in page
     assert db.session.execute(select(func.count(Appointment.id))).scalar_one() == 0
@@ -495,7 +496,7 @@ def test_a_wrong_number_is_corrected_without_typing_the_rest_again(app, client, 
     client.post("/book/identity", data={**FORM, "mobile_phone": "(312) 555-0178"})
     assert 'href="/book/identity"' in client.get("/book/verify").get_data(as_text=True)
     page = client.get("/book/identity").get_data(as_text=True)
-    assert 'value="Rosa"' in page and 'value="1975-05-17"' in page
+    assert 'value="Rosa"' in page and 'value="05/17/1975"' in page
     assert 'value="(312) 555-0178"' in page
     response = client.post("/book/identity", data=FORM)
     assert response.location.endswith("/book/verify")

@@ -154,7 +154,10 @@ def test_a_cancellation_offers_the_slot_to_the_best_matching_waiting_patients(cl
     text = render("waitlist_offer", channel="sms", language="en", context={
         **context, "practice": {"name": clinic.practice.name, "phone": "(312) 555-0100"}}).text
     assert text.startswith(f"{clinic.practice.name}: An earlier time opened up: ")
-    assert ", 3:00 PM with Dr. Ana Rivera at Lakeside Midtown. Reply YES" in text
+    zone = offer.start_at.astimezone(ZoneInfo(clinic.location.timezone)).strftime("%Z")
+    assert f", 3:00 PM {zone} with Dr. Ana Rivera at Lakeside Midtown. Reply YES" in text
+    # The visit's location's phone (factories: 555-0101), not the practice's main number.
+    assert text.endswith("Questions? Call (312) 555-0101.")
     assert "Exam" not in text
 
 

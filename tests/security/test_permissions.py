@@ -386,3 +386,12 @@ def test_only_admins_manage_users_settings_and_audit(permission):
 
 def test_unknown_roles_can_do_nothing():
     assert not any(role_can("owner", permission) for permission in Permission)
+
+
+def test_billing_gets_minimum_necessary_billing_messages_not_every_conversation():
+    assert Permission.PATIENT_VIEW in perms(Role.BILLING)  # contact details, consent
+    assert Permission.MESSAGES_ALL not in perms(Role.BILLING)
+    assert Permission.INBOX_WORK not in perms(Role.BILLING)
+    assert Permission.SCHEDULE_WORK not in perms(Role.BILLING)
+    assert {role for role in Role if role_can(role, Permission.MESSAGES_ALL)} == {
+        Role.ADMIN, Role.MANAGER, Role.FRONT_DESK}

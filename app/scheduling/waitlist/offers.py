@@ -31,6 +31,7 @@ from flask import current_app
 from sqlalchemy import select, update
 from sqlalchemy.orm import selectinload
 
+from app.core import phones
 from app.core.clock import utcnow
 from app.extensions import db
 from app.messaging import outbox
@@ -184,11 +185,13 @@ def _matches(entry: WaitlistEntry, slot: slots.Slot, local: datetime) -> bool:
 
 def slot_context(offer: WaitlistOffer, provider: Provider | None, location: Location,
                   language: str) -> dict[str, str]:
-    """The slot as a text names it: time in the location's zone, provider, location (no
-    appointment type: it could reveal a condition)."""
+    """The slot as a text names it: time in the location's zone, labelled with the zone's
+    abbreviation, provider, location and the location's phone (no appointment type: it could
+    reveal a condition)."""
     local = offer.start_at.astimezone(ZoneInfo(location.timezone))
     locale = language if language in ("en", "es") else "en"
     when = (f"{format_skeleton('MMMEd', local, locale=locale)}, "
-            f"{format_time(local, 'short', tzinfo=local.tzinfo, locale=locale)}")
+            f"{format_time(local, 'short', tzinfo=local.tzinfo, locale=locale)} "
+            f"{local.strftime('%Z')}")
     return {"when": when, "provider": provider.display_name if provider else "",
-            "location": location.name}
+            "location": location.name, "location_phone": phones.display(location.phone)}

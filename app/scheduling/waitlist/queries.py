@@ -16,6 +16,7 @@ from app.core.clock import utcnow
 from app.extensions import db
 from app.patients.models import Patient
 from app.practice.models import Location, Provider
+from app.scheduling.appointment_types import type_name
 from app.scheduling.models import AppointmentType, WaitlistEntry, WaitlistOffer
 from app.scheduling.waitlist.states import EXPIRED, OFFERED, WAITING
 from app.security import audit
@@ -116,7 +117,7 @@ def waiting_entries(*, practice_id: int, location_id: int | None = None,
             latest.setdefault(view.entry_id, view)  # newest first
     entries = [EntryView(
         entry_id=entry.id, patient_id=patient.id, patient_name=_name(patient),
-        appointment_type_name=kind.name, location_name=location.name,
+        appointment_type_name=type_name(kind), location_name=location.name,
         provider_names=tuple(sorted(p.display_name for p in entry.providers)),
         weekdays=tuple(int(d) for d in entry.weekdays.split(",")),
         earliest_time=entry.earliest_time, latest_time=entry.latest_time,
@@ -168,7 +169,7 @@ def _offer_views(*conditions: Any, now: datetime | None, limit: int | None = Non
             offer_id=offer.id, entry_id=offer.entry_id, patient_id=patient.id,
             patient_name=_name(patient), provider_id=offer.provider_id,
             provider_name=provider.display_name, location_id=offer.location_id,
-            location_name=location.name, appointment_type_name=kind.name,
+            location_name=location.name, appointment_type_name=type_name(kind),
             start_at=offer.start_at.astimezone(zone),
             status=EXPIRED if offer.status == OFFERED and offer.expires_at <= now
             else offer.status,
