@@ -29,6 +29,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("messaging",),
     ("scheduling",),
     ("intake",),
+    ("journeys",),
     ("fhir",),
     ("jobs", "demo"),
     ("setup", "record", "auditlog", "home"),

@@ -1,0 +1,1 @@
+"""Appointment journeys: confirmations, reminders, two-way replies, follow-ups."""
