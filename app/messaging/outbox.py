@@ -92,3 +92,17 @@ def cancel_message(*, practice_id: int, message_id: int, reason: str) -> bool:
         .values(status=MessageStatus.CANCELLED, status_reason=reason[:120], updated_at=utcnow())
         .execution_options(synchronize_session=False))
     return bool(result.rowcount)
+
+
+def retime(*, message_id: int, send_at: datetime, context: dict[str, Any]) -> bool:
+    """Plan a queued message again (a visit moved, a household's list changed): a scheduled
+    or cancelled message becomes scheduled at ``send_at`` with ``context``. False when it is
+    already being sent or was sent (its moment is over)."""
+    result = db.session.execute(
+        update(Message)
+        .where(Message.id == message_id,
+               Message.status.in_((MessageStatus.SCHEDULED, MessageStatus.CANCELLED)))
+        .values(status=MessageStatus.SCHEDULED, send_at=send_at, status_reason=None,
+                context=json.dumps(context, sort_keys=True), updated_at=utcnow())
+        .execution_options(synchronize_session=False))
+    return bool(result.rowcount)

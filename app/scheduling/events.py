@@ -48,9 +48,12 @@ class AppointmentRescheduled(AppointmentEvent):
 
 @dataclass(frozen=True, kw_only=True)
 class AppointmentCancelled(AppointmentEvent):
-    """The appointment's time (``start_at``-``end_at`` with its provider) is free again."""
+    """The appointment's time (``start_at``-``end_at`` with its provider) is free again.
+    ``by_practice``: the practice cancelled it (not the patient asking), so the patient is
+    owed an apology."""
 
     old_status: str
+    by_practice: bool = False
 
 
 @dataclass(frozen=True, kw_only=True)
