@@ -12,13 +12,15 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    """The booking events' subscribers, the reply intent, the send-time context."""
+    """The settings screen, the booking events' subscribers, the reply intent, the send-time
+    context."""
     from app.core.events import subscribe
-    from app.journeys import render, replies, subscribers
+    from app.journeys import render, replies, subscribers, views
     from app.messaging.intents import register_intent_handler
     from app.messaging.send_context import register_send_context
     from app.scheduling import events
 
+    app.register_blueprint(views.bp)
     subscribe(events.AppointmentBooked)(subscribers.on_booked)
     subscribe(events.AppointmentRescheduled)(subscribers.on_rescheduled)
     subscribe(events.AppointmentCancelled)(subscribers.on_cancelled)
