@@ -15,12 +15,13 @@ def init_app(app: Flask) -> None:
     """The settings screen, the booking events' subscribers, the reply intent, the send-time
     context."""
     from app.core.events import subscribe
-    from app.journeys import render, replies, subscribers, views
+    from app.journeys import render, replies, subscribers, views, visit_views
     from app.messaging.intents import register_intent_handler
     from app.messaging.send_context import register_send_context
     from app.scheduling import events
 
     app.register_blueprint(views.bp)
+    app.register_blueprint(visit_views.bp)
     subscribe(events.AppointmentBooked)(subscribers.on_booked)
     subscribe(events.AppointmentRescheduled)(subscribers.on_rescheduled)
     subscribe(events.AppointmentCancelled)(subscribers.on_cancelled)

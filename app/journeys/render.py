@@ -21,6 +21,7 @@ from sqlalchemy import select
 
 from app.core.clock import utcnow
 from app.extensions import db
+from app.journeys import visit_pages
 from app.journeys.rules import journey_for
 from app.messaging.models import Message
 from app.messaging.send_context import NoLongerUseful
@@ -49,6 +50,8 @@ def build_context(message: Message, language: str) -> dict[str, Any]:
         "ask_confirmation": any(visit.confirmed_at is None for visit in visits),
         "book_url": book_url(visits[0] if visits else None, language),
     }
+    if message.template == "journey_confirmation" and len(visits) == 1:
+        context["visit_url"] = visit_pages.link_for(visits[0])
     if message.template == "journey_review" and visits:
         context["review_url"] = journey_for(visits[0].practice_id,
                                             visits[0].appointment_type_id).review_url
