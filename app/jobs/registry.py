@@ -83,6 +83,18 @@ def _expire_waitlist_offers() -> int:
     return _for_each_practice(expire_offers)
 
 
+def _plan_journeys() -> int:
+    from app.journeys.jobs import plan_upcoming
+
+    return _for_each_practice(plan_upcoming)
+
+
+def _flag_overdue_visits() -> int:
+    from app.journeys.jobs import flag_overdue
+
+    return _for_each_practice(flag_overdue)
+
+
 JOBS: tuple[Job, ...] = (
     Job("sign-in-attempts", _prune_sign_in_attempts, every=timedelta(hours=1),
         description="delete staff sign-in attempts too old for any lockout to count"),
@@ -90,4 +102,8 @@ JOBS: tuple[Job, ...] = (
         description="delete staff sessions ended or expired more than a day ago"),
     Job("waitlist-offers", _expire_waitlist_offers, every=timedelta(minutes=1),
         description="expire unanswered waitlist offers; offer their slots to the next batch"),
+    Job("journey-planner", _plan_journeys, every=timedelta(minutes=30),
+        description="plan the reminders of the next 4 days' visits again (idempotent)"),
+    Job("overdue-visits", _flag_overdue_visits, every=timedelta(minutes=5),
+        description="flag visits not arrived some minutes after their start (or mark no-show)"),
 )
