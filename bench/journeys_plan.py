@@ -67,8 +67,8 @@ def seed(appointments: int) -> date:
     rows = [{"practice_id": practice.id, "patient_id": patient_ids[n % len(patient_ids)],
              "provider_id": providers[n % PROVIDERS].id, "location_id": location.id,
              "appointment_type_id": kind.id,
-             "start_at": opening + timedelta(minutes=10 * (n // PROVIDERS)),
-             "end_at": opening + timedelta(minutes=10 * (n // PROVIDERS) + 10),
+             "start_at": opening + timedelta(minutes=10 * (n // PROVIDERS % 96)),
+             "end_at": opening + timedelta(minutes=10 * (n // PROVIDERS % 96) + 10),
              "status": "booked", "patient_status": "needs-action", "source": "ehr",
              "created_at": utcnow(), "updated_at": utcnow()} for n in range(appointments)]
     for first in range(0, appointments, 10_000):

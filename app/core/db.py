@@ -35,9 +35,9 @@ def insert_many_unless_exists(target: type | Table, rows: list[dict[str, Any]], 
     table: Table = target if isinstance(target, Table) else target.__table__  # type: ignore[attr-defined]
     session = db.session
     insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    statement = (insert(table).values(rows).on_conflict_do_nothing(index_elements=unique_on)
+    statement = (insert(table).on_conflict_do_nothing(index_elements=unique_on)
                  .returning(list(table.primary_key.columns)[0]))
-    return len(session.execute(statement).all())
+    return len(session.execute(statement, rows).all())  # SQLAlchemy's "insertmanyvalues"
 
 
 def hold_lock(namespace: str, key: str) -> None:
