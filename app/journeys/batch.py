@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import Row, select
 
 from app.core.clock import utcnow
 from app.extensions import db
@@ -57,6 +57,7 @@ def plan_window(*, start: datetime, end: datetime) -> int:
                Appointment.status.in_(ACTIVE))
         .order_by(Appointment.start_at, Appointment.id)).all()
     journeys: dict[tuple[int, int], Journey] = {}
+    zones: dict[str, ZoneInfo] = {}
     wanted: dict[str, _Planned] = {}
     in_window: set[str] = set()
     for row in rows:
@@ -64,7 +65,8 @@ def plan_window(*, start: datetime, end: datetime) -> int:
         if journey is None:
             journey = journeys[row.practice_id, row.appointment_type_id] = journey_for(
                 row.practice_id, row.appointment_type_id)
-        day = row.start_at.astimezone(ZoneInfo(row.timezone)).date()
+        zone = zones.get(row.timezone) or zones.setdefault(row.timezone, ZoneInfo(row.timezone))
+        day = row.start_at.astimezone(zone).date()
         for step in journey.steps:
             planned = []
             if "sms" in step.channels and row.mobile_phone_index:
@@ -86,11 +88,12 @@ def plan_window(*, start: datetime, end: datetime) -> int:
 def _write(wanted: dict[str, _Planned]) -> None:
     now = utcnow()
     keys = sorted(wanted)
-    existing: dict[str, Message] = {}
+    existing: dict[str, Row] = {}
     for first in range(0, len(keys), 1000):
         existing.update((m.idempotency_key, m) for m in db.session.execute(
-            select(Message).where(Message.idempotency_key.in_(keys[first:first + 1000])))
-            .scalars())
+            select(Message.id, Message.idempotency_key, Message.status, Message.send_at,
+                   Message.context)
+            .where(Message.idempotency_key.in_(keys[first:first + 1000]))))
     new = []
     for key in keys:
         plan, queued = wanted[key], existing.get(key)
