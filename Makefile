@@ -44,6 +44,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.dispatch_throughput
 	$(BIN)/python -m bench.inbound_webhook
 	$(BIN)/python -m bench.inbox
+	$(BIN)/python -m bench.journeys_plan
 
 clean:
 	rm -rf $(VENV) instance/*.db .pytest_cache

@@ -73,6 +73,7 @@ def _init_packages(app: Flask) -> None:
     from app.fhir import init_app as init_fhir
     from app.home import init_app as init_home
     from app.inbox import init_app as init_inbox
+    from app.journeys import init_app as init_journeys
     from app.messaging import init_app as init_messaging
     from app.patients import init_app as init_patients
     from app.record import init_app as init_record
@@ -87,6 +88,7 @@ def _init_packages(app: Flask) -> None:
     init_messaging(app)
     init_scheduling(app)
     init_billing(app)
+    init_journeys(app)
     init_inbox(app)
     init_fhir(app)
     init_setup(app)
@@ -125,6 +127,7 @@ def _import_models() -> None:
     from app.fhir import models as _fhir  # noqa: F401
     from app.inbox import models as _inbox  # noqa: F401
     from app.intake import models as _intake  # noqa: F401
+    from app.journeys import models as _journeys  # noqa: F401
     from app.messaging import models as _messaging  # noqa: F401
     from app.patients import models as _patients  # noqa: F401
     from app.practice import models as _practice  # noqa: F401

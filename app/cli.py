@@ -9,6 +9,7 @@ def register_cli(app: Flask) -> None:
     from app.demo.cli import demo_cli
     from app.fhir.cli import api_token_cli
     from app.jobs.cli import scheduler_command
+    from app.journeys.cli import journeys_cli
     from app.messaging.cli import worker_command
     from app.patients.cli import import_cli, patients_cli
     from app.practice.cli import practice_cli
@@ -26,3 +27,4 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(scheduler_command)
     app.cli.add_command(demo_cli)
     app.cli.add_command(api_token_cli)
+    app.cli.add_command(journeys_cli)

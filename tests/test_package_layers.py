@@ -29,6 +29,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("messaging",),
     ("scheduling",),
     ("intake", "billing"),
+    ("journeys",),
     ("inbox",),
     ("fhir",),
     ("jobs", "demo"),

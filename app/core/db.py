@@ -27,6 +27,19 @@ def insert_unless_exists(target: type | Table, values: dict[str, Any], *,
     return session.execute(statement).scalar_one_or_none()
 
 
+def insert_many_unless_exists(target: type | Table, rows: list[dict[str, Any]], *,
+                              unique_on: list[str]) -> int:
+    """``insert_unless_exists`` for many rows in one statement; how many were inserted."""
+    if not rows:
+        return 0
+    table: Table = target if isinstance(target, Table) else target.__table__  # type: ignore[attr-defined]
+    session = db.session
+    insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    statement = (insert(table).on_conflict_do_nothing(index_elements=unique_on)
+                 .returning(list(table.primary_key.columns)[0]))
+    return len(session.execute(statement, rows).all())  # SQLAlchemy's "insertmanyvalues"
+
+
 def hold_lock(namespace: str, key: str) -> None:
     """Hold a lock named (``namespace``, ``key``) until the current transaction ends, so that
     transactions which count rows and then add one cannot interleave: what one commits, the

@@ -29,6 +29,8 @@ SECTIONS = (
     Section("scheduling.index", _l("Schedule"), Permission.SCHEDULE_WORK, ("scheduling",)),
     Section("calendar_settings.index", _l("Calendars"), Permission.CALENDARS_MANAGE,
             ("calendar_settings",)),
+    Section("journeys_settings.index", _l("Reminders"), Permission.CALENDARS_MANAGE,
+            ("journeys_settings",)),
     Section("campaigns.index", _l("Campaigns"), Permission.CAMPAIGNS_MANAGE, ("campaigns",)),
     Section("billing.index", _l("Billing"), Permission.BALANCE_VIEW, ("billing",)),
     Section("reports.index", _l("Reports"), Permission.REPORTS_VIEW, ("reports",)),

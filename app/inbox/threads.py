@@ -60,6 +60,7 @@ class Item:
     automated: bool = False
     author: str | None = None
     needs_action: bool = False
+    suggested_action: str | None = None  # what a reply likely asks (journeys.understanding)
     media_ids: list[int] = field(default_factory=list)
     media_waiting: list[str] = field(default_factory=list)  # not fetched yet: the reason
     cancellable: bool = False
@@ -192,6 +193,7 @@ def _items(messages: list[Message], conversation_id: int, zone: ZoneInfo) -> lis
                   automated=m.direction == Direction.OUTBOUND and (
                       m.template is not None or m.purpose != Purpose.CONVERSATION),
                   author=_staff_name(m.sent_by_staff_id), needs_action=m.needs_staff_action,
+                  suggested_action=m.suggested_action,
                   media_ids=media.get(m.id, []), media_waiting=waiting.get(m.id, []),
                   cancellable=(m.status == MessageStatus.SCHEDULED
                                and m.sent_by_staff_id is not None))

@@ -104,6 +104,18 @@ def _remind_payment_plans() -> int:
     return _for_each_practice(lambda: send_due_reminders(practice_id=current_practice_id()))
 
 
+def _plan_journeys() -> int:
+    from app.journeys.jobs import plan_upcoming
+
+    return _for_each_practice(plan_upcoming)
+
+
+def _flag_overdue_visits() -> int:
+    from app.journeys.jobs import flag_overdue
+
+    return _for_each_practice(flag_overdue)
+
+
 JOBS: tuple[Job, ...] = (
     Job("sign-in-attempts", _prune_sign_in_attempts, every=timedelta(hours=1),
         description="delete staff sign-in attempts too old for any lockout to count"),
@@ -118,4 +130,8 @@ JOBS: tuple[Job, ...] = (
     Job("statements", _send_statements, cron="0 16 1-3 * *",
         description="send this month's statement link to accounts owing at least "
                     "STATEMENT_MIN_BALANCE (once a month each)"),
+    Job("journey-planner", _plan_journeys, every=timedelta(minutes=30),
+        description="plan the reminders of the next 4 days' visits again (idempotent)"),
+    Job("overdue-visits", _flag_overdue_visits, every=timedelta(minutes=5),
+        description="flag visits not arrived some minutes after their start (or mark no-show)"),
 )

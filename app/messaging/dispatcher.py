@@ -50,6 +50,7 @@ from app.extensions import db
 from app.messaging import conversations, policy
 from app.messaging.models import Message, MessageStatus
 from app.messaging.rendering import Rendered, TemplateMissing, render
+from app.messaging.send_context import NoLongerUseful, extra_context
 from app.practice.models import Practice
 
 log = logging.getLogger(__name__)
@@ -176,6 +177,10 @@ def _process(message: Message, providers: Providers, *, stats: DispatchStats,
         return
     try:
         rendered = _render(message, decision)
+    except NoLongerUseful as stale:
+        _set(message, status=MessageStatus.CANCELLED, status_reason=str(stale)[:120])
+        stats.suppressed += 1
+        return
     except TemplateMissing as error:
         _set(message, status=MessageStatus.FAILED, status_reason=str(error)[:120])
         stats.failed += 1
@@ -198,6 +203,7 @@ def _render(message: Message, decision: policy.Decision) -> Rendered:
     context.setdefault("practice", decision.practice_context)
     if decision.patient_context:
         context.setdefault("patient", decision.patient_context)
+    context.update(extra_context(message, decision.language))
     return render(message.template, channel=decision.channel, language=decision.language,
                   context=context)
 

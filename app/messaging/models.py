@@ -119,6 +119,9 @@ class Message(PracticeScoped, db.Model):
     provider_message_id: Mapped[str | None] = mapped_column(String(64), unique=True)
     status: Mapped[str] = mapped_column(String(20), default=MessageStatus.RECEIVED)
     status_reason: Mapped[str | None] = mapped_column(String(120))
+    # Inbound, left for staff: what the reply most likely asks (confirm, cancel, reschedule,
+    # running_late, wrong_number, ...), set by an intent handler that could not act alone.
+    suggested_action: Mapped[str | None] = mapped_column(String(20))
     error_code: Mapped[str | None] = mapped_column(String(20))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     send_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import select, update
 
 from app.core.clock import utcnow
-from app.core.db import insert_unless_exists
+from app.core.db import insert_many_unless_exists, insert_unless_exists
 from app.extensions import db
 from app.messaging.models import Direction, Message, MessageStatus, Purpose
 from app.security import audit
@@ -92,3 +92,39 @@ def cancel_message(*, practice_id: int, message_id: int, reason: str) -> bool:
         .values(status=MessageStatus.CANCELLED, status_reason=reason[:120], updated_at=utcnow())
         .execution_options(synchronize_session=False))
     return bool(result.rowcount)
+
+
+def retime(*, message_id: int, send_at: datetime, context: dict[str, Any]) -> bool:
+    """Plan a queued message again (a visit moved, a household's list changed): a scheduled
+    or cancelled message becomes scheduled at ``send_at`` with ``context``. False when it is
+    already being sent or was sent (its moment is over)."""
+    result = db.session.execute(
+        update(Message)
+        .where(Message.id == message_id,
+               Message.status.in_((MessageStatus.SCHEDULED, MessageStatus.CANCELLED)))
+        .values(status=MessageStatus.SCHEDULED, send_at=send_at, status_reason=None,
+                context=json.dumps(context, sort_keys=True), updated_at=utcnow())
+        .execution_options(synchronize_session=False))
+    return bool(result.rowcount)
+
+
+def enqueue_many(rows: list[dict[str, Any]]) -> int:
+    """Queue many templated messages to patients at once (a planner's batch): each row has
+    ``practice_id``, ``purpose``, ``idempotency_key``, ``patient_id``, ``channel`` (or None),
+    ``template``, ``context`` and ``send_at``. A row whose key is already queued is skipped,
+    as ``enqueue`` would. One INSERT per thousand rows; returns how many were new."""
+    now = utcnow()
+    full = [{"practice_id": row["practice_id"], "patient_id": row["patient_id"],
+             "conversation_id": None, "direction": Direction.OUTBOUND,
+             "channel": row.get("channel") or "", "purpose": row["purpose"],
+             "template": row["template"], "language": None,
+             "context": json.dumps(row["context"], sort_keys=True), "body": None,
+             "subject": None, "address": None, "idempotency_key": row["idempotency_key"],
+             "status": MessageStatus.SCHEDULED, "send_at": row["send_at"], "capped": False,
+             "in_reply_to_id": None, "is_immediate_reply": False, "sent_by_staff_id": None,
+             "attempts": 0, "created_at": now, "updated_at": now} for row in rows]
+    inserted = 0
+    for start in range(0, len(full), 1000):
+        inserted += insert_many_unless_exists(Message, full[start:start + 1000],
+                                              unique_on=["idempotency_key"])
+    return inserted

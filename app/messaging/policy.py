@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import false, or_, select
 
 from app.core import phones
 from app.core.clock import utcnow
@@ -25,7 +25,13 @@ from app.extensions import db
 from app.messaging import consent
 from app.messaging.conversations import contact_index
 from app.messaging.frequency import next_time_under_caps
-from app.messaging.models import ContactPointStatus, Message, MessageStatus, Purpose
+from app.messaging.models import (
+    ContactPointStatus,
+    Conversation,
+    Message,
+    MessageStatus,
+    Purpose,
+)
 from app.messaging.quiet_hours import NoSendingTime, next_allowed_send_time
 from app.patients.models import Patient
 from app.practice.models import Practice
@@ -80,7 +86,7 @@ def decide(message: Message, *, now: datetime | None = None) -> Decision:
         earliest = now
         if message.capped and patient is not None:
             earliest = next_time_under_caps(
-                now, sent_utc=_capped_send_times(message, now), tz=zone,
+                now, sent_utc=_capped_send_times(message, now, chosen), tz=zone,
                 per_day=practice.capped_per_day, per_week=practice.capped_per_week)
         try:
             allowed_at = next_allowed_send_time(
@@ -133,12 +139,20 @@ def _unusable_reason(practice_id: int, channel: str, index: str) -> str | None:
     return f"{channel} unusable: {status.reason}"
 
 
-def _capped_send_times(message: Message, now: datetime) -> list[datetime]:
-    """Send times of this patient's capped messages in the last 8 days, counting messages
-    other workers are sending right now with a lower id (so two never both pass)."""
+def _capped_send_times(message: Message, now: datetime,
+                       contact: tuple[str, str]) -> list[datetime]:
+    """Send times of the capped messages to this patient or to the phone number it goes to
+    (a household shares one) in the last 8 days, counting messages other workers are sending
+    right now with a lower id (so two never both pass)."""
+    same_phone = Message.conversation_id.in_(
+        select(Conversation.id).where(Conversation.practice_id == message.practice_id,
+                                      Conversation.channel == "sms",
+                                      Conversation.contact_index == contact_index(*contact))
+    ) if contact[0] == "sms" else false()
     rows = db.session.execute(
         select(Message.sent_at, Message.sending_started_at, Message.status).where(
-            Message.patient_id == message.patient_id, Message.capped, Message.id != message.id,
+            or_(Message.patient_id == message.patient_id, same_phone), Message.capped,
+            Message.id != message.id,
             or_(Message.status.in_(_COUNTED),
                 (Message.status == MessageStatus.SENDING) & (Message.id < message.id)),
             or_(Message.sent_at >= now - timedelta(days=8),

@@ -116,11 +116,13 @@ def reschedule(*, appointment_id: int, new_slot: Slot, source: str,
                                       appointment_id=appointment_id)) from None
 
 
-def cancel(*, appointment_id: int, reason: str, source: str, staff_id: int | None = None
-           ) -> Appointment:
-    """Cancel the appointment, freeing its time; the reason is stored encrypted."""
+def cancel(*, appointment_id: int, reason: str, source: str, staff_id: int | None = None,
+           by_practice: bool = False) -> Appointment:
+    """Cancel the appointment, freeing its time; the reason is stored encrypted.
+    ``by_practice``: the practice cancelled it, not the patient (the event says so)."""
     return _transaction(lambda: booking_steps.cancel(appointment_id, reason, source=source,
-                                                     staff_id=staff_id))
+                                                     staff_id=staff_id,
+                                                     by_practice=by_practice))
 
 
 def set_status(*, appointment_id: int, status: str, source: str, staff_id: int | None = None

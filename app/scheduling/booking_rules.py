@@ -22,7 +22,7 @@ from app.scheduling.models import (
 from app.scheduling.slots import Slot
 from app.security.models import StaffUser
 
-SOURCES = ("staff", "patient", "fhir", "ehr")
+SOURCES = ("staff", "patient", "fhir", "ehr", "system")  # system: a scheduled job
 MAX_TEXT_LENGTH = 1000
 S = AppointmentStatus
 INITIAL_STATUSES = (S.PROPOSED, S.PENDING, S.BOOKED)

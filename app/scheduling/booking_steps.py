@@ -108,8 +108,8 @@ def reschedule(appointment_id: int, new_slot: Slot, *, source: str, staff_id: in
     return appointment
 
 
-def cancel(appointment_id: int, reason: str, *, source: str, staff_id: int | None
-            ) -> Appointment:
+def cancel(appointment_id: int, reason: str, *, source: str, staff_id: int | None,
+           by_practice: bool = False) -> Appointment:
     appointment = locked_appointment(appointment_id)
     errors: dict[str, str] = {}
     staff = check_actor(errors, source=source, staff_id=staff_id,
@@ -124,7 +124,8 @@ def cancel(appointment_id: int, reason: str, *, source: str, staff_id: int | Non
     appointment.status = S.CANCELLED
     appointment.cancel_reason = clean_reason
     _announce(appointment, events.AppointmentCancelled, change="cancel", source=source,
-              staff=staff, detail={"old_status": old_status}, old_status=old_status)
+              staff=staff, detail={"old_status": old_status}, old_status=old_status,
+              by_practice=by_practice)
     return appointment
 
 

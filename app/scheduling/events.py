@@ -3,8 +3,8 @@
 Published with ``app.core.events.publish`` inside the booking transaction, so a subscriber's
 writes commit or roll back with the change. Subscribe to the concrete classes. Each carries
 ids, times (UTC) and statuses only: never a name, a note or a reason, which may hold PHI.
-``source`` is who made the change (staff, patient, fhir, ehr); ``staff_id`` is set when staff
-did.
+``source`` is who made the change (staff, patient, fhir, ehr, system: a job); ``staff_id``
+is set when staff did.
 """
 
 from __future__ import annotations
@@ -48,9 +48,12 @@ class AppointmentRescheduled(AppointmentEvent):
 
 @dataclass(frozen=True, kw_only=True)
 class AppointmentCancelled(AppointmentEvent):
-    """The appointment's time (``start_at``-``end_at`` with its provider) is free again."""
+    """The appointment's time (``start_at``-``end_at`` with its provider) is free again.
+    ``by_practice``: the practice cancelled it (not the patient asking), so the patient is
+    owed an apology."""
 
     old_status: str
+    by_practice: bool = False
 
 
 @dataclass(frozen=True, kw_only=True)

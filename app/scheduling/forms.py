@@ -9,6 +9,7 @@ from typing import Any
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
+    BooleanField,
     DateField,
     Field,
     Form,
@@ -108,6 +109,8 @@ class CancelForm(FlaskForm):
         DataRequired(message=_l("Say why the appointment is cancelled.")),
         Length(max=MAX_TEXT_LENGTH,
                message=_l("Use at most %(max)d characters.", max=MAX_TEXT_LENGTH))])
+    by_practice = BooleanField(_l("The practice cancels (the patient gets an apology and a "
+                                  "link to book again)"))
 
 
 class NoteForm(FlaskForm):

@@ -163,6 +163,12 @@ class Appointment(PracticeScoped, db.Model):
     cancel_reason: Mapped[str | None] = mapped_column(EncryptedText("appointment.cancel_reason"))
     note: Mapped[str | None] = mapped_column(EncryptedText("appointment.note"))
     source: Mapped[str] = mapped_column(String(20), default="staff")  # staff|patient|fhir|ehr|demo
+    # Written by journeys (the schedule shows them): the patient confirmed; texted that they
+    # run late (minutes when said); not arrived some time after the start (for staff).
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    running_late_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    running_late_minutes: Mapped[int | None] = mapped_column(Integer)
+    overdue_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

@@ -138,7 +138,7 @@ def cancel(appointment_id: int) -> Any:
         return _detail(appointment_id, form, 400)
     return _change(appointment_id, lambda: booking.cancel(
         appointment_id=appointment_id, reason=form.reason.data, source="staff",
-        staff_id=current_user.id), _("Appointment cancelled."))
+        staff_id=current_user.id, by_practice=form.by_practice.data), _("Appointment cancelled."))
 
 
 @bp.post("/appointments/<id:appointment_id>/move")

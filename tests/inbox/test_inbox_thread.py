@@ -114,6 +114,18 @@ def test_an_internal_note_shows_as_a_note_and_is_never_sent(client, patient, sta
         Message.direction == Direction.OUTBOUND)).first() is None
 
 
+def test_a_reply_left_for_staff_shows_what_it_likely_asks(client, patient, staff_client):
+    """A reply an intent handler (journeys) could not act on alone is marked for staff with
+    its likely action; the thread says both."""
+    text_in(client, "can we do friday instead")
+    reply = db.session.execute(select(Message)).scalar_one()
+    reply.needs_staff_action, reply.suggested_action = True, "reschedule"
+    db.session.commit()
+    _, alice = staff_client()
+    page = alice.get(f"/inbox/c/{conversation_id()}").get_data(as_text=True)
+    assert "Needs action" in page and "Likely: move the visit" in page
+
+
 def test_a_patients_html_and_script_show_as_text(client, patient, staff_client):
     text_in(client, '<script>alert("x")</script><b>bold</b>')
     _, alice = staff_client()

@@ -11,7 +11,13 @@ SAMPLE = {"practice": {"name": "Lakeside Family Dental", "phone": "(312) 555-010
           # what the self-scheduling one-time code receives
           "code": "123456", "minutes": 10,
           # what billing's payment link and receipt receive
-          "amount": "$120.00", "url": "http://localhost/p/token", "paid_on": "2026-06-10"}
+          "amount": "$120.00", "url": "http://localhost/p/token", "paid_on": "2026-06-10",
+          # what journey templates receive (app/journeys/render.py)
+          "visits": [{"name": "Ana", "when": "Tue, Mar 3, 3:00 PM CST",
+                      "provider": "Dr. Ana Rivera", "location": "Chicago",
+                      "address": "1 Main St, Chicago, IL 60601"}],
+          "ask_confirmation": True, "book_url": "http://localhost/book/",
+          "review_url": "https://g.page/r/example"}
 
 
 def test_every_sms_template_names_the_practice_and_no_clinical_detail(app):
