@@ -47,6 +47,7 @@ from app.scheduling.booking_rules import (
     BookingError,
     BookingInputError,
     InvalidTransition,
+    OutsideHours,
     ScheduleBusy,
     SlotTaken,
 )
@@ -54,8 +55,8 @@ from app.scheduling.models import Appointment, AppointmentStatus, AppointmentTyp
 from app.scheduling.slots import Slot
 
 __all__ = ["AppointmentNotFound", "BookingError", "BookingInputError", "InvalidTransition",
-           "ScheduleBusy", "SlotTaken", "book", "book_in_transaction", "cancel", "reschedule",
-           "set_note", "set_patient_response", "set_status", "update"]
+           "OutsideHours", "ScheduleBusy", "SlotTaken", "book", "book_in_transaction", "cancel",
+           "reschedule", "set_note", "set_patient_response", "set_status", "update"]
 
 T = TypeVar("T")
 S = AppointmentStatus
@@ -82,8 +83,8 @@ def book(*, patient_id: int, slot: Slot, source: str, staff_id: int | None = Non
 
     try:
         return _transaction(work)
-    except (booking_steps.SlotGone, ScheduleBusy):
-        raise SlotTaken(_alternatives(slot, source=source, now=now)) from None
+    except (booking_steps.SlotGone, ScheduleBusy) as gone:
+        raise _lost(gone)(_alternatives(slot, source=source, now=now)) from None
 
 
 def book_in_transaction(*, patient_id: int, slot: Slot, source: str,
@@ -97,8 +98,8 @@ def book_in_transaction(*, patient_id: int, slot: Slot, source: str,
     try:
         return booking_steps.book(patient_id=patient_id, slot=slot, source=source,
                                   staff_id=None, note=None, status=S.BOOKED, now=now)
-    except booking_steps.SlotGone:
-        raise SlotTaken([]) from None
+    except booking_steps.SlotGone as gone:
+        raise _lost(gone)([]) from None
 
 
 def reschedule(*, appointment_id: int, new_slot: Slot, source: str,
@@ -111,9 +112,9 @@ def reschedule(*, appointment_id: int, new_slot: Slot, source: str,
     try:
         return _transaction(lambda: booking_steps.reschedule(
             appointment_id, new_slot, source=source, staff_id=staff_id, reason=reason, now=now))
-    except (booking_steps.SlotGone, ScheduleBusy):
-        raise SlotTaken(_alternatives(new_slot, source=source, now=now,
-                                      appointment_id=appointment_id)) from None
+    except (booking_steps.SlotGone, ScheduleBusy) as gone:
+        raise _lost(gone)(_alternatives(new_slot, source=source, now=now,
+                                        appointment_id=appointment_id)) from None
 
 
 def cancel(*, appointment_id: int, reason: str, source: str, staff_id: int | None = None
@@ -189,9 +190,14 @@ def update(*, appointment_id: int, source: str, new_slot: Slot, response: str, s
 
     try:
         return _transaction(work)
-    except (booking_steps.SlotGone, ScheduleBusy):
-        raise SlotTaken(_alternatives(new_slot, source=source, now=now,
-                                      appointment_id=appointment_id)) from None
+    except (booking_steps.SlotGone, ScheduleBusy) as gone:
+        raise _lost(gone)(_alternatives(new_slot, source=source, now=now,
+                                        appointment_id=appointment_id)) from None
+
+
+def _lost(gone: Exception) -> type[SlotTaken]:
+    """What a time that could not be had is called: outside working hours, or taken."""
+    return OutsideHours if getattr(gone, "outside_hours", False) else SlotTaken
 
 
 def _transaction(work: Callable[[], T]) -> T:

@@ -17,14 +17,13 @@ from app.patients.views import STATUS_LABELS
 from app.scheduling import booking, calendar_queries
 from app.scheduling.calendar_queries import CalendarNotFound
 from app.scheduling.forms import (
-    ACTION_LABELS,
-    DESK_ACTIONS,
     BookForm,
     BookQuery,
     CalendarQuery,
     CancelForm,
     MoveForm,
     StatusForm,
+    desk_actions,
 )
 from app.scheduling.grid import SlotRow
 from app.security.permissions import Permission, requires
@@ -99,8 +98,8 @@ def book() -> Any:
     try:
         appointment = booking.book(patient_id=form.patient_id.data, slot=slot.slot,
                                    source="staff", staff_id=current_user.id)
-    except booking.SlotTaken as taken:
-        flash(_("That time was just taken"), "warning")
+    except booking.SlotTaken as taken:  # or outside working hours: its message says which
+        flash(str(taken), "warning")
         return _book_again(form, slot, 409, alternatives=taken.next_slots)
     except booking.BookingInputError as error:
         _field_errors(form, error.errors)
@@ -122,7 +121,7 @@ def appointment(appointment_id: int) -> Any:
 def set_status(appointment_id: int) -> Any:
     form = StatusForm()
     if not form.validate():
-        flash(_("Choose check-in or check-out."), "error")
+        flash(_("Choose check-in, check-out or no-show."), "error")
         return redirect(url_for(".appointment", appointment_id=appointment_id))
     return _change(appointment_id, lambda: booking.set_status(
         appointment_id=appointment_id, status=form.status.data, source="staff",
@@ -224,8 +223,7 @@ def _detail(appointment_id: int, cancel_form: CancelForm, status: int = 200) -> 
     return render_template(
         "scheduling/appointment.html", detail=detail, labels=STATUS_LABELS,
         cancel_form=cancel_form, action_form=StatusForm(formdata=None),
-        actions=[(s, ACTION_LABELS[s]) for s in DESK_ACTIONS.get(
-            detail.row.appointment.status, ())]), status
+        actions=desk_actions(detail.row.appointment)), status
 
 
 def _change(appointment_id: int, change: Any, done: str) -> Response:
@@ -234,8 +232,8 @@ def _change(appointment_id: int, change: Any, done: str) -> Response:
         appointment = change()
     except booking.AppointmentNotFound:
         abort(404, description=_("There is no appointment with that number in this practice."))
-    except booking.SlotTaken:
-        flash(_("That time was just taken"), "warning")
+    except booking.SlotTaken as taken:
+        flash(str(taken), "warning")
     except booking.BookingInputError as error:
         if "staff_id" in error.errors:  # the appointment is another practice's
             abort(404, description=_("There is no appointment with that number in this "

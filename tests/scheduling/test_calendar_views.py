@@ -4,6 +4,7 @@ taken meanwhile, moving, cancelling with a reason, check-in and check-out."""
 from __future__ import annotations
 
 import html
+import json
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -13,6 +14,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
+from app.core import clock
 from app.core.clock import utcnow
 from app.patients.models import Patient
 from app.practice.models import Location, Practice, Provider
@@ -219,16 +221,59 @@ def test_check_in_then_check_out(login, desk: Desk, db) -> None:  # noqa: ANN001
     appointment = factories.make_appointment(desk.patient, desk.provider, desk.location,
                                              start_at=at(desk.day, "09:00"),
                                              appointment_type=desk.exam)
+    url = f"/schedule/appointments/{appointment.id}/status"
+    with clock.frozen_at(at(desk.day, "08:50")):  # the visit's day, before its start
+        client = login("front_desk")
+        page = client.get(f"/schedule/appointments/{appointment.id}").get_data(as_text=True)
+        assert "Check in" in page and "Check out" not in page
+        assert client.post(url, data={"status": "checked-in"}).status_code == 302
+        assert db.session.get(Appointment, appointment.id).status == "checked-in"
+        refused = client.post(url, data={"status": "fulfilled"}, follow_redirects=True)
+        assert "not before the visit&#39;s start" in refused.get_data(as_text=True)
+        assert db.session.get(Appointment, appointment.id).status == "checked-in"
+        with clock.frozen_at(at(desk.day, "09:02")):
+            assert client.post(url, data={"status": "fulfilled"}).status_code == 302
+            assert db.session.get(Appointment, appointment.id).status == "fulfilled"
+            not_a_desk_action = client.post(url, data={"status": "booked"})
+            assert not_a_desk_action.status_code == 302
+    assert db.session.get(Appointment, appointment.id).status == "fulfilled"
+
+
+def test_a_visit_a_week_ahead_cannot_be_checked_in(login, desk: Desk, db) -> None:  # noqa: ANN001
+    appointment = factories.make_appointment(desk.patient, desk.provider, desk.location,
+                                             start_at=at(desk.day, "09:00"),
+                                             appointment_type=desk.exam)
     client = login("front_desk")
     page = client.get(f"/schedule/appointments/{appointment.id}").get_data(as_text=True)
-    assert "Check in" in page and "Check out" not in page
+    assert re.search(r"<button[^>]*disabled[^>]*>Arrived</button>", page)
+    assert "checked in only on the day of the visit" in page
+
+    refused = client.post(f"/schedule/appointments/{appointment.id}/status",
+                          data={"status": "arrived"}, follow_redirects=True)
+
+    assert "checked in only on the day of the visit" in refused.get_data(as_text=True)
+    assert db.session.get(Appointment, appointment.id).status == "booked"
+
+
+def test_no_show_only_after_the_start_and_audited(login, desk: Desk, db) -> None:  # noqa: ANN001
+    appointment = factories.make_appointment(desk.patient, desk.provider, desk.location,
+                                             start_at=at(desk.day, "09:00"),
+                                             appointment_type=desk.exam)
     url = f"/schedule/appointments/{appointment.id}/status"
-    assert client.post(url, data={"status": "checked-in"}).status_code == 302
-    assert db.session.get(Appointment, appointment.id).status == "checked-in"
-    assert client.post(url, data={"status": "fulfilled"}).status_code == 302
-    assert db.session.get(Appointment, appointment.id).status == "fulfilled"
-    assert client.post(url, data={"status": "booked"}).status_code == 302  # not a desk action
-    assert db.session.get(Appointment, appointment.id).status == "fulfilled"
+    with clock.frozen_at(at(desk.day, "08:58")):
+        client = login("front_desk")
+        client.post(url, data={"status": "noshow"})
+        assert db.session.get(Appointment, appointment.id).status == "booked"
+        with clock.frozen_at(at(desk.day, "09:08")):
+            page = client.get(f"/schedule/appointments/{appointment.id}").get_data(as_text=True)
+            assert re.search(r"<button[^>]*>No-show</button>", page)
+            assert client.post(url, data={"status": "noshow"}).status_code == 302
+
+    assert db.session.get(Appointment, appointment.id).status == "noshow"
+    details = db.session.execute(select(AuditEvent.detail).where(
+        AuditEvent.action == "appointment.change",
+        AuditEvent.patient_id == desk.patient.id)).scalars().all()
+    assert [json.loads(d).get("status") for d in details] == ["noshow"]
 
 
 def test_move_to_another_open_slot(login, desk: Desk, db) -> None:  # noqa: ANN001

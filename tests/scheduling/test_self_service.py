@@ -19,7 +19,7 @@ from app.messaging.cli import build_providers
 from app.messaging.models import Message
 from app.patients.models import Patient
 from app.practice.models import Location, Practice, Provider
-from app.scheduling import booking, calendars, self_service, slots
+from app.scheduling import booking, calendars, online, self_service, slots
 from app.scheduling.calendars import WeeklyInterval
 from app.scheduling.models import Appointment, AppointmentType, OneTimeCode
 from app.scheduling.self_service import Identity, SelfServiceError
@@ -66,7 +66,7 @@ def sent_code() -> str:
 
 
 def first_slot(office: Office) -> slots.Slot:
-    return self_service.open_slots(kind=office.kind, location=office.location,
+    return online.open_slots(kind=office.kind, location=office.location,
                                    provider_id=None)[0]
 
 
@@ -180,7 +180,7 @@ def test_an_existing_patient_cannot_book_a_new_patient_visit(app, office):
 def test_staff_only_types_are_not_offered(app, office):
     office.kind.bookable_online = False
     db.session.commit()
-    assert self_service.bookable_types(practice_id=office.practice.id) == []
+    assert online.bookable_types(practice_id=office.practice.id) == []
 
 
 # --- pages ------------------------------------------------------------------------------------
@@ -330,7 +330,7 @@ def test_an_existing_patient_is_offered_the_other_types_instead(app, client, off
     assert f"type={office.kind.id}" not in page
     assert db.session.execute(select(func.count(Appointment.id))).scalar_one() == 0
     # The phone is proved: the other type books without another code.
-    slot = self_service.open_slots(kind=checkup, location=office.location, provider_id=None)[0]
+    slot = online.open_slots(kind=checkup, location=office.location, provider_id=None)[0]
     response = client.post(f"/book/time?type={checkup.id}&location={office.location.id}",
                            data={"start": slot.start.isoformat(), "provider": slot.provider_id})
     assert response.location.endswith("/book/verify")
@@ -458,12 +458,12 @@ def _day_args(office: Office) -> str:
 def test_days_before_today_or_past_the_days_shown_say_they_cannot_be_booked(client, office):
     zone = ZoneInfo(office.location.timezone)
     today = utcnow().astimezone(zone).date()
-    open_days = sorted(self_service.days_with_slots(
-        self_service.open_slots(kind=office.kind, location=office.location, provider_id=None),
+    open_days = sorted(online.days_with_slots(
+        online.open_slots(kind=office.kind, location=office.location, provider_id=None),
         zone))
     cases = {"1999-01-01": ("That day has already passed.", open_days[0]),
              (today - timedelta(days=1)).isoformat(): ("already passed", open_days[0]),
-             (today + timedelta(days=self_service.DAYS_SHOWN + 2)).isoformat(): (
+             (today + timedelta(days=online.DAYS_SHOWN + 2)).isoformat(): (
                  "That day is too far ahead to book online.", open_days[-1])}
     for day, (says, nearest) in cases.items():
         response = client.get(f"/book/time?{_day_args(office)}&day={day}")

@@ -19,7 +19,7 @@ from app.messaging.cli import build_providers
 from app.messaging.conversations import contact_index
 from app.messaging.models import ConsentEntry, Message
 from app.patients.models import Patient
-from app.scheduling import booking, calendars, self_service, slots
+from app.scheduling import booking, calendars, online, self_service, slots
 from app.scheduling.models import WaitlistEntry
 from app.scheduling.self_service import WaitlistWish
 from app.scheduling.waitlist import entries as waitlist_entries
@@ -192,7 +192,7 @@ def test_a_number_that_replied_stop_joins_but_is_told_texts_are_off(app, office)
 def walk_to_waitlist(client, office: Office, *, lang: str = "en", provider: int = 0) -> str:
     """From the chosen day's times to the waitlist page, as the links go; returns its URL."""
     args = f"type={office.kind.id}&location={office.location.id}&provider={provider}"
-    day = self_service.open_slots(kind=office.kind, location=office.location,
+    day = online.open_slots(kind=office.kind, location=office.location,
                                   provider_id=None)[0].start.astimezone(zone(office)).date()
     page = client.get(f"/book/time?{args}&day={day.isoformat()}&lang={lang}"
                       ).get_data(as_text=True)
