@@ -12,7 +12,8 @@ whose index is the address's keyed hash, born used. Every guess claims one of a 
 
 Identity: a patient is the existing one only when first name, last name, date of birth AND
 mobile number all match (blind indexes). Anything less is a new patient, who may book only the
-types for new patients ("existing patients" types answer ``ExistingPatientsOnly``). This never
+types for new patients ("existing patients" types answer ``ExistingPatientsOnly``); a patient
+with a visit (any appointment not cancelled) may not book those (``NewPatientsOnly``). This never
 tells a stranger that a person with that name and birth date exists, and never attaches a
 booking to someone else's record because a phone number was mistyped.
 
@@ -47,7 +48,13 @@ from app.patients.services import (
     create_patient,
 )
 from app.scheduling import booking
-from app.scheduling.models import Appointment, AppointmentType, OneTimeCode, WaitlistEntry
+from app.scheduling.models import (
+    Appointment,
+    AppointmentStatus,
+    AppointmentType,
+    OneTimeCode,
+    WaitlistEntry,
+)
 from app.scheduling.slots import Slot
 from app.scheduling.waitlist import entries
 from app.scheduling.waitlist.states import WaitlistInputError
@@ -63,6 +70,7 @@ RATE_WINDOW = timedelta(minutes=15)
 EXPIRED = "this code has expired; ask for a new one"
 TOO_MANY_TRIES = "too many tries; ask for a new code"
 WRONG_CODE = "that code is not right"
+NOT_A_VISIT = (AppointmentStatus.CANCELLED, AppointmentStatus.ENTERED_IN_ERROR)
 # How ``confirm`` ends.
 (CONFIRM_BOOKED, CONFIRM_JOINED, CONFIRM_NEW_PATIENTS_ONLY, CONFIRM_EXISTING_ONLY,
  CONFIRM_CODE_REFUSED, CONFIRM_TAKEN, CONFIRM_OUTSIDE_HOURS, CONFIRM_NOT_BOOKABLE,
@@ -99,7 +107,12 @@ class ExistingPatientsOnly(SelfServiceError):
 
 
 def _check_newness(patient: Patient | None, kind: AppointmentType | None) -> None:
-    if kind is not None and kind.for_new_patients and patient is not None:
+    """A type for new patients is for people without a visit with us (a record made by an
+    earlier try, whose time was taken, is still new); the others need a record of ours."""
+    if kind is not None and kind.for_new_patients and patient is not None and db.session.execute(
+            select(Appointment.id).where(Appointment.patient_id == patient.id,
+                                         Appointment.status.not_in(NOT_A_VISIT)).limit(1)
+    ).first() is not None:
         raise NewPatientsOnly
     if kind is not None and not kind.for_new_patients and patient is None:
         raise ExistingPatientsOnly

@@ -181,6 +181,16 @@ def test_a_taken_slot_says_so_and_offers_the_next_ones(login, desk: Desk, practi
     assert "10:30\u202fAM" in page  # the next open time, offered as a button
 
 
+def test_a_time_outside_working_hours_says_so_not_taken(login, desk: Desk) -> None:
+    response = login("front_desk").post("/schedule/book", data=slot_data(
+        desk, "21:07", patient_id=desk.patient.id))  # 9:07 PM: the provider works 9-11 AM
+    page = response.get_data(as_text=True)
+    assert response.status_code == 409
+    assert "That time is outside working hours" in page
+    assert "That time was just taken" not in page
+    assert "9:00 AM" in page  # the next open time, offered as a button
+
+
 def test_booking_errors_name_the_field(login, desk: Desk) -> None:
     response = login("front_desk").post("/schedule/book", data=slot_data(desk, "10:00"))
     assert response.status_code == 400
