@@ -59,6 +59,7 @@ __all__ = ["AppointmentNotFound", "BookingError", "BookingInputError", "InvalidT
            "reschedule", "set_note", "set_patient_response", "set_status", "update"]
 
 T = TypeVar("T")
+Then = Callable[[Appointment], None]
 S = AppointmentStatus
 NEXT_SLOTS = 5
 _ATTEMPTS = 3
@@ -104,24 +105,33 @@ def book_in_transaction(*, patient_id: int, slot: Slot, source: str,
 
 def reschedule(*, appointment_id: int, new_slot: Slot, source: str,
                staff_id: int | None = None, reason: str | None = None,
-               now: datetime | None = None) -> Appointment:
+               now: datetime | None = None, then: Then | None = None) -> Appointment:
     """Move the appointment to ``new_slot`` (its own old time counts as free). The patient's
     answer resets to needs-action unless the patient moved it. The model has no column for a
-    reschedule reason: it is added to the appointment's (encrypted) note."""
+    reschedule reason: it is added to the appointment's (encrypted) note. ``then`` runs in
+    the same transaction after the move (a text telling the patient)."""
     now = now or utcnow()
     try:
-        return _transaction(lambda: booking_steps.reschedule(
-            appointment_id, new_slot, source=source, staff_id=staff_id, reason=reason, now=now))
+        return _transaction(lambda: _then(then, booking_steps.reschedule(
+            appointment_id, new_slot, source=source, staff_id=staff_id, reason=reason,
+            now=now)))
     except (booking_steps.SlotGone, ScheduleBusy) as gone:
         raise _lost(gone)(_alternatives(new_slot, source=source, now=now,
                                         appointment_id=appointment_id)) from None
 
 
-def cancel(*, appointment_id: int, reason: str, source: str, staff_id: int | None = None
-           ) -> Appointment:
-    """Cancel the appointment, freeing its time; the reason is stored encrypted."""
-    return _transaction(lambda: booking_steps.cancel(appointment_id, reason, source=source,
-                                                     staff_id=staff_id))
+def cancel(*, appointment_id: int, reason: str, source: str, staff_id: int | None = None,
+           then: Then | None = None) -> Appointment:
+    """Cancel the appointment, freeing its time; the reason is stored encrypted. ``then``
+    runs in the same transaction after the change (a text telling the patient)."""
+    return _transaction(lambda: _then(then, booking_steps.cancel(
+        appointment_id, reason, source=source, staff_id=staff_id)))
+
+
+def _then(then: Then | None, appointment: Appointment) -> Appointment:
+    if then is not None:
+        then(appointment)
+    return appointment
 
 
 def set_status(*, appointment_id: int, status: str, source: str, staff_id: int | None = None

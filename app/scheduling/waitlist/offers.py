@@ -46,7 +46,7 @@ from app.messaging.models import Message, MessageStatus, Purpose
 from app.patients.models import Patient
 from app.practice.models import Location, Provider
 from app.scheduling import events, slots
-from app.scheduling.models import AppointmentType, WaitlistEntry, WaitlistOffer
+from app.scheduling.models import Appointment, AppointmentType, WaitlistEntry, WaitlistOffer
 from app.scheduling.waitlist.states import (
     ACCEPTED,
     EXPIRED,
@@ -244,10 +244,10 @@ def _matches(entry: WaitlistEntry, slot: slots.Slot, local: datetime) -> bool:
             and (not entry.providers or slot.provider_id in {p.id for p in entry.providers}))
 
 
-def slot_context(offer: WaitlistOffer, provider: Provider | None, location: Location,
-                  language: str) -> dict[str, str]:
-    """The slot as a text names it: time in the location's zone, provider, location (no
-    appointment type: it could reveal a condition)."""
+def slot_context(offer: WaitlistOffer | Appointment, provider: Provider | None,
+                 location: Location, language: str) -> dict[str, str]:
+    """The slot (of an offer or a visit) as a text names it: time in the location's zone,
+    provider, location (no appointment type: it could reveal a condition)."""
     local = offer.start_at.astimezone(ZoneInfo(location.timezone))
     locale = language if language in ("en", "es") else "en"
     when = (f"{format_skeleton('MMMEd', local, locale=locale)}, "
