@@ -107,6 +107,12 @@ class BookForm(FlaskForm, SlotFields):
         InputRequired(message=_l("Choose a patient."))])
 
 
+class MoveDayQuery(Form):
+    """The day whose open times to offer for a move (query string)."""
+
+    day = DateField(_l("Move to another day"), validators=[Optional(), _on_calendar])
+
+
 class MoveForm(FlaskForm, SlotFields):
     """The open slot to move to (its type and location are usually the appointment's)."""
 

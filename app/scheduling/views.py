@@ -21,6 +21,7 @@ from app.scheduling.forms import (
     BookQuery,
     CalendarQuery,
     CancelForm,
+    MoveDayQuery,
     MoveForm,
     StatusForm,
     desk_actions,
@@ -113,7 +114,8 @@ def book() -> Any:
 @bp.get("/appointments/<id:appointment_id>")
 @requires(Permission.SCHEDULE_WORK)
 def appointment(appointment_id: int) -> Any:
-    return _detail(appointment_id, CancelForm(formdata=None))
+    """The appointment; ``?day=`` lists that day's open times to move it to."""
+    return _detail(appointment_id, CancelForm(formdata=None), day=MoveDayQuery(request.args))
 
 
 @bp.post("/appointments/<id:appointment_id>/status")
@@ -210,18 +212,21 @@ def _field_errors(form: FlaskForm, errors: dict[str, str]) -> None:
         field.errors = [*field.errors, reason]
 
 
-def _found(appointment_id: int) -> calendar_queries.AppointmentDetail:
+def _found(appointment_id: int, move_day: Any = None) -> calendar_queries.AppointmentDetail:
     try:
         return calendar_queries.appointment_detail(practice_id=current_user.practice_id,
-                                                appointment_id=appointment_id)
+                                                   appointment_id=appointment_id,
+                                                   move_day=move_day)
     except CalendarNotFound:
         abort(404, description=_("There is no appointment with that number in this practice."))
 
 
-def _detail(appointment_id: int, cancel_form: CancelForm, status: int = 200) -> Any:
-    detail = _found(appointment_id)
+def _detail(appointment_id: int, cancel_form: CancelForm, status: int = 200,
+            day: MoveDayQuery | None = None) -> Any:
+    day = day or MoveDayQuery()
+    detail = _found(appointment_id, day.day.data if day.validate() else None)
     return render_template(
-        "scheduling/appointment.html", detail=detail, labels=STATUS_LABELS,
+        "scheduling/appointment.html", detail=detail, labels=STATUS_LABELS, day=day,
         cancel_form=cancel_form, action_form=StatusForm(formdata=None),
         actions=desk_actions(detail.row.appointment)), status
 

@@ -297,6 +297,28 @@ def test_move_to_another_open_slot(login, desk: Desk, db) -> None:  # noqa: ANN0
     assert db.session.get(Appointment, appointment.id).start_at == at(desk.day, "10:30")
 
 
+def test_moving_offers_any_days_open_times_through_a_date_picker(login, desk: Desk,
+                                                                 db) -> None:  # noqa: ANN001
+    appointment = factories.make_appointment(desk.patient, desk.provider, desk.location,
+                                             start_at=at(desk.day, "09:00"),
+                                             appointment_type=desk.exam)
+    later = desk.day + timedelta(days=35)  # weeks past the ten soonest open times
+    client = login("front_desk")
+    url = f"/schedule/appointments/{appointment.id}"
+    assert 'type="date"' in client.get(url).get_data(as_text=True)
+
+    page = client.get(url, query_string={"day": later.isoformat()}).get_data(as_text=True)
+
+    starts = re.findall(r'name="start" value="([^"]+)"', page)
+    assert at(later, "10:30").isoformat() in starts
+    assert {datetime.fromisoformat(s).astimezone(NY).date() for s in starts} == {later}
+    assert len(starts) == 7  # 09:00 to 10:30, every 15 minutes
+    response = client.post(f"{url}/move", data=slot_data(desk, "10:30") | {
+        "start": at(later, "10:30").isoformat()})
+    assert response.status_code == 302
+    assert db.session.get(Appointment, appointment.id).start_at == at(later, "10:30")
+
+
 def test_marketing_may_not_use_the_calendar(login, desk: Desk) -> None:
     client = login("marketing")
     assert client.get("/schedule").status_code == 403
