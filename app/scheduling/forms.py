@@ -117,6 +117,12 @@ class MoveForm(FlaskForm, SlotFields):
     """The open slot to move to (its type and location are usually the appointment's)."""
 
 
+class SeenForm(FlaskForm):
+    """Mark a new booking seen (none named: all of them)."""
+
+    appointment_id = IdField(_l("Appointment"), validators=[Optional()])
+
+
 class CancelForm(FlaskForm):
     reason = TextAreaField(_l("Reason"), filters=[strip_text], validators=[
         DataRequired(message=_l("Say why the appointment is cancelled.")),

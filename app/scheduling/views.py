@@ -7,6 +7,7 @@ from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
@@ -14,7 +15,7 @@ from wtforms import Form
 
 from app.patients import queries as patient_queries
 from app.patients.views import STATUS_LABELS
-from app.scheduling import booking, calendar_queries
+from app.scheduling import booking, calendar_queries, new_bookings
 from app.scheduling.calendar_queries import CalendarNotFound
 from app.scheduling.forms import (
     BookForm,
@@ -23,6 +24,7 @@ from app.scheduling.forms import (
     CancelForm,
     MoveDayQuery,
     MoveForm,
+    SeenForm,
     StatusForm,
     desk_actions,
 )
@@ -152,6 +154,30 @@ def move(appointment_id: int) -> Any:
     return _change(appointment_id, lambda: booking.reschedule(
         appointment_id=appointment_id, new_slot=slot.slot, source="staff",
         staff_id=current_user.id), _("Appointment moved."))
+
+
+@bp.get("/new-bookings")
+@requires(Permission.SCHEDULE_WORK)
+def new_bookings_list() -> Any:
+    """Visits patients booked themselves (online, from the waitlist) to look at."""
+    found = new_bookings.unseen(practice_id=current_user.practice_id, staff_id=current_user.id)
+    return render_template("scheduling/new_bookings.html", bookings=found, form=SeenForm(),
+                           labels=STATUS_LABELS)
+
+
+@bp.post("/new-bookings/seen")
+@requires(Permission.SCHEDULE_WORK)
+def mark_seen() -> Response:
+    """Mark one visit (``appointment_id``) or, without one, the whole list seen."""
+    form = SeenForm()
+    if not form.validate():
+        abort(400)
+    marked = new_bookings.mark_seen(
+        practice_id=current_user.practice_id, staff_id=current_user.id,
+        appointment_ids=None if form.appointment_id.data is None else [form.appointment_id.data])
+    flash(ngettext("Marked %(num)d booking seen.", "Marked %(num)d bookings seen.", marked),
+          "success")
+    return redirect(url_for(".new_bookings_list"))
 
 
 def _read(query: CalendarQuery, read: Any, *, with_provider: bool = False) -> Any:
