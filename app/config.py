@@ -212,7 +212,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("LOGIN_LOCKOUT_MINUTES", "15", _int(1),
             "Length of the lockout window."),
     Setting("TRUST_PROXY", "false", _bool,
-            "Trust X-Forwarded-For/-Proto from one reverse proxy (TLS terminator)."),
+            "Trust X-Forwarded-For/-Proto from one reverse proxy (TLS terminator): the "
+            "per-address limits and the audit trail then see each client's address."),
     Setting("SMS_MESSAGES_PER_SECOND", "10", _int(0),
             "Per-worker pacing of outgoing texts (0: no pacing); keep under the sender's limit."),
     Setting("WAITLIST_BATCH_SIZE", "3", _int(1),

@@ -27,6 +27,7 @@ SECTIONS = (
     Section("patients.search", _l("Patients"), Permission.PATIENT_VIEW, ("patients", "record")),
     Section("inbox.index", _l("Inbox"), Permission.INBOX_WORK, ("inbox",)),
     Section("scheduling.index", _l("Schedule"), Permission.SCHEDULE_WORK, ("scheduling",)),
+    Section("scheduling.new_bookings_list", _l("New bookings"), Permission.SCHEDULE_WORK, ()),
     Section("calendar_settings.index", _l("Calendars"), Permission.CALENDARS_MANAGE,
             ("calendar_settings",)),
     Section("journeys_settings.index", _l("Reminders"), Permission.CALENDARS_MANAGE,

@@ -7,7 +7,8 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from app.extensions import db
 from app.home import dashboard
-from app.security.permissions import Permission, public, requires
+from app.scheduling import new_bookings
+from app.security.permissions import Permission, public, requires, role_can
 
 bp = Blueprint("home", __name__)
 
@@ -26,5 +27,8 @@ def healthz():  # type: ignore[no-untyped-def]
 @bp.get("/")
 @requires(Permission.DASHBOARD_VIEW)
 def index():  # type: ignore[no-untyped-def]
+    new = new_bookings.count_unseen(practice_id=current_user.practice_id,
+                                    staff_id=current_user.id) \
+        if role_can(current_user.role, Permission.SCHEDULE_WORK) else None
     return render_template("home/index.html", summary=dashboard.practice_summary(
-        practice_id=current_user.practice_id, staff_id=current_user.id))
+        practice_id=current_user.practice_id, staff_id=current_user.id), new_bookings=new)

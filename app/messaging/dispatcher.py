@@ -6,7 +6,8 @@ One message goes through these steps, each committed before the next:
    number of workers share the queue; SQLite: an UPDATE conditional on ``scheduled``).
 2. **decide** — consent, usable contact point, quiet hours, frequency caps
    (``messaging.policy``). A message that may not go now is deferred (back to ``scheduled``
-   with a later ``send_at``) or suppressed with the rule that stopped it; never dropped.
+   with a later ``send_at``) or suppressed with the rule that stopped it; never dropped. One
+   that may go is shown to its template's ``send_hooks`` checks, which may cancel it.
 3. **prepare** — render the text and fix the recipient; committed *before* the provider call,
    so a crash after it leaves enough behind to find out whether the message went.
 4. **send** and record the provider's id (``sent``), or classify the error.
@@ -47,7 +48,7 @@ from app.adapters.sms.base import SmsProvider, SmsSender
 from app.core.clock import utcnow
 from app.core.tenancy import across_practices, acting_for
 from app.extensions import db
-from app.messaging import conversations, policy
+from app.messaging import conversations, policy, send_hooks
 from app.messaging.models import Message, MessageStatus
 from app.messaging.rendering import Rendered, TemplateMissing, render
 from app.messaging.send_context import NoLongerUseful, extra_context
@@ -159,6 +160,8 @@ def _process(message: Message, providers: Providers, *, stats: DispatchStats,
              now: datetime) -> None:
     try:
         decision = policy.decide(message, now=now)
+        withdrawn = send_hooks.cancel_reason(message, now=now) \
+            if decision.allowed and decision.defer_until is None else None
     except Exception:  # a defect met by one message must not stop every practice's texts
         log.exception("message %s: deciding whether to send failed", message.id)
         db.session.rollback()
@@ -173,6 +176,10 @@ def _process(message: Message, providers: Providers, *, stats: DispatchStats,
         return
     if not decision.allowed:
         _set(message, status=MessageStatus.SUPPRESSED, status_reason=decision.reason)
+        stats.suppressed += 1
+        return
+    if withdrawn is not None:  # what it was about has changed (an offered time was taken)
+        _set(message, status=MessageStatus.CANCELLED, status_reason=withdrawn[:120])
         stats.suppressed += 1
         return
     try:

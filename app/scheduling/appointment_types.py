@@ -189,6 +189,10 @@ def _check(*, practice_id: int, fields: AppointmentTypeFields, provider_ids: Seq
         Provider.practice_id == practice_id, Provider.id.in_(set(provider_ids)))).scalars())
     if set(provider_ids) - known:
         errors["provider_ids"] = _("Choose providers of this practice.")
+    elif fields.active and fields.bookable_online and not provider_ids:
+        errors["provider_ids"] = _("Tick at least one provider who offers it: patients "
+                                   "cannot book online a visit nobody offers (or let it be "
+                                   "booked by staff only).")
     if errors:
         raise AppointmentTypeInputError(errors)
 

@@ -47,6 +47,7 @@ from app.scheduling.booking_rules import (
     BookingError,
     BookingInputError,
     InvalidTransition,
+    OutsideHours,
     ScheduleBusy,
     SlotTaken,
 )
@@ -54,10 +55,11 @@ from app.scheduling.models import Appointment, AppointmentStatus, AppointmentTyp
 from app.scheduling.slots import Slot
 
 __all__ = ["AppointmentNotFound", "BookingError", "BookingInputError", "InvalidTransition",
-           "ScheduleBusy", "SlotTaken", "book", "book_in_transaction", "cancel", "reschedule",
-           "set_note", "set_patient_response", "set_status", "update"]
+           "OutsideHours", "ScheduleBusy", "SlotTaken", "book", "book_in_transaction", "cancel",
+           "reschedule", "set_note", "set_patient_response", "set_status", "update"]
 
 T = TypeVar("T")
+Then = Callable[[Appointment], None]
 S = AppointmentStatus
 NEXT_SLOTS = 5
 _ATTEMPTS = 3
@@ -82,8 +84,8 @@ def book(*, patient_id: int, slot: Slot, source: str, staff_id: int | None = Non
 
     try:
         return _transaction(work)
-    except (booking_steps.SlotGone, ScheduleBusy):
-        raise SlotTaken(_alternatives(slot, source=source, now=now)) from None
+    except (booking_steps.SlotGone, ScheduleBusy) as gone:
+        raise _lost(gone)(_alternatives(slot, source=source, now=now)) from None
 
 
 def book_in_transaction(*, patient_id: int, slot: Slot, source: str,
@@ -97,32 +99,40 @@ def book_in_transaction(*, patient_id: int, slot: Slot, source: str,
     try:
         return booking_steps.book(patient_id=patient_id, slot=slot, source=source,
                                   staff_id=None, note=None, status=S.BOOKED, now=now)
-    except booking_steps.SlotGone:
-        raise SlotTaken([]) from None
+    except booking_steps.SlotGone as gone:
+        raise _lost(gone)([]) from None
 
 
 def reschedule(*, appointment_id: int, new_slot: Slot, source: str,
                staff_id: int | None = None, reason: str | None = None,
-               now: datetime | None = None) -> Appointment:
+               now: datetime | None = None, then: Then | None = None) -> Appointment:
     """Move the appointment to ``new_slot`` (its own old time counts as free). The patient's
     answer resets to needs-action unless the patient moved it. The model has no column for a
-    reschedule reason: it is added to the appointment's (encrypted) note."""
+    reschedule reason: it is added to the appointment's (encrypted) note. ``then`` runs in
+    the same transaction after the move (a text telling the patient)."""
     now = now or utcnow()
     try:
-        return _transaction(lambda: booking_steps.reschedule(
-            appointment_id, new_slot, source=source, staff_id=staff_id, reason=reason, now=now))
-    except (booking_steps.SlotGone, ScheduleBusy):
-        raise SlotTaken(_alternatives(new_slot, source=source, now=now,
-                                      appointment_id=appointment_id)) from None
+        return _transaction(lambda: _then(then, booking_steps.reschedule(
+            appointment_id, new_slot, source=source, staff_id=staff_id, reason=reason,
+            now=now)))
+    except (booking_steps.SlotGone, ScheduleBusy) as gone:
+        raise _lost(gone)(_alternatives(new_slot, source=source, now=now,
+                                        appointment_id=appointment_id)) from None
 
 
 def cancel(*, appointment_id: int, reason: str, source: str, staff_id: int | None = None,
-           by_practice: bool = False) -> Appointment:
+           by_practice: bool = False, then: Then | None = None) -> Appointment:
     """Cancel the appointment, freeing its time; the reason is stored encrypted.
-    ``by_practice``: the practice cancelled it, not the patient (the event says so)."""
-    return _transaction(lambda: booking_steps.cancel(appointment_id, reason, source=source,
-                                                     staff_id=staff_id,
-                                                     by_practice=by_practice))
+    ``by_practice``: the practice cancelled it, not the patient (the event says so). ``then``
+    runs in the same transaction after the change (a text telling the patient)."""
+    return _transaction(lambda: _then(then, booking_steps.cancel(
+        appointment_id, reason, source=source, staff_id=staff_id, by_practice=by_practice)))
+
+
+def _then(then: Then | None, appointment: Appointment) -> Appointment:
+    if then is not None:
+        then(appointment)
+    return appointment
 
 
 def set_status(*, appointment_id: int, status: str, source: str, staff_id: int | None = None
@@ -191,9 +201,14 @@ def update(*, appointment_id: int, source: str, new_slot: Slot, response: str, s
 
     try:
         return _transaction(work)
-    except (booking_steps.SlotGone, ScheduleBusy):
-        raise SlotTaken(_alternatives(new_slot, source=source, now=now,
-                                      appointment_id=appointment_id)) from None
+    except (booking_steps.SlotGone, ScheduleBusy) as gone:
+        raise _lost(gone)(_alternatives(new_slot, source=source, now=now,
+                                        appointment_id=appointment_id)) from None
+
+
+def _lost(gone: Exception) -> type[SlotTaken]:
+    """What a time that could not be had is called: outside working hours, or taken."""
+    return OutsideHours if getattr(gone, "outside_hours", False) else SlotTaken
 
 
 def _transaction(work: Callable[[], T]) -> T:

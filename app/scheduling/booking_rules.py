@@ -6,6 +6,7 @@ request)."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from flask_babel import gettext as _
 from sqlalchemy import select
@@ -14,6 +15,7 @@ from app.core.errors import FieldErrors
 from app.extensions import db
 from app.practice.models import Location, Provider
 from app.scheduling.models import (
+    Appointment,
     AppointmentStatus,
     AppointmentType,
     ParticipantStatus,
@@ -21,6 +23,7 @@ from app.scheduling.models import (
 )
 from app.scheduling.slots import Slot
 from app.security.models import StaffUser
+from app.web.ui import local_when
 
 SOURCES = ("staff", "patient", "fhir", "ehr", "system")  # system: a scheduled job
 MAX_TEXT_LENGTH = 1000
@@ -65,6 +68,14 @@ class SlotTaken(BookingError):
         self.next_slots = next_slots
 
 
+class OutsideHours(SlotTaken):
+    """Not a lost race: the provider does not work at that time (there)."""
+
+    def __init__(self, next_slots: list[Slot]) -> None:
+        super().__init__(next_slots)
+        self.args = (_("That time is outside working hours"),)
+
+
 class InvalidTransition(BookingError):
     def __init__(self, from_status: str, to_status: str, why: str | None = None) -> None:
         message = _("An appointment cannot go from %(old)s to %(new)s", old=from_status,
@@ -90,6 +101,22 @@ def check_transition(old: str, new: str, *, source: str) -> None:
     if new == S.ENTERED_IN_ERROR and source == "patient":
         raise InvalidTransition(old, new,
                                 _("patients cannot mark an appointment entered-in-error"))
+
+
+CHECK_IN_STATUSES = (S.ARRIVED, S.CHECKED_IN)
+
+
+def too_early_or_late(appointment: Appointment, status: str, *, now: datetime) -> str | None:
+    """Why the desk cannot mark ``appointment`` ``status`` now (None: it can). Check-in
+    (arrived, checked in) only on the visit's own day in its location's zone; check-out
+    (fulfilled) and no-show only once the visit's start has come."""
+    starts = appointment.start_at.astimezone(ZoneInfo(appointment.location.timezone))
+    if status in CHECK_IN_STATUSES and starts.date() != now.astimezone(starts.tzinfo).date():
+        return _("a patient can be checked in only on the day of the visit (%(when)s)",
+                 when=local_when(starts))
+    if status in (S.FULFILLED, S.NOSHOW) and now < appointment.start_at:
+        return _("not before the visit's start (%(when)s)", when=local_when(starts))
+    return None
 
 
 def check_slot(errors: dict[str, str], slot: Slot, *, practice_id: int, source: str,

@@ -11,6 +11,7 @@ from typing import Any
 from flask_babel import gettext as _
 from sqlalchemy import select, text
 
+from app.core.clock import utcnow
 from app.core.events import publish
 from app.extensions import db
 from app.patients.models import Patient
@@ -26,6 +27,7 @@ from app.scheduling.booking_rules import (
     check_slot,
     check_transition,
     clean_text,
+    too_early_or_late,
 )
 from app.scheduling.models import (
     Appointment,
@@ -41,7 +43,12 @@ S = AppointmentStatus
 
 
 class SlotGone(Exception):
-    """Inside the transaction: the slot failed the locked re-check."""
+    """Inside the transaction: the slot failed the locked re-check; ``outside_hours`` when
+    the provider does not even work then (not a lost race)."""
+
+    def __init__(self, *, outside_hours: bool = False) -> None:
+        super().__init__()
+        self.outside_hours = outside_hours
 
 
 def book(*, patient_id: int, slot: Slot, source: str, staff_id: int | None,
@@ -139,6 +146,8 @@ def set_status(appointment_id: int, status: str, *, source: str, staff_id: int |
         errors["status"] = _("unknown status %(status)r", status=status)
     elif status == S.CANCELLED:
         errors["status"] = _("cancelling needs a reason: cancel the appointment instead")
+    elif (when := too_early_or_late(appointment, status, now=utcnow())) is not None:
+        errors["status"] = when
     if errors:
         raise BookingInputError(errors)
     old_status = appointment.status
@@ -223,7 +232,7 @@ def _claim(slot: Slot, *, kind: AppointmentType, patient_id: int, source: str, n
         raise BookingInputError({"start": _("the patient already has an appointment at that time")})
     if not slots.slot_is_open(slot=slot, now=engine_now(kind, source, slot.start, now),
                               exclude_appointment_id=appointment_id):
-        raise SlotGone
+        raise SlotGone(outside_hours=not slots.within_hours(slot))
 
 
 def engine_now(kind: AppointmentType, source: str, at: datetime, now: datetime) -> datetime:

@@ -206,10 +206,11 @@ def week_view(*, practice_id: int, location_id: int | None = None, day: date | N
                     per_provider=[], grid=build_grid(list(columns.values()), chosen.zone))
 
 
-def appointment_detail(*, practice_id: int, appointment_id: int, now: datetime | None = None
-                       ) -> AppointmentDetail:
-    """One appointment (with its patient) and the next open times it could move to: the same
-    type at the same location, with any provider."""
+def appointment_detail(*, practice_id: int, appointment_id: int, now: datetime | None = None,
+                       move_day: date | None = None) -> AppointmentDetail:
+    """One appointment (with its patient) and the open times it could move to: the same type
+    at the same location, with any provider; the next ``MOVE_CHOICES``, or every open time on
+    ``move_day`` (in the location's zone)."""
     appointment = db.session.get(Appointment, appointment_id)
     if appointment is None or appointment.practice_id != practice_id:
         raise CalendarNotFound("appointment_id")
@@ -219,13 +220,17 @@ def appointment_detail(*, practice_id: int, appointment_id: int, now: datetime |
                               AppointmentStatus.BOOKED):
         kind = appointment.appointment_type
         begin = (now or utcnow()).astimezone(UTC)
+        end = begin + timedelta(days=max(kind.max_days_ahead, 1))
+        if move_day is not None:
+            begin, end = span(move_day, 1, zone)
+            begin = max(begin, (now or utcnow()).astimezone(UTC))
         names = {p.id: p.display_name for p in appointment.location.providers}
         moves = [SlotRow(slot, slot.start.astimezone(zone), names.get(slot.provider_id, ""))
                  for slot in slots.find_open_slots(
             appointment_type_id=kind.id, location_id=appointment.location_id, start=begin,
-            end=begin + timedelta(days=max(kind.max_days_ahead, 1)), limit=MOVE_CHOICES,
+            end=end, limit=None if move_day else MOVE_CHOICES,
             now=begin - timedelta(minutes=kind.min_notice_minutes or 0),
-            exclude_appointment_id=appointment.id)]
+            exclude_appointment_id=appointment.id)] if begin < end else []
     audit.record(audit.Action.APPOINTMENT_VIEW, patient_id=appointment.patient_id,
                  object_type="appointment", object_id=appointment.id,
                  detail={"query": "calendar_detail"})

@@ -26,21 +26,31 @@ from wtforms.validators import (
     ValidationError,
 )
 
+from app.core.clock import utcnow
 from app.patients.queries import MAX_QUERY_LENGTH
-from app.scheduling.booking_rules import MAX_TEXT_LENGTH
-from app.scheduling.models import AppointmentStatus
+from app.scheduling.booking_rules import MAX_TEXT_LENGTH, too_early_or_late
+from app.scheduling.models import Appointment, AppointmentStatus
 from app.security.auth import strip_text
 from app.web.fields import IdField
 
 S = AppointmentStatus
-# Check-in and check-out buttons, by the appointment's current status.
+# Check-in, check-out and no-show buttons, by the appointment's current status.
 DESK_ACTIONS: dict[str, tuple[str, ...]] = {
-    S.BOOKED: (S.ARRIVED, S.CHECKED_IN),
+    S.BOOKED: (S.ARRIVED, S.CHECKED_IN, S.NOSHOW),
     S.ARRIVED: (S.CHECKED_IN, S.FULFILLED),
     S.CHECKED_IN: (S.FULFILLED,),
 }
 ACTION_LABELS = {S.ARRIVED: _l("Arrived"), S.CHECKED_IN: _l("Check in"),
-                 S.FULFILLED: _l("Check out")}
+                 S.FULFILLED: _l("Check out"), S.NOSHOW: _l("No-show")}
+
+
+def desk_actions(appointment: Appointment, *, now: datetime | None = None
+                 ) -> list[tuple[str, Any, str | None]]:
+    """The desk's buttons for the appointment: (status, label, why it cannot be pressed
+    yet or any more; None when it can)."""
+    now = now or utcnow()
+    return [(status, ACTION_LABELS[status], too_early_or_late(appointment, status, now=now))
+            for status in DESK_ACTIONS.get(appointment.status, ())]
 
 
 def _aware(form: Form, field: Field) -> None:
@@ -100,8 +110,20 @@ class BookForm(FlaskForm, SlotFields):
         InputRequired(message=_l("Choose a patient."))])
 
 
+class MoveDayQuery(Form):
+    """The day whose open times to offer for a move (query string)."""
+
+    day = DateField(_l("Move to another day"), validators=[Optional(), _on_calendar])
+
+
 class MoveForm(FlaskForm, SlotFields):
     """The open slot to move to (its type and location are usually the appointment's)."""
+
+
+class SeenForm(FlaskForm):
+    """Mark a new booking seen (none named: all of them)."""
+
+    appointment_id = IdField(_l("Appointment"), validators=[Optional()])
 
 
 class CancelForm(FlaskForm):
@@ -123,4 +145,5 @@ class NoteForm(FlaskForm):
 
 class StatusForm(FlaskForm):
     status = HiddenField(_l("Status"), validators=[
-        AnyOf([str(s) for s in ACTION_LABELS], message=_l("Choose check-in or check-out."))])
+        AnyOf([str(s) for s in ACTION_LABELS],
+              message=_l("Choose check-in, check-out or no-show."))])

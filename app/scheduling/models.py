@@ -178,6 +178,21 @@ class Appointment(PracticeScoped, db.Model):
     appointment_type = relationship("AppointmentType")
 
 
+class AppointmentSeen(PracticeScoped, db.Model):
+    """A staff member has looked at a visit booked online or filled from the waitlist (the
+    desk's "new bookings" list): one row per visit and staff member."""
+
+    __table_args__ = (UniqueConstraint("appointment_id", "staff_id",
+                                       name="uq_appointment_seen_appointment_staff"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    practice_id: Mapped[int] = mapped_column(ForeignKey("practice.id"), index=True)
+    appointment_id: Mapped[int] = mapped_column(ForeignKey("appointment.id", ondelete="CASCADE"))
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff_user.id", ondelete="CASCADE"),
+                                          index=True)
+    seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 waitlist_entry_provider = Table(
     "waitlist_entry_provider",
     db.metadata,

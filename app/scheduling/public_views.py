@@ -3,10 +3,10 @@ time → who you are → the texted code → booked. From the day or time page a
 the waitlist instead: days and time of day → who you are → the texted code → on the list.
 
 Choices that carry no PHI (ids, a day) travel in the query string. The chosen slot and the
-verification state live in the signed session cookie (``booking_session``); the identity
-(name, birth date, phone) is kept there encrypted with the PHI keys and reaches the server
-only by POST, so no name, birth date or phone number is ever part of a URL or readable from
-the cookie. The forms are ``public_forms``; the last step is ``self_service.confirm``.
+verification state live in the signed session cookie (``booking_session``); the identity is
+kept there encrypted and reaches the server only by POST, so no name, birth date or phone
+number is ever in a URL or readable from the cookie. Forms: ``public_forms``; the last step:
+``self_service.confirm``.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ from flask_wtf import FlaskForm
 from app.extensions import db
 from app.patients.services import PatientInputError
 from app.practice.models import Location, Practice
-from app.scheduling import booking_session, ics, self_service, slots
+from app.scheduling import booking_session, ics, online, self_service
 from app.scheduling.models import Appointment, AppointmentType
 from app.scheduling.public_forms import (
     CODE_ERRORS,
@@ -90,21 +90,20 @@ def _type_and_location() -> tuple[Practice, AppointmentType, Location]:
     if "type" not in request.args or "location" not in request.args:
         _start_over()
     practice = _practice()
-    kind = self_service.bookable_type(practice_id=practice.id,
+    kind = online.bookable_type(practice_id=practice.id,
                                       type_id=request.args.get("type", 0, type=int))
     if kind is None:
         abort(404)
     where = db.session.get(Location, request.args.get("location", 0, type=int))
-    if where is None or where not in self_service.locations_for(kind):
+    if where is None or where not in online.locations_for(kind):
         abort(404)
     return practice, kind, where
 
 
-def _provider(kind: AppointmentType, where: Location) -> int | None:
-    """The chosen provider, None for "first available"."""
+def _provider(kind: AppointmentType, where: Location) -> int | None:  # None: first available
     provider_id = request.args.get("provider", 0, type=int) or None
     if provider_id is not None and provider_id not in {
-            p.id for p in self_service.providers_for(kind, where)}:
+            p.id for p in online.providers_for(kind, where)}:
         abort(404)
     return provider_id
 
@@ -114,7 +113,7 @@ def _provider(kind: AppointmentType, where: Location) -> int | None:
 def start() -> Any:
     booking_session.restart()
     return render_template("book/types.html",
-                           kinds=self_service.bookable_types(practice_id=_practice().id))
+                           kinds=online.bookable_types(practice_id=_practice().id))
 
 
 @bp.get("/location")
@@ -122,12 +121,12 @@ def start() -> Any:
 def location() -> Any:
     if "type" not in request.args:
         _start_over()
-    kind = self_service.bookable_type(practice_id=_practice().id,
+    kind = online.bookable_type(practice_id=_practice().id,
                                       type_id=request.args.get("type", 0, type=int))
     if kind is None:
         abort(404)
     return render_template("book/locations.html", kind=kind,
-                           locations=self_service.locations_for(kind))
+                           locations=online.locations_for(kind))
 
 
 @bp.get("/provider")
@@ -135,7 +134,7 @@ def location() -> Any:
 def provider() -> Any:
     _, kind, where = _type_and_location()
     return render_template("book/providers.html", kind=kind, location=where,
-                           providers=self_service.providers_for(kind, where))
+                           providers=online.providers_for(kind, where))
 
 
 @bp.get("/day")
@@ -143,8 +142,8 @@ def provider() -> Any:
 def day() -> Any:
     _, kind, where = _type_and_location()
     provider_id = _provider(kind, where)
-    found = self_service.open_slots(kind=kind, location=where, provider_id=provider_id)
-    days = self_service.days_with_slots(found, ZoneInfo(where.timezone))
+    found = online.open_slots(kind=kind, location=where, provider_id=provider_id)
+    days = online.days_with_slots(found, ZoneInfo(where.timezone))
     return render_template("book/days.html", kind=kind, location=where,
                            provider_id=provider_id or 0, days=list(days))
 
@@ -161,26 +160,23 @@ def time() -> Any:
     except ValueError:
         chosen = None
     zone = ZoneInfo(where.timezone)
-    found = self_service.days_with_slots(
-        self_service.open_slots(kind=kind, location=where, provider_id=provider_id), zone)
-    first, last = self_service.online_days(kind, where)
+    found = online.days_with_slots(
+        online.open_slots(kind=kind, location=where, provider_id=provider_id), zone)
+    first, last = online.online_days(kind, where)
     if chosen is None or not first <= chosen <= last:
         return _not_a_bookable_day(kind, where, provider_id, chosen, found, first)
     return render_template("book/times.html", kind=kind, location=where, day=chosen,
                            provider_id=provider_id or 0, slots=found.get(chosen, []),
-                           closed=chosen not in found and not slots.has_hours_on(
-                               appointment_type_id=kind.id, location_id=where.id,
-                               provider_id=provider_id, day=chosen),
+                           closed=chosen not in found and online.closed_on(
+                               kind, where, provider_id, chosen),
                            zone=zone, form=TimeForm())
 
 
 def _not_a_bookable_day(kind: AppointmentType, where: Location, provider_id: int | None,
                         chosen: date | None, found: dict[date, list[Slot]],
                         first: date) -> Any:
-    """A day that cannot be booked online (before today, past the days shown, or no day at
-    all): say which, and offer the open days nearest to it."""
-    near = sorted(sorted(found, key=lambda day: abs((day - (chosen or first)).days))[:3])
-    reason = "unreadable" if chosen is None else "past" if chosen < first else "ahead"
+    """A day that cannot be booked online: say why, and offer the open days nearest to it."""
+    reason, near = online.unbookable_day(chosen, found, first)
     return render_template("book/day_unbookable.html", kind=kind, location=where,
                            provider_id=provider_id or 0, reason=reason,
                            days=near), 400 if chosen is None else 200
@@ -220,7 +216,7 @@ def waitlist_wish() -> Any:
         return _ask_who(booking_session.wish_choice(
             appointment_type_id=kind.id, location_id=where.id, provider_id=provider_id or 0,
             weekdays=form.weekdays.data, time_of_day=form.time_of_day.data))
-    provider_name = next((p.display_name for p in self_service.providers_for(kind, where)
+    provider_name = next((p.display_name for p in online.providers_for(kind, where)
                           if p.id == provider_id), None)
     return render_template("book/waitlist.html", form=form, kind=kind, location=where,
                            provider_id=provider_id or 0, provider_name=provider_name)
@@ -348,13 +344,18 @@ def _confirmed_page(confirmed: Confirmed, kind: AppointmentType, where: Location
     if confirmed.joined is not None and wish is not None:
         booking_session.finish_joined(wish, confirmed.joined)
         return redirect(url_for("book.waitlist_joined"))
-    if confirmed.outcome == self_service.CONFIRM_NEW_PATIENTS_ONLY:
-        return render_template("book/existing_patient.html", kind=kind, location=where, kinds=(
-            self_service.types_for_existing_patients(practice_id=kind.practice_id))), 409
-    if confirmed.outcome == self_service.CONFIRM_TAKEN:
-        return render_template("book/taken.html", kind=kind, location=where,
-                               slots=list(confirmed.next_slots),
-                               zone=ZoneInfo(where.timezone), form=TimeForm()), 409
+    if confirmed.outcome in (self_service.CONFIRM_NEW_PATIENTS_ONLY,
+                             self_service.CONFIRM_EXISTING_ONLY):
+        new_person = confirmed.outcome == self_service.CONFIRM_EXISTING_ONLY
+        return render_template("book/existing_patient.html", kind=kind, location=where,
+                               new_person=new_person,
+                               kinds=online.types_for(practice_id=kind.practice_id,
+                                                      new_patients=new_person)), 409
+    if confirmed.outcome in (self_service.CONFIRM_TAKEN, self_service.CONFIRM_OUTSIDE_HOURS):
+        outside = confirmed.outcome == self_service.CONFIRM_OUTSIDE_HOURS
+        return render_template("book/taken.html", kind=kind, location=where, form=TimeForm(),
+                               outside_hours=outside, slots=list(confirmed.next_slots),
+                               zone=ZoneInfo(where.timezone)), 409
     return None
 
 

@@ -2,18 +2,20 @@
 mobile number, and booking for the person who proved it.
 
 Codes are six digits, stored only as a keyed hash, good for ``CODE_MINUTES`` minutes, once, and
-for ``MAX_ATTEMPTS`` tries. A phone gets at most ``MAX_CODES_PER_PHONE`` codes and an address at
-most ``MAX_CODES_PER_IP`` per ``RATE_WINDOW``, counted in the database under a lock on the
-phone and the address (so the limits hold across web processes and simultaneous requests).
-The per-address count reuses the code table: a row with purpose ``IP_PURPOSE`` whose index is
-the address's keyed hash, born used. Every guess claims one of a code's ``MAX_ATTEMPTS``
-with a conditional UPDATE before it is compared (``verify_code``).
+for ``MAX_ATTEMPTS`` tries. Per ``RATE_WINDOW`` a phone gets at most ``MAX_CODES_PER_PHONE``
+codes, an address ``MAX_CODES_PER_IP`` (higher: a lobby tablet or a clinic's network is one
+address for many patients) and the practice ``MAX_CODES_PER_PRACTICE`` in all (a flood from
+many addresses), counted in the database under locks on the phone, the address and the
+practice. The per-address count reuses the code table: a row with purpose ``IP_PURPOSE``
+whose index is the address's keyed hash, born used. Every guess claims one of a code's
+``MAX_ATTEMPTS`` with a conditional UPDATE before it is compared (``verify_code``).
 
 Identity: a patient is the existing one only when first name, last name, date of birth AND
-mobile number all match (blind indexes). Anything less books for a new patient record. This
-never tells a stranger that a person with that name and birth date exists, and never attaches
-a booking to someone else's record because a phone number was mistyped; the cost is that a
-patient whose mobile number changed gets a second record, for staff to merge.
+mobile number all match (blind indexes). Anything less is a new patient, who may book only the
+types for new patients ("existing patients" types answer ``ExistingPatientsOnly``); a patient
+with a visit (any appointment not cancelled) may not book those (``NewPatientsOnly``). This never
+tells a stranger that a person with that name and birth date exists, and never attaches a
+booking to someone else's record because a phone number was mistyped.
 
 The same proved identity can join the waitlist instead of booking (``join_waitlist``): the
 offers it brings are appointment texts, which consent allows unless the number revoked them
@@ -28,7 +30,6 @@ import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select, update
 
@@ -46,9 +47,14 @@ from app.patients.services import (
     clean_patient_fields,
     create_patient,
 )
-from app.practice.models import Location, Provider
-from app.scheduling import booking, slots
-from app.scheduling.models import Appointment, AppointmentType, OneTimeCode, WaitlistEntry
+from app.scheduling import booking
+from app.scheduling.models import (
+    Appointment,
+    AppointmentStatus,
+    AppointmentType,
+    OneTimeCode,
+    WaitlistEntry,
+)
 from app.scheduling.slots import Slot
 from app.scheduling.waitlist import entries
 from app.scheduling.waitlist.states import WaitlistInputError
@@ -58,18 +64,19 @@ CODE_PURPOSE, IP_PURPOSE = "booking", "booking_ip"
 CODE_MINUTES = 10
 MAX_ATTEMPTS = 5
 MAX_CODES_PER_PHONE = 3
-MAX_CODES_PER_IP = 10
+MAX_CODES_PER_IP = 30
+MAX_CODES_PER_PRACTICE = 200
 RATE_WINDOW = timedelta(minutes=15)
-DAYS_SHOWN = 14
 EXPIRED = "this code has expired; ask for a new one"
 TOO_MANY_TRIES = "too many tries; ask for a new code"
 WRONG_CODE = "that code is not right"
-NEW_PATIENTS_ONLY = "this visit is for new patients"
+NOT_A_VISIT = (AppointmentStatus.CANCELLED, AppointmentStatus.ENTERED_IN_ERROR)
 # How ``confirm`` ends.
-(CONFIRM_BOOKED, CONFIRM_JOINED, CONFIRM_NEW_PATIENTS_ONLY, CONFIRM_CODE_REFUSED, CONFIRM_TAKEN,
- CONFIRM_NOT_BOOKABLE, CONFIRM_NOT_OFFERED, CONFIRM_BUSY) = (
-    "booked", "joined", "new_patients_only", "code_refused", "taken", "not_bookable",
-    "not_offered", "busy")
+(CONFIRM_BOOKED, CONFIRM_JOINED, CONFIRM_NEW_PATIENTS_ONLY, CONFIRM_EXISTING_ONLY,
+ CONFIRM_CODE_REFUSED, CONFIRM_TAKEN, CONFIRM_OUTSIDE_HOURS, CONFIRM_NOT_BOOKABLE,
+ CONFIRM_NOT_OFFERED, CONFIRM_BUSY) = (
+    "booked", "joined", "new_patients_only", "existing_only", "code_refused", "taken",
+    "outside_hours", "not_bookable", "not_offered", "busy")
 # Times of day a patient can wait for, as the waitlist's local start-time window.
 ANY_TIME, MORNING, AFTERNOON = "any", "morning", "afternoon"
 TIME_WINDOWS: dict[str, tuple[time | None, time | None]] = {
@@ -89,7 +96,26 @@ class NewPatientsOnly(SelfServiceError):
     """The type is for new patients, and the verified person is already one of ours."""
 
     def __init__(self) -> None:
-        super().__init__("appointment_type_id", NEW_PATIENTS_ONLY)
+        super().__init__("appointment_type_id", "this visit is for new patients")
+
+
+class ExistingPatientsOnly(SelfServiceError):
+    """The type is for existing patients, and the verified person is none of ours."""
+
+    def __init__(self) -> None:
+        super().__init__("appointment_type_id", "this visit is for existing patients")
+
+
+def _check_newness(patient: Patient | None, kind: AppointmentType | None) -> None:
+    """A type for new patients is for people without a visit with us (a record made by an
+    earlier try, whose time was taken, is still new); the others need a record of ours."""
+    if kind is not None and kind.for_new_patients and patient is not None and db.session.execute(
+            select(Appointment.id).where(Appointment.patient_id == patient.id,
+                                         Appointment.status.not_in(NOT_A_VISIT)).limit(1)
+    ).first() is not None:
+        raise NewPatientsOnly
+    if kind is not None and not kind.for_new_patients and patient is None:
+        raise ExistingPatientsOnly
 
 
 @dataclass(frozen=True)
@@ -118,66 +144,6 @@ class WaitlistJoined:
     texts_allowed: bool  # False: the number stopped our appointment texts, so no offer arrives
 
 
-def bookable_types(*, practice_id: int) -> list[AppointmentType]:
-    return list(db.session.execute(
-        select(AppointmentType).where(AppointmentType.practice_id == practice_id,
-                                      AppointmentType.active, AppointmentType.bookable_online)
-        .order_by(AppointmentType.name)).scalars())
-
-
-def types_for_existing_patients(*, practice_id: int) -> list[AppointmentType]:
-    return [kind for kind in bookable_types(practice_id=practice_id)
-            if not kind.for_new_patients]
-
-
-def bookable_type(*, practice_id: int, type_id: int) -> AppointmentType | None:
-    return next((kind for kind in bookable_types(practice_id=practice_id)
-                 if kind.id == type_id), None)
-
-
-def locations_for(kind: AppointmentType) -> list[Location]:
-    """Locations where some active provider offers the type."""
-    found = {location.id: location for provider in kind.providers if provider.active
-             for location in provider.locations}
-    return sorted(found.values(), key=lambda location: location.name)
-
-
-def providers_for(kind: AppointmentType, location: Location) -> list[Provider]:
-    return sorted((p for p in kind.providers if p.active and location in p.locations),
-                  key=lambda p: (p.family_name, p.given_name))
-
-
-def open_slots(*, kind: AppointmentType, location: Location, provider_id: int | None,
-               now: datetime | None = None) -> list[Slot]:
-    """Open slots in the next ``DAYS_SHOWN`` days under the patient rules (minimum notice,
-    days ahead), at most one per start time: "first available" takes any provider's."""
-    now = now or utcnow()
-    found = slots.find_open_slots(appointment_type_id=kind.id, location_id=location.id,
-                                  provider_id=provider_id, start=now,
-                                  end=now + timedelta(days=DAYS_SHOWN), now=now)
-    unique: dict[datetime, Slot] = {}
-    for slot in found:
-        unique.setdefault(slot.start, slot)
-    return list(unique.values())
-
-
-def online_days(kind: AppointmentType, location: Location,
-                now: datetime | None = None) -> tuple[date, date]:
-    """The first and last local day at ``location`` a patient may pick online for ``kind``:
-    today, to the end of the days shown (or of the type's days ahead, when fewer)."""
-    now = now or utcnow()
-    zone = ZoneInfo(location.timezone)
-    ahead = timedelta(days=min(DAYS_SHOWN, kind.max_days_ahead))
-    return now.astimezone(zone).date(), (now + ahead).astimezone(zone).date()
-
-
-def days_with_slots(found: list[Slot], zone: ZoneInfo) -> dict[date, list[Slot]]:
-    days: dict[date, list[Slot]] = {}
-    for slot in found:
-        days.setdefault(slot.start.astimezone(zone).date(), []).append(slot)
-    return days
-
-
 def clean_identity(raw: dict[str, str], *, today: date | None = None) -> Identity:
     """Check the identity form; raises ``PatientInputError`` naming every bad field."""
     values = clean_patient_fields({**raw, "sex": "unknown", "preferred_language": "en"},
@@ -204,13 +170,16 @@ def request_code(*, practice_id: int, e164: str, ip_address: str, language: str 
     on the phone and on the address, so simultaneous requests cannot all pass the count."""
     now = now or utcnow()
     phone_key, ip_key = _phone_key(e164), _keyed(f"ip\x00{ip_address}")[:40]
-    hold_lock(CODE_PURPOSE, phone_key)  # always phone, then address: no deadlock
+    hold_lock(CODE_PURPOSE, phone_key)  # always phone, address, practice: no deadlock
     hold_lock(IP_PURPOSE, ip_key)
+    hold_lock(CODE_PURPOSE, f"practice:{practice_id}")
     refusal = None
     if _recent(practice_id, CODE_PURPOSE, phone_key, now) >= MAX_CODES_PER_PHONE:
         refusal = "too many codes for this number"
     elif _recent(practice_id, IP_PURPOSE, ip_key, now) >= MAX_CODES_PER_IP:
         refusal = "too many codes from this connection"
+    elif _recent(practice_id, CODE_PURPOSE, None, now) >= MAX_CODES_PER_PRACTICE:
+        refusal = "too many codes asked for right now"
     if refusal is not None:
         db.session.rollback()
         raise SelfServiceError("mobile_phone", refusal)
@@ -230,12 +199,14 @@ def request_code(*, practice_id: int, e164: str, ip_address: str, language: str 
     db.session.commit()
 
 
-def _recent(practice_id: int, purpose: str, key: str, now: datetime) -> int:
-    return db.session.execute(
-        select(func.count(OneTimeCode.id)).where(
-            OneTimeCode.practice_id == practice_id, OneTimeCode.purpose == purpose,
-            OneTimeCode.phone_index == key, OneTimeCode.created_at > now - RATE_WINDOW)
-    ).scalar_one()
+def _recent(practice_id: int, purpose: str, key: str | None, now: datetime) -> int:
+    """Rows of ``purpose`` in the window: for one phone or address, or (None) all."""
+    query = select(func.count(OneTimeCode.id)).where(
+        OneTimeCode.practice_id == practice_id, OneTimeCode.purpose == purpose,
+        OneTimeCode.created_at > now - RATE_WINDOW)
+    if key is not None:
+        query = query.where(OneTimeCode.phone_index == key)
+    return db.session.execute(query).scalar_one()
 
 
 def verify_code(*, practice_id: int, e164: str, code: str, now: datetime | None = None) -> None:
@@ -280,11 +251,10 @@ def book_for(*, practice_id: int, identity: Identity, slot: Slot, language: str 
              now: datetime | None = None) -> Appointment:
     """Book ``slot`` for the verified person: the matching patient, else a new one (see the
     module docstring). Raises ``NewPatientsOnly`` when the person is a patient already and
-    the type is for new patients, ``booking.SlotTaken`` / ``booking.BookingInputError``."""
+    the type is for new patients, ``ExistingPatientsOnly`` when the person is none of ours
+    and it is not, ``booking.SlotTaken`` / ``booking.BookingInputError``."""
     patient = _matching_patient(practice_id, identity)
-    kind = db.session.get(AppointmentType, slot.appointment_type_id)
-    if patient is not None and kind is not None and kind.for_new_patients:
-        raise NewPatientsOnly
+    _check_newness(patient, db.session.get(AppointmentType, slot.appointment_type_id))
     if patient is None:
         values = clean_patient_fields({
             "given_name": identity.given_name, "family_name": identity.family_name,
@@ -302,14 +272,12 @@ def join_waitlist(*, practice_id: int, identity: Identity, wish: WaitlistWish,
     matching patient, else a new one, as for booking. A patient already waiting for the type
     at the location keeps that entry and gets no second one. Raises ``NewPatientsOnly``, and
     ``WaitlistInputError`` naming the field (a type no longer bookable online, a bad
-    time of day), creating nobody. Committed."""
+    time of day) or ``ExistingPatientsOnly``, creating nobody. Committed."""
     if wish.time_of_day not in TIME_WINDOWS:
         raise WaitlistInputError({"time_of_day": "must be one of "
                                            + ", ".join(TIME_WINDOWS)})
     patient = _matching_patient(practice_id, identity)
-    kind = db.session.get(AppointmentType, wish.appointment_type_id)
-    if patient is not None and kind is not None and kind.for_new_patients:
-        raise NewPatientsOnly
+    _check_newness(patient, db.session.get(AppointmentType, wish.appointment_type_id))
     texts_allowed = consent.state(
         practice_id=practice_id, channel="sms", purpose=Purpose.APPOINTMENT,
         contact_index=contact_index("sms", identity.mobile_phone)).allowed
@@ -371,10 +339,13 @@ def confirm(*, practice_id: int, identity: Identity, code: str | None, slot: Slo
                                language=language)
     except NewPatientsOnly:
         return Confirmed(CONFIRM_NEW_PATIENTS_ONLY, phone_proved=True)
+    except ExistingPatientsOnly:
+        return Confirmed(CONFIRM_EXISTING_ONLY, phone_proved=True)
     except SelfServiceError as refused:
         return Confirmed(CONFIRM_CODE_REFUSED, code_refused=refused.reason)
     except booking.SlotTaken as taken:
-        return Confirmed(CONFIRM_TAKEN, phone_proved=True, next_slots=tuple(taken.next_slots))
+        return Confirmed(CONFIRM_OUTSIDE_HOURS if isinstance(taken, booking.OutsideHours)
+                         else CONFIRM_TAKEN, phone_proved=True, next_slots=tuple(taken.next_slots))
     except booking.BookingInputError:
         return Confirmed(CONFIRM_NOT_BOOKABLE)
     except WaitlistInputError:

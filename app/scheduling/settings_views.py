@@ -9,17 +9,26 @@ from zoneinfo import ZoneInfo
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 
 from app.core.clock import local_to_utc, utcnow
 from app.practice.models import Location
-from app.scheduling import appointment_types, calendar_settings, calendars
+from app.scheduling import (
+    appointment_types,
+    booking,
+    calendar_queries,
+    calendar_settings,
+    calendars,
+    time_off,
+)
 from app.scheduling.appointment_types import AppointmentTypeFields, AppointmentTypeNotFound
 from app.scheduling.calendar_settings import ProviderCalendar, ProviderNotFound
 from app.scheduling.calendars import CalendarInputError, ExceptionNotFound, WeeklyInterval
-from app.scheduling.models import WorkingHours
+from app.scheduling.forms import MoveForm
+from app.scheduling.models import ScheduleException, WorkingHours
 from app.scheduling.settings_forms import (
     EVERY_LOCATION,
     EXCEPTION_KINDS,
@@ -28,7 +37,7 @@ from app.scheduling.settings_forms import (
     ExceptionForm,
     WeeklyHoursForm,
 )
-from app.scheduling.slots import TIME_OFF
+from app.scheduling.slots import TIME_OFF, Slot
 from app.security.permissions import Permission, requires
 
 bp = Blueprint("calendar_settings", __name__, url_prefix="/settings/calendars")
@@ -140,15 +149,72 @@ def add_exception(provider_id: int) -> Any:
     starts, ends = (local_to_utc(wall.date(), wall.time(), zone) for wall in form.local_span())
     add = calendars.add_time_off if form.kind.data == TIME_OFF else calendars.add_extra_hours
     try:
-        add(practice_id=current_user.practice_id, provider_id=provider_id,
-            location_id=location.id if location else None, starts_at=starts, ends_at=ends,
-            label=form.label.data or None)
+        added = add(practice_id=current_user.practice_id, provider_id=provider_id,
+                    location_id=location.id if location else None, starts_at=starts,
+                    ends_at=ends, label=form.label.data or None)
     except CalendarInputError as error:
         _show_errors(form, {EXCEPTION_ERROR_FIELDS.get(name, name): reason
                             for name, reason in error.errors.items()})
         return _provider_page(calendar, exception_form=form, status=400)
-    flash(_("Added to the calendar."), "success")
-    return redirect(url_for(".provider", provider_id=provider_id))
+    return _after_adding(provider_id, added)
+
+
+def _after_adding(provider_id: int, added: ScheduleException) -> Response:
+    """Time off over booked visits leads to them, to move or cancel each; else back."""
+    count = 0 if added.kind != TIME_OFF else time_off.count_affected(
+        practice_id=current_user.practice_id, provider_id=provider_id, exception_id=added.id)
+    if not count:
+        flash(_("Added to the calendar."), "success")
+        return redirect(url_for(".provider", provider_id=provider_id))
+    flash(ngettext("Added, but %(num)d booked visit falls in this time off: move or cancel it.",
+                   "Added, but %(num)d booked visits fall in this time off: move or cancel "
+                   "them.", count), "warning")
+    return redirect(url_for(".affected", provider_id=provider_id, exception_id=added.id))
+
+
+@bp.get("/providers/<id:provider_id>/exceptions/<id:exception_id>/visits")
+@requires(Permission.CALENDARS_MANAGE)
+def affected(provider_id: int, exception_id: int) -> Any:
+    calendar = _calendar(provider_id)
+    try:
+        visits = time_off.affected(practice_id=current_user.practice_id,
+                                   provider_id=provider_id, exception_id=exception_id)
+    except time_off.TimeOffNotFound:
+        abort(404, description=_("That time off is not on this provider's calendar."))
+    return render_template("scheduling/settings/time_off_visits.html", calendar=calendar,
+                           visits=visits, exception_id=exception_id, form=FlaskForm())
+
+
+@bp.post("/providers/<id:provider_id>/exceptions/<id:exception_id>/visits/<id:appointment_id>")
+@requires(Permission.CALENDARS_MANAGE)
+def resolve(provider_id: int, exception_id: int, appointment_id: int) -> Response:
+    """Move the visit to the open time posted, or (no time posted) cancel it; either way the
+    patient is texted."""
+    form = MoveForm()
+    try:
+        if form.validate():
+            time_off.move(practice_id=current_user.practice_id, appointment_id=appointment_id,
+                          new_slot=_slot_of(form), staff_id=current_user.id)
+        elif FlaskForm().validate() and "start" not in request.form:
+            time_off.cancel(practice_id=current_user.practice_id,
+                            appointment_id=appointment_id, staff_id=current_user.id)
+        else:
+            abort(400)
+    except (booking.AppointmentNotFound, calendar_queries.CalendarNotFound):
+        abort(404, description=_("There is no appointment with that number in this practice."))
+    except booking.BookingError as error:
+        flash(str(error), "error")
+    else:
+        flash(_("Done: the patient is texted."), "success")
+    return redirect(url_for(".affected", provider_id=provider_id, exception_id=exception_id))
+
+
+def _slot_of(form: MoveForm) -> Slot:
+    row = calendar_queries.slot_for(practice_id=current_user.practice_id,
+                                    appointment_type_id=form.appointment_type_id.data,
+                                    provider_id=form.provider_id.data,
+                                    location_id=form.location_id.data, start=form.start.data)
+    return row.slot
 
 
 @bp.post("/providers/<id:provider_id>/exceptions/<id:exception_id>/remove")

@@ -201,6 +201,17 @@ def has_hours_on(*, appointment_type_id: int, location_id: int, provider_id: int
     return bool(calendar.open_time([day], window))
 
 
+def within_hours(slot: Slot) -> bool:
+    """Whether the provider works at the slot's location for the whole slot (weekly hours
+    and extra hours, less time off), whatever is booked then."""
+    rules = _rules(appointment_type_id=slot.appointment_type_id, location_id=slot.location_id)
+    start, end = slot.start.astimezone(UTC), slot.end.astimezone(UTC)
+    day = start.astimezone(rules.zone).date()
+    calendar = _calendar(rules, provider_id=slot.provider_id, first_day=day, last_day=day)
+    return any(begins <= start and end <= ends for begins, ends in
+               calendar.open_time([day], (start, end)).get(slot.provider_id, []))
+
+
 def _check_times(*, start: datetime, end: datetime, now: datetime | None
                  ) -> tuple[datetime, datetime, datetime]:
     for name, value in (("start", start), ("end", end), ("now", now)):

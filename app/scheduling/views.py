@@ -7,6 +7,7 @@ from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
@@ -14,18 +15,19 @@ from wtforms import Form
 
 from app.patients import queries as patient_queries
 from app.patients.views import STATUS_LABELS
-from app.scheduling import booking, calendar_queries
+from app.scheduling import booking, calendar_queries, new_bookings
 from app.scheduling.calendar_queries import CalendarNotFound
 from app.scheduling.forms import (
-    ACTION_LABELS,
-    DESK_ACTIONS,
     BookForm,
     BookQuery,
     CalendarQuery,
     CancelForm,
+    MoveDayQuery,
     MoveForm,
     NoteForm,
+    SeenForm,
     StatusForm,
+    desk_actions,
 )
 from app.scheduling.grid import SlotRow
 from app.security.permissions import Permission, requires
@@ -100,8 +102,8 @@ def book() -> Any:
     try:
         appointment = booking.book(patient_id=form.patient_id.data, slot=slot.slot,
                                    source="staff", staff_id=current_user.id)
-    except booking.SlotTaken as taken:
-        flash(_("That time was just taken"), "warning")
+    except booking.SlotTaken as taken:  # or outside working hours: its message says which
+        flash(str(taken), "warning")
         return _book_again(form, slot, 409, alternatives=taken.next_slots)
     except booking.BookingInputError as error:
         _field_errors(form, error.errors)
@@ -115,7 +117,8 @@ def book() -> Any:
 @bp.get("/appointments/<id:appointment_id>")
 @requires(Permission.SCHEDULE_WORK)
 def appointment(appointment_id: int) -> Any:
-    return _detail(appointment_id, CancelForm(formdata=None))
+    """The appointment; ``?day=`` lists that day's open times to move it to."""
+    return _detail(appointment_id, CancelForm(formdata=None), day=MoveDayQuery(request.args))
 
 
 @bp.post("/appointments/<id:appointment_id>/status")
@@ -123,7 +126,7 @@ def appointment(appointment_id: int) -> Any:
 def set_status(appointment_id: int) -> Any:
     form = StatusForm()
     if not form.validate():
-        flash(_("Choose check-in or check-out."), "error")
+        flash(_("Choose check-in, check-out or no-show."), "error")
         return redirect(url_for(".appointment", appointment_id=appointment_id))
     return _change(appointment_id, lambda: booking.set_status(
         appointment_id=appointment_id, status=form.status.data, source="staff",
@@ -161,6 +164,30 @@ def _booking_for(query: Form) -> patient_queries.SearchResult | None:
         return None
     return patient_queries.chosen_patient(practice_id=current_user.practice_id,
                                           patient_id=query.patient_id.data)
+
+
+@bp.get("/new-bookings")
+@requires(Permission.SCHEDULE_WORK)
+def new_bookings_list() -> Any:
+    """Visits patients booked themselves (online, from the waitlist) to look at."""
+    found = new_bookings.unseen(practice_id=current_user.practice_id, staff_id=current_user.id)
+    return render_template("scheduling/new_bookings.html", bookings=found, form=SeenForm(),
+                           labels=STATUS_LABELS)
+
+
+@bp.post("/new-bookings/seen")
+@requires(Permission.SCHEDULE_WORK)
+def mark_seen() -> Response:
+    """Mark one visit (``appointment_id``) or, without one, the whole list seen."""
+    form = SeenForm()
+    if not form.validate():
+        abort(400)
+    marked = new_bookings.mark_seen(
+        practice_id=current_user.practice_id, staff_id=current_user.id,
+        appointment_ids=None if form.appointment_id.data is None else [form.appointment_id.data])
+    flash(ngettext("Marked %(num)d booking seen.", "Marked %(num)d bookings seen.", marked),
+          "success")
+    return redirect(url_for(".new_bookings_list"))
 
 
 def _read(query: CalendarQuery, read: Any, *, with_provider: bool = False) -> Any:
@@ -221,22 +248,24 @@ def _field_errors(form: FlaskForm, errors: dict[str, str]) -> None:
         field.errors = [*field.errors, reason]
 
 
-def _found(appointment_id: int) -> calendar_queries.AppointmentDetail:
+def _found(appointment_id: int, move_day: Any = None) -> calendar_queries.AppointmentDetail:
     try:
         return calendar_queries.appointment_detail(practice_id=current_user.practice_id,
-                                                appointment_id=appointment_id)
+                                                   appointment_id=appointment_id,
+                                                   move_day=move_day)
     except CalendarNotFound:
         abort(404, description=_("There is no appointment with that number in this practice."))
 
 
-def _detail(appointment_id: int, cancel_form: CancelForm, status: int = 200) -> Any:
-    detail = _found(appointment_id)
+def _detail(appointment_id: int, cancel_form: CancelForm, status: int = 200,
+            day: MoveDayQuery | None = None) -> Any:
+    day = day or MoveDayQuery()
+    detail = _found(appointment_id, day.day.data if day.validate() else None)
     return render_template(
-        "scheduling/appointment.html", detail=detail, labels=STATUS_LABELS,
+        "scheduling/appointment.html", detail=detail, labels=STATUS_LABELS, day=day,
         cancel_form=cancel_form, action_form=StatusForm(formdata=None),
         note_form=NoteForm(formdata=None, data={"note": detail.row.appointment.note}),
-        actions=[(s, ACTION_LABELS[s]) for s in DESK_ACTIONS.get(
-            detail.row.appointment.status, ())]), status
+        actions=desk_actions(detail.row.appointment)), status
 
 
 def _change(appointment_id: int, change: Any, done: str) -> Response:
@@ -245,8 +274,8 @@ def _change(appointment_id: int, change: Any, done: str) -> Response:
         appointment = change()
     except booking.AppointmentNotFound:
         abort(404, description=_("There is no appointment with that number in this practice."))
-    except booking.SlotTaken:
-        flash(_("That time was just taken"), "warning")
+    except booking.SlotTaken as taken:
+        flash(str(taken), "warning")
     except booking.BookingInputError as error:
         if "staff_id" in error.errors:  # the appointment is another practice's
             abort(404, description=_("There is no appointment with that number in this "

@@ -15,6 +15,7 @@ from fhir.resources.R4B.appointment import Appointment as FhirAppointment
 from fhir.resources.R4B.bundle import Bundle
 from sqlalchemy import select
 
+from app.core import clock
 from app.core import events as core_events
 from app.core.clock import utcnow
 from app.extensions import db
@@ -397,8 +398,9 @@ def test_status_patient_answer_and_comment_go_through_the_booking_service(
 
     answered = fhir.put(f"/fhir/Appointment/{body['id']}", body)
     assert answered.status_code == 200, answered.data
-    arrived = fhir.put(f"/fhir/Appointment/{body['id']}",
-                       {**answered.get_json(), "status": "arrived"})
+    with clock.frozen_at(at(clinic, "09:50")):  # check-in only on the visit's day
+        arrived = fhir.put(f"/fhir/Appointment/{body['id']}",
+                           {**answered.get_json(), "status": "arrived"})
     assert arrived.status_code == 200, arrived.data
 
     row = stored(body["id"])

@@ -118,6 +118,37 @@ def test_providers_must_belong_to_the_practice(practice: Practice) -> None:
     assert type_count() == 0
 
 
+def test_an_active_online_type_needs_a_provider(practice: Practice, login) -> None:
+    errors = errors_for(practice, bookable_online=True)
+    assert list(errors) == ["provider_ids"] and "nobody offers" in errors["provider_ids"]
+    assert type_count() == 0
+    create(practice, replace(CHECKUP, bookable_online=True, active=False))  # kept for later
+    create(practice, replace(CHECKUP, name="Staff only"))  # staff book it
+
+    page = login("manager").post("/settings/calendars/types/new", data={
+        "name": "Whitening", "duration_minutes": "30", "buffer_before_minutes": "0",
+        "buffer_after_minutes": "0", "bookable_online": "y", "active": "y",
+        "min_notice_minutes": "120", "max_days_ahead": "90"})
+    assert page.status_code == 400
+    assert "patients cannot book online a visit nobody offers" in page.get_data(as_text=True)
+    assert type_count() == 2
+
+
+def test_a_type_nobody_offers_never_appears_on_the_booking_pages(practice: Practice,
+                                                                  client) -> None:
+    location = factories.make_location(practice, timezone="America/Chicago")
+    provider = factories.make_provider(practice, locations=[location])
+    offered = create(practice, replace(CHECKUP, name="Exam", bookable_online=True),
+                     provider_ids=[provider.id])
+    nobody = factories.make_appointment_type(practice, name="Whitening")  # older data
+    assert nobody.bookable_online and nobody.active
+
+    page = client.get("/book/").get_data(as_text=True)
+
+    assert offered.name in page and "Whitening" not in page
+    assert client.get(f"/book/location?type={nobody.id}").status_code == 404
+
+
 def test_update_changes_fields_and_who_offers_it_leaving_other_types_alone(
         practice: Practice) -> None:
     rivera, chen = factories.make_provider(practice), factories.make_provider(practice)

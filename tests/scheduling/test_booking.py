@@ -344,6 +344,7 @@ def test_rescheduling_into_a_taken_time_offers_alternatives_and_changes_nothing(
                                                                           "09:00").start
 
 
+@pytest.mark.clock("2026-03-02T14:45:00+00:00")  # Monday 09:45 in New York: the visit's day
 def test_only_appointments_yet_to_happen_can_be_moved(clinic):
     appointment = staff_book(clinic, slot_at(clinic, "09:00"))
     booking.set_status(appointment_id=appointment.id, status="arrived", source="staff",
@@ -391,6 +392,7 @@ def test_cancel_needs_a_reason_and_happens_once(clinic):
     assert (again.value.from_status, again.value.to_status) == ("cancelled", "cancelled")
 
 
+@pytest.mark.clock("2026-03-02T14:45:00+00:00")  # Monday 09:45 in New York: the visit's day
 def test_check_in_and_check_out_walk_the_statuses(clinic, published):
     appointment = staff_book(clinic, slot_at(clinic, "09:00"))
 
@@ -406,6 +408,7 @@ def test_check_in_and_check_out_walk_the_statuses(clinic, published):
                                                    "fulfilled"]
 
 
+@pytest.mark.clock("2026-03-02T14:45:00+00:00")  # Monday 09:45 in New York: the visit's day
 @pytest.mark.parametrize(("path", "source", "refused"), [
     (["fulfilled"], "staff", ("booked", "fulfilled")),
     (["noshow", "arrived"], "staff", ("noshow", "arrived")),

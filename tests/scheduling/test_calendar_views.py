@@ -4,6 +4,7 @@ taken meanwhile, moving, cancelling with a reason, check-in and check-out."""
 from __future__ import annotations
 
 import html
+import json
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -13,6 +14,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
+from app.core import clock
 from app.core.clock import utcnow
 from app.patients.models import Patient
 from app.practice.models import Location, Practice, Provider
@@ -179,6 +181,16 @@ def test_a_taken_slot_says_so_and_offers_the_next_ones(login, desk: Desk, practi
     assert "10:30\u202fAM" in page  # the next open time, offered as a button
 
 
+def test_a_time_outside_working_hours_says_so_not_taken(login, desk: Desk) -> None:
+    response = login("front_desk").post("/schedule/book", data=slot_data(
+        desk, "21:07", patient_id=desk.patient.id))  # 9:07 PM: the provider works 9-11 AM
+    page = response.get_data(as_text=True)
+    assert response.status_code == 409
+    assert "That time is outside working hours" in page
+    assert "That time was just taken" not in page
+    assert "9:00 AM" in page  # the next open time, offered as a button
+
+
 def test_booking_errors_name_the_field(login, desk: Desk) -> None:
     response = login("front_desk").post("/schedule/book", data=slot_data(desk, "10:00"))
     assert response.status_code == 400
@@ -219,16 +231,59 @@ def test_check_in_then_check_out(login, desk: Desk, db) -> None:  # noqa: ANN001
     appointment = factories.make_appointment(desk.patient, desk.provider, desk.location,
                                              start_at=at(desk.day, "09:00"),
                                              appointment_type=desk.exam)
+    url = f"/schedule/appointments/{appointment.id}/status"
+    with clock.frozen_at(at(desk.day, "08:50")):  # the visit's day, before its start
+        client = login("front_desk")
+        page = client.get(f"/schedule/appointments/{appointment.id}").get_data(as_text=True)
+        assert "Check in" in page and "Check out" not in page
+        assert client.post(url, data={"status": "checked-in"}).status_code == 302
+        assert db.session.get(Appointment, appointment.id).status == "checked-in"
+        refused = client.post(url, data={"status": "fulfilled"}, follow_redirects=True)
+        assert "not before the visit&#39;s start" in refused.get_data(as_text=True)
+        assert db.session.get(Appointment, appointment.id).status == "checked-in"
+        with clock.frozen_at(at(desk.day, "09:02")):
+            assert client.post(url, data={"status": "fulfilled"}).status_code == 302
+            assert db.session.get(Appointment, appointment.id).status == "fulfilled"
+            not_a_desk_action = client.post(url, data={"status": "booked"})
+            assert not_a_desk_action.status_code == 302
+    assert db.session.get(Appointment, appointment.id).status == "fulfilled"
+
+
+def test_a_visit_a_week_ahead_cannot_be_checked_in(login, desk: Desk, db) -> None:  # noqa: ANN001
+    appointment = factories.make_appointment(desk.patient, desk.provider, desk.location,
+                                             start_at=at(desk.day, "09:00"),
+                                             appointment_type=desk.exam)
     client = login("front_desk")
     page = client.get(f"/schedule/appointments/{appointment.id}").get_data(as_text=True)
-    assert "Check in" in page and "Check out" not in page
+    assert re.search(r"<button[^>]*disabled[^>]*>Arrived</button>", page)
+    assert "checked in only on the day of the visit" in page
+
+    refused = client.post(f"/schedule/appointments/{appointment.id}/status",
+                          data={"status": "arrived"}, follow_redirects=True)
+
+    assert "checked in only on the day of the visit" in refused.get_data(as_text=True)
+    assert db.session.get(Appointment, appointment.id).status == "booked"
+
+
+def test_no_show_only_after_the_start_and_audited(login, desk: Desk, db) -> None:  # noqa: ANN001
+    appointment = factories.make_appointment(desk.patient, desk.provider, desk.location,
+                                             start_at=at(desk.day, "09:00"),
+                                             appointment_type=desk.exam)
     url = f"/schedule/appointments/{appointment.id}/status"
-    assert client.post(url, data={"status": "checked-in"}).status_code == 302
-    assert db.session.get(Appointment, appointment.id).status == "checked-in"
-    assert client.post(url, data={"status": "fulfilled"}).status_code == 302
-    assert db.session.get(Appointment, appointment.id).status == "fulfilled"
-    assert client.post(url, data={"status": "booked"}).status_code == 302  # not a desk action
-    assert db.session.get(Appointment, appointment.id).status == "fulfilled"
+    with clock.frozen_at(at(desk.day, "08:58")):
+        client = login("front_desk")
+        client.post(url, data={"status": "noshow"})
+        assert db.session.get(Appointment, appointment.id).status == "booked"
+        with clock.frozen_at(at(desk.day, "09:08")):
+            page = client.get(f"/schedule/appointments/{appointment.id}").get_data(as_text=True)
+            assert re.search(r"<button[^>]*>No-show</button>", page)
+            assert client.post(url, data={"status": "noshow"}).status_code == 302
+
+    assert db.session.get(Appointment, appointment.id).status == "noshow"
+    details = db.session.execute(select(AuditEvent.detail).where(
+        AuditEvent.action == "appointment.change",
+        AuditEvent.patient_id == desk.patient.id)).scalars().all()
+    assert [json.loads(d).get("status") for d in details] == ["noshow"]
 
 
 def test_move_to_another_open_slot(login, desk: Desk, db) -> None:  # noqa: ANN001
@@ -240,6 +295,28 @@ def test_move_to_another_open_slot(login, desk: Desk, db) -> None:  # noqa: ANN0
                            data=slot_data(desk, "10:30"))
     assert response.status_code == 302
     assert db.session.get(Appointment, appointment.id).start_at == at(desk.day, "10:30")
+
+
+def test_moving_offers_any_days_open_times_through_a_date_picker(login, desk: Desk,
+                                                                 db) -> None:  # noqa: ANN001
+    appointment = factories.make_appointment(desk.patient, desk.provider, desk.location,
+                                             start_at=at(desk.day, "09:00"),
+                                             appointment_type=desk.exam)
+    later = desk.day + timedelta(days=35)  # weeks past the ten soonest open times
+    client = login("front_desk")
+    url = f"/schedule/appointments/{appointment.id}"
+    assert 'type="date"' in client.get(url).get_data(as_text=True)
+
+    page = client.get(url, query_string={"day": later.isoformat()}).get_data(as_text=True)
+
+    starts = re.findall(r'name="start" value="([^"]+)"', page)
+    assert at(later, "10:30").isoformat() in starts
+    assert {datetime.fromisoformat(s).astimezone(NY).date() for s in starts} == {later}
+    assert len(starts) == 7  # 09:00 to 10:30, every 15 minutes
+    response = client.post(f"{url}/move", data=slot_data(desk, "10:30") | {
+        "start": at(later, "10:30").isoformat()})
+    assert response.status_code == 302
+    assert db.session.get(Appointment, appointment.id).start_at == at(later, "10:30")
 
 
 def test_marketing_may_not_use_the_calendar(login, desk: Desk) -> None:

@@ -19,7 +19,7 @@ from app.messaging.cli import build_providers
 from app.messaging.models import Message
 from app.patients.models import Patient
 from app.practice.models import Location, Practice, Provider
-from app.scheduling import booking, calendars, self_service, slots
+from app.scheduling import booking, calendars, online, self_service, slots
 from app.scheduling.calendars import WeeklyInterval
 from app.scheduling.models import Appointment, AppointmentType, OneTimeCode
 from app.scheduling.self_service import Identity, SelfServiceError
@@ -40,9 +40,11 @@ class Office:
 
 
 def make_office(practice: Practice) -> Office:
-    """One provider working every day 09:00-17:00 at a Chicago location."""
+    """One provider working every day 09:00-17:00 at a Chicago location; the type is for new
+    patients (the people these tests book are new, unless a test says otherwise)."""
     location = factories.make_location(practice, name="Lakeside")
     kind = factories.make_appointment_type(practice, name="Cleaning", duration_minutes=60)
+    kind.for_new_patients = True
     provider = factories.make_provider(practice, locations=[location], family_name="Rivera")
     calendars.set_appointment_types(practice_id=practice.id, provider_id=provider.id,
                                     appointment_type_ids=[kind.id])
@@ -50,6 +52,16 @@ def make_office(practice: Practice) -> Office:
         practice_id=practice.id, provider_id=provider.id, location_id=location.id,
         intervals=[WeeklyInterval(day, time(9), time(17)) for day in range(7)])
     return Office(practice, location, provider, kind)
+
+
+def make_seen_patient(office: Office) -> Patient:
+    """Rosa Delgado (``WHO``), with a visit last month: no longer a new patient."""
+    patient = factories.make_patient(office.practice, given_name="Rosa", family_name="Delgado",
+                                     date_of_birth=date(1975, 5, 17), mobile_phone=PHONE)
+    factories.make_appointment(patient, office.provider, office.location,
+                               start_at=utcnow().replace(microsecond=0) - timedelta(days=30),
+                               appointment_type=office.kind, status="fulfilled")
+    return patient
 
 
 @pytest.fixture
@@ -66,7 +78,7 @@ def sent_code() -> str:
 
 
 def first_slot(office: Office) -> slots.Slot:
-    return self_service.open_slots(kind=office.kind, location=office.location,
+    return online.open_slots(kind=office.kind, location=office.location,
                                    provider_id=None)[0]
 
 
@@ -130,11 +142,36 @@ def test_codes_are_rate_limited_per_phone_and_per_connection(app, office):
                                   ip_address="1.2.3.4", now=now + timedelta(minutes=1))
 
 
+def test_a_lobby_tablet_texts_codes_to_a_morning_of_patients(app, office):
+    """One address (a lobby tablet, a clinic's network) serves many patients: a dozen people
+    in a quarter hour all get their codes (it was ten per address before)."""
+    now = utcnow()
+    for n in range(12):
+        self_service.request_code(practice_id=office.practice.id, e164=f"+1312555040{n:02d}",
+                                  ip_address="10.1.1.1", now=now + timedelta(minutes=n))
+    assert self_service.MAX_CODES_PER_IP > 12
+
+
+def test_a_flood_from_many_addresses_meets_the_practice_wide_limit(app, office, monkeypatch):
+    monkeypatch.setattr(self_service, "MAX_CODES_PER_PRACTICE", 5)
+    now = utcnow()
+    for n in range(5):
+        self_service.request_code(practice_id=office.practice.id, e164=f"+1312555050{n}",
+                                  ip_address=f"10.2.0.{n}", now=now)
+    with pytest.raises(SelfServiceError, match="too many codes asked for right now"):
+        self_service.request_code(practice_id=office.practice.id, e164="+13125550599",
+                                  ip_address="10.2.0.99", now=now)
+    self_service.request_code(practice_id=office.practice.id, e164="+13125550599",
+                              ip_address="10.2.0.99", now=now + self_service.RATE_WINDOW)
+
+
 # --- identity ---------------------------------------------------------------------------------
 
 def test_an_existing_patient_is_matched_by_name_birth_date_and_mobile(app, office):
     patient = factories.make_patient(office.practice, given_name="Rosa", family_name="Delgado",
                                      date_of_birth=date(1975, 5, 17), mobile_phone=PHONE)
+    office.kind.for_new_patients = False
+    db.session.commit()
     appointment = self_service.book_for(practice_id=office.practice.id,
                                         identity=Identity("rosa", "DELGADO", WHO.date_of_birth,
                                                           PHONE), slot=first_slot(office))
@@ -162,15 +199,28 @@ def test_a_taken_slot_is_refused_with_the_next_open_times(app, office):
     assert taken.value.next_slots and slot not in taken.value.next_slots
 
 
+def test_a_new_person_cannot_book_a_visit_for_existing_patients(app, client, office):
+    office.kind.for_new_patients = False  # "Existing patients" on the settings screen
+    db.session.commit()
+    with pytest.raises(self_service.ExistingPatientsOnly):
+        self_service.book_for(practice_id=office.practice.id, identity=WHO,
+                              slot=first_slot(office))
+    walk_to_identity(client, office)
+    client.post("/book/identity", data=FORM)
+    refused = client.post("/book/verify", data={"code": sent_code()})
+    assert refused.status_code == 409
+    assert "This visit is for our existing patients" in refused.get_data(as_text=True)
+    assert db.session.execute(select(func.count(Appointment.id))).scalar_one() == 0
+    assert db.session.execute(select(func.count(Patient.id))).scalar_one() == 0
+
+
 def test_an_existing_patient_cannot_book_a_new_patient_visit(app, office):
-    factories.make_patient(office.practice, given_name="Rosa", family_name="Delgado",
-                           date_of_birth=date(1975, 5, 17), mobile_phone=PHONE)
-    office.kind.for_new_patients = True
+    make_seen_patient(office)
     db.session.commit()
     with pytest.raises(self_service.NewPatientsOnly):
         self_service.book_for(practice_id=office.practice.id, identity=WHO,
                               slot=first_slot(office))
-    assert db.session.execute(select(func.count(Appointment.id))).scalar_one() == 0
+    assert db.session.execute(select(func.count(Appointment.id))).scalar_one() == 1
     # someone new may book it
     stranger = Identity("Ines", "Rojas", date(1990, 2, 3), "+13125550123")
     assert self_service.book_for(practice_id=office.practice.id, identity=stranger,
@@ -180,7 +230,7 @@ def test_an_existing_patient_cannot_book_a_new_patient_visit(app, office):
 def test_staff_only_types_are_not_offered(app, office):
     office.kind.bookable_online = False
     db.session.commit()
-    assert self_service.bookable_types(practice_id=office.practice.id) == []
+    assert online.bookable_types(practice_id=office.practice.id) == []
 
 
 # --- pages ------------------------------------------------------------------------------------
@@ -309,9 +359,7 @@ def test_a_proved_phone_does_not_vouch_for_another_identity(app, client, office)
 
 
 def test_an_existing_patient_is_offered_the_other_types_instead(app, client, office):
-    factories.make_patient(office.practice, given_name="Rosa", family_name="Delgado",
-                           date_of_birth=date(1975, 5, 17), mobile_phone=PHONE)
-    office.kind.for_new_patients = True
+    make_seen_patient(office)
     checkup = factories.make_appointment_type(office.practice, name="Checkup",
                                               duration_minutes=30)
     calendars.set_appointment_types(practice_id=office.practice.id,
@@ -329,15 +377,16 @@ def test_an_existing_patient_is_offered_the_other_types_instead(app, client, off
     assert "Llame a Lakeside:" in page and "(312) 555-0101" in page  # the chosen location's
     assert f'href="/book/location?type={checkup.id}"' in page
     assert f"type={office.kind.id}" not in page
-    assert db.session.execute(select(func.count(Appointment.id))).scalar_one() == 0
+    assert db.session.execute(select(func.count(Appointment.id))).scalar_one() == 1  # the old one
     # The phone is proved: the other type books without another code.
-    slot = self_service.open_slots(kind=checkup, location=office.location, provider_id=None)[0]
+    slot = online.open_slots(kind=checkup, location=office.location, provider_id=None)[0]
     response = client.post(f"/book/time?type={checkup.id}&location={office.location.id}",
                            data={"start": slot.start.isoformat(), "provider": slot.provider_id})
     assert response.location.endswith("/book/verify")
     assert client.post("/book/verify").location.endswith("/book/done")
-    booked = db.session.execute(select(Appointment)).scalar_one()
-    assert (booked.appointment_type_id, booked.patient.family_name) == (checkup.id, "Delgado")
+    booked = db.session.execute(select(Appointment).where(
+        Appointment.appointment_type_id == checkup.id)).scalar_one()
+    assert booked.patient.family_name == "Delgado"
 
 
 def test_a_busy_schedule_asks_to_try_again_without_a_new_code(app, client, office,
@@ -459,12 +508,12 @@ def _day_args(office: Office) -> str:
 def test_days_before_today_or_past_the_days_shown_say_they_cannot_be_booked(client, office):
     zone = ZoneInfo(office.location.timezone)
     today = utcnow().astimezone(zone).date()
-    open_days = sorted(self_service.days_with_slots(
-        self_service.open_slots(kind=office.kind, location=office.location, provider_id=None),
+    open_days = sorted(online.days_with_slots(
+        online.open_slots(kind=office.kind, location=office.location, provider_id=None),
         zone))
     cases = {"1999-01-01": ("That day has already passed.", open_days[0]),
              (today - timedelta(days=1)).isoformat(): ("already passed", open_days[0]),
-             (today + timedelta(days=self_service.DAYS_SHOWN + 2)).isoformat(): (
+             (today + timedelta(days=online.DAYS_SHOWN + 2)).isoformat(): (
                  "That day is too far ahead to book online.", open_days[-1])}
     for day, (says, nearest) in cases.items():
         response = client.get(f"/book/time?{_day_args(office)}&day={day}")
@@ -503,3 +552,35 @@ def test_a_wrong_number_is_corrected_without_typing_the_rest_again(app, client, 
     assert codes_texted() == ["+13125550178", PHONE]
     assert client.post("/book/verify", data={"code": sent_code()}).location.endswith(
         "/book/done")
+
+
+def test_behind_a_trusted_proxy_each_patient_counts_from_their_own_address(make_app,
+                                                                           monkeypatch):
+    """With ``TRUST_PROXY`` the per-address count reads the client's address from the proxy's
+    X-Forwarded-For, so one proxy's address does not put every patient in one bucket."""
+    monkeypatch.setattr(self_service, "MAX_CODES_PER_IP", 1)
+    app = make_app(TRUST_PROXY=True)
+    with app.app_context():
+        office = make_office(factories.make_practice())
+        texted = []
+        for n, address in enumerate(("203.0.113.5", "203.0.113.6", "203.0.113.5")):
+            client = app.test_client()
+            walk_to_identity(client, office)
+            form = {**FORM, "mobile_phone": f"(312) 555-06{n:02d}"}
+            response = client.post("/book/identity", data=form,
+                                   headers={"X-Forwarded-For": address})
+            texted.append(response.status_code == 302)
+        assert texted == [True, True, False]  # the third shares the first one's address
+
+
+def test_a_time_outside_working_hours_online_says_so(app, client, office):
+    slot = walk_to_identity(client, office)
+    late = slot.start.astimezone(ZoneInfo(office.location.timezone)).replace(hour=21, minute=7)
+    response = client.post(f"/book/time?type={office.kind.id}&location={office.location.id}",
+                           data={"start": late.isoformat(), "provider": slot.provider_id})
+    assert response.location.endswith("/book/identity")
+    client.post("/book/identity", data=FORM)
+    page = client.post("/book/verify", data={"code": sent_code()})
+    assert page.status_code == 409
+    assert "That time is outside our working hours" in page.get_data(as_text=True)
+    assert db.session.execute(select(func.count(Appointment.id))).scalar_one() == 0

@@ -14,10 +14,16 @@ from app.extensions import db
 from app.patients.models import Patient
 from app.scheduling.models import WaitlistEntry
 from app.scheduling.waitlist import entries as waitlist_entries
-from app.scheduling.waitlist import offers as waitlist_offers
 from app.scheduling.waitlist import queries as waitlist_queries
 from tests import factories
-from tests.scheduling.test_waitlist import Clinic, book_and_cancel, make_clinic, slot_at, wait
+from tests.scheduling.test_waitlist import (
+    Clinic,
+    book_and_cancel,
+    make_clinic,
+    slot_at,
+    sweep,
+    wait,
+)
 
 URL = "/schedule/waitlist"
 
@@ -67,7 +73,7 @@ def test_the_screen_lists_who_is_waiting_and_the_offers_made(login, clinic):
 def test_an_expired_offer_reads_expired(login, clinic):
     wait(clinic)
     book_and_cancel(clinic, slot_at(clinic, "15:00"))
-    waitlist_offers.expire_offers(now=utcnow() + timedelta(minutes=121))
+    sweep(now=utcnow() + timedelta(minutes=121))
 
     text = page(login("front_desk"))
 

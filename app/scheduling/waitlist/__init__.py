@@ -11,13 +11,17 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    """The staff screen, the subscribers that offer a freed slot, the YES-reply intent."""
+    """The staff screen, the subscribers that offer a freed slot and withdraw the offers of a
+    booked one, the YES-reply intent, the check that starts an offer's window at its send."""
     from app.core.events import subscribe
     from app.messaging.intents import register_intent_handler
+    from app.messaging.send_hooks import register_before_send
     from app.scheduling import events
     from app.scheduling.waitlist import intent, offers, views
 
     app.register_blueprint(views.bp)
     subscribe(events.AppointmentCancelled)(offers.on_cancelled)
     subscribe(events.AppointmentRescheduled)(offers.on_rescheduled)
+    subscribe(events.AppointmentBooked)(offers.on_booked)
     register_intent_handler(intent.take_offer)
+    register_before_send("waitlist_offer", offers.before_offer_sent)

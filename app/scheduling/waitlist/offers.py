@@ -5,9 +5,17 @@ transaction, to the best-matching waiting entries: same type and location, a pro
 entry accepts (none chosen = any), a preferred weekday, and a start inside the entry's local
 time-of-day window (``earliest_time`` <= start <= ``latest_time``, in the location's zone).
 Highest priority first, then longest waiting; ``WAITLIST_BATCH_SIZE`` entries at once, one
-patient once. Each gets a ``WaitlistOffer`` open for ``WAITLIST_OFFER_MINUTES`` (never past
-the slot's start) and a text. Only a slot the patient could book online is offered: the type
-is bookable online and the slot is open under the type's notice rules.
+patient once. Each gets a ``WaitlistOffer`` and a text. Only a slot the patient could book
+online is offered: the type is bookable online and the slot is open under the type's notice
+rules.
+
+The offer runs for ``WAITLIST_OFFER_MINUTES`` (never past the slot's start) from the moment
+its text is sent, not queued: quiet hours may hold it until morning. ``before_offer_sent``
+(a messaging ``send_hooks`` check) starts the window then, or cancels the text when the offer
+has ended or its time is no longer open. An offer whose text has not gone yet never expires.
+When the offered time is booked by anyone else (online, at the desk, through the API), the
+offers of it still running are ``taken`` and their unsent texts cancelled (``on_booked``);
+the time is not held for the offered patients, and a YES after that hears it was taken.
 
 ``expire_offers`` (called every minute by the scheduler) marks offers whose time ran out
 ``expired``, and ``entries.remove`` ends the removed entry's offers; when a slot's whole batch
@@ -28,23 +36,36 @@ from zoneinfo import ZoneInfo
 
 from babel.dates import format_skeleton, format_time
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import selectinload
 
 from app.core import phones
 from app.core.clock import utcnow
 from app.extensions import db
 from app.messaging import outbox
-from app.messaging.models import Purpose
+from app.messaging.models import Message, MessageStatus, Purpose
 from app.patients.models import Patient
 from app.practice.models import Location, Provider
 from app.scheduling import events, slots
-from app.scheduling.models import AppointmentType, WaitlistEntry, WaitlistOffer
-from app.scheduling.waitlist.states import ACCEPTED, EXPIRED, OFFERED, WAITING, record_change
+from app.scheduling.models import Appointment, AppointmentType, WaitlistEntry, WaitlistOffer
+from app.scheduling.waitlist.states import (
+    ACCEPTED,
+    EXPIRED,
+    OFFERED,
+    TAKEN,
+    WAITING,
+    record_change,
+)
 
 # What names the slot of an offer, as ended offers are passed on.
 SLOT_COLUMNS = (WaitlistOffer.provider_id, WaitlistOffer.location_id,
                 WaitlistOffer.appointment_type_id, WaitlistOffer.start_at, WaitlistOffer.end_at)
+
+
+def text_waiting() -> Any:
+    """SQL: the offer's text has not been sent yet (queued, or held by quiet hours)."""
+    return WaitlistOffer.message_id.in_(select(Message.id).where(
+        Message.status.in_((MessageStatus.SCHEDULED, MessageStatus.SENDING))))
 
 
 def expire_offers(*, now: datetime | None = None) -> int:
@@ -52,11 +73,12 @@ def expire_offers(*, now: datetime | None = None) -> int:
     without a YES, if still open, to the next batch. Returns how many offers expired;
     commits. Safe to run again or side by side: an offer is expired by one UPDATE, and only
     the run that expired it re-offers its slot. An offer a YES has claimed but not yet
-    committed is locked, and passed by."""
+    committed is locked, and passed by; one whose text has not gone yet waits for it."""
     now = now or utcnow()
     due = db.session.execute(
         select(WaitlistOffer.id)
-        .where(WaitlistOffer.status == OFFERED, WaitlistOffer.expires_at <= now)
+        .where(WaitlistOffer.status == OFFERED, WaitlistOffer.expires_at <= now,
+               ~text_waiting())
         .order_by(WaitlistOffer.id).with_for_update(skip_locked=True)).scalars().all()
     expired = db.session.execute(
         update(WaitlistOffer)
@@ -98,8 +120,49 @@ def on_cancelled(event: events.AppointmentCancelled) -> None:
                practice_id=event.practice_id, freed_by_patient_id=event.patient_id)
 
 
+def on_booked(event: events.AppointmentBooked | events.AppointmentRescheduled) -> None:
+    """The time just booked (or moved to) is gone: the offers of it still running are
+    ``taken`` and their texts, if not sent yet, cancelled."""
+    running = db.session.execute(select(WaitlistOffer).where(
+        WaitlistOffer.status == OFFERED, WaitlistOffer.provider_id == event.provider_id,
+        WaitlistOffer.start_at < event.end_at, WaitlistOffer.end_at > event.start_at)).scalars()
+    for offer in running:
+        offer.status = TAKEN
+        if offer.message_id is not None:
+            outbox.cancel_message(practice_id=offer.practice_id, message_id=offer.message_id,
+                                  reason="the offered time was booked")
+        record_change(db.session.get(WaitlistEntry, offer.entry_id).patient_id,
+                      "waitlist_offer", offer.id, "waitlist_withdrawn")
+
+
+def before_offer_sent(message: Message, now: datetime) -> str | None:
+    """The offer's text is about to go: start its window now, or cancel the text when the
+    offer has ended or its time is no longer open to patients (``send_hooks``)."""
+    offer = db.session.execute(select(WaitlistOffer).where(
+        WaitlistOffer.message_id == message.id)).scalar_one_or_none()
+    if offer is None:
+        return None
+    if offer.status != OFFERED:
+        return f"the waitlist offer is {offer.status}"
+    slot = slots.Slot(start=offer.start_at, end=offer.end_at, provider_id=offer.provider_id,
+                      location_id=offer.location_id,
+                      appointment_type_id=offer.appointment_type_id)
+    if not slots.slot_is_open(slot=slot, now=now):
+        offer.status = TAKEN
+        return "the offered time is no longer open"
+    offer.offered_at = now
+    offer.expires_at = _window_end(slot, now)
+    return None
+
+
+def _window_end(slot: slots.Slot, now: datetime) -> datetime:
+    minutes = current_app.config["WAITLIST_OFFER_MINUTES"]
+    return min(now + timedelta(minutes=minutes), slot.start.astimezone(UTC))
+
+
 def on_rescheduled(event: events.AppointmentRescheduled) -> None:
-    """The time a move freed, offered to the waitlist."""
+    """The time a move freed, offered to the waitlist; the time it took is gone."""
+    on_booked(event)
     offer_slot(slots.Slot(start=event.old_start_at, end=event.old_end_at,
                           provider_id=event.old_provider_id, location_id=event.old_location_id,
                           appointment_type_id=event.old_appointment_type_id),
@@ -122,8 +185,7 @@ def offer_slot(slot: slots.Slot, *, practice_id: int, freed_by_patient_id: int |
                               skip_patient_id=freed_by_patient_id, passed_over=passed_over,
                               now=now)
     provider = db.session.get(Provider, slot.provider_id)
-    minutes = current_app.config["WAITLIST_OFFER_MINUTES"]
-    expires_at = min(now + timedelta(minutes=minutes), slot.start.astimezone(UTC))
+    expires_at = _window_end(slot, now)  # until the text goes (``before_offer_sent``)
     offers = []
     for entry in batch[:current_app.config["WAITLIST_BATCH_SIZE"]]:
         offer = WaitlistOffer(
@@ -152,7 +214,7 @@ def _matching_entries(slot: slots.Slot, *, practice_id: int, zone: ZoneInfo,
     local = slot.start.astimezone(zone)
     already_offered = select(WaitlistEntry.patient_id).join(
         WaitlistOffer, WaitlistOffer.entry_id == WaitlistEntry.id).where(
-        WaitlistOffer.status == OFFERED, WaitlistOffer.expires_at > now,
+        WaitlistOffer.status == OFFERED, or_(WaitlistOffer.expires_at > now, text_waiting()),
         WaitlistOffer.provider_id == slot.provider_id,
         WaitlistOffer.start_at == slot.start.astimezone(UTC))
     query = (select(WaitlistEntry).options(selectinload(WaitlistEntry.providers))
@@ -183,11 +245,11 @@ def _matches(entry: WaitlistEntry, slot: slots.Slot, local: datetime) -> bool:
             and (not entry.providers or slot.provider_id in {p.id for p in entry.providers}))
 
 
-def slot_context(offer: WaitlistOffer, provider: Provider | None, location: Location,
-                  language: str) -> dict[str, str]:
-    """The slot as a text names it: time in the location's zone, labelled with the zone's
-    abbreviation, provider, location and the location's phone (no appointment type: it could
-    reveal a condition)."""
+def slot_context(offer: WaitlistOffer | Appointment, provider: Provider | None,
+                 location: Location, language: str) -> dict[str, str]:
+    """The slot (of an offer or a visit) as a text names it: time in the location's zone,
+    labelled with the zone's abbreviation, provider, location and the location's phone (no
+    appointment type: it could reveal a condition)."""
     local = offer.start_at.astimezone(ZoneInfo(location.timezone))
     locale = language if language in ("en", "es") else "en"
     when = (f"{format_skeleton('MMMEd', local, locale=locale)}, "

@@ -18,6 +18,7 @@ from app.patients.models import Patient
 from app.practice.models import Location, Provider
 from app.scheduling.appointment_types import type_name
 from app.scheduling.models import AppointmentType, WaitlistEntry, WaitlistOffer
+from app.scheduling.waitlist.offers import text_waiting
 from app.scheduling.waitlist.states import EXPIRED, OFFERED, WAITING
 from app.security import audit
 
@@ -41,6 +42,7 @@ class OfferView:
     offered_at: datetime
     expires_at: datetime
     responded_at: datetime | None
+    text_waiting: bool = False  # held (quiet hours) or queued: the offer runs once it is sent
 
 
 @dataclass(frozen=True)
@@ -154,7 +156,8 @@ def options(*, practice_id: int) -> Options:
 def _offer_views(*conditions: Any, now: datetime | None, limit: int | None = None
                  ) -> list[OfferView]:
     now = now or utcnow()
-    query = (select(WaitlistOffer, Patient, Provider, Location, AppointmentType)
+    query = (select(WaitlistOffer, Patient, Provider, Location, AppointmentType,
+                    text_waiting().label("text_waiting"))
              .join(WaitlistEntry, WaitlistEntry.id == WaitlistOffer.entry_id)
              .join(Patient, Patient.id == WaitlistEntry.patient_id)
              .join(Provider, Provider.id == WaitlistOffer.provider_id)
@@ -163,7 +166,7 @@ def _offer_views(*conditions: Any, now: datetime | None, limit: int | None = Non
              .where(*conditions)
              .order_by(WaitlistOffer.offered_at.desc(), WaitlistOffer.id.desc()).limit(limit))
     views = []
-    for offer, patient, provider, location, kind in db.session.execute(query):
+    for offer, patient, provider, location, kind, waiting in db.session.execute(query):
         zone = ZoneInfo(location.timezone)
         views.append(OfferView(
             offer_id=offer.id, entry_id=offer.entry_id, patient_id=patient.id,
@@ -172,7 +175,7 @@ def _offer_views(*conditions: Any, now: datetime | None, limit: int | None = Non
             location_name=location.name, appointment_type_name=type_name(kind),
             start_at=offer.start_at.astimezone(zone),
             status=EXPIRED if offer.status == OFFERED and offer.expires_at <= now
-            else offer.status,
+            and not waiting else offer.status, text_waiting=bool(waiting),
             offered_at=offer.offered_at.astimezone(zone),
             expires_at=offer.expires_at.astimezone(zone),
             responded_at=offer.responded_at.astimezone(zone) if offer.responded_at else None))
