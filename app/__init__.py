@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -11,6 +10,7 @@ from flask import Flask
 from sqlalchemy.engine import make_url
 
 from app.config import PROJECT_ROOT, SUPPORTED_LOCALES, load_settings
+from app.core import logs
 from app.core.crypto import Keyring
 from app.extensions import babel, csrf, db, login_manager, migrate
 
@@ -44,7 +44,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     for key in ("TESTING", "WTF_CSRF_ENABLED", "SERVER_NAME"):
         if config and key in config:
             app.config[key] = config[key]
-    logging.getLogger("app").setLevel(settings["LOG_LEVEL"])
+    logs.configure(level=settings["LOG_LEVEL"], json_lines=settings["LOG_FORMAT"] == "json")
 
     app.extensions["frontdesk.keyring"] = Keyring.from_settings(
         settings["PHI_ENCRYPTION_KEY"], settings["PHI_INDEX_KEY"])
@@ -72,6 +72,7 @@ def _init_packages(app: Flask) -> None:
     from app.fhir import init_app as init_fhir
     from app.home import init_app as init_home
     from app.messaging import init_app as init_messaging
+    from app.ops import init_app as init_ops
     from app.patients import init_app as init_patients
     from app.record import init_app as init_record
     from app.scheduling import init_app as init_scheduling
@@ -89,6 +90,7 @@ def _init_packages(app: Flask) -> None:
     init_record(app)
     init_auditlog(app)
     init_home(app)
+    init_ops(app)
 
 
 def _ensure_sqlite_folder(url: str) -> None:

@@ -215,6 +215,10 @@ SETTINGS: tuple[Setting, ...] = (
             "Days of open slots published for slot aggregators (SMART Scheduling Links)."),
     Setting("LOG_LEVEL", "INFO", _choice("DEBUG", "INFO", "WARNING", "ERROR"),
             "Logging level."),
+    Setting("LOG_FORMAT", "json", _choice("json", "text"),
+            "json: one JSON object a line (production); text: readable lines."),
+    Setting("METRICS_TOKEN", "", _text,
+            "Bearer token /metrics requires; empty: /metrics is off (404)."),
 )
 
 SECRET_SETTINGS = {

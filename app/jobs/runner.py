@@ -20,6 +20,8 @@ from apscheduler.util import undefined
 from flask import Flask
 from sqlalchemy import text
 
+from app.core import logs
+from app.core.metrics import JOB_RUNS, JOB_SECONDS
 from app.extensions import db
 from app.jobs.registry import Job
 
@@ -43,6 +45,7 @@ def run_job(app: Flask, job: Job) -> JobRun:
     count: int | None = None
     alone = False
     error: Exception | None = None
+    logs.bind_unit_of_work()  # the run's lines share an id
     with app.app_context():
         try:
             with _held_alone(job.name) as alone:
@@ -53,6 +56,8 @@ def run_job(app: Flask, job: Job) -> JobRun:
             error = exc
     outcome = "failed" if error else "ok" if alone else "skipped"
     run = JobRun(job.name, outcome, count, time.monotonic() - started)
+    JOB_RUNS.labels(job=run.name, outcome=run.outcome).inc()
+    JOB_SECONDS.labels(job=run.name).observe(run.seconds)
     log.log(logging.ERROR if error else logging.INFO,
             "job=%s outcome=%s count=%s duration_ms=%d%s", run.name, run.outcome,
             "-" if count is None else count, round(run.seconds * 1000),

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import signal
 import time
 from collections.abc import Callable
@@ -14,6 +13,7 @@ from flask.cli import with_appcontext
 
 from app.adapters.email import get_email_provider
 from app.adapters.sms import get_sms_provider
+from app.core import logs
 from app.messaging.dispatcher import Providers, run_once
 
 
@@ -31,8 +31,6 @@ def build_providers() -> Providers:
               help="Pause between polls when nothing is due.")
 @with_appcontext
 def worker_command(once: bool, batch_size: int, idle_seconds: float) -> None:
-    logging.basicConfig(level=current_app.config["LOG_LEVEL"],
-                        format="%(asctime)s %(levelname)s %(name)s %(message)s")
     providers = build_providers()
     stopping = False
 
@@ -52,7 +50,9 @@ def worker_command(once: bool, batch_size: int, idle_seconds: float) -> None:
 def _work(providers: Providers, *, once: bool, batch_size: int, idle_seconds: float,
           stopping: Callable[[], bool]) -> None:
     while True:
-        stats = run_once(providers, batch_size=batch_size, max_batches=1 if not once else None)
+        logs.bind_unit_of_work()  # each pass's lines share an id
+        stats = run_once(providers, batch_size=batch_size, max_batches=1 if not once else None,
+                         stopping=stopping)
         busy = stats.sent + stats.deferred + stats.suppressed + stats.failed + stats.retried
         if once or stats.problems:
             click.echo(f"sent {stats.sent}, deferred {stats.deferred}, suppressed "

@@ -28,6 +28,7 @@ import json
 import logging
 import random
 import time as time_module
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -45,9 +46,11 @@ from app.adapters.sending import (
 )
 from app.adapters.sms.base import SmsProvider, SmsSender
 from app.core.clock import utcnow
+from app.core.metrics import MESSAGES_SENT, SEND_ERRORS
 from app.core.tenancy import across_practices, acting_for
 from app.extensions import db
 from app.messaging import conversations, policy
+from app.messaging.circuit import DELAYED_REASON, Breaker
 from app.messaging.models import Message, MessageStatus
 from app.messaging.rendering import Rendered, TemplateMissing, render
 from app.practice.models import Practice
@@ -77,6 +80,10 @@ class Providers:
     public_base_url: str
     sms_per_second: float = 0.0  # 0: no pacing
     _last_sms_at: float = 0.0
+    breakers: dict[str, Breaker] = field(default_factory=dict)
+
+    def breaker(self, provider: str) -> Breaker:
+        return self.breakers.setdefault(provider, Breaker(provider))
 
     def pace_sms(self) -> None:
         """Keep this worker under its per-sender rate, so a campaign does not trip carrier
@@ -113,8 +120,10 @@ def claim_due(*, limit: int, now: datetime) -> list[int]:
 
 
 def run_once(providers: Providers, *, batch_size: int = 100, now: datetime | None = None,
-             max_batches: int | None = None) -> DispatchStats:
-    """Reconcile stale rows, then send everything due now; returns what happened."""
+             max_batches: int | None = None,
+             stopping: Callable[[], bool] = lambda: False) -> DispatchStats:
+    """Reconcile stale rows, then send everything due now; returns what happened. Once
+    ``stopping()`` (SIGTERM), the message in hand is finished and the rest given back."""
     stats = DispatchStats()
     reconcile_stale(providers, stats=stats, now=now or utcnow())
     batches = 0
@@ -125,6 +134,9 @@ def run_once(providers: Providers, *, batch_size: int = 100, now: datetime | Non
             break
         batches += 1
         for message_id in ids:
+            if stopping():
+                _release(ids[ids.index(message_id):], claimed_at=claimed_at)
+                return stats
             try:
                 process(message_id, providers, stats=stats, now=now, claimed_at=claimed_at)
             except ProviderConfigurationError as error:
@@ -211,6 +223,15 @@ def _sms_sender(practice_id: int) -> SmsSender:
 
 def _send(message: Message, rendered: Rendered, providers: Providers, *,
           stats: DispatchStats, now: datetime) -> None:
+    provider = providers.sms if message.channel == "sms" else providers.email
+    breaker = providers.breaker(provider.name)
+    reopens_at = breaker.closed_at(now)
+    if reopens_at is not None:
+        _set(message, status=MessageStatus.SCHEDULED, send_at=reopens_at,
+             status_reason=DELAYED_REASON.format(provider=provider.name),
+             attempts=message.attempts - 1)
+        stats.deferred += 1
+        return
     try:
         if message.channel == "sms":
             providers.pace_sms()
@@ -225,9 +246,13 @@ def _send(message: Message, rendered: Rendered, providers: Providers, *,
                 text=rendered.text, idempotency_key=message.idempotency_key or f"m{message.id}",
                 from_email=db.session.get(Practice, message.practice_id).email_from_address)
     except PermanentSendError as error:
+        breaker.succeeded()  # the provider answered: it is up
+        SEND_ERRORS.labels(provider=provider.name, code=_code(error) or error.kind).inc()
         _fail_permanently(message, error)
         stats.failed += 1
     except TransientSendError as error:
+        breaker.failed(now)
+        SEND_ERRORS.labels(provider=provider.name, code=_code(error) or "transient").inc()
         if error.outcome_unknown:
             # It may have gone: leave it in ``sending`` for reconciliation to decide.
             _set(message, status_reason=f"outcome unknown: {error.message}"[:120])
@@ -239,6 +264,8 @@ def _send(message: Message, rendered: Rendered, providers: Providers, *,
         _set(message, status=MessageStatus.SCHEDULED, attempts=message.attempts - 1)
         raise
     else:
+        breaker.succeeded()
+        MESSAGES_SENT.labels(provider=provider.name, channel=message.channel).inc()
         _record_sent(message, result, now=now)
         stats.sent += 1
 

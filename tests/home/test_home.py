@@ -1,4 +1,4 @@
-"""The staff home page, the staff navigation and /healthz (app.home)."""
+"""The staff home page, the staff navigation (app.home)."""
 
 import re
 
@@ -52,8 +52,3 @@ def test_a_patient_record_is_in_the_patients_section(login, practice):
     html = login("front_desk").get(f"/patients/{patient.id}").get_data(as_text=True)
     assert re.search(r'href="/patients" aria-current="page">Patients<', html)
     assert not re.search(r'aria-current="page">Home<', html)
-
-
-def test_healthz_still_json(client):
-    db.session.remove()
-    assert client.get("/healthz").get_json()["status"] == "ok"
