@@ -5,7 +5,6 @@ import re
 import pytest
 
 from app.core.clock import utcnow
-from app.extensions import db
 from tests import factories
 
 
