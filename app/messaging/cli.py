@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import signal
 import time
 from collections.abc import Callable
@@ -10,11 +11,15 @@ from types import FrameType
 import click
 from flask import current_app
 from flask.cli import with_appcontext
+from sqlalchemy.exc import OperationalError
 
 from app.adapters.email import get_email_provider
 from app.adapters.sms import get_sms_provider
 from app.core import logs
+from app.extensions import db
 from app.messaging.dispatcher import Providers, run_once
+
+log = logging.getLogger(__name__)
 
 
 def build_providers() -> Providers:
@@ -47,12 +52,30 @@ def worker_command(once: bool, batch_size: int, idle_seconds: float) -> None:
             signal.signal(signum, handler)
 
 
+DB_RETRY_LONGEST_SECONDS = 60
+
+
 def _work(providers: Providers, *, once: bool, batch_size: int, idle_seconds: float,
           stopping: Callable[[], bool]) -> None:
+    outage = 0  # passes in a row that lost the database
     while True:
         logs.bind_unit_of_work()  # each pass's lines share an id
-        stats = run_once(providers, batch_size=batch_size, max_batches=1 if not once else None,
-                         stopping=stopping)
+        try:
+            stats = run_once(providers, batch_size=batch_size,
+                             max_batches=1 if not once else None, stopping=stopping)
+        except OperationalError as error:  # the database went away: wait for it, don't crash
+            db.session.remove()  # its connection is dropped; pre-ping checks the next one
+            if once:
+                raise
+            outage += 1
+            pause = min(2 ** outage, DB_RETRY_LONGEST_SECONDS)
+            log.warning("database unreachable (%s); trying again in %ds",
+                        type(error.orig).__name__, pause)
+            _pause(pause, stopping)
+            if stopping():
+                return
+            continue
+        outage = 0
         busy = stats.sent + stats.deferred + stats.suppressed + stats.failed + stats.retried
         if once or stats.problems:
             click.echo(f"sent {stats.sent}, deferred {stats.deferred}, suppressed "
@@ -63,6 +86,13 @@ def _work(providers: Providers, *, once: bool, batch_size: int, idle_seconds: fl
         if once or stopping():
             return
         if not busy:
-            time.sleep(idle_seconds)
+            _pause(idle_seconds, stopping)
         if stopping():
             return
+
+
+def _pause(seconds: float, stopping: Callable[[], bool]) -> None:
+    """Sleep, waking early when asked to stop."""
+    deadline = time.monotonic() + seconds
+    while not stopping() and (left := deadline - time.monotonic()) > 0:
+        time.sleep(min(left, 0.2))
