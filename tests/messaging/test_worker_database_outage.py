@@ -41,8 +41,8 @@ def test_lost_database_passes_wait_longer_each_time_then_work_resumes(app, monke
     assert pauses == [2, 4, 8, 16, 32, 60, 60]
 
 
-def test_a_worker_survives_its_connections_being_dropped(practice, fake_twilio, start_worker,
-                                                         postgres_only, monkeypatch):  # noqa: F811
+def test_a_worker_survives_its_connections_being_dropped(
+        practice, fake_twilio, start_worker, postgres_only, monkeypatch):  # noqa: F811
     with monkeypatch.context() as env:
         env.setenv("PGAPPNAME", "worker-under-test")  # libpq names the worker's connections
         process = start_worker("--idle-seconds", "0.2")

@@ -47,7 +47,8 @@ def test_a_whole_patient_path_logs_json_lines_with_ids_and_no_phi(app, client, p
     booking.book(patient_id=patient.id, slot=first_slot(office), source="staff",
                  staff_id=staff.id)
     outbox.enqueue(practice_id=practice.id, patient_id=patient.id, purpose=Purpose.APPOINTMENT,
-                   idempotency_key="phi-log", body=f"Dear {GIVEN}, see you soon", channel="email")
+                   idempotency_key="phi-log", body=f"Dear {GIVEN}, see you soon", channel="email",
+                   immediate_reply=True)  # a reply: goes out whatever the hour
     db.session.commit()
     dispatcher.run_once(build_providers())
     client.post("/sign-in", data={"email": staff.email, "password": "wrong"})
