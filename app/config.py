@@ -213,6 +213,8 @@ SETTINGS: tuple[Setting, ...] = (
             "A waitlist offer can be taken for this many minutes."),
     Setting("SCHEDULING_LINKS_DAYS", "14", _int(1),
             "Days of open slots published for slot aggregators (SMART Scheduling Links)."),
+    Setting("SCHEDULING_LINKS_CACHE_SECONDS", "60", _int(0),
+            "Each process reuses a computed slot file this long (0: never); bookings empty it."),
     Setting("LOG_LEVEL", "INFO", _choice("DEBUG", "INFO", "WARNING", "ERROR"),
             "Logging level."),
     Setting("LOG_FORMAT", "json", _choice("json", "text"),
