@@ -105,13 +105,16 @@ def schedules() -> Response:
 @fhir_interactions()
 def slots(location_id: int) -> Response:
     _check_request()
-    practice_id, now = _practice_id(), utcnow()
-    try:
-        body = slot_file_cache.cache().get((practice_id, location_id), lambda: "".join(
+    now = utcnow()
+    try:  # a cached file is served without a database round trip, the practice's included
+        cached = slot_file_cache.cache().get(location_id, lambda: "".join(
             line + "\n" for line in scheduling_links.slot_lines(
-                practice_id=practice_id, location_id=location_id,
+                practice_id=_practice_id(), location_id=location_id,
                 booking_day_url=public_url("book.time"),
                 days=current_app.config["SCHEDULING_LINKS_DAYS"], now=now)), now=now)
     except scheduling_links.UnknownLocation:
         raise FhirError(404, f"Location {location_id} is not known here.") from None
-    return _cacheable(body, NDJSON)
+    response = Response(cached.body, content_type=NDJSON)
+    response.headers["Cache-Control"] = CACHE_CONTROL
+    response.set_etag(cached.etag)
+    return response.make_conditional(request)

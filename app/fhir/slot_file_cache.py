@@ -13,8 +13,10 @@ computation runs at a time in a process, so a burst of pollers costs one.
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from collections.abc import Callable, Hashable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import Flask, current_app, has_app_context
@@ -32,29 +34,40 @@ from app.scheduling.events import (
 _STALE = "frontdesk.slot_files_stale"
 
 
+@dataclass(frozen=True)
+class CachedFile:
+    body: bytes
+    etag: str
+
+    @classmethod
+    def of(cls, text: str) -> CachedFile:
+        body = text.encode()
+        return cls(body, hashlib.sha1(body, usedforsecurity=False).hexdigest())
+
+
 class SlotFileCache:
     def __init__(self, max_age: timedelta) -> None:
         self.max_age = max_age
-        self._entries: dict[Hashable, tuple[datetime, str]] = {}
+        self._entries: dict[Hashable, tuple[datetime, CachedFile]] = {}
         self._lock = threading.Lock()
 
-    def get(self, key: Hashable, compute: Callable[[], str], *, now: datetime) -> str:
+    def get(self, key: Hashable, compute: Callable[[], str], *, now: datetime) -> CachedFile:
         if not self.max_age:
-            return compute()
-        body = self._fresh(key, now)
-        if body is not None:
-            return body
+            return CachedFile.of(compute())
+        found = self._fresh(key, now)
+        if found is not None:
+            return found
         with self._lock:  # one computation at a time; the others then find it done
-            body = self._fresh(key, now)
-            if body is None:
-                body = compute()
-                self._entries[key] = (now, body)
-            return body
+            found = self._fresh(key, now)
+            if found is None:
+                found = CachedFile.of(compute())
+                self._entries[key] = (now, found)
+            return found
 
     def clear(self) -> None:
         self._entries.clear()
 
-    def _fresh(self, key: Hashable, now: datetime) -> str | None:
+    def _fresh(self, key: Hashable, now: datetime) -> CachedFile | None:
         entry = self._entries.get(key)
         if entry is None or not timedelta(0) <= now - entry[0] < self.max_age:
             return None
