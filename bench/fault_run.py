@@ -104,6 +104,7 @@ def catch_up(database_url: str, fake: FakeTwilio) -> int:
     from app.adapters.email.console import ConsoleEmail
     from app.adapters.sms.twilio import TwilioSms
     from app.core.clock import utcnow
+    from app.extensions import db
     from app.messaging import dispatcher
 
     app = create_app({"DATABASE_URL": database_url, "LOG_LEVEL": "WARNING"})
@@ -113,11 +114,15 @@ def catch_up(database_url: str, fake: FakeTwilio) -> int:
                       api_base_url=fake.url, timeout=5.0),
         email=ConsoleEmail(), public_base_url=PUBLIC_BASE_URL)
     with app.app_context():
-        for passes, step in enumerate(CATCH_UP_STEPS, start=1):
-            dispatcher.run_once(providers, now=utcnow() + step)
-            if not waiting(database_url):
-                return passes
-    return len(CATCH_UP_STEPS)
+        try:
+            for passes, step in enumerate(CATCH_UP_STEPS, start=1):
+                dispatcher.run_once(providers, now=utcnow() + step)
+                if not waiting(database_url):
+                    return passes
+            return len(CATCH_UP_STEPS)
+        finally:
+            db.session.remove()
+            db.engine.dispose()
 
 
 def waiting(database_url: str) -> int:

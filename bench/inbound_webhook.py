@@ -141,7 +141,7 @@ def measure(database_url: str, *, requests_count: int, concurrency: int, patient
     """The product's webhook and the bare-INSERT ceiling on a fresh database; printed and
     returned (req/s, p50 and p99 in ms)."""
     numbers = seed(database_url, patients=patients)
-    env = app_env(database_url, TWILIO_AUTH_TOKEN=TOKEN)
+    env = app_env(database_url, TWILIO_AUTH_TOKEN=TOKEN, TWILIO_FROM_NUMBER="+13125550100")
     total = requests_count + WARM_UP
     with Gunicorn("wsgi:app", env) as server:
         per_second, latencies = load(signed_posts(server.base_url, numbers, total, "a"),
