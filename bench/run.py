@@ -79,9 +79,7 @@ def run(scale: str, database_url: str) -> dict[str, Any]:
     if sizes["fhir_runs"]:
         from bench import fhir_api
 
-        result["fhir_api"] = fhir_api.measure(database_url.rsplit("/", 1)[0]
-                                              + "/frontdesk_bench_fhir",
-                                              runs=sizes["fhir_runs"])
+        result["fhir_api"] = fhir_api.measure(database_url + "_fhir", runs=sizes["fhir_runs"])
     return result
 
 
