@@ -121,6 +121,7 @@ def _import_models() -> None:
     """Every model module, so metadata (and Alembic's autogenerate) sees all tables."""
     from app.fhir import models as _fhir  # noqa: F401
     from app.intake import models as _intake  # noqa: F401
+    from app.jobs import models as _jobs  # noqa: F401
     from app.messaging import models as _messaging  # noqa: F401
     from app.patients import models as _patients  # noqa: F401
     from app.practice import models as _practice  # noqa: F401

@@ -11,4 +11,6 @@ def init_app(app: Flask) -> None:
     from app.ops import timing, views
 
     app.register_blueprint(views.bp)
+    if app.config["METRICS_TOKEN"]:  # without a token there is no /metrics at all (404)
+        app.register_blueprint(views.metrics_bp)
     timing.init_app(app)

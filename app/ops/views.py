@@ -6,7 +6,7 @@ from __future__ import annotations
 import hmac
 import os
 
-from flask import Blueprint, Response, abort, current_app, jsonify, request
+from flask import Blueprint, Response, current_app, jsonify, request
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest
 from prometheus_client.multiprocess import MultiProcessCollector
 
@@ -14,6 +14,7 @@ from app.ops import health
 from app.security.permissions import public
 
 bp = Blueprint("ops", __name__)
+metrics_bp = Blueprint("ops_metrics", __name__)  # registered only while METRICS_TOKEN is set
 
 
 @bp.get("/healthz")
@@ -32,14 +33,12 @@ def readyz():  # type: ignore[no-untyped-def]
     return jsonify(status="ready" if ready else "unavailable", **state), 200 if ready else 503
 
 
-@bp.get("/metrics")
+@metrics_bp.get("/metrics")
 @public
 def metrics() -> Response:
-    """Prometheus text format, for a bearer of ``METRICS_TOKEN`` only (off while it is
-    empty). Counters of every process on this machine with ``PROMETHEUS_MULTIPROC_DIR``."""
+    """Prometheus text format, for a bearer of ``METRICS_TOKEN`` only. Counters of every
+    process on this machine with ``PROMETHEUS_MULTIPROC_DIR``."""
     token = current_app.config["METRICS_TOKEN"]
-    if not token:
-        abort(404)
     given = request.headers.get("Authorization", "").removeprefix("Bearer ")
     if not hmac.compare_digest(given.encode(), token.encode()):
         return Response("metrics need the bearer token\n", status=401, mimetype="text/plain",
