@@ -38,11 +38,13 @@ lint: $(STAMP)
 	$(BIN)/ruff check app tests bench migrations wsgi.py
 
 # Benchmarks on scratch PostgreSQL databases (each script drops and recreates its own).
+# bench.run: the load and fault harness, one table and bench/results/latest.json. The full
+# scale restarts the local PostgreSQL server once (the fault run): run it on a machine of your
+# own. BENCH_SCALE=small lowers the counts (minutes), without the restart.
+BENCH_SCALE ?= full
 bench: $(STAMP)
 	$(BIN)/python -m bench.slots
-	$(BIN)/python -m bench.fhir_api
-	$(BIN)/python -m bench.dispatch_throughput
-	$(BIN)/python -m bench.inbound_webhook
+	$(BIN)/python -m bench.run --scale $(BENCH_SCALE)
 	$(BIN)/python -m bench.inbox
 	$(BIN)/python -m bench.journeys_plan
 

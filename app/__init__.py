@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -11,6 +10,7 @@ from flask import Flask
 from sqlalchemy.engine import make_url
 
 from app.config import PROJECT_ROOT, SUPPORTED_LOCALES, load_settings
+from app.core import logs
 from app.core.crypto import Keyring
 from app.extensions import babel, csrf, db, login_manager, migrate
 
@@ -44,7 +44,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     for key in ("TESTING", "WTF_CSRF_ENABLED", "SERVER_NAME"):
         if config and key in config:
             app.config[key] = config[key]
-    logging.getLogger("app").setLevel(settings["LOG_LEVEL"])
+    logs.configure(level=settings["LOG_LEVEL"], json_lines=settings["LOG_FORMAT"] == "json")
 
     app.extensions["frontdesk.keyring"] = Keyring.from_settings(
         settings["PHI_ENCRYPTION_KEY"], settings["PHI_INDEX_KEY"])
@@ -75,6 +75,7 @@ def _init_packages(app: Flask) -> None:
     from app.inbox import init_app as init_inbox
     from app.journeys import init_app as init_journeys
     from app.messaging import init_app as init_messaging
+    from app.ops import init_app as init_ops
     from app.patients import init_app as init_patients
     from app.record import init_app as init_record
     from app.scheduling import init_app as init_scheduling
@@ -95,6 +96,7 @@ def _init_packages(app: Flask) -> None:
     init_record(app)
     init_auditlog(app)
     init_home(app)
+    init_ops(app)
 
 
 def _ensure_sqlite_folder(url: str) -> None:
@@ -127,6 +129,7 @@ def _import_models() -> None:
     from app.fhir import models as _fhir  # noqa: F401
     from app.inbox import models as _inbox  # noqa: F401
     from app.intake import models as _intake  # noqa: F401
+    from app.jobs import models as _jobs  # noqa: F401
     from app.journeys import models as _journeys  # noqa: F401
     from app.messaging import models as _messaging  # noqa: F401
     from app.patients import models as _patients  # noqa: F401

@@ -222,8 +222,14 @@ SETTINGS: tuple[Setting, ...] = (
             "A waitlist offer can be taken for this many minutes."),
     Setting("SCHEDULING_LINKS_DAYS", "14", _int(1),
             "Days of open slots published for slot aggregators (SMART Scheduling Links)."),
+    Setting("SCHEDULING_LINKS_CACHE_SECONDS", "60", _int(0),
+            "Each process reuses a computed slot file this long (0: never); bookings empty it."),
     Setting("LOG_LEVEL", "INFO", _choice("DEBUG", "INFO", "WARNING", "ERROR"),
             "Logging level."),
+    Setting("LOG_FORMAT", "json", _choice("json", "text"),
+            "json: one JSON object a line (production); text: readable lines."),
+    Setting("METRICS_TOKEN", "", _text,
+            "Bearer token /metrics requires; empty: /metrics is off (404)."),
 )
 
 SECRET_SETTINGS = {

@@ -53,7 +53,7 @@ def run(commands: list[list[str]], env: dict[str, str]) -> float:
     return time.monotonic() - started
 
 
-def dispatch(database_url: str, *, messages: int, workers: int, latency: float) -> None:
+def dispatch(database_url: str, *, messages: int, workers: int, latency: float) -> float:
     seed(database_url, patients=min(500, messages), messages=messages)
     fake = FakeTwilio(account_sid=SID, latency=latency).start()
     env = app_env(database_url, SMS_PROVIDER="twilio", TWILIO_ACCOUNT_SID=SID,
@@ -68,11 +68,12 @@ def dispatch(database_url: str, *, messages: int, workers: int, latency: float) 
                      f"{len(fake.messages)} requests for {len(counts)} messages")
         print(f"dispatch: {messages} messages, {workers} workers: {rate(fake):,.0f} messages/s "
               f"({wall:.1f} s wall, process start-up included)")
+        return rate(fake)
     finally:
         fake.stop()
 
 
-def ceiling(database_url: str, *, messages: int, workers: int, latency: float) -> None:
+def ceiling(database_url: str, *, messages: int, workers: int, latency: float) -> float:
     fake = FakeTwilio(account_sid=SID, latency=latency).start()
     share = messages // workers
     command = [sys.executable, "-m", "bench.dispatch_throughput", "--ceiling-client",
@@ -81,6 +82,7 @@ def ceiling(database_url: str, *, messages: int, workers: int, latency: float) -
         wall = run([command] * workers, app_env(database_url))
         print(f"ceiling:  {share * workers} x (Twilio SDK POST + one bare INSERT), {workers} "
               f"processes: {rate(fake):,.0f} messages/s ({wall:.1f} s wall)")
+        return rate(fake)
     finally:
         fake.stop()
 

@@ -85,10 +85,12 @@ def ndjson_lines(body: bytes) -> str:
     return str(body.count(b"\n"))
 
 
-def report(title: str, samples: list[float], found: str, unit: str) -> None:
+def report(title: str, samples: list[float], found: str, unit: str) -> dict[str, float]:
     print(f"  {title:52} median {statistics.median(samples) * 1000:6.1f} ms   "
           f"p95 {percentile(samples, 0.95) * 1000:6.1f} ms   "
           f"({len(samples)} runs, {found} {unit} in the last)")
+    return {"median_ms": statistics.median(samples) * 1000,
+            "p95_ms": percentile(samples, 0.95) * 1000}
 
 
 def main() -> None:
@@ -97,7 +99,12 @@ def main() -> None:
                                                              DEFAULT_DATABASE))
     parser.add_argument("--runs", type=int, default=100)
     options = parser.parse_args()
-    url = builder.fresh_database(options.database)
+    measure(options.database, runs=options.runs)
+
+
+def measure(database: str, *, runs: int) -> dict[str, dict[str, float]]:
+    """Seed, then time each request kind; printed and returned by name."""
+    url = builder.fresh_database(database)
     app = create_app({"DATABASE_URL": url, "LOG_LEVEL": "WARNING"})
     with app.app_context():
         today = datetime.now(UTC).date()
@@ -132,17 +139,20 @@ def main() -> None:
     def slot_file(n: int) -> str:
         return f"/fhir/$bulk-publish/slots-{locations[n % len(locations)]}.ndjson"
 
-    report("Slot?schedule=&status=free (default 7 days)",
-           *timed(client, options.runs, free_slots, bearer, bundle_entries), "slots")
-    report("Appointment?practitioner=&date=ge&date=le (a week)",
-           *timed(client, options.runs, week_of_appointments, bearer, bundle_entries),
-           "appointments")
-    report("Patient?family=", *timed(client, options.runs, patients_by_family, bearer,
-                                     bundle_entries), "patients")
-    report("$bulk-publish/slots-<location>.ndjson (public)",
-           *timed(client, options.runs, slot_file, {}, ndjson_lines), "lines")
+    results = {
+        "fhir_slot_search": report("Slot?schedule=&status=free (default 7 days)", *timed(
+            client, runs, free_slots, bearer, bundle_entries), "slots"),
+        "fhir_appointment_search": report(
+            "Appointment?practitioner=&date=ge&date=le (a week)",
+            *timed(client, runs, week_of_appointments, bearer, bundle_entries), "appointments"),
+        "fhir_patient_search": report("Patient?family=", *timed(
+            client, runs, patients_by_family, bearer, bundle_entries), "patients"),
+        "slot_file": report("$bulk-publish/slots-<location>.ndjson (public)", *timed(
+            client, runs, slot_file, {}, ndjson_lines), "lines"),
+    }
     with app.app_context():
         db.engine.dispose()
+    return results
 
 
 if __name__ == "__main__":

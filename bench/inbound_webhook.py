@@ -34,6 +34,7 @@ from bench.common import (
     fresh_database,
     latency_line,
     libpq_url,
+    percentile,
     seed,
 )
 
@@ -135,6 +136,34 @@ def count_rows(database_url: str, sql: str) -> int:
         return conn.execute(sql).fetchone()[0]
 
 
+def measure(database_url: str, *, requests_count: int, concurrency: int, patients: int
+            ) -> dict[str, float]:
+    """The product's webhook and the bare-INSERT ceiling on a fresh database; printed and
+    returned (req/s, p50 and p99 in ms)."""
+    numbers = seed(database_url, patients=patients)
+    env = app_env(database_url, TWILIO_AUTH_TOKEN=TOKEN, TWILIO_FROM_NUMBER="+13125550100")
+    total = requests_count + WARM_UP
+    with Gunicorn("wsgi:app", env) as server:
+        per_second, latencies = load(signed_posts(server.base_url, numbers, total, "a"),
+                                     concurrency)
+    stored = count_rows(database_url, "SELECT count(*) FROM message WHERE direction = 'inbound'")
+    if stored != total:
+        sys.exit(f"expected {total} inbound messages stored, found {stored}")
+    print(f"inbound:  {requests_count} signed webhooks: {per_second:,.0f} req/s, "
+          f"{latency_line(latencies)}")
+    result = {"req_per_s": per_second, "p50_ms": percentile(latencies, 0.5) * 1000,
+              "p99_ms": percentile(latencies, 0.99) * 1000}
+    with Gunicorn("bench.ceiling_app:app", env) as server:
+        per_second, latencies = load(signed_posts(server.base_url, numbers, total, "b"),
+                                     concurrency)
+    if count_rows(database_url, f"SELECT count(*) FROM {CEILING_TABLE}") != total:
+        sys.exit("the ceiling app did not store every request")
+    print(f"ceiling:  {requests_count} bare INSERTs behind the same stack: {per_second:,.0f} "
+          f"req/s, {latency_line(latencies)}")
+    return {**result, "ceiling_req_per_s": per_second,
+            "ceiling_p99_ms": percentile(latencies, 0.99) * 1000}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--requests", type=int, default=2000)
@@ -144,28 +173,8 @@ def main() -> None:
     args = parser.parse_args()
     print(f"bench.inbound_webhook: {environment_line()}, gunicorn 2 sync workers, "
           f"{args.concurrency} concurrent clients")
-    database_url = fresh_database(args.database_url)
-    numbers = seed(database_url, patients=args.patients)
-    env = app_env(database_url, TWILIO_AUTH_TOKEN=TOKEN)
-    total = args.requests + WARM_UP
-
-    with Gunicorn("wsgi:app", env) as server:
-        per_second, latencies = load(signed_posts(server.base_url, numbers, total, "a"),
-                                     args.concurrency)
-    stored = count_rows(database_url, "SELECT count(*) FROM message WHERE direction = 'inbound'")
-    if stored != total:
-        sys.exit(f"expected {total} inbound messages stored, found {stored}")
-    print(f"inbound:  {args.requests} signed webhooks: {per_second:,.0f} req/s, "
-          f"{latency_line(latencies)}")
-
-    with Gunicorn("bench.ceiling_app:app", env) as server:
-        per_second, latencies = load(signed_posts(server.base_url, numbers, total, "b"),
-                                     args.concurrency)
-    if count_rows(database_url, f"SELECT count(*) FROM {CEILING_TABLE}") != total:
-        sys.exit("the ceiling app did not store every request")
-    print(f"ceiling:  {args.requests} bare INSERTs behind the same stack: {per_second:,.0f} "
-          f"req/s, {latency_line(latencies)}")
-
+    measure(fresh_database(args.database_url), requests_count=args.requests,
+            concurrency=args.concurrency, patients=args.patients)
 
 if __name__ == "__main__":
     main()

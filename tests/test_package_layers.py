@@ -33,7 +33,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("inbox",),
     ("fhir",),
     ("jobs", "demo"),
-    ("setup", "record", "auditlog", "home"),
+    ("setup", "record", "auditlog", "home", "ops"),
 )
 # Below every package: settings and extension objects; they import nothing from app/.
 BASE = frozenset({"config", "extensions"})

@@ -12,7 +12,7 @@ from datetime import datetime
 from flask import Blueprint, Response, current_app, request
 
 from app.core.clock import utcnow
-from app.fhir import scheduling_links
+from app.fhir import scheduling_links, slot_file_cache
 from app.fhir.access import fhir_interactions
 from app.fhir.errors import FhirError, register_handlers
 from app.fhir.scheduling_links import PublishedFile
@@ -105,11 +105,16 @@ def schedules() -> Response:
 @fhir_interactions()
 def slots(location_id: int) -> Response:
     _check_request()
-    try:
-        lines = scheduling_links.slot_lines(
-            practice_id=_practice_id(), location_id=location_id,
-            booking_day_url=public_url("book.time"),
-            days=current_app.config["SCHEDULING_LINKS_DAYS"], now=utcnow())
+    now = utcnow()
+    try:  # a cached file is served without a database round trip, the practice's included
+        cached = slot_file_cache.cache().get(location_id, lambda: "".join(
+            line + "\n" for line in scheduling_links.slot_lines(
+                practice_id=_practice_id(), location_id=location_id,
+                booking_day_url=public_url("book.time"),
+                days=current_app.config["SCHEDULING_LINKS_DAYS"], now=now)), now=now)
     except scheduling_links.UnknownLocation:
         raise FhirError(404, f"Location {location_id} is not known here.") from None
-    return _ndjson(lines)
+    response = Response(cached.body, content_type=NDJSON)
+    response.headers["Cache-Control"] = CACHE_CONTROL
+    response.set_etag(cached.etag)
+    return response.make_conditional(request)

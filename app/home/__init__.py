@@ -1,5 +1,5 @@
-"""The staff home page (the practice's numbers across domains), the staff navigation and
-/healthz: composition above every domain."""
+"""The staff home page (the practice's numbers across domains), the staff navigation:
+composition above every domain."""
 
 from __future__ import annotations
 

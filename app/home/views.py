@@ -1,27 +1,13 @@
 from __future__ import annotations
 
-from flask import Blueprint, jsonify, render_template
+from flask import Blueprint, render_template
 from flask_login import current_user
-from sqlalchemy import text
-from sqlalchemy.exc import SQLAlchemyError
 
-from app.extensions import db
 from app.home import dashboard
 from app.scheduling import new_bookings
-from app.security.permissions import Permission, public, requires, role_can
+from app.security.permissions import Permission, requires, role_can
 
 bp = Blueprint("home", __name__)
-
-
-@bp.get("/healthz")
-@public
-def healthz():  # type: ignore[no-untyped-def]
-    try:
-        db.session.execute(text("SELECT 1"))
-    except SQLAlchemyError:
-        db.session.rollback()
-        return jsonify(status="unavailable", database="unreachable"), 503
-    return jsonify(status="ok", database="ok")
 
 
 @bp.get("/")

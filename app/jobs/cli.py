@@ -26,8 +26,6 @@ def scheduler_command(once: bool, list_jobs: bool) -> None:
         for job in jobs:
             click.echo(f"{job.name:<20} {job.schedule:<16} {job.description}")
         return
-    logging.basicConfig(level=current_app.config["LOG_LEVEL"],
-                        format="%(asctime)s %(levelname)s %(name)s %(message)s")
     logging.getLogger("apscheduler").setLevel(logging.WARNING)  # our own line says it all
     app = current_app._get_current_object()  # the real app: runs push their own contexts
     if once:

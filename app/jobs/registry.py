@@ -13,11 +13,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, timedelta
+from datetime import UTC, datetime, timedelta
 
 from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
+
+TICK_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -35,9 +37,19 @@ class Job:
             raise ValueError(f"job {self.name!r}: give exactly one of every= or cron=")
 
     def trigger(self) -> BaseTrigger:
-        if self.every is not None:
-            return IntervalTrigger(seconds=self.every.total_seconds(), timezone=UTC)
+        if self.every is not None:  # every scheduler process fires at the same instants
+            return IntervalTrigger(seconds=self.every.total_seconds(), start_date=TICK_EPOCH,
+                                   timezone=UTC)
         return CronTrigger.from_crontab(self.cron, timezone=UTC)
+
+    def tick_of(self, moment: datetime) -> datetime:
+        """The tick ``moment`` belongs to: the interval's start (counted from TICK_EPOCH),
+        or the minute for a cron job."""
+        if self.every is None:
+            return moment.replace(second=0, microsecond=0)
+        period = self.every.total_seconds()
+        return TICK_EPOCH + timedelta(
+            seconds=(moment - TICK_EPOCH).total_seconds() // period * period)
 
     @property
     def schedule(self) -> str:

@@ -11,12 +11,17 @@ from types import FrameType
 import click
 from flask import current_app
 from flask.cli import with_appcontext
+from sqlalchemy.exc import OperationalError
 
 from app.adapters.email import get_email_provider
 from app.adapters.sms import get_sms_provider
 from app.adapters.sms.media import TwilioMediaFetcher
+from app.core import logs
+from app.extensions import db
 from app.messaging import media
 from app.messaging.dispatcher import Providers, run_once
+
+log = logging.getLogger(__name__)
 
 
 def build_providers() -> Providers:
@@ -33,8 +38,6 @@ def build_providers() -> Providers:
               help="Pause between polls when nothing is due.")
 @with_appcontext
 def worker_command(once: bool, batch_size: int, idle_seconds: float) -> None:
-    logging.basicConfig(level=current_app.config["LOG_LEVEL"],
-                        format="%(asctime)s %(levelname)s %(name)s %(message)s")
     providers = build_providers()
     fetch_media = TwilioMediaFetcher.from_settings(current_app.config)
     stopping = False
@@ -52,11 +55,31 @@ def worker_command(once: bool, batch_size: int, idle_seconds: float) -> None:
             signal.signal(signum, handler)
 
 
+DB_RETRY_LONGEST_SECONDS = 60
+
+
 def _work(providers: Providers, *, once: bool, batch_size: int, idle_seconds: float,
           stopping: Callable[[], bool], fetch_media: media.Fetch) -> None:
+    outage = 0  # passes in a row that lost the database
     while True:
-        stats = run_once(providers, batch_size=batch_size, max_batches=1 if not once else None)
-        pictures = media.fetch_pending(fetch=fetch_media)  # MMS pictures still at Twilio
+        logs.bind_unit_of_work()  # each pass's lines share an id
+        try:
+            stats = run_once(providers, batch_size=batch_size,
+                             max_batches=1 if not once else None, stopping=stopping)
+            pictures = media.fetch_pending(fetch=fetch_media)  # MMS pictures still at Twilio
+        except OperationalError as error:  # the database went away: wait for it, don't crash
+            db.session.remove()  # its connection is dropped; pre-ping checks the next one
+            if once:
+                raise
+            outage += 1
+            pause = min(2 ** outage, DB_RETRY_LONGEST_SECONDS)
+            log.warning("database unreachable (%s); trying again in %ds",
+                        type(error.orig).__name__, pause)
+            _pause(pause, stopping)
+            if stopping():
+                return
+            continue
+        outage = 0
         busy = (stats.sent + stats.deferred + stats.suppressed + stats.failed + stats.retried
                 + pictures)
         if once or stats.problems:
@@ -68,6 +91,13 @@ def _work(providers: Providers, *, once: bool, batch_size: int, idle_seconds: fl
         if once or stopping():
             return
         if not busy:
-            time.sleep(idle_seconds)
+            _pause(idle_seconds, stopping)
         if stopping():
             return
+
+
+def _pause(seconds: float, stopping: Callable[[], bool]) -> None:
+    """Sleep, waking early when asked to stop."""
+    deadline = time.monotonic() + seconds
+    while not stopping() and (left := deadline - time.monotonic()) > 0:
+        time.sleep(min(left, 0.2))

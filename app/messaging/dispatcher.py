@@ -12,9 +12,9 @@ One message goes through these steps, each committed before the next:
    so a crash after it leaves enough behind to find out whether the message went.
 4. **send** and record the provider's id (``sent``), or classify the error.
 
-A worker killed between 3 and 4 leaves the row in ``sending``. ``reconcile_stale`` asks the
-provider (by id, or by recipient + body since the claim) before the row may go again, so a
-crash loses nothing and sends nothing twice.
+A worker killed between 3 and 4 leaves the row in ``sending``. ``reconcile.reconcile_stale``
+asks the provider (by id, or by recipient + body since the claim) before the row may go again,
+so a crash loses nothing and sends nothing twice.
 
 Ownership: ``sending_started_at`` is the claim's token. A worker takes a claimed row up only
 while the token is still the one it wrote (an atomic compare-and-set that also restarts the
@@ -29,6 +29,7 @@ import json
 import logging
 import random
 import time as time_module
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -44,12 +45,15 @@ from app.adapters.sending import (
     SendResult,
     TransientSendError,
 )
-from app.adapters.sms.base import SmsProvider, SmsSender
+from app.adapters.sms.base import SmsProvider
 from app.core.clock import utcnow
+from app.core.metrics import MESSAGES_SENT, SEND_ERRORS
 from app.core.tenancy import across_practices, acting_for
 from app.extensions import db
 from app.messaging import conversations, policy, send_hooks
+from app.messaging.circuit import DELAYED_REASON, Breaker
 from app.messaging.models import Message, MessageStatus
+from app.messaging.reconcile import reconcile_stale, sms_sender
 from app.messaging.rendering import Rendered, TemplateMissing, render
 from app.messaging.send_context import NoLongerUseful, extra_context
 from app.practice.models import Practice
@@ -57,8 +61,6 @@ from app.practice.models import Practice
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 8
-STALE_SENDING = timedelta(minutes=2)  # well past any provider timeout
-EMAIL_EVENT_WAIT = timedelta(minutes=15)
 
 
 @dataclass
@@ -79,6 +81,10 @@ class Providers:
     public_base_url: str
     sms_per_second: float = 0.0  # 0: no pacing
     _last_sms_at: float = 0.0
+    breakers: dict[str, Breaker] = field(default_factory=dict)
+
+    def breaker(self, provider: str) -> Breaker:
+        return self.breakers.setdefault(provider, Breaker(provider))
 
     def pace_sms(self) -> None:
         """Keep this worker under its per-sender rate, so a campaign does not trip carrier
@@ -115,8 +121,10 @@ def claim_due(*, limit: int, now: datetime) -> list[int]:
 
 
 def run_once(providers: Providers, *, batch_size: int = 100, now: datetime | None = None,
-             max_batches: int | None = None) -> DispatchStats:
-    """Reconcile stale rows, then send everything due now; returns what happened."""
+             max_batches: int | None = None,
+             stopping: Callable[[], bool] = lambda: False) -> DispatchStats:
+    """Reconcile stale rows, then send everything due now; returns what happened. Once
+    ``stopping()`` (SIGTERM), the message in hand is finished and the rest given back."""
     stats = DispatchStats()
     reconcile_stale(providers, stats=stats, now=now or utcnow())
     batches = 0
@@ -127,6 +135,9 @@ def run_once(providers: Providers, *, batch_size: int = 100, now: datetime | Non
             break
         batches += 1
         for message_id in ids:
+            if stopping():
+                _release(ids[ids.index(message_id):], claimed_at=claimed_at)
+                return stats
             try:
                 process(message_id, providers, stats=stats, now=now, claimed_at=claimed_at)
             except ProviderConfigurationError as error:
@@ -215,15 +226,17 @@ def _render(message: Message, decision: policy.Decision) -> Rendered:
                   context=context)
 
 
-def _sms_sender(practice_id: int) -> SmsSender:
-    """The practice's own SMS sender; empty (the deployment's settings) when it has none."""
-    practice = db.session.get(Practice, practice_id)
-    return SmsSender(messaging_service_sid=practice.sms_messaging_service_sid,
-                     from_number=practice.sms_from_number)
-
-
 def _send(message: Message, rendered: Rendered, providers: Providers, *,
           stats: DispatchStats, now: datetime) -> None:
+    provider = providers.sms if message.channel == "sms" else providers.email
+    breaker = providers.breaker(provider.name)
+    reopens_at = breaker.closed_at(now)
+    if reopens_at is not None:
+        _set(message, status=MessageStatus.SCHEDULED, send_at=reopens_at,
+             status_reason=DELAYED_REASON.format(provider=provider.name),
+             attempts=message.attempts - 1)
+        stats.deferred += 1
+        return
     try:
         if message.channel == "sms":
             providers.pace_sms()
@@ -231,16 +244,20 @@ def _send(message: Message, rendered: Rendered, providers: Providers, *,
                 to=message.address, body=rendered.text,
                 status_callback_url=f"{providers.public_base_url}/webhooks/twilio/status"
                                     f"?m={message.id}",
-                idempotency_key=f"m{message.id}", sender=_sms_sender(message.practice_id))
+                idempotency_key=f"m{message.id}", sender=sms_sender(message.practice_id))
         else:
             result = providers.email.send_email(
                 to=message.address, subject=rendered.subject or "", html=rendered.html or "",
                 text=rendered.text, idempotency_key=message.idempotency_key or f"m{message.id}",
                 from_email=db.session.get(Practice, message.practice_id).email_from_address)
     except PermanentSendError as error:
+        breaker.succeeded()  # the provider answered: it is up
+        SEND_ERRORS.labels(provider=provider.name, code=_code(error) or error.kind).inc()
         _fail_permanently(message, error)
         stats.failed += 1
     except TransientSendError as error:
+        breaker.failed(now)
+        SEND_ERRORS.labels(provider=provider.name, code=_code(error) or "transient").inc()
         if error.outcome_unknown:
             # It may have gone: leave it in ``sending`` for reconciliation to decide.
             _set(message, status_reason=f"outcome unknown: {error.message}"[:120])
@@ -252,6 +269,8 @@ def _send(message: Message, rendered: Rendered, providers: Providers, *,
         _set(message, status=MessageStatus.SCHEDULED, attempts=message.attempts - 1)
         raise
     else:
+        breaker.succeeded()
+        MESSAGES_SENT.labels(provider=provider.name, channel=message.channel).inc()
         _record_sent(message, result, now=now)
         stats.sent += 1
 
@@ -314,71 +333,3 @@ def _release(ids: list[int], *, claimed_at: datetime) -> None:
                                   Message.sending_started_at == claimed_at)
             .values(status=MessageStatus.SCHEDULED, attempts=Message.attempts - 1))
     db.session.commit()
-
-
-def reconcile_stale(providers: Providers, *, stats: DispatchStats, now: datetime) -> None:
-    """Settle messages left in ``sending`` by a worker that died (or lost its answer)."""
-    with across_practices():  # every practice's; each is then settled acting for its own
-        stale = db.session.execute(
-            select(Message).where(Message.status == MessageStatus.SENDING,
-                                  Message.sending_started_at < now - STALE_SENDING)
-            .order_by(Message.id).limit(500)).scalars().all()
-    for message in stale:
-        message_id, claimed_at = message.id, message.sending_started_at
-        try:
-            with acting_for(message.practice_id):
-                outcome = _ask_provider(message, providers, now=now)
-        except TransientSendError as error:  # the provider is down: ask again next pass
-            db.session.rollback()
-            log.warning("could not reconcile message %s: %s", message_id, error)
-            continue
-        if outcome is None:
-            continue
-        if isinstance(outcome, SendResult):
-            settled = _settle_stale(message_id, claimed_at, status=MessageStatus.SENT,
-                                    provider_message_id=outcome.provider_message_id,
-                                    sent_at=now, status_reason=None, error_code=None)
-        else:
-            settled = _settle_stale(message_id, claimed_at, status=MessageStatus.SCHEDULED,
-                                    send_at=now,
-                                    status_reason="resent after a worker stopped before sending")
-        stats.reconciled += settled
-
-
-def _settle_stale(message_id: int, claimed_at: datetime | None, **values: Any) -> bool:
-    """Apply a reconciliation outcome unless the row moved on while the provider was asked
-    (another worker reconciled it, and perhaps resent it, meanwhile)."""
-    with across_practices():
-        settled = db.session.execute(
-            update(Message)
-            .where(Message.id == message_id, Message.status == MessageStatus.SENDING,
-                   Message.sending_started_at == claimed_at)
-            .values(updated_at=utcnow(), **values)).rowcount
-    db.session.commit()
-    return bool(settled)
-
-
-def _ask_provider(message: Message, providers: Providers, *, now: datetime
-                  ) -> SendResult | str | None:
-    """The provider's record of this message; "not sent" when it certainly did not go;
-    None to wait and ask again later."""
-    if message.body is None or message.address is None:
-        return "not sent"  # died before preparing: nothing could have gone out
-    if message.channel == "email":
-        if message.sending_started_at and now - message.sending_started_at < EMAIL_EVENT_WAIT:
-            return None  # SendGrid has no lookup: give its event webhook time to tell us
-        return "not sent"
-    if message.provider_message_id:
-        return providers.sms.fetch_status(message.provider_message_id)
-    # Other texts to the same number (same conversation) already matched to a provider id
-    # must not be mistaken for this one when the bodies are identical.
-    known = list(db.session.execute(
-        select(Message.provider_message_id).where(
-            Message.conversation_id == message.conversation_id, Message.id != message.id,
-            Message.provider_message_id.is_not(None),
-            Message.created_at >= message.sending_started_at - timedelta(days=1))).scalars())
-    found = providers.sms.find_sent(
-        to=message.address, body=message.body,
-        created_after=message.sending_started_at - timedelta(seconds=5), exclude_ids=known,
-        sender=_sms_sender(message.practice_id))
-    return found if found is not None else "not sent"

@@ -25,6 +25,7 @@ from flask import current_app
 from sqlalchemy import delete, func, select
 
 from app.core import clock
+from app.core.metrics import SIGN_IN_FAILURES
 from app.core.tenancy import across_practices
 from app.extensions import db
 from app.security import audit
@@ -89,8 +90,9 @@ def sign_in(*, email: str, password: str, ip: str) -> StaffUser:
         if user is None or not ok or not user.active:
             _record_failure(email=email, user=user, ip=ip, now=now, policy=policy,
                             failed=Action.SIGN_IN_FAILED)
-    except SignInRefused:
+    except SignInRefused as refusal:
         db.session.commit()
+        SIGN_IN_FAILURES.labels(reason=type(refusal).__name__).inc()
         raise
     db.session.add(SignInAttempt(at=now, email=email, ip=ip, succeeded=True))
     user.last_sign_in_at = now

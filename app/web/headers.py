@@ -4,10 +4,11 @@ carries, and trust in one proxy."""
 from __future__ import annotations
 
 import re
-import uuid
 
 from flask import Flask, Response, g, request
 from werkzeug.middleware.proxy_fix import ProxyFix
+
+from app.core import logs
 
 CONTENT_SECURITY_POLICY = "; ".join([
     "default-src 'self'",
@@ -42,8 +43,12 @@ def init_app(app: Flask) -> None:
     def assign_request_id() -> None:
         # Ours is always generated: a client cannot choose what the audit trail calls its
         # request. What it sent is kept apart (audit_event.client_request_id).
-        g.request_id = str(uuid.uuid4())
+        g.request_id = logs.bind_unit_of_work()
         g.client_request_id = client_request_id(request.headers.get("X-Request-ID"))
+
+    @app.teardown_request
+    def end_request_logs(_error: BaseException | None) -> None:
+        logs.end_unit_of_work()
 
     @app.after_request
     def add_security_headers(response: Response) -> Response:

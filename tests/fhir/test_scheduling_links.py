@@ -23,6 +23,9 @@ from app.scheduling.calendars import WeeklyInterval
 from app.scheduling.models import AppointmentType, Schedule
 from tests import factories
 
+# What each file holds; the caching of slot files is tests/fhir/test_slot_file_cache.py's.
+pytestmark = pytest.mark.app_settings(SCHEDULING_LINKS_CACHE_SECONDS=0)
+
 MANIFEST = "/fhir/$bulk-publish"
 MODELS = {"Location": FhirLocation, "Schedule": FhirSchedule, "Slot": FhirSlot}
 DEEP_LINK = "http://fhir-registry.smarthealthit.org/StructureDefinition/booking-deep-link"

@@ -1,11 +1,10 @@
-"""The staff home page, the staff navigation and /healthz (app.home)."""
+"""The staff home page, the staff navigation (app.home)."""
 
 import re
 
 import pytest
 
 from app.core.clock import utcnow
-from app.extensions import db
 from tests import factories
 
 
@@ -52,8 +51,3 @@ def test_a_patient_record_is_in_the_patients_section(login, practice):
     html = login("front_desk").get(f"/patients/{patient.id}").get_data(as_text=True)
     assert re.search(r'href="/patients" aria-current="page">Patients<', html)
     assert not re.search(r'aria-current="page">Home<', html)
-
-
-def test_healthz_still_json(client):
-    db.session.remove()
-    assert client.get("/healthz").get_json()["status"] == "ok"

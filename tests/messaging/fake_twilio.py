@@ -9,12 +9,19 @@ It implements the three calls the SMS adapter makes, in Twilio's shapes:
   leaves a message Twilio "sent", as a real crash would; answers 201 with a fresh SM sid.
 * ``GET .../Messages.json?To=...&PageSize=...`` — newest first, one page (``find_sent``).
 * ``GET .../Messages/<sid>.json`` — one message, or Twilio's 404 (``fetch_status``).
+
+Faults (the benchmark's fault run): with ``faults=0.2`` a fifth of the POSTs, drawn from a
+seeded random stream, get one of ``FAULT_KINDS``: ``429`` and ``500`` (nothing stored), ``slow``
+(stored, answered after ``SLOW_SECONDS``) or ``timeout`` (stored, answered only after
+``timeout_seconds`` + 0.5 s, so the client gives up not knowing whether it went).
+``fault_counts`` says how many of each it injected.
 """
 
 from __future__ import annotations
 
 import itertools
 import json
+import random
 import threading
 import time
 from collections import Counter
@@ -42,10 +49,19 @@ class FakeMessage:
         return int(values[0]) if values else None
 
 
+FAULT_KINDS = ("429", "500", "slow", "timeout")
+SLOW_SECONDS = 0.3
+
+
 class FakeTwilio:
-    def __init__(self, *, account_sid: str, latency: float = 0.0) -> None:
+    def __init__(self, *, account_sid: str, latency: float = 0.0, faults: float = 0.0,
+                 timeout_seconds: float = 1.0, seed: int = 16) -> None:
         self.account_sid = account_sid
         self.latency = latency
+        self.faults = faults
+        self.timeout_seconds = timeout_seconds
+        self.fault_counts: Counter[str] = Counter()
+        self._random = random.Random(seed)
         self._messages: list[FakeMessage] = []
         self._lock = threading.Lock()
         self._sids = itertools.count(1)
@@ -92,6 +108,14 @@ class FakeTwilio:
             self._messages.append(message)
         return message
 
+    def _fault(self) -> str | None:
+        with self._lock:
+            if not self.faults or self._random.random() >= self.faults:
+                return None
+            kind = self._random.choice(FAULT_KINDS)
+            self.fault_counts[kind] += 1
+            return kind
+
     def _find(self, sid: str) -> FakeMessage | None:
         with self._lock:
             return next((m for m in self._messages if m.sid == sid), None)
@@ -130,9 +154,15 @@ class FakeTwilio:
                 if urlsplit(self.path).path != messages_path:
                     self._json(404, _error(20404, "The requested resource was not found"))
                     return
+                fault = fake._fault()
+                if fault in ("429", "500"):
+                    code = 20429 if fault == "429" else 20500
+                    self._json(int(fault), _error(code, "injected fault", status=int(fault)))
+                    return
                 message = fake._create(form)
-                if fake.latency:
-                    time.sleep(fake.latency)
+                delay = {"slow": SLOW_SECONDS, "timeout": fake.timeout_seconds + 0.5}
+                if fake.latency or fault:
+                    time.sleep(fake.latency + delay.get(fault or "", 0.0))
                 self._json(201, fake._resource(message))
 
             def do_GET(self) -> None:  # noqa: N802
@@ -168,6 +198,6 @@ class FakeTwilio:
         return Handler
 
 
-def _error(code: int, message: str) -> dict:
+def _error(code: int, message: str, *, status: int = 404) -> dict:
     return {"code": code, "message": message,
-            "more_info": f"https://www.twilio.com/docs/errors/{code}", "status": 404}
+            "more_info": f"https://www.twilio.com/docs/errors/{code}", "status": status}

@@ -29,7 +29,7 @@ from app.adapters.sending import ProviderConfigurationError, SendResult, Transie
 from app.adapters.sms.twilio import TwilioSms
 from app.core.clock import utcnow
 from app.extensions import db
-from app.messaging import dispatcher, outbox
+from app.messaging import dispatcher, outbox, reconcile
 from app.messaging.models import Message, MessageStatus, Purpose
 from app.patients.models import Patient
 from tests.messaging.fake_twilio import FakeTwilio
@@ -192,7 +192,7 @@ def test_workers_killed_at_random_lose_nothing_and_send_nothing_twice(practice, 
         sms=TwilioSms(account_sid=SID, auth_token=TOKEN, messaging_service_sid=SERVICE,
                       api_base_url=fake_twilio.url),
         email=ConsoleEmail(), public_base_url=PUBLIC_BASE_URL)
-    stats = dispatcher.run_once(providers, now=workers_now() + dispatcher.STALE_SENDING
+    stats = dispatcher.run_once(providers, now=workers_now() + reconcile.STALE_SENDING
                                 + timedelta(minutes=1))
 
     assert stats.reconciled == len(in_sending)

@@ -166,7 +166,8 @@ def test_email_events_act_for_the_practice_of_their_message_and_skip_unmatched(a
 # security records (sign-in attempts count per email and address, sessions belong to a staff
 # member, spent link ids are random); and links between two rows that are both scoped,
 # only ever read through one of them.
-DEPLOYMENT_WIDE = {"practice", "sign_in_attempt", "staff_session", "used_link_token"}
+DEPLOYMENT_WIDE = {"job_tick", "practice", "sign_in_attempt", "staff_session",
+                   "used_link_token"}
 ASSOCIATIONS = {"conversation_patient", "provider_location", "provider_appointment_type",
                 "waitlist_entry_provider"}
 
