@@ -3,9 +3,15 @@
 The schema is always built by the Alembic migrations, never by ``create_all``. Tests commit
 for real (so concurrency and worker tests see each other's writes):
 
-* SQLite: the migrated database file is built once, and each test gets its own copy.
-* PostgreSQL (``TEST_DATABASE_URL``): migrated once per run; every table is truncated after
-  each test.
+* SQLite: the migrated database file is built once, and each test gets a fresh copy of it
+  (always at the same path, so one app serves every test).
+* PostgreSQL (``TEST_DATABASE_URL``): migrated once per run; after each test the tables it
+  wrote to are emptied (see ``_empty_tables``).
+
+Building an app costs more than most tests (its URL map and templates are compiled anew), so
+the ``app`` fixture hands every test the one app built for its settings, with its config put
+back and its session removed afterwards. A test that adds routes to its app gets its own
+(``@pytest.mark.own_app``); ``make_app`` always builds a new one.
 
 Every test runs at one chosen moment, never at the wall clock's: ``app.core.clock.utcnow``
 starts at ``FRONTDESK_TEST_NOW`` (an ISO instant; by default a Wednesday late morning in the
@@ -25,7 +31,8 @@ from pathlib import Path
 import pytest
 from flask import Flask, has_app_context
 from flask.testing import FlaskClient
-from sqlalchemy import Engine, create_engine, text
+from hypothesis import HealthCheck, settings
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 
 from app import create_app
@@ -39,6 +46,11 @@ SHARED_TESTDATA = Path(__file__).resolve().parents[2] / "shared" / "testdata"
 
 DEFAULT_TEST_NOW = "2026-06-10T19:00:00+00:00"  # a Wednesday: 14:00 in Chicago, 13:00 in Denver
 TEST_NOW = datetime.fromisoformat(os.environ.get("FRONTDESK_TEST_NOW") or DEFAULT_TEST_NOW)
+
+# Property tests check what they generate, not how fast: on a busy machine (two passes side by
+# side, other jobs beside them) a slow draw or example must not fail the run.
+settings.register_profile("suite", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("suite")
 
 BASE_CONFIG = {
     "FRONTDESK_ENV": "test",
@@ -102,38 +114,68 @@ def migrated_database(tmp_path_factory: pytest.TempPathFactory) -> str:
     return str(template)
 
 
+@pytest.fixture(scope="session")
+def sqlite_test_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where each SQLite test finds its copy of the template."""
+    return tmp_path_factory.mktemp("tests") / "test.db"
+
+
 @pytest.fixture
-def database_url(migrated_database: str, tmp_path: Path) -> Iterator[str]:
+def database_url(migrated_database: str, request: pytest.FixtureRequest) -> Iterator[str]:
     if on_postgres():
         yield migrated_database
-        _truncate_all(migrated_database)
+        _empty_tables(migrated_database)
         return
-    copy = tmp_path / "test.db"
-    shutil.copyfile(migrated_database, copy)
-    yield f"sqlite:///{copy}"
+    path: Path = request.getfixturevalue("sqlite_test_file")
+    # A fresh inode (copy, then rename over): a connection left open on the last test's file
+    # can never write into this one, nor a stale journal roll back into it.
+    for leftover in path.parent.glob(path.name + "-*"):
+        leftover.unlink()
+    fresh = path.with_suffix(".new")
+    shutil.copyfile(migrated_database, fresh)
+    os.replace(fresh, path)
+    yield f"sqlite:///{path}"
 
 
-_cleanup: dict[str, tuple[Engine, list[str]]] = {}
+_cleanup: dict[str, tuple[Engine, list[str], dict[str, list[str]]]] = {}
 
 
-def _truncate_all(url: str) -> None:
-    """Empty every table a test wrote to. Most tests touch a handful of the schema's tables,
-    and a TRUNCATE costs about the same whether or not the table holds rows, so only the
-    tables holding rows are truncated (with their sequences restarted). TRUNCATE rather than
-    DELETE: fresh tables keep rows in insertion order, as every test run starts them."""
+def _empty_tables(url: str) -> None:
+    """Empty every table a test wrote to and restart its ids, as a fresh database has them.
+
+    Only tables holding rows are touched (one query finds them). DELETE, then VACUUM: a
+    TRUNCATE costs tens of milliseconds a table (new files for each), this a millisecond or
+    two; and the VACUUM clears the pages, so the next test's rows are stored, and read back
+    unordered, in insertion order as in a fresh table."""
     if url not in _cleanup:
         engine = create_engine(url)
         with engine.connect() as conn:
-            _cleanup[url] = (engine, [name for (name,) in conn.execute(text(
+            present = {name for (name,) in conn.execute(text(
                 "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
-                "AND tablename <> 'alembic_version'"))])
-    engine, tables = _cleanup[url]
+                "AND tablename <> 'alembic_version'"))}
+            sequences: dict[str, list[str]] = {}
+            for table, sequence in conn.execute(text(
+                    "SELECT t.relname, s.relname FROM pg_class s "
+                    "JOIN pg_depend d ON d.objid = s.oid AND d.refobjsubid > 0 "
+                    "JOIN pg_class t ON t.oid = d.refobjid "
+                    "JOIN pg_namespace n ON n.oid = s.relnamespace "
+                    "WHERE s.relkind = 'S' AND n.nspname = 'public'")):
+                sequences.setdefault(table, []).append(sequence)
+        # Children before parents, so no foreign key refuses a DELETE.
+        ordered = [t.name for t in reversed(_db.metadata.sorted_tables) if t.name in present]
+        ordered += sorted(present - set(ordered))
+        _cleanup[url] = (engine, ordered, sequences)
+    engine, tables, sequences = _cleanup[url]
     with engine.begin() as conn:
-        holding_rows = [name for (name,) in conn.execute(text(" UNION ALL ".join(
-            f"SELECT '{name}' WHERE EXISTS (SELECT 1 FROM \"{name}\")" for name in tables)))]
-        if holding_rows:
-            conn.execute(text("TRUNCATE {} RESTART IDENTITY CASCADE".format(
-                ", ".join(f'"{name}"' for name in holding_rows))))
+        holding_rows = {name for (name,) in conn.execute(text(" UNION ALL ".join(
+            f"SELECT '{name}' WHERE EXISTS (SELECT 1 FROM \"{name}\")" for name in tables)))}
+        for name in (t for t in tables if t in holding_rows):
+            conn.execute(text(f'DELETE FROM "{name}"'))  # noqa: S608
+        for sequence in (s for t in holding_rows for s in sequences.get(t, [])):
+            conn.execute(text(f"SELECT setval('\"{sequence}\"', 1, false)"))
+    if holding_rows:
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(text("VACUUM " + ", ".join(f'"{name}"' for name in holding_rows)))
 
 
 class IsolatedClient(FlaskClient):
@@ -152,14 +194,33 @@ class IsolatedClient(FlaskClient):
         return response
 
 
+def _build_app(database_url: str, settings: dict[str, object]) -> Flask:
+    app = create_app({**BASE_CONFIG, "DATABASE_URL": database_url, **settings})
+    app.test_client_class = IsolatedClient
+    if database_url.startswith("sqlite"):
+        with app.app_context():
+            # A throwaway file, as on PostgreSQL: commits need not wait for the disk.
+            event.listen(_db.engine, "connect",
+                         lambda connection, _: connection.execute("PRAGMA synchronous = OFF"))
+    return app
+
+
+def _release(app: Flask) -> None:
+    """The test's session removed and, on SQLite, every connection closed (the next test's
+    file replaces this one)."""
+    with app.app_context():
+        _db.session.remove()
+        if not on_postgres():
+            _db.engine.dispose()
+
+
 @pytest.fixture
 def make_app(database_url: str) -> Iterator[Callable[..., Flask]]:
-    """Build an app on this test's database with extra settings."""
+    """Build a new app on this test's database with extra settings."""
     built: list[Flask] = []
 
     def build(**overrides: object) -> Flask:
-        app = create_app({**BASE_CONFIG, "DATABASE_URL": database_url, **overrides})
-        app.test_client_class = IsolatedClient
+        app = _build_app(database_url, overrides)
         built.append(app)
         return app
 
@@ -170,14 +231,60 @@ def make_app(database_url: str) -> Iterator[Callable[..., Flask]]:
             _db.engine.dispose()
 
 
+class SharedApp:
+    """One app per settings for every test of the run on the shared test database: its
+    config is put back after each test, and a test that changes its routes is told to take
+    an app of its own."""
+
+    def __init__(self, app: Flask) -> None:
+        self.app = app
+        self.config = dict(app.config)
+        self.routes = self._routes()
+
+    def _routes(self) -> tuple[int, tuple[str, ...]]:
+        return len(self.app.url_map._rules), tuple(self.app.blueprints)  # noqa: SLF001
+
+    def reset(self) -> None:
+        _release(self.app)
+        self.app.config.clear()
+        self.app.config.update(self.config)
+        if self._routes() != self.routes:
+            raise AssertionError("this test added routes to the shared app: mark it "
+                                 "@pytest.mark.own_app (or build one with make_app)")
+
+
+_shared_apps: dict[tuple[str, str], SharedApp] = {}
+
+
 @pytest.fixture
-def app(make_app: Callable[..., Flask], request: pytest.FixtureRequest) -> Iterator[Flask]:
+def app(database_url: str, make_app: Callable[..., Flask],
+        request: pytest.FixtureRequest) -> Iterator[Flask]:
     """The app on this test's database, with the settings of the closest ``app_settings``
-    mark (``pytestmark = pytest.mark.app_settings(**WEBHOOK_SETTINGS)`` for a module)."""
+    mark (``pytestmark = pytest.mark.app_settings(**WEBHOOK_SETTINGS)`` for a module).
+    Shared between tests with the same settings (see the module docstring), unless the test
+    is marked ``own_app``."""
     marker = request.node.get_closest_marker("app_settings")
-    app = make_app(**(marker.kwargs if marker else {}))
-    with app.app_context():
-        yield app
+    settings = dict(marker.kwargs if marker else {})
+    shared_database = on_postgres() or database_url.endswith(
+        str(request.getfixturevalue("sqlite_test_file")))
+    if request.node.get_closest_marker("own_app") or not shared_database:
+        own = make_app(**settings)
+        with own.app_context():
+            yield own
+        return
+    key = (database_url, repr(sorted(settings.items())))
+    if key not in _shared_apps:
+        _shared_apps[key] = SharedApp(_build_app(database_url, settings))
+    shared = _shared_apps[key]
+    try:
+        with shared.app.app_context():
+            yield shared.app
+    finally:
+        try:
+            shared.reset()
+        except AssertionError:
+            del _shared_apps[key]
+            raise
 
 
 @pytest.fixture

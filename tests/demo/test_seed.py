@@ -26,7 +26,7 @@ from app.practice.models import Location, Practice, Provider
 from app.scheduling.models import Appointment, AppointmentType, WorkingHours
 from app.security.blind_index import phone_index
 from app.security.models import AuditEvent, StaffUser
-from tests.conftest import BASE_CONFIG, TEST_NOW, _truncate_all, on_postgres
+from tests.conftest import BASE_CONFIG, TEST_NOW, _empty_tables, on_postgres
 
 DEMO_EMAILS = ["admin@demo.frontdesk.test", "manager@demo.frontdesk.test",
                "frontdesk@demo.frontdesk.test", "billing@demo.frontdesk.test",
@@ -40,7 +40,7 @@ def database_url(migrated_database: str, tmp_path_factory: pytest.TempPathFactor
     """One database for the whole module (overrides the per-test one), emptied at the end."""
     if on_postgres():
         yield migrated_database
-        _truncate_all(migrated_database)
+        _empty_tables(migrated_database)
         return
     copy = tmp_path_factory.mktemp("demo") / "demo.db"
     shutil.copyfile(migrated_database, copy)

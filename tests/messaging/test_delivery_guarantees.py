@@ -120,9 +120,10 @@ def worker(app, fake: FakeTwilio, *args: str) -> subprocess.Popen:
 
 
 def kill_while_sending(fake: FakeTwilio, victims: list[subprocess.Popen]) -> None:
-    """SIGKILL the victims at a random moment once sending has (re)started."""
+    """SIGKILL the victims at a random moment once sending has (re)started (a worker starting
+    on a busy machine may take many seconds to send its first)."""
     before = len(fake.messages)
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + 60
     while len(fake.messages) <= before and time.monotonic() < deadline:
         time.sleep(0.02)
     time.sleep(random.uniform(0, 0.4))

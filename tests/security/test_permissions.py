@@ -159,6 +159,7 @@ def test_the_walk_reaches_the_staff_admin_screens(app):
 
 # -- the checkers catch what they are meant to catch -------------------------------------------
 
+@pytest.mark.own_app
 def test_a_route_without_a_declaration_is_reported(app):
     throwaway = Blueprint("throwaway", __name__)
 
@@ -175,6 +176,7 @@ def test_a_route_without_a_declaration_is_reported(app):
     assert undeclared_endpoints(app) == ["throwaway.forgot_to_declare"]
 
 
+@pytest.mark.own_app
 def test_a_declared_but_unenforced_permission_is_reported(app, login, practice):
     def claims_but_does_not_check() -> str:
         return "balances"
@@ -248,6 +250,7 @@ def test_every_signed_webhook_refuses_an_unsigned_request(app, client, practice)
 
 
 @pytest.mark.app_settings(**WEBHOOK_SETTINGS)
+@pytest.mark.own_app
 def test_a_route_marked_signed_but_not_verifying_is_reported(app, client):
     def trusts_anyone() -> str:
         return "received"
@@ -326,6 +329,7 @@ def test_a_token_without_the_scope_is_refused_every_fhir_interaction(app, client
     assert fhir_scope_mismatches(app, client, practice) == []
 
 
+@pytest.mark.own_app
 def test_a_fhir_route_undeclared_or_not_enforcing_its_scope_is_reported(app, client, practice):
     def undeclared() -> str:
         return "patients"
