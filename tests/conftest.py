@@ -248,6 +248,8 @@ class SharedApp:
         _release(self.app)
         self.app.config.clear()
         self.app.config.update(self.config)
+        # Per-process caches hold the last test's rows (ids restart with each test's data).
+        self.app.extensions["frontdesk.slot_files"].clear()
         if self._routes() != self.routes:
             raise AssertionError("this test added routes to the shared app: mark it "
                                  "@pytest.mark.own_app (or build one with make_app)")
