@@ -83,10 +83,10 @@ def save(*, practice_id: int, title: str, body: str, active: bool = True,
 def filled(*, practice_id: int, conversation_id: int, reply_id: int) -> str:
     """The canned reply's text for this conversation's patient (the first linked one);
     a variable with nothing to fill (no patient, no upcoming visit) is left out."""
+    conversation = get_conversation(practice_id, conversation_id)  # not ours: not found
     reply = db.session.get(CannedReply, reply_id)
     if reply is None or reply.practice_id != practice_id or not reply.active:
         raise CannedRefused({"canned": _("Choose one of the canned replies offered.")})
-    conversation = get_conversation(practice_id, conversation_id)
     patients = linked_patients(conversation.id)
     practice = db.session.get_one(Practice, practice_id)
     values = {"practice_phone": phones.display(practice.phone), "first_name": "",

@@ -3,11 +3,14 @@ household guarantors, and entries that can never be changed."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from sqlalchemy import select
 
 from app.billing import accounts
 from app.billing.models import EntryKind, LedgerEntry
+from app.core.clock import utcnow
 from app.extensions import db
 from app.patients.models import Household
 from app.scheduling import booking
@@ -23,8 +26,9 @@ def visit(practice):  # noqa: ANN001, ANN201
     provider = factories.make_provider(practice, locations=[location])
     kind = factories.make_appointment_type(practice)
     patient = factories.make_patient(practice)
-    appointment = factories.make_appointment(patient, provider, location,
-                                             appointment_type=kind, status="arrived")
+    appointment = factories.make_appointment(  # arrived, begun: it may be checked out
+        patient, provider, location, appointment_type=kind, status="arrived",
+        start_at=utcnow() - timedelta(minutes=30))
     return appointment, factories.make_staff(practice).id  # the visit, who checks it out
 
 

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func, select
 
 from app.extensions import db
-from app.scheduling import calendars, self_service, slots
+from app.scheduling import calendars, online, slots
 from app.scheduling.calendars import WeeklyInterval
 from app.scheduling.models import OneTimeCode
 from tests import factories
@@ -28,7 +28,7 @@ def _args(office: Office) -> str:
 
 def test_a_weekday_nobody_works_says_closed_and_a_booked_up_day_says_full(client, office):
     zone = ZoneInfo(office.location.timezone)
-    first, last = self_service.online_days(office.kind, office.location)
+    first, last = online.online_days(office.kind, office.location)
     days = [first + timedelta(days=n) for n in range(2, (last - first).days)]
     closed_day, full_day = days[0], days[1]
     # closed on one weekday: work the other six

@@ -27,6 +27,7 @@ from app.core.tenancy import (
 )
 from app.extensions import db
 from app.fhir.registry import handlers
+from app.messaging.models import Conversation
 from app.patients.models import Patient
 from app.practice.models import Provider
 from app.scheduling.models import Appointment, AppointmentType
@@ -48,7 +49,7 @@ def two(app: Flask) -> tuple[Seeded, Seeded]:
 
 
 # Links to a record in a staff page, by URL prefix -> the URL argument naming that record.
-LINKS = {"patients": "patient_id", "billing/patients": "patient_id",
+LINKS = {"patients": "patient_id", "billing/patients": "patient_id", "inbox/c": "conversation_id",
          "schedule/appointments": "appointment_id",
          "admin/users": "user_id", "settings/calendars/providers": "provider_id",
          "settings/calendars/types": "appointment_type_id"}
@@ -62,7 +63,8 @@ def _a_rows(a: Seeded) -> dict[str, set[int]]:
                 model.practice_id == a.practice.id)).scalars())
         return {"patient_id": ids(Patient), "appointment_id": ids(Appointment),
                 "user_id": ids(StaffUser), "provider_id": ids(Provider),
-                "appointment_type_id": ids(AppointmentType)}
+                "appointment_type_id": ids(AppointmentType),
+                "conversation_id": ids(Conversation)}
 
 
 def _leaks(body: str, a_rows: dict[str, set[int]]) -> list[str]:
@@ -100,7 +102,7 @@ def _list_urls(a: Seeded) -> list[str]:
         "/settings/calendars", "/admin/users", "/admin/audit",
         f"/admin/audit?patient_id={ids['patient_id']}", "/admin/audit?action=patient.view",
         "/admin/audit/export.csv", "/dev/outbox", "/billing/", "/billing/requests",
-        "/billing/fees",
+        "/billing/fees", "/inbox", "/inbox?unread=1", "/inbox/canned",
     ]
 
 

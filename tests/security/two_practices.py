@@ -23,6 +23,8 @@ from app.core.tenancy import PracticeScoped, across_practices, acting_for
 from app.extensions import db
 from app.fhir import auth
 from app.intake import services as intake
+from app.messaging import conversations
+from app.messaging.models import MessageMedia
 from app.practice.models import Practice
 from app.scheduling import calendars
 from app.scheduling.calendars import WeeklyInterval
@@ -103,6 +105,16 @@ def seed(name: str, number: str, mark: str) -> Seeded:
                 "item": [{"linkId": "reason", "answer": [{"valueString": "checkup"}]}]})
             audit.record("patient.view", patient_id=patient.id, object_type="note",
                          object_id=f"{mark}-audit-{patient.id}")
+        conversation = conversations.get_or_create(  # the inbox's thread, with an MMS picture
+            practice_id=practice.id, channel="sms", address=PHONE,
+            patient_ids=[patient.id for patient in patients])
+        picture = factories.make_message(patients[-1], direction="inbound",
+                                         body=f"{mark} A picture".strip(),
+                                         conversation_id=conversation.id)
+        media = MessageMedia(practice_id=practice.id, message_id=picture.id, position=0,
+                             content_type="image/png", content="iVBORw0KGgo=", size=8)
+        db.session.add(media)
+        db.session.commit()
         invitations.invite(practice_id=practice.id, role="front_desk",
                            email=f"new.{mark or 'b'}@invited.example".lower(),
                            invited_by_id=seeded.staff["admin"])
@@ -125,7 +137,7 @@ def seed(name: str, number: str, mark: str) -> Seeded:
         "appointment_type_id": kind.id, "message_id": message.id, "entry_id": entry.id,
         "exception_id": exception.id, "user_id": seeded.staff["admin"],
         "staff_id": seeded.staff["admin"], "invitation_id": invitation_id,
-        "request_id": request.id,
+        "request_id": request.id, "conversation_id": conversation.id, "media_id": media.id,
     }
     return seeded
 
