@@ -76,6 +76,8 @@ def test_every_command_runs_on_a_practice_made_by_practice_create(cli, tmp_path)
     assert "imported:  2 would be new" in cli.ok("import", "patients", str(path), "--dry-run")
     assert "imported:  2 new" in cli.ok("import", "patients", str(path))
     assert "Reindexed 2 patients" in cli.ok("patients", "reindex")
+    report = cli.ok("journeys", "report", "--weeks", "2").splitlines()
+    assert report[0].startswith("week of") and len(report) == 3  # a row per week, no visits
 
     issued = cli.ok("api-token", "create", "--name", "EHR sync", "--scopes", "system/*.read")
     token_id = issued.split()[2]
@@ -116,6 +118,7 @@ def _bad_inputs(tmp_path: Path) -> dict[str, list[str]]:
         "users enable": ["--email", "nobody@oak.example"],
         "import patients": [str(not_utf8)],
         "patients reindex": ["--batch-size", "0"],
+        "journeys report": ["--weeks", "0"],
         "api-token create": ["--name", "x", "--scopes", "user/*.*"],
         "api-token list": ["--practice", "two"],
         "api-token revoke": ["99"],
@@ -154,6 +157,7 @@ def test_practice_commands_say_how_to_choose_a_practice(cli):
                                if any(p.name == "practice_id" for p in command.params))
     assert practice_commands == [
         "api-token create", "api-token list", "api-token revoke", "import patients",
+        "journeys report",
         "users create", "users disable", "users enable", "users list", "users set-password"]
     args = {"api-token create": ["--name", "x", "--scopes", "system/*.read"],
             "api-token revoke": ["1"], "import patients": [__file__],

@@ -27,11 +27,9 @@ SECTIONS = (
     Section("patients.search", _l("Patients"), Permission.PATIENT_VIEW, ("patients", "record")),
     Section("inbox.index", _l("Inbox"), Permission.INBOX_WORK, ("inbox",)),
     Section("scheduling.index", _l("Schedule"), Permission.SCHEDULE_WORK, ("scheduling",)),
-    Section("scheduling.new_bookings_list", _l("New bookings"), Permission.SCHEDULE_WORK, ()),
+    # the reminders' settings (journeys) are reached from the calendar settings
     Section("calendar_settings.index", _l("Calendars"), Permission.CALENDARS_MANAGE,
-            ("calendar_settings",)),
-    Section("journeys_settings.index", _l("Reminders"), Permission.CALENDARS_MANAGE,
-            ("journeys_settings",)),
+            ("calendar_settings", "journeys_settings")),
     Section("campaigns.index", _l("Campaigns"), Permission.CAMPAIGNS_MANAGE, ("campaigns",)),
     Section("billing.index", _l("Billing"), Permission.BALANCE_VIEW, ("billing",)),
     Section("reports.index", _l("Reports"), Permission.REPORTS_VIEW, ("reports",)),

@@ -116,6 +116,7 @@ def test_a_new_practice_sets_up_in_the_browser_and_a_patient_books(
         page.get_by_role("button", name="Add an appointment type").click()
         page.get_by_label("Name (patients see it)").fill("Checkup")
         page.get_by_label("Length (minutes)").fill("30")
+        page.get_by_label("For new patients").check()  # the patient below is new to us
         page.get_by_label("Dr. Iris Moreno").check()
         page.get_by_role("button", name="Save").click()
         expect(page.locator("main")).to_contain_text("Saved the appointment type Checkup.")

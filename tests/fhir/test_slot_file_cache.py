@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from app.core import clock
 from app.core.clock import utcnow
-from app.scheduling import booking, self_service
+from app.scheduling import booking, online
 from tests import factories
 from tests.fhir.test_scheduling_links import _slots_at, office  # noqa: F401
 
@@ -27,7 +27,7 @@ def test_a_change_outside_booking_shows_once_the_minute_is_over(
 
 def test_a_booking_empties_the_cache_when_it_commits(client, office, practice):  # noqa: F811
     before = _slots_at(client, office.chicago, office.cleaning)
-    slot = self_service.open_slots(kind=office.cleaning, location=office.chicago,
+    slot = online.open_slots(kind=office.cleaning, location=office.chicago,
                                    provider_id=None)[0]
     start = next(s for s in before if datetime.fromisoformat(s) == slot.start)
     assert before[start] == 2

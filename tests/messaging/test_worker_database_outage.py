@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import time
 
+import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 
@@ -37,7 +38,8 @@ def test_lost_database_passes_wait_longer_each_time_then_work_resumes(app, monke
     monkeypatch.setattr(cli, "run_once", run_once)
     monkeypatch.setattr(cli, "_pause", lambda seconds, stopping: pauses.append(seconds))
     cli._work(cli.build_providers(), once=False, batch_size=10, idle_seconds=1,
-              stopping=lambda: len(passes) == len(outcomes))
+              stopping=lambda: len(passes) == len(outcomes),
+              fetch_media=lambda url: pytest.fail("no MMS picture waits to be fetched"))
     assert pauses == [2, 4, 8, 16, 32, 60, 60]
 
 
