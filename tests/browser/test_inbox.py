@@ -162,14 +162,21 @@ def test_keyboard_moves_between_conversations_assigns_and_closes(page, client, p
     user = factories.make_staff(practice, role="front_desk")
     _sign_in(page, user)
     page.goto("/inbox")
-    page.keyboard.press("j")
+
+    def press(key: str) -> None:
+        """A shortcut, once the page's scripts listen (a key pressed while the last one's
+        page still loads is lost, as it would be for a person)."""
+        page.wait_for_load_state("load")
+        page.keyboard.press(key)
+
+    press("j")
     expect(page.locator(".thread-items")).to_contain_text("Second question")
-    page.keyboard.press("j")
+    press("j")
     expect(page.locator(".thread-items")).to_contain_text("First question")
-    page.keyboard.press("k")
+    press("k")
     expect(page.locator(".thread-items")).to_contain_text("Second question")
-    page.keyboard.press("a")
+    press("a")
     expect(page.locator(".thread-head")).to_contain_text(f"Assigned to {user.display_name}")
-    page.keyboard.press("e")
+    press("e")
     expect(page.locator(".thread-head")).to_contain_text("Closed")
     expect(page.locator(".inbox-row")).to_have_count(1)
