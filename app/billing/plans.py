@@ -28,7 +28,7 @@ MAX_START_DAYS = 60
 
 
 class PlanInputError(FieldErrors):
-    pass
+    """A plan cannot be made as asked; ``errors`` names the field."""
 
 
 def split(total_cents: int, count: int) -> list[int]:

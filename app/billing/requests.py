@@ -37,7 +37,7 @@ class PaymentRequestError(FieldErrors):
 
 
 class RequestNotFound(LookupError):
-    pass
+    """No payment request with that id in this practice."""
 
 
 def _amount(*, patient_id: int, practice_id: int, kind: str, amount: str | None,
