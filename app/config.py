@@ -120,6 +120,12 @@ def _pattern(regex: str, example: str) -> Callable[[str, str], str]:
     return check
 
 
+def _long_secret(name: str, value: str) -> str:
+    if len(value) < 16:  # the value is a secret: never echoed
+        raise ConfigError(f"{name} must be at least 16 characters")
+    return value
+
+
 def _email(name: str, value: str) -> str:
     try:
         return validate_email(value, check_deliverability=False).normalized
@@ -197,8 +203,13 @@ SETTINGS: tuple[Setting, ...] = (
             "The monthly statement run covers accounts owing at least this many dollars."),
     Setting("EHR_ADAPTER", "none", _choice("none"),
             "EHR the practice syncs with (none: Frontdesk is the system of record)."),
-    Setting("BILLING_ADAPTER", "none", _choice("none"),
-            "Billing system the practice syncs with (none: balances kept in Frontdesk)."),
+    Setting("BILLING_ADAPTER", "none", _choice("none", "webhook"),
+            "Billing system posted payments and refunds are pushed to (none: kept in "
+            "Frontdesk only; webhook: a signed JSON POST to BILLING_WEBHOOK_URL)."),
+    Setting("BILLING_WEBHOOK_URL", "", _optional(_url),
+            "Where BILLING_ADAPTER=webhook POSTs each posted payment and refund."),
+    Setting("BILLING_WEBHOOK_SECRET", "", _optional(_long_secret),
+            "HMAC-SHA256 key of the billing webhook's Frontdesk-Signature header."),
     Setting("ELIGIBILITY_ADAPTER", "none", _choice("none"),
             "Insurance eligibility service (none: no automatic checks)."),
     Setting("SESSION_IDLE_MINUTES", "15", _int(1),
@@ -269,6 +280,7 @@ PROVIDER_REQUIREMENTS: dict[tuple[str, str], tuple[tuple[str, ...], ...]] = {
     ("EMAIL_PROVIDER", "sendgrid"): (("SENDGRID_API_KEY",), ("SENDGRID_FROM_EMAIL",),
                                      ("SENDGRID_WEBHOOK_PUBLIC_KEY",)),
     ("PAYMENT_PROVIDER", "stripe"): (("STRIPE_SECRET_KEY",), ("STRIPE_WEBHOOK_SECRET",)),
+    ("BILLING_ADAPTER", "webhook"): (("BILLING_WEBHOOK_URL",), ("BILLING_WEBHOOK_SECRET",)),
 }
 
 

@@ -9,7 +9,7 @@ def init_app(app: Flask) -> None:
     """Billing's staff screens, the patient's payment pages (and the demo checkout while
     ``PAYMENT_PROVIDER=demo``), the Stripe webhook, and the visit charge posted when
     scheduling reports a visit fulfilled."""
-    from app.billing import fees
+    from app.billing import fees, plan_views  # noqa: F401  (plan_views adds billing's routes)
     from app.billing.public_views import bp as pay_bp
     from app.billing.public_views import demo_bp
     from app.billing.views import bp as billing_bp

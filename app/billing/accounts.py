@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
-from app.billing import ledger
+from app.billing import ledger, push
 from app.billing.models import AdjustmentReason, EntryKind, HouseholdGuarantor, LedgerEntry
 from app.billing.money import dollars
 from app.core.clock import utcnow
@@ -113,6 +113,7 @@ def post(*, patient: Patient, kind: EntryKind, amount_cents: int, description: s
     audit.record(audit.Action.BALANCE_ADJUST, patient_id=patient.id,
                  object_type="ledger_entry", object_id=entry.id,
                  detail={"kind": str(kind), "amount_cents": amount_cents})
+    push.enqueue(entry)  # to the practice's billing system, when one is set
     return entry
 
 

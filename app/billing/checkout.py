@@ -19,8 +19,9 @@ from app.adapters.payments import (
     PaymentProviderError,
     get_payment_provider,
 )
-from app.billing import accounts, payments
-from app.billing.models import PaymentRequest, RequestStatus
+from app.adapters.payments.demo import DEMO_CARDS
+from app.billing import accounts, cards, payments
+from app.billing.models import PaymentPlan, PaymentRequest, RequestStatus
 from app.billing.wording import describe
 from app.core.clock import utcnow
 from app.core.tenancy import across_practices
@@ -54,6 +55,7 @@ class PayPage:
     status: str
     items: list[Item]
     aging: dict[str, int]
+    card_offer: cards.CardOffer | None = None  # may keep the card for the plan's installments
 
 
 def practice_of(request_id: str) -> int | None:
@@ -79,7 +81,8 @@ def open_page(*, practice_id: int, request_id: int) -> PayPage:
              for e in account.entries[-MAX_ITEMS:]]
     page = PayPage(request_id=request.id, practice_name=practice.name,
                    amount_cents=request.amount_cents, balance_cents=account.balance_cents,
-                   status=request.state(now), items=items, aging=account.aging.as_dict())
+                   status=request.state(now), items=items, aging=account.aging.as_dict(),
+                   card_offer=cards.offer(request))
     db.session.commit()
     return page
 
@@ -89,22 +92,25 @@ def patient_of(*, practice_id: int, request_id: int) -> int:
     return request.patient_id
 
 
-def start(*, practice_id: int, request_id: int, return_url: str) -> str:
+def start(*, practice_id: int, request_id: int, return_url: str,
+          save_card: bool = False) -> str:
     """Open the provider's checkout for the request's amount; the URL to send the patient
-    to. ``return_url`` is the link's own page (success adds ``/done``)."""
+    to. ``return_url`` is the link's own page (success adds ``/done``). ``save_card``: the
+    patient ticked the plan's saved-card agreement (recorded here, with its source)."""
     request = db.session.get(PaymentRequest, request_id)
     state = request.state(utcnow())
     if state != RequestStatus.OPENED and state != RequestStatus.SENT:
         raise CheckoutRefused(state)
     practice = db.session.get(Practice, practice_id)
     provider = get_payment_provider(current_app.config)
+    saving = cards.record_agreement(request=request, agreed=save_card)
     try:
         session = provider.create_checkout(CheckoutRequest(
             amount_cents=request.amount_cents, currency="usd",
             description=f"Payment to {practice.name}"[:120], reference=f"pr{request.id}",
             success_url=f"{return_url}/done", cancel_url=return_url,
             metadata={"payment_request": str(request.id), "patient": str(request.patient_id),
-                      "practice": str(practice_id)}))
+                      "practice": str(practice_id)}, save_card=saving))
     except PaymentProviderError:
         raise CheckoutRefused("unavailable") from None
     request.provider, request.provider_session_id = provider.name, session.session_id
@@ -122,12 +128,23 @@ def demo_request(session_id: str) -> PaymentRequest | None:
             PaymentRequest.provider_session_id == session_id)).scalar_one_or_none()
 
 
-def demo_pay(*, session_id: str, approve: bool) -> payments.Outcome | None:
-    """The demo card: approved, it completes like a Stripe checkout; declined, nothing
-    happens (None) and the patient may try again."""
+def demo_saves_card(request: PaymentRequest) -> bool:
+    """The patient agreed to keep the card: the demo page offers cards that behave
+    differently on later charges."""
+    offer = cards.offer(request)
+    plan = db.session.get(PaymentPlan, offer.plan_id) if offer else None
+    return bool(plan and plan.card_agreed_at)
+
+
+def demo_pay(*, session_id: str, card: str) -> payments.Outcome | None:
+    """The demo card: approved (``card`` one of ``DEMO_CARDS``), it completes like a Stripe
+    checkout, saving the card where the patient agreed; declined, nothing happens (None)
+    and the patient may try again."""
     request = demo_request(session_id)
-    if request is None or not approve:
+    if request is None or card not in DEMO_CARDS:
         return None
+    cards.card_saved(request_id=str(request.id), provider="demo",
+                     customer_ref=f"demo_cus_{request.guarantor_id}", method_ref=DEMO_CARDS[card])
     return payments.checkout_paid(payments.CheckoutPaid(
         provider="demo", event_id=f"demo:{session_id}", session_id=session_id,
         amount_cents=request.amount_cents, request_id=str(request.id)))

@@ -54,3 +54,8 @@ class FeeForm(FlaskForm):
 class PlanForm(FlaskForm):
     installments = IntegerField(_l("Installments"))
     first_due = DateField(_l("First due"))
+
+
+class CancelPlanForm(FlaskForm):
+    reason = TextAreaField(_l("Why the plan is cancelled"), filters=[strip_text],
+                           validators=[Length(max=500)])

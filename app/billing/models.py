@@ -46,6 +46,13 @@ class RequestStatus(StrEnum):
     OPENED = "opened"
     PAID = "paid"
     EXPIRED = "expired"
+    FAILED = "failed"  # a saved card's charge was declined or needed the patient
+
+
+class RefundStatus(StrEnum):
+    PENDING = "pending"  # asked of the provider; posts when its webhook confirms
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
 
 
 class FeeSchedule(PracticeScoped, db.Model):
@@ -150,6 +157,23 @@ class PaymentPlan(PracticeScoped, db.Model):
     staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    cancelled_by_staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"))
+    cancel_reason: Mapped[str | None] = mapped_column(EncryptedText("payment_plan.cancel_reason"))
+    # The patient's agreement to have the card of a plan payment saved and charged for the
+    # remaining installments: when, where (``card_agreement_source``), and its withdrawal.
+    card_agreed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    card_agreement_source: Mapped[str | None] = mapped_column(String(80))
+    card_withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    card_withdrawn_by_staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"))
+    card_provider: Mapped[str | None] = mapped_column(String(20))
+    card_customer_ref: Mapped[str | None] = mapped_column(String(255))
+    card_method_ref: Mapped[str | None] = mapped_column(String(255))
+
+    @property
+    def charges_saved_card(self) -> bool:
+        """A saved card is charged for the installments (agreed, saved, not withdrawn)."""
+        return bool(self.card_agreed_at and self.card_method_ref and not self.card_withdrawn_at
+                    and not self.cancelled_at)
 
 
 class PlanInstallment(PracticeScoped, db.Model):
@@ -166,3 +190,41 @@ class PlanInstallment(PracticeScoped, db.Model):
     due_on: Mapped[date] = mapped_column(Date)
     amount_cents: Mapped[int] = mapped_column(Integer)
     payment_request_id: Mapped[int | None] = mapped_column(ForeignKey("payment_request.id"))
+
+
+class ProviderRefund(PracticeScoped, db.Model):
+    """A refund billing staff asked the card provider for. The ledger's refund entry posts
+    when the provider's webhook confirms it (``entry_id``); until then it shows as pending."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    practice_id: Mapped[int] = mapped_column(ForeignKey("practice.id"), index=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id"))
+    payment_entry_id: Mapped[int] = mapped_column(ForeignKey("ledger_entry.id"), index=True)
+    amount_cents: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(20), default=RefundStatus.PENDING)
+    provider: Mapped[str] = mapped_column(String(20))
+    provider_refund_id: Mapped[str | None] = mapped_column(String(255), index=True)
+    failure: Mapped[str | None] = mapped_column(String(120))  # the provider's code, no PHI
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"))
+    note: Mapped[str | None] = mapped_column(EncryptedText("provider_refund.note"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    settled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    entry_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_entry.id"))
+
+
+class BillingPush(PracticeScoped, db.Model):
+    """A posted payment or refund waiting to reach the practice's billing system (the
+    ``billing-push`` job sends it, retrying with back-off until it is accepted: never
+    dropped). One per ledger entry, whose id is the push's idempotency key."""
+
+    __table_args__ = (Index("ix_billing_push_due", "practice_id", "pushed_at",
+                            "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    practice_id: Mapped[int] = mapped_column(ForeignKey("practice.id"))
+    entry_id: Mapped[int] = mapped_column(ForeignKey("ledger_entry.id"), unique=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    pushed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -17,7 +17,7 @@ from enum import StrEnum
 
 from sqlalchemy import select
 
-from app.billing import accounts
+from app.billing import accounts, refund_asks
 from app.billing.models import EntryKind, LedgerEntry, PaymentRequest, RequestStatus
 from app.billing.money import dollars
 from app.billing.reach import billing_reach
@@ -47,9 +47,11 @@ class CheckoutPaid:
     amount_cents: int
     request_id: str | None  # from the session's metadata
     payment_reference: str | None = None  # the provider's payment (Stripe PaymentIntent)
+    source: str = "checkout"  # "card": a saved card charged off-session (session = payment)
 
 
-def _request(request_id: str | None) -> PaymentRequest | None:
+def find_request(request_id: str | None) -> PaymentRequest | None:
+    """The payment request an opaque id from a provider's metadata names, in any practice."""
     if not request_id or not request_id.isdigit() or len(request_id) > 18:
         return None
     with across_practices():
@@ -65,7 +67,7 @@ def _first_time(provider: str, event_id: str, practice_id: int) -> bool:
 def checkout_paid(paid: CheckoutPaid) -> Outcome:
     """Post the payment of a completed checkout once, mark its request paid, queue a
     receipt. Commits."""
-    request = _request(paid.request_id)
+    request = find_request(paid.request_id)
     if request is None or paid.amount_cents <= 0:
         log.warning("%s checkout %s names no payment request of ours; acknowledged",
                     paid.provider, paid.event_id)
@@ -78,7 +80,7 @@ def checkout_paid(paid: CheckoutPaid) -> Outcome:
                               amount_cents=-paid.amount_cents, description="Card payment",
                               payment_request_id=request.id,
                               provider_reference=paid.payment_reference or paid.session_id,
-                              source_key=f"checkout:{paid.session_id}")
+                              source_key=f"{paid.source}:{paid.session_id}")
         if entry is None:
             db.session.commit()  # the event is recorded; the payment was posted before
             return Outcome.REPEATED
@@ -111,8 +113,10 @@ def _payment_by_reference(reference: str | None) -> LedgerEntry | None:
 
 
 def refunded(*, provider: str, event_id: str, payment_reference: str | None,
-             refunds: list[tuple[str, int]]) -> Outcome:
-    """Refunds (id, cents) the provider made of one payment: each posted once. Commits."""
+             refunds: list[tuple[str, int]], asked: dict[str, str] | None = None) -> Outcome:
+    """Refunds (id, cents) the provider made of one payment: each posted once, with the
+    staff member and note of the refund asked from our screen where it was (``asked``:
+    refund id -> our ``ProviderRefund`` id from its metadata). Commits."""
     payment = _payment_by_reference(payment_reference)
     if payment is None:
         log.warning("%s refund event %s names no payment of ours; acknowledged", provider,
@@ -123,11 +127,15 @@ def refunded(*, provider: str, event_id: str, payment_reference: str | None,
             return Outcome.REPEATED
         posted = False
         for refund_id, cents in refunds:
+            ours = refund_asks.find(provider, refund_id, (asked or {}).get(refund_id))
             try:
-                posted |= accounts.post_refund(
+                entry = accounts.post_refund(
                     practice_id=payment.practice_id, payment_id=payment.id, amount_cents=cents,
-                    source_key=f"{provider}-refund:{refund_id}",
-                    provider_reference=refund_id) is not None
+                    source_key=f"{provider}-refund:{refund_id}", provider_reference=refund_id,
+                    staff_id=ours.staff_id if ours else None,
+                    note=(ours.note or "") if ours else "")
+                refund_asks.settled(ours, refund_id, entry)
+                posted |= entry is not None
             except accounts.LedgerInputError:
                 log.warning("%s refund %s is more than is left of payment %s; not posted",
                             provider, refund_id, payment.id)

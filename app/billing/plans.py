@@ -1,7 +1,9 @@
 """Payment plans: a balance split into monthly installments (amounts in cents summing to the
 balance, the remainder cents in the first ones). ``REMINDER_DAYS`` before each falls due,
 the ``payment-plans`` job sends a payment link for that installment; the installment is paid
-when its request is. A cancelled plan sends nothing more.
+when its request is. Where the patient agreed to keep their card, installments are charged on
+their due day instead (``cards``). Billing staff cancel a plan with a reason: nothing more is
+sent or charged, what was paid stays paid, and the patient is told by their billing channel.
 """
 
 from __future__ import annotations
@@ -12,9 +14,9 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
-from app.billing import accounts, requests
+from app.billing import accounts, cards, requests
 from app.billing.models import PaymentPlan, PaymentRequest, PlanInstallment, RequestKind
 from app.core.clock import utcnow
 from app.core.errors import FieldErrors
@@ -81,22 +83,60 @@ def create(*, practice_id: int, patient_id: int, installments: int | None,
 @dataclass(frozen=True)
 class InstallmentView:
     installment: PlanInstallment
-    state: str  # upcoming | sent | opened | paid | expired
+    state: str  # upcoming | sent | opened | paid | expired | failed (a card not charged)
+    by_card: bool = False  # charged (or to be charged) to the saved card
+
+
+def active_plan(*, practice_id: int, patient_id: int) -> PaymentPlan | None:
+    """The account's plan not cancelled (the newest, should there be several)."""
+    patient = accounts.get_patient(practice_id=practice_id, patient_id=patient_id)
+    return db.session.execute(select(PaymentPlan).where(
+        PaymentPlan.patient_id == accounts.guarantor_id(patient),
+        PaymentPlan.cancelled_at.is_(None)).order_by(PaymentPlan.id.desc())).scalars().first()
 
 
 def installments(*, practice_id: int, patient_id: int) -> list[InstallmentView]:
     """The active plan's installments of the account paying for ``patient_id``."""
-    patient = accounts.get_patient(practice_id=practice_id, patient_id=patient_id)
+    plan = active_plan(practice_id=practice_id, patient_id=patient_id)
+    if plan is None:
+        return []
     now = utcnow()
     rows = db.session.execute(
         select(PlanInstallment, PaymentRequest)
-        .join(PaymentPlan, PaymentPlan.id == PlanInstallment.plan_id)
         .outerjoin(PaymentRequest, PaymentRequest.id == PlanInstallment.payment_request_id)
-        .where(PaymentPlan.patient_id == accounts.guarantor_id(patient),
-               PaymentPlan.cancelled_at.is_(None))
-        .order_by(PlanInstallment.plan_id, PlanInstallment.number)).all()
-    return [InstallmentView(row, request.state(now) if request else "upcoming")
+        .where(PlanInstallment.plan_id == plan.id).order_by(PlanInstallment.number)).all()
+    return [InstallmentView(row, request.state(now) if request else "upcoming",
+                            by_card=(request.channel == "card") if request
+                            else plan.charges_saved_card)
             for row, request in rows]
+
+
+def get_plan(*, practice_id: int, plan_id: int) -> PaymentPlan:
+    plan = db.session.get(PaymentPlan, plan_id)
+    if plan is None or plan.practice_id != practice_id:
+        raise accounts.AccountNotFound(plan_id)
+    return plan
+
+
+def cancel(*, practice_id: int, plan_id: int, reason: str, staff_id: int) -> str | None:
+    """Cancel a plan with the reason: no more reminders or card charges; installments paid
+    stay paid, and the balance stays what the ledger says. Commits; the channel the patient
+    is told by, or None when billing consent allows none."""
+    plan = get_plan(practice_id=practice_id, plan_id=plan_id)
+    errors = {}
+    if plan.cancelled_at is not None:
+        errors["plan"] = _("This plan was already cancelled.")
+    if not reason.strip():
+        errors["reason"] = _("Say why the plan is cancelled.")
+    if errors:
+        raise PlanInputError(errors)
+    plan.cancelled_at, plan.cancelled_by_staff_id = utcnow(), staff_id
+    plan.cancel_reason = reason.strip()[:500]
+    audit.record(audit.Action.BALANCE_ADJUST, patient_id=plan.patient_id,
+                 object_type="payment_plan", object_id=plan.id, detail={"cancelled": True})
+    told = cards.tell(plan, "plan_cancelled")
+    db.session.commit()
+    return told
 
 
 def send_due_reminders(*, practice_id: int) -> int:
@@ -107,7 +147,9 @@ def send_due_reminders(*, practice_id: int) -> int:
         .join(PaymentPlan, PaymentPlan.id == PlanInstallment.plan_id)
         .where(PlanInstallment.practice_id == practice_id,
                PlanInstallment.payment_request_id.is_(None),
-               PaymentPlan.cancelled_at.is_(None), PlanInstallment.due_on <= horizon)
+               PaymentPlan.cancelled_at.is_(None), PlanInstallment.due_on <= horizon,
+               or_(PaymentPlan.card_method_ref.is_(None), PaymentPlan.card_agreed_at.is_(None),
+                   PaymentPlan.card_withdrawn_at.is_not(None)))  # else the card is charged
         .order_by(PlanInstallment.due_on, PlanInstallment.id)).all()
     sent = 0
     for installment, plan in due:

@@ -53,7 +53,8 @@ def pay_start(link: LinkClaims) -> Any:
         return redirect(_own_url())
     try:
         url = checkout.start(practice_id=practice_id, request_id=int(link.subject_id),
-                             return_url=_own_url())
+                             return_url=_own_url(),
+                             save_card=request.form.get("save_card") == "yes")
     except checkout.CheckoutRefused as refused:
         return render_template("billing/pay_refused.html", reason=refused.reason), 409
     return redirect(url, code=303)
@@ -87,8 +88,8 @@ def demo_checkout(session_id: str) -> Any:
     act_for(found.practice_id)
     form, outcome = PayForm(), None
     if form.validate_on_submit():
-        approve = request.form.get("card") == "approve"
-        outcome = "paid" if checkout.demo_pay(session_id=session_id,
-                                              approve=approve) else "declined"
+        paid = checkout.demo_pay(session_id=session_id, card=request.form.get("card", ""))
+        outcome = "paid" if paid else "declined"
     return render_template("billing/demo_checkout.html", amount=dollars(found.amount_cents),
-                           form=form, outcome=outcome)
+                           form=form, outcome=outcome,
+                           saves_card=checkout.demo_saves_card(found))

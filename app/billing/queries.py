@@ -4,14 +4,20 @@ balances list as one event naming how many accounts it showed)."""
 
 from __future__ import annotations
 
-from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
-from app.billing import accounts, ledger, plans, requests
-from app.billing.models import LedgerEntry, PaymentRequest
+from app.billing import accounts
+from app.billing import balances as balances_sql
+from app.billing import plans, push, refund_asks, requests
+from app.billing.models import (
+    PaymentPlan,
+    PaymentRequest,
+    ProviderRefund,
+    RefundStatus,
+)
 from app.billing.reach import Reach, billing_reach
 from app.core.clock import utcnow
 from app.extensions import db
@@ -35,6 +41,10 @@ class PatientBilling:
     is_guarantor: bool
     zone: ZoneInfo
     installments: list[plans.InstallmentView]
+    plan: PaymentPlan | None = None  # the active plan
+    refundable: dict[int, int] = field(default_factory=dict)  # less refunds asked, pending
+    provider_refunds: list[ProviderRefund] = field(default_factory=list)
+    pushes_waiting: int = 0  # posted payments and refunds the billing system has not taken
 
 
 def patient_billing(*, practice_id: int, patient_id: int) -> PatientBilling:
@@ -44,43 +54,54 @@ def patient_billing(*, practice_id: int, patient_id: int) -> PatientBilling:
     shown = [RequestView(row, row.state(now), patient) for row in db.session.execute(
         select(PaymentRequest).where(PaymentRequest.guarantor_id == account.guarantor_id)
         .order_by(PaymentRequest.id.desc()).limit(50)).scalars()]
+    asked = refund_asks.for_account(account.guarantor_id)
+    refundable = {payment_id: max(0, left - sum(a.amount_cents for a in asked if
+                                                a.payment_entry_id == payment_id
+                                                and a.status == RefundStatus.PENDING))
+                  for payment_id, left in account.refundable.items()}
     db.session.commit()
     return PatientBilling(patient=patient, account=account, requests=shown,
                           reach=billing_reach(patient),
                           is_guarantor=account.guarantor_id == patient.id,
                           zone=accounts.practice_zone(practice_id),
                           installments=plans.installments(practice_id=practice_id,
-                                                          patient_id=patient_id))
+                                                          patient_id=patient_id),
+                          plan=plans.active_plan(practice_id=practice_id, patient_id=patient_id),
+                          refundable=refundable, provider_refunds=asked,
+                          pushes_waiting=push.waiting(practice_id=practice_id))
 
 
 @dataclass(frozen=True)
-class BalanceRow:
+class PlanView:
+    plan: PaymentPlan
     patient: Patient
-    balance_cents: int
-    aging: ledger.Aging
+    installments: list[plans.InstallmentView]
+    zone: ZoneInfo
 
 
-def balances(*, practice_id: int, bucket: str | None = None) -> list[BalanceRow]:
-    """Every account with a balance, largest first; ``bucket`` keeps the accounts owing in
-    that aging bucket (current, 31_60, 61_90, over_90)."""
-    zone = accounts.practice_zone(practice_id)
-    today = accounts.practice_today(practice_id)
-    by_account: dict[int, list[ledger.Line]] = defaultdict(list)
-    for entry in db.session.execute(select(LedgerEntry).where(
-            LedgerEntry.practice_id == practice_id)).scalars():
-        by_account[entry.guarantor_id].append(
-            ledger.Line(entry.amount_cents, entry.posted_at.astimezone(zone).date()))
-    rows = []
-    for guarantor, lines in by_account.items():
-        aging = ledger.aging(lines, today=today)
-        if aging.total == 0 or (bucket and aging.as_dict().get(bucket, 0) <= 0):
-            continue
-        rows.append(BalanceRow(db.session.get(Patient, guarantor), aging.total, aging))
-    rows.sort(key=lambda row: (-row.balance_cents, row.patient.id))
-    audit.record(audit.Action.BALANCE_VIEW, object_type="balances",
-                 detail={"accounts": len(rows), "bucket": bucket or "all"})
+def plan_view(*, practice_id: int, plan_id: int) -> PlanView:
+    """A plan as its cancellation screen shows it (audited as a view of the account)."""
+    plan = plans.get_plan(practice_id=practice_id, plan_id=plan_id)
+    patient = accounts.get_patient(practice_id=practice_id, patient_id=plan.patient_id)
+    active = plans.active_plan(practice_id=practice_id, patient_id=patient.id)
+    shown = plans.installments(practice_id=practice_id, patient_id=patient.id) if (
+        active is not None and active.id == plan.id) else []
+    audit.record(audit.Action.BALANCE_VIEW, patient_id=patient.id, object_type="payment_plan",
+                 object_id=plan.id)
     db.session.commit()
-    return rows
+    return PlanView(plan, patient, shown, accounts.practice_zone(practice_id))
+
+
+def balances(*, practice_id: int, bucket: str | None = None,
+             page: int = 1) -> balances_sql.BalancePage:
+    """One page of the accounts with a balance (computed in SQL: ``balances``), audited as
+    one event naming how many accounts it showed."""
+    found = balances_sql.balances_page(practice_id=practice_id, bucket=bucket, page=page)
+    audit.record(audit.Action.BALANCE_VIEW, object_type="balances",
+                 detail={"accounts": len(found.rows), "bucket": bucket or "all",
+                         "page": found.page})
+    db.session.commit()
+    return found
 
 
 def request_states(*, practice_id: int, status: str | None) -> list[RequestView]:

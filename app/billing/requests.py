@@ -15,7 +15,7 @@ from flask_babel import gettext as _
 from sqlalchemy import update
 
 from app.billing import accounts, fees
-from app.billing.models import PaymentRequest, RequestKind, RequestStatus
+from app.billing.models import PaymentRequest, PlanInstallment, RequestKind, RequestStatus
 from app.billing.money import AmountInvalid, dollars, parse_cents
 from app.billing.reach import billing_reach
 from app.core.clock import utcnow
@@ -157,6 +157,9 @@ def resend(*, practice_id: int, request_id: int, staff_id: int) -> PaymentReques
     db.session.add(new)
     db.session.flush()
     old.resent_as_id = new.id
+    db.session.execute(  # a plan's installment is paid by the new link now
+        update(PlanInstallment).where(PlanInstallment.payment_request_id == old.id)
+        .values(payment_request_id=new.id).execution_options(synchronize_session=False))
     _queue(new)
     db.session.commit()
     return new

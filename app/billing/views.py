@@ -11,6 +11,7 @@ on this site to return to, e.g. the inbox's patient panel).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask import (
@@ -26,7 +27,7 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from app.billing import accounts, fees, plans, queries, requests, statements
+from app.billing import accounts, fees, plans, queries, refunds, requests, statements
 from app.billing.forms import (
     AdjustmentForm,
     FeeForm,
@@ -40,6 +41,7 @@ from app.billing.money import AmountInvalid, dollars, parse_cents
 from app.core.errors import FieldErrors
 from app.security.permissions import Permission, requires, role_can
 from app.web.next_url import safe_next
+from app.web.paging import page_arg
 
 bp = Blueprint("billing", __name__, url_prefix="/billing")
 
@@ -59,9 +61,10 @@ def _cents(text: str | None) -> int:
 @requires(Permission.BALANCE_VIEW)
 def index() -> Any:
     bucket = request.args.get("aging") if request.args.get("aging") in BUCKETS else None
-    rows = queries.balances(practice_id=current_user.practice_id, bucket=bucket)
-    return render_template("billing/index.html", rows=rows, bucket=bucket, buckets=BUCKETS,
-                           dollars=dollars)
+    found = queries.balances(practice_id=current_user.practice_id, bucket=bucket,
+                             page=page_arg())
+    return render_template("billing/index.html", found=found, rows=found.rows, bucket=bucket,
+                           buckets=BUCKETS, dollars=dollars)
 
 
 @bp.get("/patients/<id:patient_id>")
@@ -139,39 +142,52 @@ def send_statement(patient_id: int) -> Any:
     return redirect(url_for("billing.patient", patient_id=patient_id))
 
 
+def _post_to_account(patient_id: int, post: Callable[[], str]) -> Any:
+    """Run a ledger action of the account page: its message, or the refusal naming the
+    field, flashed; back to the account either way."""
+    try:
+        flash(post(), "success")
+    except accounts.AccountNotFound:
+        abort(404)
+    except FieldErrors as error:
+        _refused(error)
+    return redirect(url_for("billing.patient", patient_id=patient_id))
+
+
 @bp.post("/patients/<id:patient_id>/adjustments")
 @requires(Permission.BALANCE_ADJUST)
 def adjust(patient_id: int) -> Any:
     form = AdjustmentForm()
-    try:
+
+    def post() -> str:
         accounts.post_adjustment(
             practice_id=current_user.practice_id, patient_id=patient_id,
             reason=form.reason.data or "", amount_cents=_cents(form.amount.data),
             increases=form.direction.data == "raise", note=form.note.data or "",
             staff_id=current_user.id)
-    except accounts.AccountNotFound:
-        abort(404)
-    except FieldErrors as error:
-        _refused(error)
-    else:
-        flash(_("Adjustment posted."), "success")
-    return redirect(url_for("billing.patient", patient_id=patient_id))
+        return _("Adjustment posted.")
+
+    return _post_to_account(patient_id, post)
 
 
 @bp.post("/patients/<id:patient_id>/refunds")
 @requires(Permission.BALANCE_ADJUST)
 def refund(patient_id: int) -> Any:
+    """A card payment is refunded at its provider (posted when confirmed), any other in
+    the ledger only."""
     form = RefundForm()
-    try:
-        accounts.refund_by_staff(
+
+    def post() -> str:
+        done = refunds.refund(
             practice_id=current_user.practice_id, patient_id=patient_id,
             payment_id=form.payment.data or 0, amount_cents=_cents(form.amount.data),
             note=form.note.data or "", staff_id=current_user.id)
-    except FieldErrors as error:
-        _refused(error)
-    else:
-        flash(_("Refund posted."), "success")
-    return redirect(url_for("billing.patient", patient_id=patient_id))
+        if done.pending:
+            return _("Refund of %(amount)s asked of the card provider; it posts when the "
+                     "provider confirms it.", amount=dollars(done.amount_cents))
+        return _("Refund posted.")
+
+    return _post_to_account(patient_id, post)
 
 
 @bp.post("/patients/<id:patient_id>/plans")

@@ -15,7 +15,7 @@ from typing import Any
 import stripe
 from flask import Blueprint, Response, current_app, g, request
 
-from app.billing import payments
+from app.billing import cards, payments, refunds
 from app.core.clock import utcnow
 from app.security.permissions import signed_webhook
 
@@ -77,9 +77,15 @@ def _apply(kind: str, event_id: str, obj: Any) -> payments.Outcome:
             request_id=(obj.get("metadata") or {}).get("payment_request"),
             payment_reference=_id_of(obj.get("payment_intent"))))
     if kind == "charge.refunded":
-        refunds = [(r["id"], int(r["amount"])) for r in (obj.get("refunds") or {}).get("data", [])]
+        listed = (obj.get("refunds") or {}).get("data", [])  # absent in newer API versions:
+        refunds = [(r["id"], int(r["amount"])) for r in listed]  # refund.updated posts then
         return payments.refunded(provider="stripe", event_id=event_id, refunds=refunds,
-                                 payment_reference=_id_of(obj.get("payment_intent")))
+                                 payment_reference=_id_of(obj.get("payment_intent")),
+                                 asked={r["id"]: _ours(r) for r in listed})
+    if kind in ("refund.created", "refund.updated"):
+        return _refund(event_id, obj)
+    if kind in ("payment_intent.succeeded", "payment_intent.payment_failed"):
+        return _intent(kind, event_id, obj)
     if kind in ("charge.dispute.created", "charge.dispute.closed"):
         won = kind == "charge.dispute.closed" and obj.get("status") == "won"
         if kind == "charge.dispute.closed" and not won:
@@ -88,6 +94,47 @@ def _apply(kind: str, event_id: str, obj: Any) -> payments.Outcome:
                                  payment_reference=_id_of(obj.get("payment_intent")),
                                  dispute_id=str(obj.get("id")),
                                  amount_cents=int(obj.get("amount") or 0))
+    return payments.Outcome.IGNORED
+
+
+def _ours(refund: Any) -> str | None:
+    return (refund.get("metadata") or {}).get("frontdesk_refund")
+
+
+def _refund(event_id: str, obj: Any) -> payments.Outcome:
+    """A refund's own event: posted once succeeded; a failed or canceled one of ours reads
+    failed (and nothing posts)."""
+    refund_id = str(obj.get("id") or "")
+    if obj.get("status") == "succeeded":
+        return payments.refunded(provider="stripe", event_id=event_id,
+                                 payment_reference=_id_of(obj.get("payment_intent")),
+                                 refunds=[(refund_id, int(obj.get("amount") or 0))],
+                                 asked={refund_id: _ours(obj)})
+    if obj.get("status") in ("failed", "canceled"):
+        return refunds.provider_failed(provider="stripe", refund_id=refund_id, ours_id=_ours(obj),
+                                       code=str(obj.get("failure_reason") or obj["status"]))
+    return payments.Outcome.IGNORED
+
+
+def _intent(kind: str, event_id: str, obj: Any) -> payments.Outcome:
+    """A saved card's installment charge settles (or fails) here; the checkout of a patient
+    who agreed to keep the card names the card to save."""
+    metadata = obj.get("metadata") or {}
+    if metadata.get("plan_installment") and kind == "payment_intent.succeeded":
+        return payments.checkout_paid(payments.CheckoutPaid(
+            provider="stripe", event_id=event_id, session_id=str(obj.get("id") or ""),
+            amount_cents=int(obj.get("amount_received") or obj.get("amount") or 0),
+            request_id=metadata.get("payment_request"), payment_reference=obj.get("id"),
+            source="card"))
+    if metadata.get("plan_installment"):
+        code = (obj.get("last_payment_error") or {}).get("code")
+        failed = cards.charge_failed(request_id=metadata.get("payment_request"), code=code)
+        return payments.Outcome.POSTED if failed else payments.Outcome.REPEATED
+    if kind == "payment_intent.succeeded" and obj.get("setup_future_usage") == "off_session":
+        saved = cards.card_saved(request_id=metadata.get("payment_request"), provider="stripe",
+                                 customer_ref=_id_of(obj.get("customer")),
+                                 method_ref=_id_of(obj.get("payment_method")))
+        return payments.Outcome.POSTED if saved else payments.Outcome.IGNORED
     return payments.Outcome.IGNORED
 
 

@@ -116,6 +116,20 @@ def _remind_payment_plans() -> int:
     return _for_each_practice(lambda: send_due_reminders(practice_id=current_practice_id()))
 
 
+def _charge_saved_cards() -> int:
+    from app.billing.cards import charge_due
+    from app.core.tenancy import current_practice_id
+
+    return _for_each_practice(lambda: charge_due(practice_id=current_practice_id()))
+
+
+def _push_to_billing() -> int:
+    from app.billing.push import send_due
+    from app.core.tenancy import current_practice_id
+
+    return _for_each_practice(lambda: send_due(practice_id=current_practice_id()))
+
+
 def _plan_journeys() -> int:
     from app.journeys.jobs import plan_upcoming
 
@@ -139,6 +153,12 @@ JOBS: tuple[Job, ...] = (
         description="mark payment links past their end, unpaid, expired (staff re-send them)"),
     Job("payment-plans", _remind_payment_plans, every=timedelta(hours=1),
         description="send the payment link of each plan installment due within 3 days"),
+    Job("plan-card-charges", _charge_saved_cards, every=timedelta(hours=1),
+        description="charge the saved card of each plan installment due today (where the "
+                    "patient agreed); a declined card gets a payment link instead"),
+    Job("billing-push", _push_to_billing, every=timedelta(minutes=1),
+        description="push posted payments and refunds to BILLING_ADAPTER (retried with "
+                    "back-off until taken)"),
     Job("statements", _send_statements, cron="0 16 1-3 * *",
         description="send this month's statement link to accounts owing at least "
                     "STATEMENT_MIN_BALANCE (once a month each)"),

@@ -2,12 +2,18 @@
 
 from app.adapters.payments import demo, stripe_checkout  # noqa: F401  (each registers itself)
 from app.adapters.payments.base import (
+    ChargeResult,
+    ChargeStatus,
     CheckoutRequest,
     CheckoutSession,
     PaymentProvider,
     PaymentProviderError,
+    RefundRequest,
+    RefundResult,
+    SavedCardCharge,
     get_payment_provider,
 )
 
-__all__ = ["CheckoutRequest", "CheckoutSession", "PaymentProvider", "PaymentProviderError",
-           "get_payment_provider"]
+__all__ = ["ChargeResult", "ChargeStatus", "CheckoutRequest", "CheckoutSession",
+           "PaymentProvider", "PaymentProviderError", "RefundRequest", "RefundResult",
+           "SavedCardCharge", "get_payment_provider"]
