@@ -11,11 +11,12 @@ from typing import Any
 import stripe
 
 from app.billing import accounts
-from app.billing.models import EntryKind, FeeSchedule
+from app.billing.models import EntryKind, FeeSchedule, PaymentRequest
 from app.core import clock
 from app.extensions import db
 from app.messaging import consent
 from app.messaging.conversations import contact_index
+from app.messaging.models import Message
 from app.patients.models import Patient
 
 WEBHOOK_SECRET = "whsec_test_secret"  # noqa: S105 (the SDK's own test secret)
@@ -76,3 +77,9 @@ def post_event(client, payload: str, **signature: Any):  # noqa: ANN001, ANN201
     return client.post("/webhooks/stripe", data=payload,
                        headers={"Stripe-Signature": stripe_signature(payload, **signature),
                                 "Content-Type": "application/json"})
+
+
+def link_path(request: PaymentRequest) -> str:
+    """The path of the payment link texted or emailed for ``request``."""
+    return json.loads(db.session.get(Message, request.message_id).context)["url"].removeprefix(
+        "http://localhost")
