@@ -9,9 +9,8 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
-from app.billing import accounts
+from app.billing import accounts, plans, push, refund_asks, requests
 from app.billing import balances as balances_sql
-from app.billing import plans, push, refund_asks, requests
 from app.billing.models import (
     PaymentPlan,
     PaymentRequest,

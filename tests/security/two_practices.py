@@ -17,7 +17,7 @@ from flask import Flask
 from sqlalchemy import select
 
 from app.billing import accounts
-from app.billing.models import EntryKind, PaymentRequest
+from app.billing.models import EntryKind, PaymentPlan, PaymentRequest
 from app.core.clock import utcnow
 from app.core.tenancy import PracticeScoped, across_practices, acting_for
 from app.extensions import db
@@ -127,6 +127,10 @@ def seed(name: str, number: str, mark: str) -> Seeded:
                                  amount_cents=5000, channel="sms", provider="demo",
                                  expires_at=utcnow() + timedelta(days=7))
         db.session.add(request)
+        plan = PaymentPlan(practice_id=practice.id, patient_id=patients[-1].id,
+                           total_cents=5000, created_at=utcnow(), card_agreed_at=utcnow(),
+                           card_agreement_source="seed")
+        db.session.add(plan)
         db.session.commit()
     seeded.schedule_id = db.session.execute(select(Schedule.id).where(
         Schedule.practice_id == practice.id, Schedule.provider_id == provider.id)).scalar_one()
@@ -138,6 +142,7 @@ def seed(name: str, number: str, mark: str) -> Seeded:
         "exception_id": exception.id, "user_id": seeded.staff["admin"],
         "staff_id": seeded.staff["admin"], "invitation_id": invitation_id,
         "request_id": request.id, "conversation_id": conversation.id, "media_id": media.id,
+        "plan_id": plan.id,
     }
     return seeded
 
