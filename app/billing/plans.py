@@ -106,7 +106,7 @@ def installments(*, practice_id: int, patient_id: int) -> list[InstallmentView]:
         .outerjoin(PaymentRequest, PaymentRequest.id == PlanInstallment.payment_request_id)
         .where(PlanInstallment.plan_id == plan.id).order_by(PlanInstallment.number)).all()
     return [InstallmentView(row, request.state(now) if request else "upcoming",
-                            by_card=(request.channel == "card") if request
+                            by_card=(request.channel == cards.CARD_CHANNEL) if request
                             else plan.charges_saved_card)
             for row, request in rows]
 

@@ -82,7 +82,7 @@ def _apply(kind: str, event_id: str, obj: Any) -> payments.Outcome:
         return payments.refunded(provider="stripe", event_id=event_id, refunds=refunds,
                                  payment_reference=_id_of(obj.get("payment_intent")),
                                  asked={r["id"]: _ours(r) for r in listed})
-    if kind in ("refund.created", "refund.updated"):
+    if kind in ("refund.created", "refund.updated", "refund.failed", "charge.refund.updated"):
         return _refund(event_id, obj)
     if kind in ("payment_intent.succeeded", "payment_intent.payment_failed"):
         return _intent(kind, event_id, obj)
