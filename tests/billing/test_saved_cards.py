@@ -13,6 +13,7 @@ import responses
 from sqlalchemy import select
 
 from app.billing import accounts, cards, plans
+from app.billing import requests as billing_requests
 from app.billing.models import LedgerEntry, PaymentPlan, PaymentRequest, PlanInstallment
 from app.core import clock
 from app.extensions import db
@@ -180,3 +181,34 @@ def test_staff_record_the_patients_withdrawal_and_the_card_is_not_charged(
         assert plans.send_due_reminders(practice_id=practice.id) == 1  # a link instead
     assert db.session.execute(select(Message).where(
         Message.template == "plan_card_stopped")).scalar_one().patient_id == plan.patient_id
+
+
+def test_a_charge_stripe_fails_later_falls_back_by_its_webhook_once(app, client, practice,
+                                                                   plan):
+    _save_card(client, plan)
+    second = _installment(plan, 2)
+    with clock.frozen_at(at_local(practice, second.due_on)), responses.RequestsMock() as mocked:
+        mocked.post(INTENTS, json={"id": "pi_4", "object": "payment_intent",
+                                   "status": "processing", "amount": 3000})
+        cards.charge_due(practice_id=practice.id)
+    attempt = db.session.get(PaymentRequest, _installment(plan, 2).payment_request_id)
+    assert (attempt.channel, attempt.status) == ("card", "sent")
+    failed = event("payment_intent.payment_failed", {
+        "id": "pi_4", "object": "payment_intent", "status": "requires_payment_method",
+        "last_payment_error": {"code": "insufficient_funds"},
+        "metadata": {"payment_request": str(attempt.id), "plan_installment": str(second.id)}})
+    assert post_event(client, failed).status_code == 200
+    assert post_event(client, failed).status_code == 200
+    assert db.session.get(PaymentRequest, attempt.id).status == "failed"
+    assert len(db.session.execute(select(Message).where(
+        Message.template == "plan_card_failed")).all()) == 1
+
+
+def test_a_link_that_is_not_a_plans_asks_nothing_about_saving_cards(app, client, practice):
+    patient = factories.make_patient(practice)
+    charge(patient, 5000)
+    grant_billing(patient)
+    sent = billing_requests.send_link(practice_id=practice.id, patient_id=patient.id,
+                                      kind="balance", staff_id=None)
+    page = client.get(link_path(sent)).get_data(as_text=True)
+    assert "Pay $50.00 by card" in page and "Save my card" not in page
