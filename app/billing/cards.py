@@ -87,7 +87,7 @@ def record_agreement(*, request: PaymentRequest, agreed: bool) -> bool:
     plan = db.session.get(PaymentPlan, found.plan_id)
     if agreed:
         plan.card_agreed_at = utcnow()
-        plan.card_agreement_source = f"payment page, link {request.id}"
+        plan.card_agreement_source = f"pay-page:{request.id}"  # the link's page, its request
     elif plan.card_agreed_at is None:
         return False
     else:

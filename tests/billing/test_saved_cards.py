@@ -97,7 +97,7 @@ def test_only_an_explicit_agreement_saves_the_card(app, client, plan):
     assert form["payment_intent_data[setup_future_usage]"] == ["off_session"]
     saved = db.session.get(PaymentPlan, plan.id)
     assert saved.card_agreed_at is not None and saved.card_method_ref is None
-    assert saved.card_agreement_source == f"payment page, link {request.id}"
+    assert saved.card_agreement_source == f"pay-page:{request.id}"
     post_event(client, _card_saved_event(request))
     saved = db.session.get(PaymentPlan, plan.id)
     assert (saved.card_customer_ref, saved.card_method_ref) == ("cus_1", "pm_1")
