@@ -2,7 +2,8 @@
 
 Stripe's deliveries repeat and come in any order: each event is recorded by id
 (``WebhookEvent``, provider ``stripe``) before it is applied, and every posting carries a
-source key (``checkout:<session>``, ``stripe-refund:<refund>``, ``stripe-dispute:<id>``), so
+source key (``checkout:<session>``, ``card:<payment intent>`` for a saved card's installment,
+``stripe-refund:<refund>``, ``stripe-dispute:<id>``), so
 neither a replayed event nor two different events about one session post twice. The payment
 request is found by the opaque ids we put in the session's metadata, across practices (the
 webhook knows no practice until then), and the rest runs acting for its practice. An event

@@ -4,7 +4,10 @@
 checks ``Stripe-Signature`` against ``STRIPE_WEBHOOK_SECRET``, and the signed timestamp must
 be within ``STRIPE_TOLERANCE_SECONDS`` of our clock (``app.core.clock``, so the check follows
 the frozen clock of the tests); anything unverifiable is a 400 that writes nothing. The view
-hands plain values to ``billing.payments``; an event about nothing of ours is a 200.
+hands plain values to ``billing.payments`` (checkout payments, refunds, disputes, a saved
+card's installment charge), ``billing.cards`` (the card a patient agreed to save; a charge
+failing later) and ``billing.refunds`` (a refund of ours failing); an event about nothing of
+ours is a 200.
 """
 
 from __future__ import annotations
