@@ -41,7 +41,8 @@ def on_rescheduled(event: events.AppointmentRescheduled) -> None:
     if appointment.patient_status != ParticipantStatus.ACCEPTED:
         appointment.confirmed_at = None
     appointment.running_late_at = appointment.running_late_minutes = None
-    planner.plan_reminders(appointment, old_start=event.old_start_at)
+    planner.plan_reminders(appointment, old_start=event.old_start_at,
+                           old_type_id=event.old_appointment_type_id)
 
 
 def on_cancelled(event: events.AppointmentCancelled) -> None:
