@@ -12,7 +12,8 @@ asks. What each reply does (``understanding`` says what it means):
 * cancel (``N``, "I can't make it", a plain "no") → "Reply N again to cancel your visit on
   …"; only a cancel reply to that check cancels (through the booking service, so the freed
   time reaches the waitlist). CANCEL itself never gets here: it is the carrier's opt-out;
-* reschedule → the online-booking link, pre-filled, and left for staff as well;
+* reschedule → the visit's reschedule link (online booking pre-filled; the time picked moves
+  this visit, ``scheduling.moves``), and left for staff as well;
 * running late → marked on the visit for the schedule, and acknowledged;
 * wrong number → the number is flagged unusable (nothing more is sent to it) and left for
   staff to correct the record; "who is this?" → who we are;
