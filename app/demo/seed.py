@@ -19,6 +19,7 @@ from app.demo.appointments import Staffing, build_appointments
 from app.demo.billing import build_billing
 from app.demo.hours import build_schedules, build_working_hours, offer_appointment_types
 from app.demo.intake import build_intake_forms
+from app.demo.journeys import build_journeys
 from app.demo.people import create_patients
 from app.demo.threads import build_conversations
 from app.extensions import db
@@ -156,6 +157,9 @@ def _build(rng: random.Random, now: datetime) -> SeedSummary:
         rng=rng, practice_id=practice.id, types=types, appointments=appointments,
         patients=[p for group in roster.by_place.values() for p in group],
         zones={place.id: ZoneInfo(place.timezone) for place in locations.values()}))
+    db.session.add_all(build_journeys(
+        practice_id=practice.id,
+        patients=[p for group in roster.by_place.values() for p in group]))
 
     summary = SeedSummary(
         practice_name=practice.name, locations=len(locations), providers=len(staffing),

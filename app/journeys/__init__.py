@@ -19,6 +19,7 @@ def init_app(app: Flask) -> None:
     from app.messaging.intents import register_intent_handler
     from app.messaging.send_context import register_send_context
     from app.scheduling import events
+    from app.scheduling.waitlist import intent as waitlist_intent
 
     app.register_blueprint(views.bp)
     app.register_blueprint(visit_views.bp)
@@ -28,4 +29,5 @@ def init_app(app: Flask) -> None:
     subscribe(events.AppointmentStatusChanged)(subscribers.on_status_changed)
     subscribe(events.PatientResponded)(subscribers.on_responded)
     register_intent_handler(replies.handle_reply)
+    waitlist_intent.register_booked_reply(replies.answer_waitlist_yes)
     register_send_context("journey_", render.build_context)

@@ -74,15 +74,19 @@ def on_booked(appointment: Appointment) -> None:
     plan_reminders(appointment)
 
 
-def plan_reminders(appointment: Appointment, *, old_start: datetime | None = None) -> None:
-    """(Re)plan the visit's reminders, and those of the moments it left (``old_start``)."""
+def plan_reminders(appointment: Appointment, *, old_start: datetime | None = None,
+                   old_type_id: int | None = None) -> None:
+    """(Re)plan the visit's reminders, and those of the moments it left (``old_start``).
+    After a type change (``old_type_id``) the steps only the old type had are cancelled."""
     journey = journey_for(appointment.practice_id, appointment.appointment_type_id)
     patient = appointment.patient
     zone = ZoneInfo(appointment.location.timezone)
     days = {appointment.start_at.astimezone(zone).date()}
     if old_start is not None:
         days.add(old_start.astimezone(zone).date())
-    for step in _all_steps(appointment.practice_id, journey):
+    old = None if old_type_id in (None, appointment.appointment_type_id) \
+        else journey_for(appointment.practice_id, old_type_id)
+    for step in _all_steps(appointment.practice_id, journey, old):
         for channel in ("sms", "email"):
             if channel == "sms" and patient.mobile_phone_index:
                 for day in days:
@@ -99,10 +103,13 @@ def plan_reminders(appointment: Appointment, *, old_start: datetime | None = Non
                 outbox.cancel(idempotency_key_prefix=key, reason="no longer part of the journey")
 
 
-def _all_steps(practice_id: int, journey: Journey) -> tuple[Step, ...]:
-    """This journey's steps and the practice default's (a type change may drop some)."""
+def _all_steps(practice_id: int, journey: Journey, old: Journey | None = None
+               ) -> tuple[Step, ...]:
+    """This journey's steps, the practice default's and the old type's (a type change may
+    drop some: planning them again cancels them)."""
     default = journey_for(practice_id, None)
-    steps = {step.label: step for step in (*default.steps, *journey.steps)}
+    earlier = old.steps if old is not None else ()
+    steps = {step.label: step for step in (*earlier, *default.steps, *journey.steps)}
     return tuple(steps.values())
 
 

@@ -25,6 +25,7 @@ from app.journeys import visit_pages
 from app.journeys.rules import journey_for
 from app.messaging.models import Message
 from app.messaging.send_context import NoLongerUseful
+from app.scheduling import moves
 from app.scheduling.models import Appointment, AppointmentStatus
 
 S = AppointmentStatus
@@ -52,6 +53,9 @@ def build_context(message: Message, language: str) -> dict[str, Any]:
     }
     if message.template == "journey_confirmation" and len(visits) == 1:
         context["visit_url"] = visit_pages.link_for(visits[0])
+    if message.template == "journey_reschedule":  # a time picked there moves the visit
+        context["move_url"] = moves.link_for(visits[0]) if len(visits) == 1 \
+            else context["book_url"]
     if message.template == "journey_review" and visits:
         context["review_url"] = journey_for(visits[0].practice_id,
                                             visits[0].appointment_type_id).review_url

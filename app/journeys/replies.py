@@ -12,11 +12,15 @@ asks. What each reply does (``understanding`` says what it means):
 * cancel (``N``, "I can't make it", a plain "no") → "Reply N again to cancel your visit on
   …"; only a cancel reply to that check cancels (through the booking service, so the freed
   time reaches the waitlist). CANCEL itself never gets here: it is the carrier's opt-out;
-* reschedule → the online-booking link, pre-filled, and left for staff as well;
+* reschedule → the visit's reschedule link (online booking pre-filled; the time picked moves
+  this visit, ``scheduling.moves``), and left for staff as well;
 * running late → marked on the visit for the schedule, and acknowledged;
 * wrong number → the number is flagged unusable (nothing more is sent to it) and left for
   staff to correct the record; "who is this?" → who we are;
 * anything else → left for staff, never an "invalid response".
+
+A YES that takes a waitlist offer is the waitlist's (``scheduling.waitlist.intent``); its
+answer is the journey's confirmation, sent at once (``answer_waitlist_yes``).
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from sqlalchemy import func, select
 
 from app.core.clock import utcnow
 from app.extensions import db
+from app.journeys.planner import own_key
 from app.journeys.understanding import Intent, understand
 from app.messaging import outbox, policy
 from app.messaging.models import Direction, Message, MessageStatus, Purpose
@@ -71,6 +76,16 @@ def handle_reply(message: Message, patients: Sequence[Patient], text: str) -> bo
         return _leave(message, intent)
     return _act(message, intent, visits[0], checked=checking,
                 minutes=understood.minutes_late)
+
+
+def answer_waitlist_yes(message: Message, appointment: Appointment) -> None:
+    """The one text a patient gets after taking a waitlist offer: the visit's confirmation
+    (date, time, address, provider, C / R / N, the visit page) as the immediate answer to the
+    YES, even under 2 hours before the visit or at night. The confirmation the booking
+    planned is cancelled, so no second one follows."""
+    outbox.cancel(idempotency_key_prefix=own_key(appointment.id, "confirmation"),
+                  reason="sent as the answer to the patient's YES")
+    _reply(message, "journey_confirmation", [appointment.id], patient_id=appointment.patient_id)
 
 
 def _act(message: Message, intent: Intent, visit: Appointment, *, checked: bool,

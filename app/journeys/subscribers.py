@@ -8,7 +8,10 @@
   removed; an apology with a link to book again when the practice cancelled;
 * checked in, fulfilled, no-show, entered in error → reminders and confirmation stop (a 2-hour
   reminder never follows a check-in); fulfilled → the review request after the delay, at most
-  once per patient per period and never filtered by what the patient thinks of us; no-show →
+  once per patient per period and never filtered by what the patient thinks of us; it is
+  marketing (``Purpose.MARKETING``), so the send-time policy sends it only by a channel on
+  which the patient gave marketing consent and otherwise suppresses it with the reason
+  ("no marketing consent for sms; ..." on the patient's message log); no-show →
   "we missed you" with a link to book again;
 * the patient accepted (e.g. through the FHIR API) → confirmed.
 """
@@ -41,7 +44,8 @@ def on_rescheduled(event: events.AppointmentRescheduled) -> None:
     if appointment.patient_status != ParticipantStatus.ACCEPTED:
         appointment.confirmed_at = None
     appointment.running_late_at = appointment.running_late_minutes = None
-    planner.plan_reminders(appointment, old_start=event.old_start_at)
+    planner.plan_reminders(appointment, old_start=event.old_start_at,
+                           old_type_id=event.old_appointment_type_id)
 
 
 def on_cancelled(event: events.AppointmentCancelled) -> None:

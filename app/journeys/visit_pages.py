@@ -1,5 +1,6 @@
 """The patient's own visit pages behind a signed link (``/c/<token>``): confirm, reschedule
-(online booking pre-filled), cancel with an optional reason, directions.
+(the visit's reschedule link, ``scheduling.moves``: the time picked online moves this visit),
+cancel with an optional reason, directions.
 
 The token names only the appointment id and expires a day after the visit ends; it is not
 single-use (a patient may confirm, then open it again for directions). What the pages show is

@@ -13,6 +13,7 @@ from wtforms.validators import Length
 
 from app.core.clock import utcnow
 from app.journeys import render, visit_pages
+from app.scheduling import moves
 from app.scheduling.booking_rules import BookingError
 from app.scheduling.models import Appointment
 from app.security import links
@@ -81,4 +82,5 @@ def _page(template: str, appointment: Any, **extra: Any) -> Any:
                                                             now=utcnow()),
                            when=appointment.start_at.astimezone(zone),
                            book_url=render.book_url(appointment, g.locale),
+                           move_url=moves.link_for(appointment),
                            form=extra.pop("form", FlaskForm()), **extra)

@@ -1,5 +1,9 @@
 """Where a patient is in self-scheduling, kept in the signed session cookie between steps.
 
+A move (``start_moving``: the patient opened a reschedule link) keeps the link's token and the
+visit's type apart from the choice: a time then chosen for that type moves the visit instead
+of booking a new one (``moving_for``). Starting over forgets it.
+
 The state holds the choice (type, location, provider, and a slot's start or, for the
 waitlist goal, days and time of day), the identity (name, birth date, phone) encrypted with
 the PHI keys, and until when the phone counts as proved. The steps move it on: a choice is
@@ -26,6 +30,8 @@ from app.scheduling.self_service import CODE_MINUTES, Identity, WaitlistJoined, 
 STATE = "self_booking"
 JOINED = "waitlist_joined"
 BOOKED = "booked_appointment"
+MOVING = "moving_visit"
+MOVED_FROM = "moved_from"
 WAITLIST_GOAL = "waitlist"
 _SEAL_CONTEXT = "session.booking_identity"
 _CARRIED = ("identity", "verified_until")
@@ -44,8 +50,42 @@ class Choice:
 
 
 def restart() -> None:
-    """The first step: nothing chosen yet."""
+    """The first step: nothing chosen yet (and no visit being moved)."""
     session.pop(STATE, None)
+    session.pop(MOVING, None)
+
+
+def start_moving(token: str, appointment_type_id: int) -> None:
+    """The patient opened a reschedule link: the times chosen for this type move the visit."""
+    session.pop(STATE, None)
+    session[MOVING] = {"token": token, "type": appointment_type_id}
+
+
+def moving_token() -> str | None:
+    """The reschedule link's token while a visit is being moved."""
+    return (session.get(MOVING) or {}).get("token")
+
+
+def next_step(choice: dict[str, Any]) -> str:
+    """Keep ``choice``; the endpoint that comes next: moving the visit (a time of the type of
+    the visit being moved), else the code (identity still proved) or who the patient is."""
+    proved = keep_choice(choice)
+    moving = session.get(MOVING) or {}
+    if "start" in choice and moving.get("type") == choice.get("type"):
+        return "book.move"
+    return "book.verify" if proved else "book.identity"
+
+
+def finish_moved(appointment_id: int, moved_from: datetime) -> None:
+    finish_booked(appointment_id)
+    session.pop(MOVING, None)
+    session[MOVED_FROM] = moved_from.isoformat()
+
+
+def moved_from() -> datetime | None:
+    """Where the visit this session moved came from (for the done page)."""
+    value = session.get(MOVED_FROM)
+    return datetime.fromisoformat(value) if value else None
 
 
 def keep_choice(choice: dict[str, Any]) -> bool:
@@ -109,6 +149,7 @@ def stay_verified() -> None:
 
 def finish_booked(appointment_id: int) -> None:
     session.pop(STATE, None)
+    session.pop(MOVED_FROM, None)
     session[BOOKED] = appointment_id
 
 

@@ -200,10 +200,10 @@ def pick_time() -> Any:
 
 
 def _ask_who(choice: dict[str, Any]) -> Any:
-    """Keep the choice and go on to who the patient is. After "that time was just taken" (or
-    a visit for new patients only), a verified identity carries over to the new choice."""
-    proved = booking_session.keep_choice(choice)
-    return redirect(url_for("book.verify" if proved else "book.identity"))
+    """Keep the choice and go on to who the patient is, or to moving the visit of a reschedule
+    link. After "that time was just taken" (or a visit for new patients only), a verified
+    identity carries over to the new choice."""
+    return redirect(url_for(booking_session.next_step(choice)))
 
 
 @bp.route("/waitlist", methods=["GET", "POST"])

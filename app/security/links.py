@@ -45,6 +45,7 @@ class LinkPurpose(StrEnum):
     CONFIRMATION = "confirmation"  # issuers pass expires_at = the appointment's start
     BOOKING_CODE = "booking_code"  # a one-time code to book online
     STAFF_INVITATION = "staff_invitation"  # a new staff member sets their own password
+    RESCHEDULE = "reschedule"  # the patient moves one booked visit (issuers pass expires_at)
 
 
 DEFAULT_MAX_AGE: dict[LinkPurpose, timedelta] = {
@@ -54,6 +55,7 @@ DEFAULT_MAX_AGE: dict[LinkPurpose, timedelta] = {
     LinkPurpose.CONFIRMATION: timedelta(days=30),
     LinkPurpose.BOOKING_CODE: timedelta(days=7),
     LinkPurpose.STAFF_INVITATION: timedelta(days=7),
+    LinkPurpose.RESCHEDULE: timedelta(days=30),
 }
 SINGLE_USE_BY_DEFAULT = frozenset({LinkPurpose.BOOKING_CODE, LinkPurpose.STAFF_INVITATION})
 
@@ -65,6 +67,7 @@ LINK_PATHS: dict[LinkPurpose, str] = {
     LinkPurpose.CONFIRMATION: "/c/",
     LinkPurpose.BOOKING_CODE: "/k/",
     LinkPurpose.STAFF_INVITATION: "/invite/",
+    LinkPurpose.RESCHEDULE: "/m/",
 }
 
 

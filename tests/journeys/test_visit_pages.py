@@ -37,7 +37,9 @@ def test_the_page_shows_when_and_where_but_not_who_or_why(client, visit_link):
     html = client.get(url).get_data(as_text=True)
     assert "Lakeside Loop" in html and "Main St" in html and "Rivera" in html
     assert "google.com/maps/search" in html
-    assert f"/book/day?type={clinic.kind.id}" in html  # reschedule: booking pre-filled
+    assert 'href="http://localhost/m/' in html  # reschedule: moves this visit
+    moving = client.get(re.search(r'href="http://localhost(/m/[^"]+)"', html).group(1))
+    assert f"/book/day?type={clinic.kind.id}" in moving.location  # booking pre-filled
     assert "Rosalind" not in html and "Quist" not in html and "Checkup" not in html
 
 

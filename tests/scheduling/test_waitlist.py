@@ -14,6 +14,7 @@ from sqlalchemy import func, select, update
 
 from app.core.clock import utcnow
 from app.extensions import db
+from app.journeys.render import build_context
 from app.messaging import inbound
 from app.messaging.models import Message
 from app.messaging.rendering import render
@@ -183,8 +184,10 @@ def test_the_first_yes_books_and_a_later_yes_hears_it_was_taken(client, clinic):
     assert (appointment.start_at, appointment.provider_id, appointment.status,
             appointment.source) == (slot_at(clinic, "15:00").start, clinic.rivera.id, "booked",
                                     "patient")
-    assert reply.template == "waitlist_booked" and reply.patient_id == second.id
-    assert json.loads(reply.context)["provider"] == "Dr. Ana Rivera"
+    # the one answer is the visit's journey confirmation (tests/journeys/test_waitlist_yes.py)
+    assert reply.template == "journey_confirmation" and reply.patient_id == second.id
+    assert json.loads(reply.context)["appointment_ids"] == [appointment.id]
+    assert build_context(reply, "en")["visits"][0]["provider"] == "Dr. Ana Rivera"
     statuses = {patient_id: offer.status for offer, patient_id in offers()}
     assert statuses == {first.id: "taken", second.id: "accepted"}
     entry = db.session.execute(select(WaitlistEntry).where(
@@ -222,9 +225,21 @@ def test_a_spanish_si_takes_the_offer(client, clinic):
 
     reply = text_yes(client, patient, "sí")
 
-    assert reply.template == "waitlist_booked"
+    assert reply.template == "journey_confirmation"
     assert len(appointments_of(patient)) == 1
-    assert "15:00" in json.loads(reply.context)["when"]  # formatted the Spanish way
+    assert "15:00" in build_context(reply, "es")["visits"][0]["when"]  # the Spanish way
+
+
+def test_without_a_booked_reply_hook_the_waitlist_answers_with_its_own_text(
+        client, clinic, monkeypatch):
+    monkeypatch.setattr(waitlist_intent, "_booked_reply", [])
+    patient = wait(clinic)
+    book_and_cancel(clinic, slot_at(clinic, "15:00"))
+
+    reply = text_yes(client, patient)
+
+    assert reply.template == "waitlist_booked"
+    assert json.loads(reply.context)["provider"] == "Dr. Ana Rivera"
 
 
 def test_a_yes_with_no_offer_goes_to_the_inbox(client, clinic):
@@ -314,7 +329,7 @@ def test_simultaneous_yeses_book_the_slot_once(postgres_only, app, clinic):
     assert len(booked) == 1
     replies = sorted(db.session.execute(select(Message.template).where(
         Message.in_reply_to_id.is_not(None))).scalars())
-    assert replies == ["waitlist_booked", "waitlist_taken", "waitlist_taken"]
+    assert replies == ["journey_confirmation", "waitlist_taken", "waitlist_taken"]
 
 
 def entry_of(patient: Patient) -> WaitlistEntry:

@@ -7,11 +7,16 @@ offers for that slot become ``taken``; a YES to a taken or expired offer (up to
 appointment. A household's shared number answers its newest offer. A YES claims its offer with
 a conditional UPDATE before booking, so the sweep (``offers.expire_offers``) and a removal pass
 it by.
+
+The answer to a YES that booked is ONE text: the visit's confirmation. Journeys registers
+``register_booked_reply`` to send its own (date, time, address, provider, how to confirm,
+reschedule or cancel) as this immediate answer; without such a hook the waitlist's own
+``waitlist_booked`` text answers.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
@@ -23,7 +28,7 @@ from app.messaging.models import Message, Purpose
 from app.patients.models import Patient
 from app.practice.models import Location, Provider
 from app.scheduling import booking, slots
-from app.scheduling.models import WaitlistEntry, WaitlistOffer
+from app.scheduling.models import Appointment, WaitlistEntry, WaitlistOffer
 from app.scheduling.waitlist.offers import slot_context
 from app.scheduling.waitlist.states import (
     ACCEPTED,
@@ -37,6 +42,17 @@ from app.scheduling.waitlist.states import (
 
 YES_REPLIES = frozenset({"YES", "Y", "SI", "SÍ"})
 LATE_REPLY_WINDOW = timedelta(days=1)
+
+BookedReply = Callable[[Message, Appointment], None]
+_booked_reply: list[BookedReply] = []
+
+
+def register_booked_reply(hook: BookedReply) -> BookedReply:
+    """Let another domain answer a YES that booked (in the webhook's transaction, queueing
+    its immediate reply to ``message`` about the appointment) instead of ``waitlist_booked``:
+    the patient gets one text, not two. The last registered hook answers."""
+    _booked_reply[:] = [hook]
+    return hook
 
 
 def take_offer(message: Message, patients: Sequence[Patient], text: str) -> bool:
@@ -101,12 +117,14 @@ def _book(offer: WaitlistOffer, entry: WaitlistEntry, message: Message, *,
         WaitlistOffer.provider_id == offer.provider_id,
         WaitlistOffer.start_at == offer.start_at).values(status=TAKEN))
     record_change(entry.patient_id, "waitlist_offer", offer.id, "waitlist_accept")
+    if _booked_reply:
+        _booked_reply[0](message, appointment)
+        return True
     patient = db.session.get(Patient, entry.patient_id)
     _reply(message, entry.patient_id, "waitlist_booked", slot_context(
         offer, db.session.get(Provider, offer.provider_id),
         db.session.get(Location, offer.location_id), patient.preferred_language))
     return True
-
 
 
 def _reply(message: Message, patient_id: int, template: str, context: dict[str, str]) -> None:
