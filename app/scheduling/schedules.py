@@ -36,7 +36,7 @@ from app.scheduling.models import (
     ScheduleException,
     provider_appointment_type,
 )
-from app.scheduling.slots import EXTRA_HOURS, HOLDING_STATUSES, find_open_slots
+from app.scheduling.slots import EXTRA_HOURS, HOLDING_STATUSES, open_slots_by_type
 
 FREE, BUSY, BUSY_UNAVAILABLE = "free", "busy", "busy-unavailable"
 STATUSES = (FREE, BUSY, BUSY_UNAVAILABLE)
@@ -199,13 +199,14 @@ def _open_slots(schedule: Schedule, kinds: Sequence[AppointmentType], *, start: 
         end = min(end, schedule.horizon_end)
     if end <= start:
         return []
+    by_type = open_slots_by_type(appointment_type_ids=[kind.id for kind in kinds],
+                                 location_id=schedule.location_id,
+                                 provider_id=schedule.provider_id, start=start, end=end,
+                                 now=now) if kinds else {}
     result = []
     for kind in kinds:
         starts: dict[datetime, datetime] = {}
-        for slot in find_open_slots(appointment_type_id=kind.id,
-                                    location_id=schedule.location_id,
-                                    provider_id=schedule.provider_id, start=start, end=end,
-                                    now=now):
+        for slot in by_type[kind.id]:
             starts.setdefault(slot.start, slot.end)
         result += [TimeOnSchedule(schedule, FREE, begins, ends, appointment_type=kind)
                    for begins, ends in starts.items()]
