@@ -16,8 +16,9 @@ The work is set-based: one query for the type and location, one for the provider
 hours, one for their exceptions, then one per chunk of local days for the held appointments
 (the needed columns only, no ORM objects). With a ``limit`` the chunks start at one day and
 double, so "the first 20" stops after the first days that have them. ``open_slots_by_type``
-answers several types at one location with the same four queries (the FHIR Slot search asks
-for every type a calendar offers). Interval arithmetic lives in ``app.scheduling.intervals``.
+answers every type a calendar offers (the FHIR Slot search) from the type and location rows
+the caller holds and the same three other queries, whatever the number of types. Interval
+arithmetic lives in ``app.scheduling.intervals``.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, or_, select
@@ -143,33 +145,37 @@ def find_open_slots(*, appointment_type_id: int, location_id: int,
     location. ``exclude_appointment_id`` ignores one appointment (to reschedule it). Slots
     start at least ``min_notice_minutes`` after ``now`` and less than ``max_days_ahead`` days
     after it. Whether the type may be booked online is the caller's rule, not the engine's."""
-    return _find([appointment_type_id], location_id=location_id, provider_id=provider_id,
-                 start=start, end=end, limit=limit, now=now, step_minutes=step_minutes,
+    return _find(_rules([appointment_type_id], location_id=location_id),
+                 provider_id=provider_id, start=start, end=end, limit=limit, now=now,
+                 step_minutes=step_minutes,
                  exclude_appointment_id=exclude_appointment_id)[appointment_type_id]
 
 
-def open_slots_by_type(*, appointment_type_ids: Sequence[int], location_id: int,
+def open_slots_by_type(*, appointment_types: Sequence[AppointmentType], location: Location,
                        provider_id: int | None = None, start: datetime, end: datetime,
                        now: datetime | None = None) -> dict[int, list[Slot]]:
-    """``find_open_slots`` for several types at one location in one pass: per type the same
-    slots, from the same four queries whatever the number of types."""
-    return _find(list(dict.fromkeys(appointment_type_ids)), location_id=location_id,
+    """``find_open_slots`` for several types (rows already loaded, of the location's practice)
+    at one location in one pass: per type id the same slots, from three queries whatever the
+    number of types."""
+    kinds = list({kind.id: kind for kind in appointment_types}.values())
+    if any(kind.practice_id != location.practice_id for kind in kinds):
+        raise InvalidSlotQuery("location_id", "belongs to another practice")
+    return _find([_rules_of(kind, location.id, location.timezone) for kind in kinds],
                  provider_id=provider_id, start=start, end=end, limit=None, now=now,
                  step_minutes=STEP_MINUTES, exclude_appointment_id=None)
 
 
-def _find(type_ids: list[int], *, location_id: int, provider_id: int | None, start: datetime,
-          end: datetime, limit: int | None, now: datetime | None, step_minutes: int,
+def _find(rules: list[_Rules], *, provider_id: int | None, start: datetime, end: datetime,
+          limit: int | None, now: datetime | None, step_minutes: int,
           exclude_appointment_id: int | None) -> dict[int, list[Slot]]:
     start, end, now = _check_times(start=start, end=end, now=now)
     if limit is not None and limit < 1:
         raise InvalidSlotQuery("limit", "must be at least 1")
     if step_minutes < 1 or 60 % step_minutes:
         raise InvalidSlotQuery("step_minutes", "must divide an hour (5, 10, 15, 20, 30, 60)")
-    result: dict[int, list[Slot]] = {type_id: [] for type_id in type_ids}
-    spans = {rules.type_id: (rules, max(start, now + rules.notice),
-                             min(end, now + rules.days_ahead))
-             for rules in _rules(type_ids, location_id=location_id)}
+    result: dict[int, list[Slot]] = {rule.type_id: [] for rule in rules}
+    spans = {rule.type_id: (rule, max(start, now + rule.notice), min(end, now + rule.days_ahead))
+             for rule in rules}
     spans = {key: span for key, span in spans.items() if span[0].active and span[1] < span[2]}
     if not spans:
         return result
@@ -197,8 +203,8 @@ def _find(type_ids: list[int], *, location_id: int, provider_id: int | None, sta
                                       window=window, step=step)]
             found.sort(key=lambda slot: (slot.start, slot.provider_id))
             result[type_id] += found
-        if limit is not None and len(result[type_ids[0]]) >= limit:
-            return {type_ids[0]: result[type_ids[0]][:limit]}
+        if limit is not None and len(result[rules[0].type_id]) >= limit:
+            return {rules[0].type_id: result[rules[0].type_id][:limit]}
     return result
 
 
@@ -268,15 +274,20 @@ def _rules(type_ids: list[int], *, location_id: int) -> list[_Rules]:
             raise InvalidSlotQuery("location_id", "no such location")
         if row.practice_id != row.location_practice:
             raise InvalidSlotQuery("location_id", "belongs to another practice")
-        found.append(_Rules(
-            type_id=type_id, location_id=location_id,
-            duration=timedelta(minutes=row.duration_minutes),
-            before=timedelta(minutes=row.buffer_before_minutes or 0),
-            after=timedelta(minutes=row.buffer_after_minutes or 0),
-            notice=timedelta(minutes=row.min_notice_minutes or 0),
-            days_ahead=timedelta(days=row.max_days_ahead), active=bool(row.active),
-            zone=ZoneInfo(row.timezone)))
+        found.append(_rules_of(row, location_id, row.timezone))
     return found
+
+
+def _rules_of(kind: Any, location_id: int, timezone: str) -> _Rules:
+    """A type's rules (an ``AppointmentType`` or a row with its columns) at a location."""
+    return _Rules(
+        type_id=kind.id, location_id=location_id,
+        duration=timedelta(minutes=kind.duration_minutes),
+        before=timedelta(minutes=kind.buffer_before_minutes or 0),
+        after=timedelta(minutes=kind.buffer_after_minutes or 0),
+        notice=timedelta(minutes=kind.min_notice_minutes or 0),
+        days_ahead=timedelta(days=kind.max_days_ahead), active=bool(kind.active),
+        zone=ZoneInfo(timezone))
 
 
 def _calendar(rules: _Rules, *, provider_id: int | None, first_day: date, last_day: date

@@ -281,7 +281,7 @@ def test_an_inactive_type_has_no_slots(clinic: Clinic) -> None:
     assert find(clinic, MONDAY) == []
 
 
-def test_several_types_in_one_pass_give_each_type_its_own_slots_from_four_queries(
+def test_several_types_in_one_pass_give_each_type_its_own_slots_from_three_queries(
         clinic: Clinic) -> None:
     """``open_slots_by_type`` (the FHIR Slot search's engine call) answers, per type, what
     ``find_open_slots`` answers for that type alone: buffers, notice, horizon, inactive types,
@@ -311,6 +311,8 @@ def test_several_types_in_one_pass_give_each_type_its_own_slots_from_four_querie
     book(clinic, second, at(MONDAY + timedelta(days=1), "10:30"), kind=short)
     kinds = [clinic.kind, late, short, retired]
     type_ids, location_id = [kind.id for kind in kinds], clinic.location.id
+    for row in (*kinds, clinic.location):
+        _db.session.refresh(row)  # loaded, as the caller's rows are
     start, end = at(MONDAY, "00:00"), at(MONDAY + timedelta(days=7), "00:00")
     now = at(MONDAY, "08:00").astimezone(UTC)
     for provider in (None, clinic.provider, second):
@@ -320,19 +322,23 @@ def test_several_types_in_one_pass_give_each_type_its_own_slots_from_four_querie
         event.listen(_db.engine, "before_cursor_execute", listen)
         try:
             together = slots.open_slots_by_type(
-                appointment_type_ids=type_ids, location_id=location_id, provider_id=provider_id, start=start, end=end, now=now)
+                appointment_types=kinds, location=clinic.location, provider_id=provider_id, start=start, end=end, now=now)
         finally:
             event.remove(_db.engine, "before_cursor_execute", listen)
 
-        assert len(statements) == 4
+        assert len(statements) == 3
         for type_id in type_ids:
             assert together[type_id] == slots.find_open_slots(
                 appointment_type_id=type_id, location_id=location_id,
                 provider_id=provider_id, start=start, end=end, now=now)
     assert together[retired.id] == [] and together[short.id] != []
     assert {slot.provider_id for slot in slots.open_slots_by_type(
-        appointment_type_ids=[short.id], location_id=clinic.location.id, start=start,
+        appointment_types=[short], location=clinic.location, start=start,
         end=end, now=now)[short.id]} == {clinic.provider.id, second.id}
+    foreign = factories.make_location(factories.make_practice(name="Elsewhere"))
+    with pytest.raises(slots.InvalidSlotQuery, match="another practice"):
+        slots.open_slots_by_type(appointment_types=kinds, location=foreign, start=start,
+                                 end=end, now=now)
 
 
 @pytest.mark.parametrize(("change", "field"), [
