@@ -315,14 +315,19 @@ def test_several_types_in_one_pass_give_each_type_its_own_slots_from_three_queri
         _db.session.refresh(row)  # loaded, as the caller's rows are
     start, end = at(MONDAY, "00:00"), at(MONDAY + timedelta(days=7), "00:00")
     now = at(MONDAY, "08:00").astimezone(UTC)
+    statements: list[str] = []
+
+    def listen(*args: object) -> None:
+        statements.append(str(args[2]))
+
     for provider in (None, clinic.provider, second):
         provider_id = provider.id if provider else None
-        statements: list[str] = []
-        listen = lambda *args: statements.append(args[2])  # noqa: E731
+        statements.clear()
         event.listen(_db.engine, "before_cursor_execute", listen)
         try:
             together = slots.open_slots_by_type(
-                appointment_types=kinds, location=clinic.location, provider_id=provider_id, start=start, end=end, now=now)
+                appointment_types=kinds, location=clinic.location, provider_id=provider_id,
+                start=start, end=end, now=now)
         finally:
             event.remove(_db.engine, "before_cursor_execute", listen)
 
