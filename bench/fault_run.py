@@ -1,10 +1,11 @@
-"""Fault run: ``flask worker`` processes drain due texts into a fake Twilio that fails a share
-of the sends (429, 500, slow answers, timeouts after which nobody knows whether the text
-went), while workers are SIGKILLed and restarted and, with ``--pg-restart``, the PostgreSQL
-server is stopped for 10 seconds. Then every text must have reached the fake exactly once.
+"""Fault run: ``flask worker`` processes drain due texts and emails into a fake Twilio and a
+fake SendGrid that fail a share of the sends (429, 500, slow answers, timeouts after which
+nobody knows whether the message went), while workers are SIGKILLed and restarted and, with
+``--pg-restart``, the PostgreSQL server is stopped for 10 seconds. Then every text and every
+email must have reached its fake exactly once.
 
-    .venv/bin/python -m bench.fault_run [--messages 20000] [--workers 2] [--kills 10] \\
-        [--faults 0.2] [--pg-restart]
+    .venv/bin/python -m bench.fault_run [--messages 20000] [--emails 5000] [--workers 2] \\
+        [--kills 10] [--faults 0.2] [--pg-restart]
 
 ``--pg-restart`` restarts the local PostgreSQL cluster (``pg_ctlcluster``): every session on
 that server is cut off, so it is for ``make bench`` on a machine of your own, never for the
@@ -14,7 +15,9 @@ What the live run leaves behind — texts waiting out their retry back-off (15 s
 texts a killed worker left in ``sending`` (reconciled once ``STALE_SENDING``, 2 minutes, has
 passed) — is then settled by dispatcher passes run with the clock moved forward by those
 waits (``catch_up``), instead of sleeping through them; the drain time reported is the live
-part's.
+part's. SendGrid has no API to ask whether a mail went: its event webhook tells, so before
+each of those passes the fake's ``processed`` events are applied through the service the
+webhook calls (``apply_sendgrid_events``), as they would have arrived meanwhile.
 """
 
 from __future__ import annotations
@@ -25,17 +28,23 @@ import signal
 import subprocess
 import sys
 import time
+from collections import Counter
+from collections.abc import Iterable
 from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import create_engine, text
 
 from bench.common import ROOT, app_env, environment_line, fresh_database, seed
+from tests.messaging.fake_sendgrid import FakeSendGrid
 from tests.messaging.fake_twilio import FakeTwilio
 
 SID = "AC" + "c3" * 16
 TOKEN = "d4" * 16
 SERVICE = "MG" + "e5" * 16
+SENDGRID_KEY = "SG.bench-fault-run"
+FROM_EMAIL = "desk@clinic.example"
+EMAIL_SHARE = 4  # one email queued for every four texts
 PUBLIC_BASE_URL = "https://clinic.example"
 QUIET_SECONDS = 3.0
 STARTUP_SECONDS = 60.0  # the live run ends when the fake has heard nothing new for this long
@@ -43,11 +52,46 @@ CATCH_UP_STEPS = (timedelta(minutes=3), timedelta(minutes=10), timedelta(minutes
                   timedelta(minutes=50))
 
 
-def worker_env(database_url: str, fake: FakeTwilio) -> dict[str, str]:
+def worker_env(database_url: str, fake: FakeTwilio, mail: FakeSendGrid) -> dict[str, str]:
     return app_env(database_url, SMS_PROVIDER="twilio", TWILIO_ACCOUNT_SID=SID,
                    TWILIO_AUTH_TOKEN=TOKEN, TWILIO_MESSAGING_SERVICE_SID=SERVICE,
                    TWILIO_API_BASE_URL=fake.url, SMS_MESSAGES_PER_SECOND="0",
+                   EMAIL_PROVIDER="sendgrid", SENDGRID_API_KEY=SENDGRID_KEY,
+                   SENDGRID_FROM_EMAIL=FROM_EMAIL, SENDGRID_API_BASE_URL=mail.url,
+                   SENDGRID_WEBHOOK_PUBLIC_KEY=mail.webhook_public_key,
                    PROVIDER_TIMEOUT_SECONDS="1", PUBLIC_BASE_URL=PUBLIC_BASE_URL)
+
+
+def queue_emails(database_url: str, count: int) -> None:
+    """``count`` due emails (to bare addresses, keyed ``bench-email:<n>``), in one
+    transaction, to the practice ``seed`` made."""
+    from app import create_app
+    from app.core.clock import utcnow
+    from app.core.tenancy import acting_for
+    from app.extensions import db
+    from app.messaging import outbox
+    from app.messaging.models import Purpose
+    from app.practice.models import Practice
+
+    app = create_app({"DATABASE_URL": database_url, "LOG_LEVEL": "WARNING"})
+    with app.app_context():
+        practice_id = db.session.execute(text("SELECT min(id) FROM practice")).scalar_one()
+        due = utcnow() - timedelta(minutes=1)
+        with acting_for(practice_id):
+            name = db.session.get(Practice, practice_id).name
+            for n in range(count):
+                outbox.enqueue(practice_id=practice_id, purpose=Purpose.APPOINTMENT,
+                               idempotency_key=f"bench-email:{n}", channel="email",
+                               address=f"patient{n}@example.com", language="en",
+                               subject=f"{name}: your visit", send_at=due,
+                               body=f"{name}: visit {n} is confirmed.")
+        db.session.commit()
+        db.session.remove()
+        db.engine.dispose()
+
+
+def _sent_count(fake: FakeTwilio, mail: FakeSendGrid) -> int:
+    return len(fake.outbox_id_counts()) + len(mail.reference_counts())
 
 
 def start_worker(env: dict[str, str]) -> subprocess.Popen:
@@ -65,7 +109,8 @@ def restart_postgres(seconds: float) -> None:
     subprocess.run([*cluster, "start"], check=True)
 
 
-def live_run(fake: FakeTwilio, env: dict[str, str], *, messages: int, workers: int,
+def live_run(fake: FakeTwilio, mail: FakeSendGrid, env: dict[str, str], *, messages: int,
+             workers: int,
              kills: int, pg_restart: bool, rng: random.Random) -> tuple[float, int]:
     """Workers drain while being killed; returns the seconds until the fake went quiet and
     how many workers were killed."""
@@ -76,7 +121,7 @@ def live_run(fake: FakeTwilio, env: dict[str, str], *, messages: int, workers: i
     try:
         while time.monotonic() - last_change < QUIET_SECONDS:
             time.sleep(0.25)
-            count = len(fake.outbox_id_counts())
+            count = _sent_count(fake, mail)
             if count != last_count:
                 last_count, last_change = count, time.monotonic()
             if killed < kills and count >= messages * (killed + 1) / (kills + 2):
@@ -97,25 +142,28 @@ def live_run(fake: FakeTwilio, env: dict[str, str], *, messages: int, workers: i
     return last_change - started, killed
 
 
-def catch_up(database_url: str, fake: FakeTwilio) -> int:
+def catch_up(database_url: str, fake: FakeTwilio, mail: FakeSendGrid) -> int:
     """Dispatcher passes at the moments the retries and the stale rows come due; returns
     how many passes it took until nothing was left to send."""
     from app import create_app
-    from app.adapters.email.console import ConsoleEmail
+    from app.adapters.email.sendgrid import SendGridEmail
     from app.adapters.sms.twilio import TwilioSms
     from app.core.clock import utcnow
     from app.extensions import db
-    from app.messaging import dispatcher
+    from app.messaging import delivery_events, dispatcher
 
     app = create_app({"DATABASE_URL": database_url, "LOG_LEVEL": "WARNING"})
-    fake.faults = 0.0
+    fake.faults = mail.faults = 0.0
     providers = dispatcher.Providers(
         sms=TwilioSms(account_sid=SID, auth_token=TOKEN, messaging_service_sid=SERVICE,
                       api_base_url=fake.url, timeout=5.0),
-        email=ConsoleEmail(), public_base_url=PUBLIC_BASE_URL)
+        email=SendGridEmail(api_key=SENDGRID_KEY, from_email=FROM_EMAIL,
+                            api_base_url=mail.url, timeout=5.0),
+        public_base_url=PUBLIC_BASE_URL)
     with app.app_context():
         try:
             for passes, step in enumerate(CATCH_UP_STEPS, start=1):
+                delivery_events.apply_sendgrid_events(mail.processed_events())  # the webhook
                 dispatcher.run_once(providers, now=utcnow() + step)
                 if not waiting(database_url):
                     return passes
@@ -135,25 +183,43 @@ def waiting(database_url: str) -> int:
 
 
 def fault_run(database_url: str, *, messages: int, workers: int, kills: int, faults: float,
-              pg_restart: bool, seed_value: int = 16) -> dict[str, Any]:
+              pg_restart: bool, seed_value: int = 16, emails: int | None = None
+              ) -> dict[str, Any]:
+    """``messages`` texts and ``emails`` emails (default: one for every ``EMAIL_SHARE``
+    texts); ``lost`` and ``duplicated`` count both."""
+    emails = messages // EMAIL_SHARE if emails is None else emails
     seed(database_url, patients=min(500, messages), messages=messages)
+    queue_emails(database_url, emails)
     fake = FakeTwilio(account_sid=SID, faults=faults, timeout_seconds=1.0,
                       seed=seed_value).start()
+    # seed + 10: the first seven draws at 20% hold a timeout and a 500, so even the smoke
+    # run's few emails meet both.
+    mail = FakeSendGrid(api_key=SENDGRID_KEY, faults=faults, timeout_seconds=1.0,
+                        seed=seed_value + 10).start()
     try:
-        drain, killed = live_run(fake, worker_env(database_url, fake), messages=messages,
-                                 workers=workers, kills=kills, pg_restart=pg_restart,
-                                 rng=random.Random(seed_value))
-        passes = catch_up(database_url, fake)
-        counts = fake.outbox_id_counts()
-        return {"messages": messages, "workers": workers, "worker_kills": killed,
-                "pg_restart": pg_restart, "fault_share": faults,
+        drain, killed = live_run(fake, mail, worker_env(database_url, fake, mail),
+                                 messages=messages + emails, workers=workers, kills=kills,
+                                 pg_restart=pg_restart, rng=random.Random(seed_value))
+        passes = catch_up(database_url, fake, mail)
+        texts = _tally(fake.outbox_id_counts(), range(1, messages + 1))
+        mails = _tally(mail.reference_counts(), (f"bench-email:{n}" for n in range(emails)))
+        return {"messages": messages, "emails": emails, "workers": workers,
+                "worker_kills": killed, "pg_restart": pg_restart, "fault_share": faults,
                 "faults_injected": dict(fake.fault_counts),
+                "email_faults_injected": dict(mail.fault_counts),
                 "live_drain_seconds": round(drain, 1), "catch_up_passes": passes,
-                "lost": sum(1 for n in range(1, messages + 1) if counts.get(n, 0) == 0),
-                "duplicated": sum(1 for count in counts.values() if count > 1),
-                "left_unsent": waiting(database_url)}
+                "lost": texts["lost"] + mails["lost"],
+                "duplicated": texts["duplicated"] + mails["duplicated"],
+                "texts": texts, "email": mails, "left_unsent": waiting(database_url)}
     finally:
         fake.stop()
+        mail.stop()
+
+
+def _tally(counts: Counter, expected: Iterable[Any]) -> dict[str, int]:
+    """Lost: expected and never received; duplicated: received more than once."""
+    return {"lost": sum(1 for key in expected if counts.get(key, 0) == 0),
+            "duplicated": sum(1 for count in counts.values() if count > 1)}
 
 
 def main() -> None:
@@ -162,6 +228,8 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--kills", type=int, default=10)
     parser.add_argument("--faults", type=float, default=0.2)
+    parser.add_argument("--emails", type=int, default=None,
+                        help=f"emails queued too (default: one per {EMAIL_SHARE} texts)")
     parser.add_argument("--pg-restart", action="store_true")
     parser.add_argument("--database-url",
                         default="postgresql://postgres@127.0.0.1:5432/frontdesk_bench")
@@ -169,7 +237,7 @@ def main() -> None:
     print(f"bench.fault_run: {environment_line()}")
     result = fault_run(fresh_database(args.database_url), messages=args.messages,
                        workers=args.workers, kills=args.kills, faults=args.faults,
-                       pg_restart=args.pg_restart)
+                       pg_restart=args.pg_restart, emails=args.emails)
     print(result)
 
 

@@ -7,8 +7,11 @@
 
 Each figure stands beside its ceiling, measured in the same run on the same stack: the inbound
 webhook beside one bare INSERT behind the same gunicorn, the outbox drain beside the same
-Twilio SDK call plus one INSERT per message, the slot file beside the stack answering a
-constant. Scratch databases are dropped and recreated (``--database-url``).
+Twilio SDK call plus one INSERT per message, the slot file (whole, and 304 to a poller's
+If-None-Match) beside the same stack answering a constant of the same size, Stripe Checkout
+through the SDK beside bare POSTs to the same fake Stripe. The fault run covers texts (fake
+Twilio) and emails (fake SendGrid). Scratch databases are dropped and recreated
+(``--database-url``).
 """
 
 from __future__ import annotations
@@ -22,16 +25,18 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import dispatch_throughput, fault_run, inbound_webhook, slot_file_storm
+from bench import checkout_burst, dispatch_throughput, fault_run, inbound_webhook, slot_file_storm
 from bench.common import ROOT, fresh_database
 
 SCALES: dict[str, dict[str, Any]] = {
     "smoke": {"inbound": 20, "drain": 20, "drain_workers": (1,), "fault": 30, "kills": 1,
-              "slot_requests": 30, "pg_restart": False, "fhir_runs": 0},
+              "slot_requests": 30, "pg_restart": False, "fhir_runs": 0, "checkouts": 20},
     "small": {"inbound": 500, "drain": 1000, "drain_workers": (1, 2, 4), "fault": 600,
-              "kills": 3, "slot_requests": 1000, "pg_restart": False, "fhir_runs": 20},
+              "kills": 3, "slot_requests": 1000, "pg_restart": False, "fhir_runs": 20,
+              "checkouts": 500},
     "full": {"inbound": 2000, "drain": 100_000, "drain_workers": (1, 2, 4), "fault": 20_000,
-             "kills": 10, "slot_requests": 5000, "pg_restart": True, "fhir_runs": 100},
+             "kills": 10, "slot_requests": 5000, "pg_restart": True, "fhir_runs": 100,
+             "checkouts": 5000},
 }
 
 
@@ -66,16 +71,22 @@ def run(scale: str, database_url: str) -> dict[str, Any]:
     storm = slot_file_storm.measure(fresh_database(database_url),
                                     requests_count=sizes["slot_requests"], clients=20)
     row("slot file (SMART Scheduling Links, 20 clients)", storm["req_per_s"],
-        storm["ceiling_req_per_s"], "req/s", p95_ms=round(storm["p95_ms"], 1))
+        storm["ceiling_req_per_s"], "req/s", p95_ms=round(storm["p95_ms"], 1),
+        bytes=int(storm["file_bytes"]))
+    row("slot file, If-None-Match (304)", storm["304_req_per_s"],
+        storm["ceiling_304_req_per_s"], "req/s", p95_ms=round(storm["304_p95_ms"], 1))
     faults = fault_run.fault_run(fresh_database(database_url), messages=sizes["fault"],
                                  workers=2, kills=sizes["kills"], faults=0.2,
                                  pg_restart=sizes["pg_restart"])
     row("fault run: 20% provider faults, worker kills"
         + (", PostgreSQL restart" if sizes["pg_restart"] else ""),
         faults["live_drain_seconds"], None, "s live drain", lost=faults["lost"],
-        duplicated=faults["duplicated"])
+        duplicated=faults["duplicated"], emails=faults["emails"])
+    stripe = checkout_burst.measure(sessions=sizes["checkouts"], clients=4, faults=0.2)
+    row("Stripe checkout, fake Stripe, 20% faults, 4 clients", stripe["per_second"],
+        stripe["ceiling_per_second"], "sessions/s", unaccounted=stripe["unaccounted"])
     result = {"when": datetime.now(UTC).isoformat(timespec="seconds"), "scale": scale,
-              "machine": machine(), "rows": rows, "fault_run": faults}
+              "machine": machine(), "rows": rows, "fault_run": faults, "checkout": stripe}
     if sizes["fhir_runs"]:
         from bench import fhir_api
 
@@ -113,9 +124,12 @@ def main_with(argv: list[str]) -> None:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n")
     print(table(result))
-    faults = result["fault_run"]
+    faults, stripe = result["fault_run"], result["checkout"]
     if faults["lost"] or faults["duplicated"]:
         sys.exit(f"fault run: lost {faults['lost']}, duplicated {faults['duplicated']}")
+    if stripe["unaccounted"] or stripe["unexplained_refusals"]:
+        sys.exit(f"checkout burst: {stripe['unaccounted']} sessions unaccounted for, "
+                 f"{stripe['unexplained_refusals']} refusals without a fault")
 
 
 if __name__ == "__main__":

@@ -1,6 +1,8 @@
-"""The public SMART Scheduling Links slot file under load: gunicorn (2 workers) on 127.0.0.1,
-``clients`` threads GETting ``/fhir/$bulk-publish/slots-<location>.ndjson`` as aggregators
-poll it, beside the same stack answering a constant (``bench.ceiling_app``'s ``/healthz``).
+"""The public SMART Scheduling Links slot file under load: gunicorn (2 workers, the same
+settings as every other workload) on 127.0.0.1, ``clients`` threads GETting
+``/fhir/$bulk-publish/slots-<location>.ndjson`` as aggregators poll it — whole (200), and with
+``If-None-Match`` of the ETag they hold (304, no body) — beside the same stack answering a
+constant body of the same size the same two ways (``bench.slot_file_ceiling``).
 
     .venv/bin/python -m bench.slot_file_storm [--requests 5000] [--clients 20]
 """
@@ -8,7 +10,12 @@ poll it, beside the same stack answering a constant (``bench.ceiling_app``'s ``/
 from __future__ import annotations
 
 import argparse
+import threading
+import time as clock
+from concurrent.futures import ThreadPoolExecutor
 from datetime import time
+
+import requests
 
 from bench.common import (
     DEFAULT_DATABASE,
@@ -17,7 +24,7 @@ from bench.common import (
     fresh_database,
     percentile,
 )
-from bench.inbound_webhook import Gunicorn, load
+from bench.inbound_webhook import Gunicorn
 
 PROVIDERS = 6
 
@@ -62,22 +69,58 @@ def seed_office(database_url: str) -> int:
 
 
 def measure(database_url: str, *, requests_count: int, clients: int) -> dict[str, float]:
+    """Requests per second and p95 of the product's file and of the constant, whole and 304."""
     location_id = seed_office(database_url)
     env = app_env(database_url)
     results: dict[str, float] = {}
-    for label, target, path in (
-            ("", "wsgi:app", f"/fhir/$bulk-publish/slots-{location_id}.ndjson"),
-            ("ceiling_", "bench.ceiling_app:app", "/healthz")):
-        with Gunicorn(target, env) as server:
-            url = server.base_url + path
-            calls = [lambda session, url=url: session.get(url, timeout=30)
-                     for _ in range(requests_count)]
-            per_second, latencies = load(calls, clients)
-        results.update({f"{label}req_per_s": per_second,
-                        f"{label}p95_ms": percentile(latencies, 0.95) * 1000})
-    print(f"slot file: {results['req_per_s']:,.0f} req/s, p95 {results['p95_ms']:.1f} ms; "
-          f"ceiling {results['ceiling_req_per_s']:,.0f} req/s")
+    with Gunicorn("wsgi:app", env) as server:
+        url = f"{server.base_url}/fhir/$bulk-publish/slots-{location_id}.ndjson"
+        first = requests.get(url, timeout=60)
+        first.raise_for_status()
+        results["file_bytes"] = len(first.content)
+        _storm(results, "", url, requests_count, clients, first.headers["ETag"])
+    ceiling_env = {**env, "SLOT_FILE_CEILING_BYTES": str(len(first.content))}
+    with Gunicorn("bench.slot_file_ceiling:app", ceiling_env) as server:
+        url = f"{server.base_url}/slots.ndjson"
+        etag = requests.get(url, timeout=60).headers["ETag"]
+        _storm(results, "ceiling_", url, requests_count, clients, etag)
+    print(f"slot file ({results['file_bytes']:,.0f} bytes): {results['req_per_s']:,.0f} req/s, "
+          f"p95 {results['p95_ms']:.1f} ms; If-None-Match: {results['304_req_per_s']:,.0f} "
+          f"req/s, p95 {results['304_p95_ms']:.1f} ms; the constant of that size: "
+          f"{results['ceiling_req_per_s']:,.0f} and {results['ceiling_304_req_per_s']:,.0f} "
+          "req/s")
     return results
+
+
+def _storm(results: dict[str, float], label: str, url: str, count: int, clients: int,
+           etag: str) -> None:
+    for kind, headers, status in (("", {}, 200), ("304_", {"If-None-Match": etag}, 304)):
+        per_second, latencies = _load(url, headers, status, count, clients)
+        results[f"{label}{kind}req_per_s"] = per_second
+        results[f"{label}{kind}p95_ms"] = percentile(latencies, 0.95) * 1000
+
+
+def _load(url: str, headers: dict[str, str], status: int, count: int, clients: int
+          ) -> tuple[float, list[float]]:
+    """``count`` GETs from ``clients`` threads (a keep-alive session each) after a warm-up;
+    requests per second and each latency. Any other status than ``status`` stops the run."""
+    local = threading.local()
+
+    def get(_: int) -> float:
+        if not hasattr(local, "session"):
+            local.session = requests.Session()
+        started = clock.perf_counter()
+        response = local.session.get(url, headers=headers, timeout=30)
+        elapsed = clock.perf_counter() - started
+        if response.status_code != status:
+            raise RuntimeError(f"GET {url}: HTTP {response.status_code}, not {status}")
+        return elapsed
+
+    with ThreadPoolExecutor(max_workers=clients) as pool:
+        list(pool.map(get, range(min(count, 2 * clients))))
+        started = clock.perf_counter()
+        latencies = list(pool.map(get, range(count)))
+        return count / (clock.perf_counter() - started), latencies
 
 
 def main() -> None:

@@ -95,8 +95,9 @@ def seed(rng: random.Random, today: date) -> dict[str, list[int]]:
     office_on = {pid: {weekday: locs[weekday % len(locs)] for weekday in range(5)}
                  for pid, locs in homes.items()}
     db.session.execute(insert(WorkingHours), [
-        {"provider_id": pid, "location_id": loc.id, "weekday": weekday, "start_time": start,
-         "end_time": end} for pid, days in office_on.items() for weekday, loc in days.items()
+        {"practice_id": practice.id, "provider_id": pid, "location_id": loc.id,
+         "weekday": weekday, "start_time": start, "end_time": end}
+        for pid, days in office_on.items() for weekday, loc in days.items()
         for start, end in SHIFTS])
     rows = _appointments(rng, today=today, practice_id=practice.id, office_on=office_on,
                          types=types, patient_ids=[p.id for p in patients])

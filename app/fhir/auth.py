@@ -13,6 +13,7 @@ import hmac
 import re
 import secrets
 from dataclasses import dataclass
+from datetime import timedelta
 
 from sqlalchemy import select
 
@@ -25,6 +26,7 @@ from app.fhir.models import ApiToken
 TOKEN_PREFIX = "fdt_"  # noqa: S105 (a prefix that makes leaked tokens easy to spot)
 _SCOPE = re.compile(r"^system/(?P<type>\*|[A-Z][A-Za-z]+)\.(?P<access>read|write|\*|c?r?u?d?s?)$")
 _V1_ACCESS = {"read": "rs", "write": "cud", "*": "cruds"}
+USE_RESOLUTION = timedelta(minutes=1)  # how exactly a token's last use is recorded
 _CHALLENGE = {"WWW-Authenticate": 'Bearer realm="fhir"'}
 
 
@@ -81,7 +83,9 @@ def authenticate(authorization: str | None) -> ApiClient:
         raise FhirError(401, "The bearer token is unknown or revoked.",
                         headers={"WWW-Authenticate": 'Bearer realm="fhir", '
                                                      'error="invalid_token"'})
-    row.last_used_at = utcnow()
+    now = utcnow()
+    if row.last_used_at is None or not timedelta(0) <= now - row.last_used_at < USE_RESOLUTION:
+        row.last_used_at = now  # at most once a minute: not an UPDATE on every API call
     try:
         scopes = parse_scopes(row.scopes)
     except ScopeError:

@@ -7,6 +7,7 @@ with a 500 that names no internals.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -88,7 +89,8 @@ def outcome(issues: Iterable[Issue], severity: str = "error") -> OperationOutcom
 
 def fhir_response(resource: Any, status: int = 200, headers: dict[str, str] | None = None
                   ) -> Response:
-    body = resource.model_dump_json(exclude_none=True)
+    body = (json.dumps(resource, separators=(",", ":"), ensure_ascii=False)
+            if isinstance(resource, dict) else resource.model_dump_json(exclude_none=True))
     response = Response(body, status=status, content_type=FHIR_JSON)
     for name, value in (headers or {}).items():
         response.headers[name] = value

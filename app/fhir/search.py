@@ -22,7 +22,6 @@ from typing import Any
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
-from fhir.resources.R4B.bundle import Bundle
 from sqlalchemy import ColumnElement, Select, func, select
 from werkzeug.datastructures import MultiDict
 
@@ -261,8 +260,11 @@ def slice_page(rows: Sequence[Any], request: SearchRequest) -> Page:
 
 
 def searchset(*, base_url: str, resource_type: str, request: SearchRequest,
-              resources: Sequence[Any], total: int) -> Bundle:
-    """A searchset Bundle with ``self`` and (when more matches follow) ``next`` links."""
+              resources: Sequence[Any], total: int) -> dict[str, Any]:
+    """A searchset Bundle with ``self`` and (when more matches follow) ``next`` links, as
+    JSON in the element order fhir.resources writes. ``resources`` are models or their JSON
+    (``exclude_none``); the Bundle around them is built, not validated again: its shape is
+    fixed here (tests/fhir/test_slot.py validates pages of it through fhir.resources)."""
 
     def link(offset: int) -> str:
         query = [(f"{name}:exact" if name in request.exact else name, value)
@@ -275,12 +277,16 @@ def searchset(*, base_url: str, resource_type: str, request: SearchRequest,
     links = [{"relation": "self", "url": link(request.offset)}]
     if request.count and request.offset + request.count < total:
         links.append({"relation": "next", "url": link(request.offset + request.count)})
-    return Bundle.model_validate({
-        "resourceType": "Bundle", "type": "searchset", "total": total, "link": links,
-        "entry": [{"fullUrl": f"{base_url}/{resource_type}/{resource.id}",
-                   "resource": resource.model_dump(mode="json", exclude_none=True),
-                   "search": {"mode": "match"}} for resource in resources],
-    })
+    entries = [resource if isinstance(resource, dict)
+               else resource.model_dump(mode="json", exclude_none=True)
+               for resource in resources]
+    bundle: dict[str, Any] = {"resourceType": "Bundle", "type": "searchset", "total": total,
+                              "link": links}
+    if entries:
+        bundle["entry"] = [{"fullUrl": f"{base_url}/{resource_type}/{entry['id']}",
+                            "resource": entry, "search": {"mode": "match"}}
+                           for entry in entries]
+    return bundle
 
 
 def instant_bounds(name: str, values: Sequence[str], *, zone: ZoneInfo

@@ -41,6 +41,7 @@ from app.fhir.toolkit import (
     content_version,
     not_found,
     validated,
+    with_version,
 )
 from app.scheduling import calendars, schedules
 from app.scheduling.models import Schedule
@@ -71,6 +72,12 @@ SEARCH_PARAMS = (
 def served(item: TimeOnSchedule) -> FhirSlot:
     resource = mapping.to_fhir(item, booking_link=_booking_link(item))
     return resource.model_copy(update={"meta": Meta(versionId=content_version(resource))})
+
+
+def served_json(item: TimeOnSchedule) -> dict[str, Any]:
+    """What ``served`` serves, as JSON, without building (and validating) a model per slot:
+    a search page holds up to 100 of them."""
+    return with_version(mapping.to_json(item, booking_link=_booking_link(item)))
 
 
 def _booking_link(item: TimeOnSchedule) -> str | None:
@@ -141,8 +148,9 @@ def _schedule(client: ApiClient, schedule_id: int | None) -> Schedule | None:
 
 def search(*, client: ApiClient, request: SearchRequest) -> Found:
     statuses = _statuses(request)
-    lower, upper = instant_bounds("start", request.params.get("start", []),
-                                  zone=practice_zone(client.practice_id))
+    starts = request.params.get("start", [])
+    lower, upper = instant_bounds("start", starts, zone=practice_zone(client.practice_id)
+                                  if starts else ZoneInfo("UTC"))
     type_ids = _type_ids(request)
     schedule_ref = request.one("schedule")
     if (ids := request.one("_id")) is not None:
@@ -163,7 +171,7 @@ def search(*, client: ApiClient, request: SearchRequest) -> Found:
     page = slice_page(found, request)
     audit_access(audit.Action.FHIR_SEARCH, client, "Slot",
                  detail={"params": sorted(request.params), "results": page.total})
-    found = Found([served(item) for item in page.rows], page.total)
+    found = Found([served_json(item) for item in page.rows], page.total)
     db.session.commit()  # after building: a commit expires the rows
     return found
 

@@ -123,10 +123,22 @@ def check_if_match(if_match: str | None, version: str) -> None:
 
 def content_version(resource: Any) -> str:
     """A version id for records without an update timestamp: a hash of what we serve."""
-    data = resource.model_dump(mode="json", exclude_none=True)
-    data.pop("meta", None)
-    digest = hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
-    return digest[:16]
+    return json_version(resource.model_dump(mode="json", exclude_none=True))
+
+
+def json_version(data: dict[str, Any]) -> str:
+    """``content_version`` of a resource already in its JSON form (``meta`` left out)."""
+    digest = hashlib.sha256(json.dumps({key: value for key, value in data.items()
+                                        if key != "meta"}, sort_keys=True).encode())
+    return digest.hexdigest()[:16]
+
+
+def with_version(data: dict[str, Any]) -> dict[str, Any]:
+    """A resource's JSON with ``meta.versionId`` (its content version) after its id, where
+    fhir.resources writes it."""
+    head = {key: data[key] for key in ("resourceType", "id") if key in data}
+    return {**head, "meta": {"versionId": json_version(data)},
+            **{key: value for key, value in data.items() if key not in head}}
 
 
 @dataclass(frozen=True)

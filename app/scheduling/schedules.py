@@ -24,6 +24,7 @@ from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
 
 from app.core.errors import FieldErrors
 from app.extensions import db
@@ -36,7 +37,7 @@ from app.scheduling.models import (
     ScheduleException,
     provider_appointment_type,
 )
-from app.scheduling.slots import EXTRA_HOURS, HOLDING_STATUSES, find_open_slots
+from app.scheduling.slots import EXTRA_HOURS, HOLDING_STATUSES, open_slots_by_type
 
 FREE, BUSY, BUSY_UNAVAILABLE = "free", "busy", "busy-unavailable"
 STATUSES = (FREE, BUSY, BUSY_UNAVAILABLE)
@@ -126,30 +127,36 @@ def _exists_reason(values: ScheduleFields) -> str:
 
 def offered_types(schedules: Sequence[Schedule]) -> dict[int, list[AppointmentType]]:
     """Per schedule id, the active appointment types it offers (by name): its provider's, or
-    those of any active provider working at the location."""
+    those of any active provider working at the location. One query for providers'
+    calendars, two when a location's calendar is among them."""
     if not schedules:
         return {}
     practice_ids = {schedule.practice_id for schedule in schedules}
-    types = {kind.id: kind for kind in db.session.execute(
-        select(AppointmentType).where(AppointmentType.practice_id.in_(practice_ids),
-                                      AppointmentType.active.is_(True))).scalars()}
-    by_provider: dict[int, set[int]] = defaultdict(set)
-    for provider_id, type_id in db.session.execute(select(
-            provider_appointment_type.c.provider_id,
-            provider_appointment_type.c.appointment_type_id)
-            .where(provider_appointment_type.c.appointment_type_id.in_(types))):
-        by_provider[provider_id].add(type_id)
     at_location: dict[int, set[int]] = defaultdict(set)
-    for provider_id, location_id in db.session.execute(
-            select(provider_location.c.provider_id, provider_location.c.location_id)
-            .join(Provider, Provider.id == provider_location.c.provider_id)
-            .where(Provider.active.is_(True), Provider.practice_id.in_(practice_ids))):
-        at_location[location_id] |= by_provider.get(provider_id, set())
+    if whole := {s.location_id for s in schedules if s.provider_id is None}:
+        for provider_id, location_id in db.session.execute(
+                select(provider_location.c.provider_id, provider_location.c.location_id)
+                .join(Provider, Provider.id == provider_location.c.provider_id)
+                .where(Provider.active.is_(True), Provider.practice_id.in_(practice_ids),
+                       provider_location.c.location_id.in_(whole))):
+            at_location[location_id].add(provider_id)
+    providers = {s.provider_id for s in schedules if s.provider_id is not None}
+    providers |= {provider_id for ids in at_location.values() for provider_id in ids}
+    by_provider: dict[int, dict[int, AppointmentType]] = defaultdict(dict)
+    offer = provider_appointment_type.c
+    for kind, provider_id in db.session.execute(
+            select(AppointmentType, offer.provider_id)
+            .join(provider_appointment_type, offer.appointment_type_id == AppointmentType.id)
+            .where(AppointmentType.practice_id.in_(practice_ids),
+                   AppointmentType.active.is_(True), offer.provider_id.in_(providers))):
+        by_provider[provider_id][kind.id] = kind
     result = {}
     for schedule in schedules:
-        ids = (by_provider.get(schedule.provider_id, set()) if schedule.provider_id is not None
-               else at_location.get(schedule.location_id, set()))
-        result[schedule.id] = sorted((types[i] for i in ids), key=lambda k: (k.name, k.id))
+        whose = ([schedule.provider_id] if schedule.provider_id is not None
+                 else at_location.get(schedule.location_id, ()))
+        kinds = {kind.id: kind for provider_id in whose
+                 for kind in by_provider.get(provider_id, {}).values()}
+        result[schedule.id] = sorted(kinds.values(), key=lambda k: (k.name, k.id))
     return result
 
 
@@ -199,13 +206,13 @@ def _open_slots(schedule: Schedule, kinds: Sequence[AppointmentType], *, start: 
         end = min(end, schedule.horizon_end)
     if end <= start:
         return []
+    by_type = open_slots_by_type(appointment_types=kinds, location=schedule.location,
+                                 provider_id=schedule.provider_id, start=start, end=end,
+                                 now=now) if kinds else {}
     result = []
     for kind in kinds:
         starts: dict[datetime, datetime] = {}
-        for slot in find_open_slots(appointment_type_id=kind.id,
-                                    location_id=schedule.location_id,
-                                    provider_id=schedule.provider_id, start=start, end=end,
-                                    now=now):
+        for slot in by_type[kind.id]:
             starts.setdefault(slot.start, slot.end)
         result += [TimeOnSchedule(schedule, FREE, begins, ends, appointment_type=kind)
                    for begins, ends in starts.items()]
@@ -283,7 +290,8 @@ def appointment_in_practice(practice_id: int, appointment_id: int) -> Appointmen
 def schedules_in(practice_id: int, *, schedule_ids: Collection[int] | None = None
                  ) -> list[Schedule]:
     """The practice's schedules (those named, when ``schedule_ids`` is given), by id."""
-    stmt = select(Schedule).where(Schedule.practice_id == practice_id)
+    stmt = (select(Schedule).where(Schedule.practice_id == practice_id)
+            .options(joinedload(Schedule.location)))  # its zone and booking links need it
     if schedule_ids is not None:
         stmt = stmt.where(Schedule.id.in_(schedule_ids))
     return list(db.session.execute(stmt.order_by(Schedule.id)).scalars())

@@ -15,23 +15,27 @@ clock does; a local time that happens twice (fall back) means its first occurren
 The work is set-based: one query for the type and location, one for the providers' weekly
 hours, one for their exceptions, then one per chunk of local days for the held appointments
 (the needed columns only, no ORM objects). With a ``limit`` the chunks start at one day and
-double, so "the first 20" stops after the first days that have them.
+double, so "the first 20" stops after the first days that have them. ``open_slots_by_type``
+answers every type a calendar offers (the FHIR Slot search) from the type and location rows
+the caller holds and the same three other queries, whatever the number of types. Interval
+arithmetic lives in ``app.scheduling.intervals``.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from functools import lru_cache
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, or_, select
 
-from app.core.clock import local_to_utc, utcnow
+from app.core.clock import utcnow
 from app.extensions import db
 from app.practice.models import Location, Provider, provider_location
+from app.scheduling.intervals import Interval, align, chunks, merge, midnight, subtract, to_utc
 from app.scheduling.models import (
     Appointment,
     AppointmentStatus,
@@ -52,7 +56,6 @@ TIME_OFF, EXTRA_HOURS = "time_off", "extra_hours"
 # (provider_id, start_at) index read for the appointments that can touch a day.
 MAX_REACH = timedelta(hours=12)
 
-Interval = tuple[datetime, datetime]
 
 
 class InvalidSlotQuery(ValueError):
@@ -115,11 +118,11 @@ class _Calendar:
             for day in around:
                 for start, end, valid_from, valid_until in weekly.get(day.weekday(), ()):
                     if in_force(day, valid_from, valid_until):
-                        begins, ends = _to_utc(day, start, self.zone), _to_utc(day, end, self.zone)
+                        begins, ends = to_utc(day, start, self.zone), to_utc(day, end, self.zone)
                         if begins < ends:
                             intervals.append((begins, ends))
-            near = [(s, e) for s, e in _merge(intervals) if e > window[0] and s < window[1]]
-            near = _subtract(near, _merge(self.time_off.get(provider_id, [])))
+            near = [(s, e) for s, e in merge(intervals) if e > window[0] and s < window[1]]
+            near = subtract(near, merge(self.time_off.get(provider_id, [])))
             if near:
                 result[provider_id] = near
         return result
@@ -142,37 +145,67 @@ def find_open_slots(*, appointment_type_id: int, location_id: int,
     location. ``exclude_appointment_id`` ignores one appointment (to reschedule it). Slots
     start at least ``min_notice_minutes`` after ``now`` and less than ``max_days_ahead`` days
     after it. Whether the type may be booked online is the caller's rule, not the engine's."""
+    return _find(_rules([appointment_type_id], location_id=location_id),
+                 provider_id=provider_id, start=start, end=end, limit=limit, now=now,
+                 step_minutes=step_minutes,
+                 exclude_appointment_id=exclude_appointment_id)[appointment_type_id]
+
+
+def open_slots_by_type(*, appointment_types: Sequence[AppointmentType], location: Location,
+                       provider_id: int | None = None, start: datetime, end: datetime,
+                       now: datetime | None = None) -> dict[int, list[Slot]]:
+    """``find_open_slots`` for several types (rows already loaded, of the location's practice)
+    at one location in one pass: per type id the same slots, from three queries whatever the
+    number of types."""
+    kinds = list({kind.id: kind for kind in appointment_types}.values())
+    if any(kind.practice_id != location.practice_id for kind in kinds):
+        raise InvalidSlotQuery("location_id", "belongs to another practice")
+    return _find([_rules_of(kind, location.id, location.timezone) for kind in kinds],
+                 provider_id=provider_id, start=start, end=end, limit=None, now=now,
+                 step_minutes=STEP_MINUTES, exclude_appointment_id=None)
+
+
+def _find(rules: list[_Rules], *, provider_id: int | None, start: datetime, end: datetime,
+          limit: int | None, now: datetime | None, step_minutes: int,
+          exclude_appointment_id: int | None) -> dict[int, list[Slot]]:
     start, end, now = _check_times(start=start, end=end, now=now)
     if limit is not None and limit < 1:
         raise InvalidSlotQuery("limit", "must be at least 1")
     if step_minutes < 1 or 60 % step_minutes:
         raise InvalidSlotQuery("step_minutes", "must divide an hour (5, 10, 15, 20, 30, 60)")
-    rules = _rules(appointment_type_id=appointment_type_id, location_id=location_id)
-    earliest = max(start, now + rules.notice)
-    stop = min(end, now + rules.days_ahead)
-    if not rules.active or earliest >= stop:
-        return []
-    first_day = earliest.astimezone(rules.zone).date()
-    last_day = (stop - timedelta(microseconds=1)).astimezone(rules.zone).date()
-    calendar = _calendar(rules, provider_id=provider_id, first_day=first_day, last_day=last_day)
-    if not calendar.providers:
-        return []
+    result: dict[int, list[Slot]] = {rule.type_id: [] for rule in rules}
+    spans = {rule.type_id: (rule, max(start, now + rule.notice), min(end, now + rule.days_ahead))
+             for rule in rules}
+    spans = {key: span for key, span in spans.items() if span[0].active and span[1] < span[2]}
+    if not spans:
+        return result
+    zone = next(iter(spans.values()))[0].zone
+    first_day = min(span[1] for span in spans.values()).astimezone(zone).date()
+    last_day = (max(span[2] for span in spans.values())
+                - timedelta(microseconds=1)).astimezone(zone).date()
+    calendars = _calendars([span[0] for span in spans.values()], provider_id=provider_id,
+                           first_day=first_day, last_day=last_day)
     days = [first_day + timedelta(days=n) for n in range((last_day - first_day).days + 1)]
     step = timedelta(minutes=step_minutes)
-    slots: list[Slot] = []
-    for chunk in _chunks(days, limit):
-        window = (max(earliest, _midnight(chunk[0], rules.zone)),
-                  min(stop, _midnight(chunk[-1] + timedelta(days=1), rules.zone)))
-        open_time = calendar.open_time(chunk, window)
-        held = _held_time(open_time, exclude_appointment_id=exclude_appointment_id)
-        found = [slot for provider, intervals in open_time.items()
-                 for slot in _fit(_subtract(intervals, held.get(provider, [])),
-                                  rules=rules, provider_id=provider, window=window, step=step)]
-        found.sort(key=lambda slot: (slot.start, slot.provider_id))
-        slots += found
-        if limit is not None and len(slots) >= limit:
-            return slots[:limit]
-    return slots
+    for chunk in chunks(days, limit):
+        day_window = (midnight(chunk[0], zone), midnight(chunk[-1] + timedelta(days=1), zone))
+        open_by_type = {}
+        for type_id, (_, earliest, stop) in spans.items():
+            window = (max(earliest, day_window[0]), min(stop, day_window[1]))
+            if window[0] < window[1]:
+                open_by_type[type_id] = (window, calendars[type_id].open_time(chunk, window))
+        held = _held_time([open_time for _, open_time in open_by_type.values()],
+                          exclude_appointment_id=exclude_appointment_id)
+        for type_id, (window, open_time) in open_by_type.items():
+            found = [slot for provider, intervals in open_time.items()
+                     for slot in _fit(subtract(intervals, held.get(provider, [])),
+                                      rules=spans[type_id][0], provider_id=provider,
+                                      window=window, step=step)]
+            found.sort(key=lambda slot: (slot.start, slot.provider_id))
+            result[type_id] += found
+        if limit is not None and len(result[rules[0].type_id]) >= limit:
+            return {rules[0].type_id: result[rules[0].type_id][:limit]}
+    return result
 
 
 def slot_is_open(*, slot: Slot, now: datetime | None = None,
@@ -195,16 +228,16 @@ def has_hours_on(*, appointment_type_id: int, location_id: int, provider_id: int
     """Whether anyone offering the type (or ``provider_id``) works at the location on the
     local ``day`` at all, booked or not: False for a day the location is closed to it
     (no hours, or time off all day)."""
-    rules = _rules(appointment_type_id=appointment_type_id, location_id=location_id)
+    rules = _rules([appointment_type_id], location_id=location_id)[0]
     calendar = _calendar(rules, provider_id=provider_id, first_day=day, last_day=day)
-    window = (_midnight(day, rules.zone), _midnight(day + timedelta(days=1), rules.zone))
+    window = (midnight(day, rules.zone), midnight(day + timedelta(days=1), rules.zone))
     return bool(calendar.open_time([day], window))
 
 
 def within_hours(slot: Slot) -> bool:
     """Whether the provider works at the slot's location for the whole slot (weekly hours
     and extra hours, less time off), whatever is booked then."""
-    rules = _rules(appointment_type_id=slot.appointment_type_id, location_id=slot.location_id)
+    rules = _rules([slot.appointment_type_id], location_id=slot.location_id)[0]
     start, end = slot.start.astimezone(UTC), slot.end.astimezone(UTC)
     day = start.astimezone(rules.zone).date()
     calendar = _calendar(rules, provider_id=slot.provider_id, first_day=day, last_day=day)
@@ -222,85 +255,107 @@ def _check_times(*, start: datetime, end: datetime, now: datetime | None
     return start.astimezone(UTC), end.astimezone(UTC), (now or utcnow()).astimezone(UTC)
 
 
-def _rules(*, appointment_type_id: int, location_id: int) -> _Rules:
-    row = db.session.execute(
-        select(AppointmentType.duration_minutes, AppointmentType.buffer_before_minutes,
-               AppointmentType.buffer_after_minutes, AppointmentType.min_notice_minutes,
-               AppointmentType.max_days_ahead, AppointmentType.active,
-               AppointmentType.practice_id, Location.practice_id.label("location_practice"),
-               Location.timezone)
+def _rules(type_ids: list[int], *, location_id: int) -> list[_Rules]:
+    """Each type's rules at the location, in the order asked; one query."""
+    rows = {row.id: row for row in db.session.execute(
+        select(AppointmentType.id, AppointmentType.duration_minutes,
+               AppointmentType.buffer_before_minutes, AppointmentType.buffer_after_minutes,
+               AppointmentType.min_notice_minutes, AppointmentType.max_days_ahead,
+               AppointmentType.active, AppointmentType.practice_id,
+               Location.practice_id.label("location_practice"), Location.timezone)
         .join(Location, Location.id == location_id)
-        .where(AppointmentType.id == appointment_type_id)
-    ).one_or_none()
-    if row is None:
-        if db.session.get(AppointmentType, appointment_type_id) is None:
-            raise InvalidSlotQuery("appointment_type_id", "no such appointment type")
-        raise InvalidSlotQuery("location_id", "no such location")
-    if row.practice_id != row.location_practice:
-        raise InvalidSlotQuery("location_id", "belongs to another practice")
+        .where(AppointmentType.id.in_(type_ids)))}
+    found = []
+    for type_id in type_ids:
+        row = rows.get(type_id)
+        if row is None:
+            if db.session.get(AppointmentType, type_id) is None:
+                raise InvalidSlotQuery("appointment_type_id", "no such appointment type")
+            raise InvalidSlotQuery("location_id", "no such location")
+        if row.practice_id != row.location_practice:
+            raise InvalidSlotQuery("location_id", "belongs to another practice")
+        found.append(_rules_of(row, location_id, row.timezone))
+    return found
+
+
+def _rules_of(kind: Any, location_id: int, timezone: str) -> _Rules:
+    """A type's rules (an ``AppointmentType`` or a row with its columns) at a location."""
     return _Rules(
-        type_id=appointment_type_id, location_id=location_id,
-        duration=timedelta(minutes=row.duration_minutes),
-        before=timedelta(minutes=row.buffer_before_minutes or 0),
-        after=timedelta(minutes=row.buffer_after_minutes or 0),
-        notice=timedelta(minutes=row.min_notice_minutes or 0),
-        days_ahead=timedelta(days=row.max_days_ahead), active=bool(row.active),
-        zone=ZoneInfo(row.timezone))
+        type_id=kind.id, location_id=location_id,
+        duration=timedelta(minutes=kind.duration_minutes),
+        before=timedelta(minutes=kind.buffer_before_minutes or 0),
+        after=timedelta(minutes=kind.buffer_after_minutes or 0),
+        notice=timedelta(minutes=kind.min_notice_minutes or 0),
+        days_ahead=timedelta(days=kind.max_days_ahead), active=bool(kind.active),
+        zone=ZoneInfo(timezone))
 
 
 def _calendar(rules: _Rules, *, provider_id: int | None, first_day: date, last_day: date
               ) -> _Calendar:
-    """Weekly hours and exceptions of the providers who offer the type at the location."""
+    return _calendars([rules], provider_id=provider_id, first_day=first_day,
+                      last_day=last_day)[rules.type_id]
+
+
+def _calendars(rules: list[_Rules], *, provider_id: int | None, first_day: date,
+               last_day: date) -> dict[int, _Calendar]:
+    """Per type, the weekly hours and exceptions of the providers who offer it at the
+    location (all ``rules`` are of one location): two queries for every type."""
+    location_id, zone = rules[0].location_id, rules[0].zone
+    offer = provider_appointment_type.c
     eligible = (
-        select(provider_appointment_type.c.provider_id)
-        .join(Provider, Provider.id == provider_appointment_type.c.provider_id)
-        .join(provider_location, and_(
-            provider_location.c.provider_id == provider_appointment_type.c.provider_id,
-            provider_location.c.location_id == rules.location_id))
-        .where(provider_appointment_type.c.appointment_type_id == rules.type_id,
+        select(offer.provider_id, offer.appointment_type_id.label("type_id"))
+        .join(Provider, Provider.id == offer.provider_id)
+        .join(provider_location, and_(provider_location.c.provider_id == offer.provider_id,
+                                      provider_location.c.location_id == location_id))
+        .where(offer.appointment_type_id.in_([r.type_id for r in rules]),
                Provider.active.is_(True)))
     if provider_id is not None:
-        eligible = eligible.where(provider_appointment_type.c.provider_id == provider_id)
-    calendar = _Calendar(zone=rules.zone)
+        eligible = eligible.where(offer.provider_id == provider_id)
+    eligible = eligible.subquery()
+    calendars = {r.type_id: _Calendar(zone=zone) for r in rules}
     before, after = first_day - timedelta(days=1), last_day + timedelta(days=1)
     for row in db.session.execute(
-            select(WorkingHours.provider_id, WorkingHours.weekday, WorkingHours.start_time,
-                   WorkingHours.end_time, WorkingHours.valid_from, WorkingHours.valid_until)
-            .where(WorkingHours.location_id == rules.location_id,
-                   WorkingHours.provider_id.in_(eligible),
+            select(eligible.c.type_id, WorkingHours.provider_id, WorkingHours.weekday,
+                   WorkingHours.start_time, WorkingHours.end_time, WorkingHours.valid_from,
+                   WorkingHours.valid_until)
+            .join(eligible, eligible.c.provider_id == WorkingHours.provider_id)
+            .where(WorkingHours.location_id == location_id,
                    or_(WorkingHours.valid_from.is_(None), WorkingHours.valid_from <= after),
                    or_(WorkingHours.valid_until.is_(None), WorkingHours.valid_until >= before))):
-        calendar.weekly[row.provider_id][row.weekday].append(
+        calendars[row.type_id].weekly[row.provider_id][row.weekday].append(
             (row.start_time, row.end_time, row.valid_from, row.valid_until))
-    span_start = _midnight(before, rules.zone) - MAX_REACH
-    span_end = _midnight(after + timedelta(days=1), rules.zone) + MAX_REACH
+    span_start = midnight(before, zone) - MAX_REACH
+    span_end = midnight(after + timedelta(days=1), zone) + MAX_REACH
     for row in db.session.execute(
-            select(ScheduleException.provider_id, ScheduleException.kind,
+            select(eligible.c.type_id, ScheduleException.provider_id, ScheduleException.kind,
                    ScheduleException.starts_at, ScheduleException.ends_at)
-            .where(ScheduleException.provider_id.in_(eligible),
-                   ScheduleException.starts_at < span_end, ScheduleException.ends_at > span_start,
+            .join(eligible, eligible.c.provider_id == ScheduleException.provider_id)
+            .where(ScheduleException.starts_at < span_end, ScheduleException.ends_at > span_start,
                    or_(and_(ScheduleException.kind == TIME_OFF,
                             or_(ScheduleException.location_id.is_(None),
-                                ScheduleException.location_id == rules.location_id)),
+                                ScheduleException.location_id == location_id)),
                        and_(ScheduleException.kind == EXTRA_HOURS,
-                            ScheduleException.location_id == rules.location_id)))):
+                            ScheduleException.location_id == location_id)))):
+        calendar = calendars[row.type_id]
         target = calendar.extra if row.kind == EXTRA_HOURS else calendar.time_off
         target[row.provider_id].append((row.starts_at, row.ends_at))
-    return calendar
+    return calendars
 
 
-def _held_time(open_time: dict[int, list[Interval]], *, exclude_appointment_id: int | None
-               ) -> dict[int, list[Interval]]:
+def _held_time(open_times: list[dict[int, list[Interval]]], *,
+               exclude_appointment_id: int | None) -> dict[int, list[Interval]]:
     """Per provider, the merged buffered intervals of appointments (at any location) that can
-    touch their open time."""
-    if not open_time:
+    touch their open time (of every type asked: one query)."""
+    open_times = [open_time for open_time in open_times if open_time]
+    if not open_times:
         return {}
-    low = min(intervals[0][0] for intervals in open_time.values()) - MAX_REACH
-    high = max(intervals[-1][1] for intervals in open_time.values()) + MAX_REACH
+    low = min(ivs[0][0] for open_time in open_times for ivs in open_time.values()) - MAX_REACH
+    high = max(ivs[-1][1] for open_time in open_times for ivs in open_time.values()) + MAX_REACH
+    providers = sorted({provider for open_time in open_times for provider in open_time})
     query = (select(Appointment.provider_id, Appointment.start_at, Appointment.end_at,
                     AppointmentType.buffer_before_minutes, AppointmentType.buffer_after_minutes)
              .join(AppointmentType, AppointmentType.id == Appointment.appointment_type_id)
-             .where(Appointment.provider_id.in_(sorted(open_time)),
+             .where(Appointment.provider_id.in_(providers),
                     Appointment.start_at >= low, Appointment.start_at < high,
                     Appointment.status.in_([str(status) for status in HOLDING_STATUSES])))
     if exclude_appointment_id is not None:
@@ -309,7 +364,7 @@ def _held_time(open_time: dict[int, list[Interval]], *, exclude_appointment_id: 
     for provider, start_at, end_at, before, after in db.session.execute(query):
         held[provider].append((start_at - timedelta(minutes=before or 0),
                                end_at + timedelta(minutes=after or 0)))
-    return {provider: _merge(intervals) for provider, intervals in held.items()}
+    return {provider: merge(intervals) for provider, intervals in held.items()}
 
 
 def _fit(free: list[Interval], *, rules: _Rules, provider_id: int, window: Interval,
@@ -318,65 +373,8 @@ def _fit(free: list[Interval], *, rules: _Rules, provider_id: int, window: Inter
     lies in ``window``."""
     for free_start, free_end in free:
         latest = min(free_end - rules.after - rules.duration, window[1] - timedelta.resolution)
-        moment = _align(max(free_start + rules.before, window[0]), rules.zone, step)
+        moment = align(max(free_start + rules.before, window[0]), rules.zone, step)
         while moment <= latest:
             yield Slot(start=moment, end=moment + rules.duration, provider_id=provider_id,
                        location_id=rules.location_id, appointment_type_id=rules.type_id)
             moment += step
-
-
-def _align(moment: datetime, zone: ZoneInfo, step: timedelta) -> datetime:
-    """The first grid point at or after ``moment``, counted in local wall-clock time."""
-    local = moment.astimezone(zone)
-    # Same tzinfo on both sides: the difference is wall-clock time since local midnight.
-    remainder = (local - local.replace(hour=0, minute=0, second=0, microsecond=0)) % step
-    return moment + (step - remainder) if remainder else moment
-
-
-@lru_cache(maxsize=8192)
-def _to_utc(day: date, wall: time, zone: ZoneInfo) -> datetime:
-    return local_to_utc(day, wall, zone)
-
-
-def _midnight(day: date, zone: ZoneInfo) -> datetime:
-    return _to_utc(day, time(0), zone)
-
-
-def _chunks(days: list[date], limit: int | None) -> Iterator[list[date]]:
-    if limit is None:
-        yield days
-        return
-    index, size = 0, 1
-    while index < len(days):
-        yield days[index:index + size]
-        index += size
-        size *= 2
-
-
-def _merge(intervals: list[Interval]) -> list[Interval]:
-    merged: list[Interval] = []
-    for start, end in sorted(intervals):
-        if merged and start <= merged[-1][1]:
-            if end > merged[-1][1]:
-                merged[-1] = (merged[-1][0], end)
-        else:
-            merged.append((start, end))
-    return merged
-
-
-def _subtract(intervals: list[Interval], holes: list[Interval]) -> list[Interval]:
-    """``intervals`` minus ``holes``; both sorted, merged and disjoint."""
-    result: list[Interval] = []
-    index = 0
-    for start, end in intervals:
-        while index < len(holes) and holes[index][1] <= start:
-            index += 1
-        cursor, probe = start, index
-        while probe < len(holes) and holes[probe][0] < end:
-            if holes[probe][0] > cursor:
-                result.append((cursor, holes[probe][0]))
-            cursor = max(cursor, holes[probe][1])
-            probe += 1
-        if cursor < end:
-            result.append((cursor, end))
-    return result

@@ -24,6 +24,7 @@ from flask import (
     session,
     url_for,
 )
+from flask.sessions import SecureCookieSessionInterface, SessionMixin
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
@@ -38,7 +39,7 @@ from app.extensions import db, login_manager
 from app.security import audit_context, sessions, signin, staff
 from app.security.models import StaffSession, StaffUser
 from app.security.passwords import MIN_LENGTH, WeakPassword
-from app.security.permissions import Permission, any_staff, public, role_can
+from app.security.permissions import Permission, any_staff, public, reads_session, role_can
 from app.web import scope
 from app.web.next_url import safe_next
 
@@ -90,6 +91,7 @@ def init_app(app: Flask) -> None:
     login_manager.login_message = _l("Please sign in to continue.")
     login_manager.session_protection = "strong"
     app.register_blueprint(bp)
+    app.session_interface = _SessionCookie()
     app.before_request(_act_for_signed_in_staff)
     app.before_request(_sign_out_when_idle)
     app.before_request(_audit_as_signed_in_staff)
@@ -199,24 +201,34 @@ def _start_session(user: StaffUser) -> None:
     audit_context.act_as(signed_in)
 
 
+class _SessionCookie(SecureCookieSessionInterface):
+    """Flask's signed session cookie, left out of ``@sessionless`` answers: Flask-Login's
+    remember-cookie check reads the session after every request, which would otherwise add
+    ``Vary: Cookie`` to a public file the same for everyone."""
+
+    def save_session(self, app: Flask, session: SessionMixin, response: Response) -> None:
+        if reads_session(request.endpoint):
+            super().save_session(app, session, response)
+
+
 def _current_session() -> StaffSession:
     return db.session.get(StaffSession, current_user.session_row_id)
 
 
 def _act_for_signed_in_staff() -> None:
     """A signed-in staff member's requests act for their practice, whatever the page."""
-    if request.endpoint != "static" and current_user.is_authenticated:
+    if reads_session(request.endpoint) and current_user.is_authenticated:
         scope.act_for(current_user.practice_id)
 
 
 def _audit_as_signed_in_staff() -> None:
     """The signed-in staff member is the actor of this request's audit events."""
-    if request.endpoint != "static" and current_user.is_authenticated:
+    if reads_session(request.endpoint) and current_user.is_authenticated:
         audit_context.act_as(current_user._get_current_object())
 
 
 def _sign_out_when_idle() -> Any:
-    if request.endpoint == "static" or not current_user.is_authenticated:
+    if not reads_session(request.endpoint) or not current_user.is_authenticated:
         return None
     idle_minutes = current_app.config["SESSION_IDLE_MINUTES"]
     row = _current_session()

@@ -131,6 +131,23 @@ def public(view: F) -> F:
     return view
 
 
+def sessionless(view: F) -> F:
+    """Declare a public route whose answer is the same for everyone (the published slot
+    files): it never reads the staff session, so a request loads no signed-in user, touches
+    no session row and the answer does not vary by cookie (shared caches may keep it)."""
+    view.is_sessionless = True  # type: ignore[attr-defined]
+    return view
+
+
+def reads_session(endpoint: str | None) -> bool:
+    """Whether the request hooks may look at the staff session for this endpoint."""
+    from flask import current_app
+
+    if endpoint == "static":
+        return False
+    return not getattr(current_app.view_functions.get(endpoint or ""), "is_sessionless", False)
+
+
 def any_staff(view: F) -> F:
     """Declare a route for any signed-in staff member whatever the role (sign out, own
     password). Carries no patient data."""

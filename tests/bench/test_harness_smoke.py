@@ -40,10 +40,21 @@ def test_the_smoke_scale_measures_everything_and_the_fault_run_loses_nothing(
     result = json.loads(out.read_text())
     rows = {row["what"].split(" (")[0].split(",")[0]: row for row in result["rows"]}
     assert set(rows) == {"inbound webhook storm", "outbox drain", "slot file",
-                         "fault run: 20% provider faults"}
-    for name in ("inbound webhook storm", "outbox drain", "slot file"):
+                         "fault run: 20% provider faults", "Stripe checkout"}
+    assert [row["what"] for row in result["rows"] if row["what"].startswith("slot file")] == [
+        "slot file (SMART Scheduling Links, 20 clients)", "slot file, If-None-Match (304)"]
+    for row in result["rows"]:
+        if row["ceiling"] is not None:
+            assert row["result"] > 0 and row["ceiling"] > 0, row
+    for name in ("inbound webhook storm", "outbox drain", "slot file", "Stripe checkout"):
         assert rows[name]["result"] > 0 and rows[name]["ceiling"] > 0
     assert result["fault_run"]["lost"] == 0 and result["fault_run"]["duplicated"] == 0
+    # The emails went through the fake SendGrid, faults included, and are counted too.
+    assert result["fault_run"]["emails"] > 0 and result["fault_run"]["email"] == {
+        "lost": 0, "duplicated": 0}
+    assert result["fault_run"]["email_faults_injected"]
+    assert result["checkout"]["unaccounted"] == 0
+    assert result["checkout"]["opened"] + result["checkout"]["refused"] == 20
     assert result["fault_run"]["worker_kills"] == 1
     assert result["fault_run"]["left_unsent"] == 0
     assert result["machine"]["cpus"] == os.cpu_count()

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 from sqlalchemy import select
 
+from app.core import clock
 from app.extensions import db
 from app.fhir import auth
 from app.fhir.models import ApiToken
@@ -79,6 +82,25 @@ def test_every_request_is_audited_with_the_token_as_actor_and_marks_its_use(fhir
     assert str(patient.id) in events[1].detail
     assert patient.family_name not in events[1].detail
     assert db.session.execute(select(ApiToken.last_used_at)).scalar_one() is not None
+
+
+def test_a_tokens_last_use_is_written_at_most_once_a_minute(fhir):
+    def last_used():
+        db.session.expire_all()
+        return db.session.execute(select(ApiToken.last_used_at)).scalar_one()
+
+    start = datetime(2027, 1, 12, 15, tzinfo=UTC)
+    with clock.frozen_at(start):
+        assert fhir.get("/fhir/metadata").status_code == 200  # no token asked for
+        assert last_used() is None
+        assert fhir.get("/fhir/Patient").status_code == 200
+        assert last_used() - start < timedelta(seconds=5)
+    with clock.frozen_at(start + timedelta(seconds=40)):
+        assert fhir.get("/fhir/Patient").status_code == 200
+        assert last_used() - start < timedelta(seconds=5)  # unchanged within the minute
+    with clock.frozen_at(start + timedelta(seconds=70)):
+        assert fhir.get("/fhir/Patient").status_code == 200
+        assert last_used() - start >= timedelta(seconds=70)
 
 
 def test_tokens_are_stored_hashed(fhir):

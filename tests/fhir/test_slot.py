@@ -10,6 +10,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.slot import Slot as FhirSlot
 from sqlalchemy import select
 
@@ -419,3 +420,42 @@ def test_a_slot_update_whose_audit_fails_is_not_kept(fhir, calendar, monkeypatch
     assert response.status_code == 500
     db.session.expire_all()
     assert db.session.get(ScheduleException, int(created["id"][1:])).label is None
+
+
+def test_the_search_page_built_without_models_is_what_fhir_resources_validates_and_serves(
+        fhir, calendar, practice):
+    """Search pages are JSON built directly (no fhir.resources model per slot); on a page with
+    every kind of slot, the Bundle validates as FHIR R4B, is byte for byte what the validated
+    models serialize to, and each entry is what a read (through the models) serves."""
+    calendar.kind.name = "Limpieza dental ñ \"rápida\""
+    other = factories.make_appointment_type(practice, name="Exam", duration_minutes=30)
+    other.max_days_ahead, other.bookable_online = 3650, False
+    db.session.commit()
+    calendars.set_appointment_types(practice_id=practice.id, provider_id=calendar.provider.id,
+                                    appointment_type_ids=[calendar.kind.id, other.id])
+    factories.make_appointment(factories.make_patient(practice), calendar.provider,
+                               calendar.location, start_at=at(16), appointment_type=other)
+    calendars.add_time_off(practice_id=practice.id, provider_id=calendar.provider.id,
+                           starts_at=at(17, 30), ends_at=at(18), label="Dentist's lunch ☕")
+    calendars.add_extra_hours(practice_id=practice.id, provider_id=calendar.provider.id,
+                              location_id=calendar.location.id, starts_at=at(19),
+                              ends_at=at(20), label=None)
+
+    response = fhir.get("/fhir/Slot", schedule=f"Schedule/{calendar.schedule.id}",
+                        _count="100", start=[f"ge{DAY}", f"lt{DAY + timedelta(days=1)}"])
+
+    assert response.status_code == 200
+    validated = Bundle.model_validate(response.get_json())
+    assert validated.model_dump_json(exclude_none=True).encode() == response.data
+    entries = response.get_json()["entry"]
+    assert {entry["resource"]["status"] for entry in entries} == {
+        "free", "busy", "busy-unavailable"}
+    assert any("extension" in e["resource"] for e in entries)
+    assert any("comment" in e["resource"] for e in entries)
+    assert any("extension" not in e["resource"] and "appointmentType" in e["resource"]
+               for e in entries)  # the type not bookable online
+    for entry in entries:
+        read = fhir.get(f"/fhir/Slot/{entry['resource']['id']}")
+        assert read.get_json() == entry["resource"]
+        assert read.headers["ETag"] == f'W/"{entry["resource"]["meta"]["versionId"]}"'
+        assert entry["fullUrl"].endswith(f"/fhir/Slot/{entry['resource']['id']}")

@@ -5,8 +5,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from sqlalchemy import event
+
 from app.core import clock
 from app.core.clock import utcnow
+from app.extensions import db
 from app.scheduling import booking, online
 from tests import factories
 from tests.fhir.test_scheduling_links import _slots_at, office  # noqa: F401
@@ -36,3 +39,35 @@ def test_a_booking_empties_the_cache_when_it_commits(client, office, practice): 
                  staff_id=staff.id)
     assert _slots_at(client, office.chicago, office.cleaning)[start] == 1
 
+
+
+def test_a_cached_file_costs_no_query_no_session_and_an_etag_match_costs_no_body(
+        app, client, login, office):  # noqa: F811
+    """Aggregators poll the file: served from the cache it reads no database and no staff
+    session (the same answer for a signed-in staff member, with no ``Vary: Cookie`` and no
+    cookie set, so shared caches may keep it); ``If-None-Match`` with its ETag is a 304."""
+    path = f"/fhir/$bulk-publish/slots-{office.chicago.id}.ndjson"
+    first = client.get(path)
+    statements: list[str] = []
+
+    def count(*args: object) -> None:
+        statements.append(str(args[2]))
+
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        staff = login("front_desk")
+        statements.clear()
+        answers = [client.get(path), staff.get(path),
+                   client.get(path, headers={"If-None-Match": first.headers["ETag"]})]
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
+
+    assert statements == []
+    assert [a.status_code for a in answers] == [200, 200, 304]
+    assert answers[0].data == answers[1].data == first.data and answers[2].data == b""
+    for answer in (first, *answers):
+        assert answer.headers["Cache-Control"] == "public, max-age=60"
+        assert answer.headers["ETag"] == first.headers["ETag"]
+        assert "Cookie" not in answer.headers.get("Vary", "")
+        assert "Set-Cookie" not in answer.headers
+    assert "Vary" in staff.get("/home").headers  # pages still vary by the staff cookie

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import delete
+from sqlalchemy import delete, event
 
 from app.extensions import db as _db
 from app.patients.models import Patient
@@ -279,6 +279,71 @@ def test_an_inactive_type_has_no_slots(clinic: Clinic) -> None:
     _db.session.commit()
 
     assert find(clinic, MONDAY) == []
+
+
+def test_several_types_in_one_pass_give_each_type_its_own_slots_from_three_queries(
+        clinic: Clinic) -> None:
+    """``open_slots_by_type`` (the FHIR Slot search's engine call) answers, per type, what
+    ``find_open_slots`` answers for that type alone: buffers, notice, horizon, inactive types,
+    who offers which type, time off, extra hours and bookings at another location."""
+    late = appointment_type(clinic.practice, minutes=45, before=10, after=5, notice=600,
+                            name="Filling")
+    short = appointment_type(clinic.practice, minutes=30, days_ahead=3, name="Check")
+    retired = appointment_type(clinic.practice, minutes=30, name="Retired")
+    retired.active = False
+    _db.session.commit()
+    calendars.set_appointment_types(
+        practice_id=clinic.practice.id, provider_id=clinic.provider.id,
+        appointment_type_ids=[clinic.kind.id, late.id, short.id, retired.id])
+    second = provider_offering(clinic, short)
+    work(clinic, clinic.provider, {0: [("09:00", "12:00"), ("13:00", "17:00")],
+                                   2: [("08:00", "12:00")], 4: [("09:00", "15:00")]})
+    work(clinic, second, {0: [("10:00", "16:00")], 1: [("09:00", "12:00")]})
+    calendars.add_time_off(practice_id=clinic.practice.id, provider_id=clinic.provider.id,
+                           starts_at=at(MONDAY, "14:00"), ends_at=at(MONDAY, "15:30"))
+    calendars.add_extra_hours(practice_id=clinic.practice.id, provider_id=second.id,
+                              location_id=clinic.location.id,
+                              starts_at=at(MONDAY + timedelta(days=5), "09:00"),
+                              ends_at=at(MONDAY + timedelta(days=5), "11:00"))
+    book(clinic, clinic.provider, at(MONDAY, "10:00"), kind=late)
+    book(clinic, clinic.provider, at(MONDAY + timedelta(days=2), "09:00"),
+         location=clinic.other)
+    book(clinic, second, at(MONDAY + timedelta(days=1), "10:30"), kind=short)
+    kinds = [clinic.kind, late, short, retired]
+    type_ids, location_id = [kind.id for kind in kinds], clinic.location.id
+    for row in (*kinds, clinic.location):
+        _db.session.refresh(row)  # loaded, as the caller's rows are
+    start, end = at(MONDAY, "00:00"), at(MONDAY + timedelta(days=7), "00:00")
+    now = at(MONDAY, "08:00").astimezone(UTC)
+    statements: list[str] = []
+
+    def listen(*args: object) -> None:
+        statements.append(str(args[2]))
+
+    for provider in (None, clinic.provider, second):
+        provider_id = provider.id if provider else None
+        statements.clear()
+        event.listen(_db.engine, "before_cursor_execute", listen)
+        try:
+            together = slots.open_slots_by_type(
+                appointment_types=kinds, location=clinic.location, provider_id=provider_id,
+                start=start, end=end, now=now)
+        finally:
+            event.remove(_db.engine, "before_cursor_execute", listen)
+
+        assert len(statements) == 3
+        for type_id in type_ids:
+            assert together[type_id] == slots.find_open_slots(
+                appointment_type_id=type_id, location_id=location_id,
+                provider_id=provider_id, start=start, end=end, now=now)
+    assert together[retired.id] == [] and together[short.id] != []
+    assert {slot.provider_id for slot in slots.open_slots_by_type(
+        appointment_types=[short], location=clinic.location, start=start,
+        end=end, now=now)[short.id]} == {clinic.provider.id, second.id}
+    foreign = factories.make_location(factories.make_practice(name="Elsewhere"))
+    with pytest.raises(slots.InvalidSlotQuery, match="another practice"):
+        slots.open_slots_by_type(appointment_types=kinds, location=foreign, start=start,
+                                 end=end, now=now)
 
 
 @pytest.mark.parametrize(("change", "field"), [

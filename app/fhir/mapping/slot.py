@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from fhir.resources.R4B.slot import Slot as FhirSlot
 
@@ -44,20 +45,25 @@ def slot_id(item: TimeOnSchedule) -> str:
 
 
 def to_fhir(item: TimeOnSchedule, *, booking_link: str | None = None) -> FhirSlot:
-    body: dict[str, object] = {
-        "resourceType": "Slot", "id": slot_id(item),
-        "schedule": {"reference": f"Schedule/{item.schedule.id}"},
-        "status": item.status, "start": instant_text(item.start),
-        "end": instant_text(item.end),
-    }
+    return FhirSlot.model_validate(to_json(item, booking_link=booking_link))
+
+
+def to_json(item: TimeOnSchedule, *, booking_link: str | None = None) -> dict[str, Any]:
+    """The Slot as JSON, its elements in the order of the R4B definition (as fhir.resources
+    writes them), with no model built: what ``to_fhir`` validates and serves, field for field
+    (tests/fhir/test_slot.py compares the two)."""
+    body: dict[str, Any] = {"resourceType": "Slot", "id": slot_id(item)}
+    if booking_link:
+        body["extension"] = [{"url": BOOKING_DEEP_LINK, "valueUrl": booking_link}]
     if item.appointment_type is not None:
         concept = appointment_type_concept(item.appointment_type.id, item.appointment_type.name)
         body.update(serviceType=[concept], appointmentType=concept)
-    if booking_link:
-        body["extension"] = [{"url": BOOKING_DEEP_LINK, "valueUrl": booking_link}]
+    body.update({"schedule": {"reference": f"Schedule/{item.schedule.id}"},
+                 "status": item.status, "start": instant_text(item.start),
+                 "end": instant_text(item.end)})
     if item.exception is not None and item.exception.label:
         body["comment"] = item.exception.label
-    return FhirSlot.model_validate(body)
+    return body
 
 
 @dataclass(frozen=True)
