@@ -97,7 +97,7 @@ def test_attached_files_download_from_the_thread_and_each_download_is_audited(
     reply(alice, email_thread, (PDF, "receipt.pdf"))
     [pdf] = stored()
     page = alice.get(f"/inbox/c/{email_thread}").get_data(as_text=True)
-    assert f'href="/inbox/media/{pdf.id}" download>📎 receipt.pdf</a>' in page
+    assert f'href="/inbox/media/{pdf.id}" download>receipt.pdf</a>' in page
     download = alice.get(f"/inbox/media/{pdf.id}")
     assert download.data == PDF and download.mimetype == "application/pdf"
     assert download.headers["Content-Disposition"] == "attachment; filename=receipt.pdf"
