@@ -1,6 +1,7 @@
 """The patient panel beside a thread: each linked patient's upcoming and recent visits (with
-quick actions: confirm, cancel), and consent per channel. Billing and intake fill their own slots in the panel
-(templates/inbox/_panel.html names them); this module knows nothing of them.
+quick actions: confirm, cancel), and consent per channel. Billing and intake fill their own
+slots in the panel (templates/inbox/_panel.html names them); this module knows nothing of
+them.
 
 Also the small lists the inbox screens offer: locations (a filter) and assignable staff."""
 
