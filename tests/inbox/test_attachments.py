@@ -103,7 +103,7 @@ def test_attached_files_download_from_the_thread_and_each_download_is_audited(
     assert download.headers["Content-Disposition"] == "attachment; filename=receipt.pdf"
     assert download.headers["X-Content-Type-Options"] == "nosniff"
     assert db.session.execute(select(AuditEvent).where(
-        AuditEvent.object_type == "message_media", AuditEvent.object_id == pdf.id,
+        AuditEvent.object_type == "message_media", AuditEvent.object_id == str(pdf.id),
         AuditEvent.patient_id == patient.id)).first()
     _, billing = staff_client("billing")  # no inbox permission
     assert billing.get(f"/inbox/media/{pdf.id}").status_code == 403

@@ -63,7 +63,7 @@ def test_a_visit_is_cancelled_from_the_panel_without_telling_the_patient(
     assert apologies(patient) == []
     assert db.session.execute(select(AuditEvent).where(
         AuditEvent.patient_id == patient.id, AuditEvent.object_type == "appointment",
-        AuditEvent.object_id == visit.id, AuditEvent.actor_id == user.id)).first()
+        AuditEvent.object_id == str(visit.id), AuditEvent.actor_id == user.id)).first()
     assert "Lakeside North" not in panel(alice, cid).split("Recent visits")[0]
 
 
