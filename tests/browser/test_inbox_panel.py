@@ -1,6 +1,6 @@
 """The inbox in a real browser at tablet width, CSRF on: a staff member attaches a PDF to an
-email reply, it goes to SendGrid as an attachment and downloads from the thread; a visit is
-cancelled from the patient panel, the patient told."""
+email reply, it goes to SendGrid as an attachment and downloads from the thread; from the
+patient panel a payment link is texted and a visit cancelled, the patient told."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from app.adapters.email.sendgrid import SendGridEmail
 from app.adapters.sms.console import ConsoleSms
+from app.billing.models import PaymentRequest
 from app.core.clock import utcnow
 from app.extensions import db
 from app.messaging import conversations, dispatcher
@@ -21,6 +22,7 @@ from app.messaging.models import Message
 from app.scheduling.models import Appointment
 from tests import factories
 from tests.adapters.fake_http import FakeHTTPServer
+from tests.billing.helpers import charge, grant_billing
 from tests.messaging.signed_webhooks import (
     PATIENT_PHONE,
     WEBHOOK_SETTINGS,
@@ -95,6 +97,8 @@ def test_a_pdf_attached_to_an_email_reply_goes_to_sendgrid_and_downloads(
 def test_a_visit_is_cancelled_from_the_patient_panel_and_the_patient_told(
         tablet, client, practice, patient):
     page = tablet
+    charge(patient, 12000)
+    grant_billing(patient, "sms")
     location = factories.make_location(practice, name="Lakeside North")
     provider = factories.make_provider(practice, locations=[location])
     visit = factories.make_appointment(patient, provider, location,
@@ -106,6 +110,13 @@ def test_a_visit_is_cancelled_from_the_patient_panel_and_the_patient_told(
     page.locator(".inbox-row").get_by_role("link").click()
     panel = page.locator(".patient-panel")
     expect(panel.locator(".panel-visit")).to_contain_text("Lakeside North")
+    conversation_url = page.url
+
+    expect(panel.locator(".panel-billing")).to_contain_text("$120.00")
+    panel.get_by_role("button", name="Send payment link by text").click()
+    expect(page.get_by_text("Payment link for $120.00 queued by sms.")).to_be_visible()
+    assert page.url == conversation_url
+    assert db.session.execute(select(PaymentRequest.channel)).scalar_one() == "sms"
 
     panel.get_by_text("Cancel", exact=True).click()
     panel.get_by_label("Reason").fill("Patient asked by text")
