@@ -6,7 +6,8 @@ Front desk (``PAYMENT_LINK_SEND``, ``BALANCE_VIEW``) sends links and sees balanc
 managers and admins (``BALANCE_ADJUST``) also post adjustments and refunds. Other screens
 link here by endpoint name: ``billing.patient`` (a patient's account) and
 ``billing.send_link`` (POST ``kind`` = balance | amount, ``amount``, optional ``next``: a path
-on this site to return to, e.g. the inbox's patient panel).
+on this site to return to, e.g. the inbox's patient panel). The inbox's panel shows
+``billing.inbox_panel`` (templates/billing/_inbox_panel.html loads it).
 """
 
 from __future__ import annotations
@@ -92,6 +93,22 @@ def balance(patient_id: int) -> Any:
     except accounts.AccountNotFound:
         abort(404)
     return render_template("billing/_balance.html", found=found, dollars=dollars)
+
+
+@bp.get("/patients/<id:patient_id>/inbox-panel")
+@requires(Permission.BALANCE_VIEW)
+def inbox_panel(patient_id: int) -> Any:
+    """The balance in the inbox's patient panel (loaded into it by htmx), with "send payment
+    link" for roles that may send one; ``next``: the conversation to come back to."""
+    try:
+        found = queries.patient_billing(practice_id=current_user.practice_id,
+                                        patient_id=patient_id)
+    except accounts.AccountNotFound:
+        abort(404)
+    return render_template(
+        "billing/_inbox_panel_body.html", found=found, dollars=dollars,
+        back=safe_next(request.args.get("next")),
+        can_send=role_can(current_user.role, Permission.PAYMENT_LINK_SEND))
 
 
 @bp.post("/patients/<id:patient_id>/links")

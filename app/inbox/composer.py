@@ -5,7 +5,9 @@ needs: an opted-out number (the SMS composer is disabled with the reason) and qu
 the patient's zone (a warning, and the window's opening offered as the send time).
 
 Each form carries a random token: it is the outbox idempotency key, so a double click or two
-tabs posting the same form queue one message.
+tabs posting the same form queue one message. An email reply may carry files
+(``inbox.attachments``): kept encrypted with the message (``messaging.media.attach``), sent
+with it whenever it goes, now or later.
 """
 
 from __future__ import annotations
@@ -20,9 +22,10 @@ from sqlalchemy import select
 from app.core.clock import utcnow
 from app.core.errors import FieldErrors
 from app.extensions import db
+from app.inbox import attachments as files
 from app.inbox.actions import settle
 from app.inbox.threads import get_conversation, linked_patients, mark_read
-from app.messaging import consent, outbox, quiet_hours
+from app.messaging import consent, media, outbox, quiet_hours
 from app.messaging.models import Conversation, Direction, Message, Purpose
 from app.messaging.policy import patient_timezone
 from app.practice.models import Practice
@@ -35,7 +38,8 @@ _TOKEN = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 
 
 class ReplyRefused(FieldErrors):
-    """The reply cannot be queued as written (``body``, ``send_at``, ``token``)."""
+    """The reply cannot be queued as written (``body``, ``send_at``, ``token``,
+    ``attachments``)."""
 
 
 @dataclass(frozen=True)
@@ -65,9 +69,11 @@ def quiet_hours_now(*, practice_id: int, conversation_id: int) -> QuietHours | N
 
 
 def reply(*, practice_id: int, conversation_id: int, staff_id: int, body: str, token: str,
-          send_at: datetime | None = None) -> Message:
+          send_at: datetime | None = None, uploads: list[files.Upload] | None = None
+          ) -> Message:
     """Queue the staff member's reply in the conversation; audited with its patients and
-    committed. ``send_at``: later, at that moment (cancellable until it goes)."""
+    committed. ``send_at``: later, at that moment (cancellable until it goes). ``uploads``:
+    files to attach to an email reply."""
     conversation = get_conversation(practice_id, conversation_id)
     text = body.strip()
     errors: dict[str, str] = {}
@@ -84,6 +90,7 @@ def reply(*, practice_id: int, conversation_id: int, staff_id: int, body: str, t
         errors["token"] = _("Reload the page and write the reply again.")
     if conversation.channel == "sms" and _opted_out(conversation):
         errors["body"] = _("This number opted out of texts: nothing can be sent to it.")
+    attached = files.check(uploads or [], errors, channel=conversation.channel)
     if errors:
         raise ReplyRefused(errors)
     patients = linked_patients(conversation.id)
@@ -96,6 +103,8 @@ def reply(*, practice_id: int, conversation_id: int, staff_id: int, body: str, t
         subject=_("Message from %(practice)s", practice=practice.name)
         if conversation.channel == "email" else None,
         send_at=send_at, in_reply_to_id=_latest_inbound(conversation.id), staff_id=staff_id)
+    media.attach(practice_id=practice_id, message_id=message.id,
+                 files=[(a.filename, a.content_type, a.data) for a in attached])
     if len(patients) != 1:
         for patient in patients:
             audit.record(audit.Action.MESSAGE_SEND, patient_id=patient.id,

@@ -1,5 +1,6 @@
-"""Showing an MMS picture to staff: the stored, encrypted copy (never the provider's URL),
-only in the staff member's practice, every view audited with the patients of its message."""
+"""Showing an MMS picture, or downloading a file attached to a staff email: the stored,
+encrypted copy (never the provider's URL), only in the staff member's practice, every view
+audited with the patients of its message."""
 
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ class MediaFile:
     content_type: str
     data: bytes
     inline: bool
+    filename: str | None  # an attachment's name (an MMS picture has none)
 
 
 def read(*, practice_id: int, media_id: int) -> MediaFile:
@@ -42,4 +44,4 @@ def read(*, practice_id: int, media_id: int) -> MediaFile:
                      detail={"message_id": message.id})
     db.session.commit()
     return MediaFile(content_type=media.content_type, data=base64.b64decode(media.content),
-                     inline=media.content_type in INLINE_TYPES)
+                     inline=media.content_type in INLINE_TYPES, filename=media.filename)

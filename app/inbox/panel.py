@@ -1,6 +1,7 @@
 """The patient panel beside a thread: each linked patient's upcoming and recent visits (with
-quick actions), and consent per channel. Billing and intake fill their own slots in the panel
-(templates/inbox/_panel.html names them); this module knows nothing of them.
+quick actions: confirm, cancel), and consent per channel. Billing and intake fill their own
+slots in the panel (templates/inbox/_panel.html names them); this module knows nothing of
+them.
 
 Also the small lists the inbox screens offer: locations (a filter) and assignable staff."""
 
@@ -86,18 +87,33 @@ class VisitNotInThread(LookupError):
     """The visit is not an upcoming one of the conversation's patients."""
 
 
-def confirm_visit(*, practice_id: int, conversation_id: int, appointment_id: int,
-                  staff_id: int) -> None:
-    """The patient confirmed in the conversation: their answer is recorded on the visit
-    (through the booking service). Only an upcoming visit of the conversation's patients."""
+def _upcoming_visit(practice_id: int, conversation_id: int, appointment_id: int) -> None:
     conversation = get_conversation(practice_id, conversation_id)
     appointment = db.session.get(Appointment, appointment_id)
     patient_ids = {p.id for p in linked_patients(conversation.id)}
     if (appointment is None or appointment.patient_id not in patient_ids
             or appointment.status not in [str(s) for s in UPCOMING_STATUSES]):
         raise VisitNotInThread(appointment_id)
+
+
+def confirm_visit(*, practice_id: int, conversation_id: int, appointment_id: int,
+                  staff_id: int) -> None:
+    """The patient confirmed in the conversation: their answer is recorded on the visit
+    (through the booking service). Only an upcoming visit of the conversation's patients."""
+    _upcoming_visit(practice_id, conversation_id, appointment_id)
     booking.set_patient_response(appointment_id=appointment_id, response="accepted",
                                  source="staff", staff_id=staff_id)
+
+
+def cancel_visit(*, practice_id: int, conversation_id: int, appointment_id: int,
+                 staff_id: int, reason: str, notify: bool) -> None:
+    """Cancel an upcoming visit of the conversation's patients through the booking service
+    (audited there, its time freed, its reminders withdrawn). ``notify``: the practice
+    cancels, so the patient gets the journey's apology with a link to book again (the
+    appointment page's "the practice cancels"); without it staff answer in the thread."""
+    _upcoming_visit(practice_id, conversation_id, appointment_id)
+    booking.cancel(appointment_id=appointment_id, reason=reason, source="staff",
+                   staff_id=staff_id, by_practice=notify)
 
 
 def locations(*, practice_id: int) -> list[Location]:

@@ -1,6 +1,7 @@
 """One conversation as staff read it: texts and emails of its contact point and of its patients
 merged in time order (automated reminders included, so staff see what the patient answers),
-the internal notes among them, delivery states, and MMS pictures.
+the internal notes among them, delivery states, MMS pictures and the files attached to
+staff emails.
 
 Opening it marks it read for that staff member and is audited once per patient it shows, with
 the message ids shown; a refresh (the thread's live update) is audited again only when it
@@ -46,6 +47,13 @@ class ConversationNotFound(LookupError):
 
 
 @dataclass(frozen=True)
+class AttachedFile:
+    id: int  # a MessageMedia id: downloaded at inbox_panel.media_file
+    filename: str
+    size: int
+
+
+@dataclass(frozen=True)
 class Item:
     kind: str  # message | note
     id: int
@@ -63,6 +71,7 @@ class Item:
     suggested_action: str | None = None  # what a reply likely asks (journeys.understanding)
     media_ids: list[int] = field(default_factory=list)
     media_waiting: list[str] = field(default_factory=list)  # not fetched yet: the reason
+    files: list[AttachedFile] = field(default_factory=list)  # attached to a staff email
     cancellable: bool = False
 
 
@@ -178,12 +187,15 @@ def _when(message: Message) -> datetime:
 def _items(messages: list[Message], conversation_id: int, zone: ZoneInfo) -> list[Item]:
     media: dict[int, list[int]] = {}
     waiting: dict[int, list[str]] = {}
-    for media_id, message_id, stored, error in db.session.execute(
+    files: dict[int, list[AttachedFile]] = {}
+    for media_id, message_id, stored, error, filename, size in db.session.execute(
             select(MessageMedia.id, MessageMedia.message_id, MessageMedia.content.is_not(None),
-                   MessageMedia.fetch_error)
+                   MessageMedia.fetch_error, MessageMedia.filename, MessageMedia.size)
             .where(MessageMedia.message_id.in_([m.id for m in messages] or [-1]))
             .order_by(MessageMedia.position)):
-        if stored:
+        if filename is not None:
+            files.setdefault(message_id, []).append(AttachedFile(media_id, filename, size or 0))
+        elif stored:
             media.setdefault(message_id, []).append(media_id)
         else:
             waiting.setdefault(message_id, []).append(error or "")
@@ -195,6 +207,7 @@ def _items(messages: list[Message], conversation_id: int, zone: ZoneInfo) -> lis
                   author=_staff_name(m.sent_by_staff_id), needs_action=m.needs_staff_action,
                   suggested_action=m.suggested_action,
                   media_ids=media.get(m.id, []), media_waiting=waiting.get(m.id, []),
+                  files=files.get(m.id, []),
                   cancellable=(m.status == MessageStatus.SCHEDULED
                                and m.sent_by_staff_id is not None))
              for m in messages]

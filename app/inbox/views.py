@@ -5,19 +5,32 @@ they do not keep a session alive (app/security/sessions.py)."""
 from __future__ import annotations
 
 import secrets
-from typing import Any, NoReturn
+from collections.abc import Callable
+from typing import Any, NoReturn, TypeVar
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from app.core.errors import FieldErrors
-from app.inbox import actions, canned, composer, panel, presence, queries, search, threads
+from app.inbox import (
+    actions,
+    attachments,
+    canned,
+    composer,
+    panel,
+    presence,
+    queries,
+    search,
+    threads,
+)
 from app.inbox.params import filter_args, list_filter, local_moment
 from app.security.permissions import Permission, requires
 from app.security.sessions import passive
+from app.web.uploads import accepts_files
 
 bp = Blueprint("inbox", __name__, url_prefix="/inbox")
+T = TypeVar("T")
 
 
 def _missing() -> NoReturn:
@@ -86,6 +99,7 @@ def conversation(conversation_id: int) -> Any:
     return render_template(
         "inbox/index.html", page=_page(chosen), chosen=chosen, args=filter_args(chosen),
         thread=thread, current_id=conversation_id, token=secrets.token_urlsafe(24),
+        attach_limits=attachments.LIMITS,
         side=panel.side_panel(practice_id=current_user.practice_id, thread=thread),
         quiet=composer.quiet_hours_now(practice_id=current_user.practice_id,
                                        conversation_id=conversation_id),
@@ -123,79 +137,77 @@ def _refused(refused: FieldErrors) -> None:
         flash(reason, "error")
 
 
-@bp.post("/c/<id:conversation_id>/reply")
-@requires(Permission.INBOX_WORK)
-def reply(conversation_id: int) -> Any:
+def _act(conversation_id: int, change: Callable[[], T],
+         done: Callable[[T], tuple[str, str] | None] = lambda _result: None) -> Response:
+    """Run one change to the conversation and go back to it: a missing conversation is a
+    404, a refusal flashes its reasons, ``done(result)`` is the (message, category) flashed
+    after it worked, if any."""
     try:
-        send_at = local_moment(request.form.get("send_at"), field="send_at",
-                               zone=request.form.get("zone", "UTC"))
-        composer.reply(practice_id=current_user.practice_id, conversation_id=conversation_id,
-                       staff_id=current_user.id, body=request.form.get("body", ""),
-                       token=request.form.get("token", ""), send_at=send_at)
+        result = change()
     except threads.ConversationNotFound:
         _missing()
     except FieldErrors as refused:
         _refused(refused)
     else:
-        flash(_("Reply queued: it is sent at %(when)s.", when=request.form["send_at"])
-              if request.form.get("send_at") else _("Reply sent to the outbox."), "success")
+        if (said := done(result)) is not None:
+            flash(*said)
     return _back(conversation_id)
+
+
+def _uploads() -> list[attachments.Upload]:
+    read = (attachments.read_upload(f.filename, f.stream)
+            for f in request.files.getlist(attachments.FIELD))
+    return [upload for upload in read if upload is not None]
+
+
+@bp.post("/c/<id:conversation_id>/reply")
+@requires(Permission.INBOX_WORK)
+@accepts_files(attachments.MAX_REQUEST_BYTES)
+def reply(conversation_id: int) -> Any:
+    later = request.form.get("send_at")
+    return _act(conversation_id, lambda: composer.reply(
+        practice_id=current_user.practice_id, conversation_id=conversation_id,
+        staff_id=current_user.id, body=request.form.get("body", ""),
+        token=request.form.get("token", ""), uploads=_uploads(),
+        send_at=local_moment(later, field="send_at", zone=request.form.get("zone", "UTC"))),
+        lambda _message: (_("Reply queued: it is sent at %(when)s.", when=later) if later
+                          else _("Reply sent to the outbox."), "success"))
 
 
 @bp.post("/c/<id:conversation_id>/note")
 @requires(Permission.INBOX_WORK)
 def note(conversation_id: int) -> Any:
-    try:
-        actions.add_note(practice_id=current_user.practice_id, conversation_id=conversation_id,
-                         staff_id=current_user.id, body=request.form.get("note", ""))
-    except threads.ConversationNotFound:
-        _missing()
-    except FieldErrors as refused:
-        _refused(refused)
-    return _back(conversation_id)
+    return _act(conversation_id, lambda: actions.add_note(
+        practice_id=current_user.practice_id, conversation_id=conversation_id,
+        staff_id=current_user.id, body=request.form.get("note", "")))
 
 
 @bp.post("/c/<id:conversation_id>/assign")
 @requires(Permission.INBOX_WORK)
 def assign(conversation_id: int) -> Any:
-    try:
-        actions.assign(practice_id=current_user.practice_id, conversation_id=conversation_id,
-                       staff_id=current_user.id, target=request.form.get("assign", ""))
-    except threads.ConversationNotFound:
-        _missing()
-    except FieldErrors as refused:
-        _refused(refused)
-    return _back(conversation_id)
+    return _act(conversation_id, lambda: actions.assign(
+        practice_id=current_user.practice_id, conversation_id=conversation_id,
+        staff_id=current_user.id, target=request.form.get("assign", "")))
 
 
 @bp.post("/c/<id:conversation_id>/status")
 @requires(Permission.INBOX_WORK)
 def set_status(conversation_id: int) -> Any:
-    try:
-        until = local_moment(request.form.get("until"), field="until",
-                             zone=request.form.get("zone", "UTC"))
-        actions.set_status(practice_id=current_user.practice_id,
-                           conversation_id=conversation_id,
-                           status=request.form.get("status", ""), snooze_until=until)
-    except threads.ConversationNotFound:
-        _missing()
-    except FieldErrors as refused:
-        _refused(refused)
-    return _back(conversation_id)
+    return _act(conversation_id, lambda: actions.set_status(
+        practice_id=current_user.practice_id, conversation_id=conversation_id,
+        status=request.form.get("status", ""),
+        snooze_until=local_moment(request.form.get("until"), field="until",
+                                  zone=request.form.get("zone", "UTC"))))
 
 
 @bp.post("/c/<id:conversation_id>/messages/<id:message_id>/cancel")
 @requires(Permission.INBOX_WORK)
 def cancel_scheduled(conversation_id: int, message_id: int) -> Any:
-    try:
-        done = composer.cancel_scheduled(practice_id=current_user.practice_id,
-                                         conversation_id=conversation_id, message_id=message_id)
-    except threads.ConversationNotFound:
-        _missing()
-    flash(_("The scheduled reply is cancelled.") if done else
-          _("That reply is already on its way: it can no longer be cancelled."),
-          "success" if done else "warning")
-    return _back(conversation_id)
+    return _act(conversation_id, lambda: composer.cancel_scheduled(
+        practice_id=current_user.practice_id, conversation_id=conversation_id,
+        message_id=message_id),
+        lambda done: (_("The scheduled reply is cancelled."), "success") if done else
+        (_("That reply is already on its way: it can no longer be cancelled."), "warning"))
 
 
 @bp.get("/c/<id:conversation_id>/canned")

@@ -50,7 +50,7 @@ from app.core.clock import utcnow
 from app.core.metrics import MESSAGES_SENT, SEND_ERRORS
 from app.core.tenancy import across_practices, acting_for
 from app.extensions import db
-from app.messaging import conversations, policy, send_hooks
+from app.messaging import conversations, media, policy, send_hooks
 from app.messaging.circuit import DELAYED_REASON, Breaker
 from app.messaging.models import Message, MessageStatus
 from app.messaging.reconcile import reconcile_stale, sms_sender
@@ -249,7 +249,8 @@ def _send(message: Message, rendered: Rendered, providers: Providers, *,
             result = providers.email.send_email(
                 to=message.address, subject=rendered.subject or "", html=rendered.html or "",
                 text=rendered.text, idempotency_key=message.idempotency_key or f"m{message.id}",
-                from_email=db.session.get(Practice, message.practice_id).email_from_address)
+                from_email=db.session.get(Practice, message.practice_id).email_from_address,
+                attachments=media.attachments(message.id))
     except PermanentSendError as error:
         breaker.succeeded()  # the provider answered: it is up
         SEND_ERRORS.labels(provider=provider.name, code=_code(error) or error.kind).inc()

@@ -2,7 +2,10 @@
 webhook's transaction) and fetched by ``flask worker`` with the provider's credentials
 (``adapters.sms.media``), then stored encrypted in ``MessageMedia.content`` and the
 provider's URL forgotten. A fetch that fails for a passing reason is retried on the worker's
-next rounds for ``RETRY_FOR``; a permanent failure keeps its reason for staff."""
+next rounds for ``RETRY_FOR``; a permanent failure keeps its reason for staff.
+
+Files a staff member attaches to an email are kept the same way (``attach``, encrypted, with
+their file name) and handed to the email provider by the dispatcher (``attachments``)."""
 
 from __future__ import annotations
 
@@ -11,8 +14,9 @@ import logging
 from collections.abc import Callable, Sequence
 from datetime import timedelta
 
-from sqlalchemy import or_, select
+from sqlalchemy import exists, or_, select
 
+from app.adapters.email.base import EmailAttachment
 from app.adapters.sms.media import FetchedMedia, MediaFetchError
 from app.core.clock import utcnow
 from app.core.tenancy import across_practices, acting_for
@@ -47,6 +51,33 @@ def record(*, practice_id: int, message_id: int, media: Sequence[tuple[str, str]
         db.session.add(MessageMedia(practice_id=practice_id, message_id=message_id,
                                     position=position, source_url=url, created_at=now,
                                     content_type=content_type or "application/octet-stream"))
+
+
+def attach(*, practice_id: int, message_id: int,
+           files: Sequence[tuple[str, str, bytes]]) -> None:
+    """Keep (file name, content type, bytes) with an outbound message, encrypted, in the
+    caller's transaction. A message that has its files already (the same form posted twice,
+    one message queued) keeps them: nothing is attached twice."""
+    if not files or db.session.execute(select(exists().where(
+            MessageMedia.message_id == message_id))).scalar():
+        return
+    now = utcnow()
+    for position, (filename, content_type, data) in enumerate(files):
+        db.session.add(MessageMedia(
+            practice_id=practice_id, message_id=message_id, position=position,
+            filename=filename, content_type=content_type, size=len(data), created_at=now,
+            content=base64.b64encode(data).decode("ascii")))
+
+
+def attachments(message_id: int) -> list[EmailAttachment]:
+    """The files an outbound message carries, in order (none for most)."""
+    rows = db.session.execute(
+        select(MessageMedia.filename, MessageMedia.content_type, MessageMedia.content)
+        .where(MessageMedia.message_id == message_id, MessageMedia.filename.is_not(None),
+               MessageMedia.content.is_not(None))
+        .order_by(MessageMedia.position)).all()
+    return [EmailAttachment(filename=name, content_type=kind, data=base64.b64decode(content))
+            for name, kind, content in rows]
 
 
 def fetch_pending(*, fetch: Fetch, limit: int = 20) -> int:

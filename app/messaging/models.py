@@ -151,7 +151,9 @@ class ConversationRead(PracticeScoped, db.Model):
 
 class MessageMedia(PracticeScoped, db.Model):
     """A picture (or other file) of an inbound MMS, fetched from the provider and kept here
-    encrypted (base64 of the bytes in ``content``), never only at the provider's URL."""
+    encrypted (base64 of the bytes in ``content``), never only at the provider's URL; or a
+    file a staff member attached to an outbound email (``filename`` set, ``content`` stored
+    from the start), sent with it by the dispatcher."""
 
     __table_args__ = (Index("ix_message_media_message", "message_id", "position", unique=True),)
 
@@ -164,6 +166,8 @@ class MessageMedia(PracticeScoped, db.Model):
     source_url: Mapped[str | None] = mapped_column(EncryptedText("message_media.source_url"))
     content: Mapped[str | None] = mapped_column(EncryptedText("message_media.content"))
     size: Mapped[int | None] = mapped_column(Integer)
+    # An email attachment's file name as sent (None for an MMS picture).
+    filename: Mapped[str | None] = mapped_column(EncryptedText("message_media.filename"))
     fetch_error: Mapped[str | None] = mapped_column(String(120))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

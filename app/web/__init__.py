@@ -1,6 +1,7 @@
 """Request helpers every package's screens use: the request's practice scope, security headers,
-error pages, form fields, paging, ``next`` targets, public URLs and what every template may use
-(``app.web.ui``). It knows no domain and serves no page."""
+error pages, form fields, paging, ``next`` targets, public URLs, larger requests for views
+taking files (``uploads``) and what every template may use (``app.web.ui``). It knows no
+domain and serves no page."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from flask import Flask
 from werkzeug.routing import IntegerConverter, Map
 
 from app.core.ids import MAX_ROW_ID
-from app.web import errors, headers, scope, ui
+from app.web import errors, headers, scope, ui, uploads
 
 
 class IdConverter(IntegerConverter):
@@ -28,3 +29,4 @@ def init_app(app: Flask) -> None:
     headers.init_app(app)
     errors.init_app(app)
     ui.init_app(app)
+    uploads.init_app(app)

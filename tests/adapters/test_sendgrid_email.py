@@ -3,12 +3,13 @@ answers classify. (The SDK uses urllib, which ``responses`` cannot intercept.)""
 
 from __future__ import annotations
 
+import base64
 import json
 import socket
 
 import pytest
 
-from app.adapters.email import REFERENCE_ARG, get_email_provider
+from app.adapters.email import REFERENCE_ARG, EmailAttachment, get_email_provider
 from app.adapters.email.sendgrid import SendGridEmail
 from app.adapters.sending import (
     FailureKind,
@@ -148,3 +149,18 @@ def test_nothing_listening_is_transient_and_certainly_not_sent():
         send(provider(f"http://127.0.0.1:{port}"))
 
     assert raised.value.outcome_unknown is False
+
+
+def test_attachments_go_as_sendgrid_attachments_in_order(fake_http):
+    fake_http.reply(202, X_Message_Id="with-files")
+    pdf, png = b"%PDF-1.4 receipt", b"\x89PNG\r\n\x1a\ncard"
+
+    send(provider(fake_http.url), attachments=[
+        EmailAttachment("receipt.pdf", "application/pdf", pdf),
+        EmailAttachment("card.png", "image/png", png)])
+
+    assert json.loads(fake_http.requests[0].body)["attachments"] == [
+        {"content": base64.b64encode(pdf).decode(), "filename": "receipt.pdf",
+         "type": "application/pdf", "disposition": "attachment"},
+        {"content": base64.b64encode(png).decode(), "filename": "card.png",
+         "type": "image/png", "disposition": "attachment"}]

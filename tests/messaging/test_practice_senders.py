@@ -36,7 +36,7 @@ class Recorder:
         return SendResult(f"SM{len(self.sms):032x}", "queued")
 
     def send_email(self, *, to, subject, html, text, idempotency_key, categories=(),  # noqa: ANN001
-                   from_email=None) -> SendResult:
+                   from_email=None, attachments=()) -> SendResult:
         self.email.append((to, from_email))
         return SendResult(f"em{len(self.email)}", "queued")
 

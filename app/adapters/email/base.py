@@ -10,6 +10,7 @@ carries that pair at the top level of the event.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from app.adapters.registry import Registry
@@ -18,15 +19,26 @@ from app.adapters.sending import SendResult
 REFERENCE_ARG = "frontdesk_ref"
 
 
+@dataclass(frozen=True)
+class EmailAttachment:
+    """A file sent with an email (a staff reply's PDF or picture)."""
+
+    filename: str
+    content_type: str
+    data: bytes
+
+
 class EmailProvider(Protocol):
     name: str
 
     def send_email(self, *, to: str, subject: str, html: str, text: str,
                    idempotency_key: str, categories: Sequence[str] = (),
-                   from_email: str | None = None) -> SendResult:
+                   from_email: str | None = None,
+                   attachments: Sequence[EmailAttachment] = ()) -> SendResult:
         """Send one email with an HTML and a plain-text part. ``idempotency_key`` and
         ``categories`` travel to the provider and back in its events: opaque, never PHI.
-        ``from_email`` is the sender (default: the configured one).
+        ``from_email`` is the sender (default: the configured one); ``attachments`` go
+        with it as files.
         Raises the classified errors of ``app.adapters.sending``."""
 
 

@@ -11,7 +11,7 @@ import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from app.adapters.email.base import register
+from app.adapters.email.base import EmailAttachment, register
 from app.adapters.sending import SendResult
 
 log = logging.getLogger(__name__)
@@ -27,8 +27,9 @@ class ConsoleEmail:
 
     def send_email(self, *, to: str, subject: str, html: str, text: str,
                    idempotency_key: str, categories: Sequence[str] = (),
-                   from_email: str | None = None) -> SendResult:
+                   from_email: str | None = None,
+                   attachments: Sequence[EmailAttachment] = ()) -> SendResult:
         provider_message_id = f"console-{uuid.uuid4().hex}"
-        log.info("Email %s (key %s): %d characters of text, %d of HTML", provider_message_id,
-                 idempotency_key, len(text), len(html))
+        log.info("Email %s (key %s): %d characters of text, %d of HTML, %d attachments",
+                 provider_message_id, idempotency_key, len(text), len(html), len(attachments))
         return SendResult(provider_message_id, "sent")

@@ -7,6 +7,7 @@ is the SDK's own ``host`` argument.
 
 from __future__ import annotations
 
+import base64
 import binascii
 import http.client
 import json
@@ -18,9 +19,18 @@ from typing import Any
 from python_http_client.exceptions import HTTPError as SendGridHTTPError
 from sendgrid import SendGridAPIClient
 from sendgrid.helpers.eventwebhook import EventWebhook
-from sendgrid.helpers.mail import Category, CustomArg, Mail
+from sendgrid.helpers.mail import (
+    Attachment,
+    Category,
+    CustomArg,
+    Disposition,
+    FileContent,
+    FileName,
+    FileType,
+    Mail,
+)
 
-from app.adapters.email.base import REFERENCE_ARG, register
+from app.adapters.email.base import REFERENCE_ARG, EmailAttachment, register
 from app.adapters.sending import (
     FailureKind,
     PermanentSendError,
@@ -53,14 +63,21 @@ class SendGridEmail:
 
     def send_email(self, *, to: str, subject: str, html: str, text: str,
                    idempotency_key: str, categories: Sequence[str] = (),
-                   from_email: str | None = None) -> SendResult:
+                   from_email: str | None = None,
+                   attachments: Sequence[EmailAttachment] = ()) -> SendResult:
         """202 Accepted → ``SendResult(X-Message-Id, "queued")``. SendGrid's events carry
-        ``sg_message_id`` = that id + "." + a suffix, and our ``REFERENCE_ARG``."""
+        ``sg_message_id`` = that id + "." + a suffix, and our ``REFERENCE_ARG``. Each of
+        ``attachments`` is a SendGrid attachment (base64 content, file name, type)."""
         mail = Mail(from_email=from_email or self._from_email, to_emails=to, subject=subject,
                     plain_text_content=text, html_content=html)
         mail.custom_arg = CustomArg(REFERENCE_ARG, idempotency_key)
         for category in categories:
             mail.category = Category(category)
+        for attached in reversed(attachments):  # the SDK puts each one first
+            mail.add_attachment(Attachment(
+                FileContent(base64.b64encode(attached.data).decode("ascii")),
+                FileName(attached.filename), FileType(attached.content_type),
+                Disposition("attachment")))
         try:
             response = self._client.client.mail.send.post(request_body=mail.get(),
                                                           timeout=self._timeout)
