@@ -149,9 +149,6 @@ def statements_of(client, url: str) -> int:
     finally:
         event.remove(db.engine, "before_cursor_execute", count)
     assert response.status_code == 200
-    import os
-    if os.environ.get('SHOWSQL'):
-        print('\n'.join(' '.join(x.split())[:160] for x in seen), '\n----')
     return len(seen)
 
 
