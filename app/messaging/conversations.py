@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import func, select, update
+from sqlalchemy import event, func, select, update
+from sqlalchemy.orm import Session
 
 from app.core.clock import utcnow
 from app.core.db import insert_unless_exists
+from app.core.tenancy import across_practices
 from app.extensions import db
 from app.messaging.models import Conversation, Message, MessageStatus, conversation_patient
 from app.security import blind_index
@@ -54,22 +56,39 @@ def waits_for_staff():  # noqa: ANN201 (a SQL condition, correlated to the conve
 
 
 def refresh_derived(conversation_ids: Iterable[int | None]) -> None:
-    """Recompute ``Conversation.last_message_id`` and ``needs_action`` from the messages, in
-    the caller's transaction. Call it wherever a message joins a conversation, is cancelled or
-    scheduled again, or is flagged for staff or settled; the messages are the truth, these
-    two columns only spare the inbox's list from reading them."""
-    ids = sorted({i for i in conversation_ids if i is not None})
+    """Have ``Conversation.last_message_id`` and ``needs_action`` recomputed from the messages
+    when the caller's transaction commits (once per transaction, however many changes). Call
+    it wherever a message joins a conversation, is cancelled or scheduled again, or is flagged
+    for staff or settled; the messages are the truth, these two columns only spare the inbox's
+    list from reading them."""
+    ids = {i for i in conversation_ids if i is not None}
+    if ids:
+        db.session.info.setdefault(_PENDING, set()).update(ids)
+
+
+_PENDING = "frontdesk.conversations_to_refresh"
+
+
+@event.listens_for(Session, "before_commit")
+def _recompute(session: Session) -> None:
+    ids = sorted(session.info.pop(_PENDING, ()))
     if not ids:
         return
-    db.session.flush()  # messages changed through the ORM count too
-    # Lock the rows first: the UPDATE's own snapshot then sees every message committed by a
-    # transaction that held them (two texts at once to one number), not an older state.
-    db.session.execute(select(Conversation.id).where(Conversation.id.in_(ids))
-                       .order_by(Conversation.id).with_for_update())
-    db.session.execute(
-        update(Conversation).where(Conversation.id.in_(ids))
-        .values(last_message_id=latest_message_id(), needs_action=waits_for_staff())
-        .execution_options(synchronize_session=False))
-    for conversation in [obj for obj in db.session.identity_map.values()
+    session.flush()  # messages changed through the ORM count too
+    with across_practices():  # ids the code named, in the practices it acted for
+        # Lock the rows first: the UPDATE's own snapshot then sees every message committed
+        # by a transaction that held them (two texts at once to one number).
+        session.execute(select(Conversation.id).where(Conversation.id.in_(ids))
+                        .order_by(Conversation.id).with_for_update())
+        session.execute(
+            update(Conversation).where(Conversation.id.in_(ids))
+            .values(last_message_id=latest_message_id(), needs_action=waits_for_staff())
+            .execution_options(synchronize_session=False))
+    for conversation in [obj for obj in session.identity_map.values()
                          if isinstance(obj, Conversation) and obj.id in ids]:
-        db.session.expire(conversation, ["last_message_id", "needs_action"])
+        session.expire(conversation, ["last_message_id", "needs_action"])
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget(session: Session) -> None:
+    session.info.pop(_PENDING, None)

@@ -60,9 +60,9 @@ class Conversation(PracticeScoped, db.Model):
     # Derived from the messages, kept for the inbox's list so it never aggregates them: the
     # latest message not cancelled (its id: the list reads that one row by key) and whether
     # one waits for staff (``Message.needs_staff_action``). The messages stay the truth:
-    # ``conversations.refresh_derived`` recomputes both, in the same transaction, wherever
-    # a message joins a conversation, is cancelled or scheduled again, or is flagged or
-    # settled (the outbox, the dispatcher, inbound texts, staff actions, the inbox).
+    # ``conversations.refresh_derived`` has both recomputed when the transaction commits,
+    # wherever a message joins a conversation, is cancelled or scheduled again, or is flagged
+    # or settled (the outbox, the dispatcher, inbound texts, staff actions, the inbox).
     last_message_id: Mapped[int | None] = mapped_column(Integer)
     needs_action: Mapped[bool] = mapped_column(Boolean, default=False,
                                                server_default=false())
