@@ -109,7 +109,11 @@ def _ensure_sqlite_folder(url: str) -> None:
 def _engine_options(url: str) -> dict[str, Any]:
     if url.startswith("sqlite"):
         return {"connect_args": {"timeout": 30}}
-    return {"pool_pre_ping": True}
+    # No server-side prepared statements (psycopg prepares a query run 5 times): after a few
+    # runs PostgreSQL may keep a generic plan, blind to the values, and for a skewed column
+    # (message.status: "scheduled" is rare) that is a sequential scan of every message, run
+    # on every staff page by the delay banner. Each statement is planned for its values.
+    return {"pool_pre_ping": True, "connect_args": {"prepare_threshold": None}}
 
 
 def _select_locale() -> str | None:

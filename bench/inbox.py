@@ -26,7 +26,7 @@ import time as clock
 from datetime import timedelta
 
 import psycopg
-from sqlalchemy import insert, select, text
+from sqlalchemy import event, insert, select, text
 from sqlalchemy.engine import make_url
 
 from app import create_app
@@ -83,9 +83,11 @@ def seed(url: str) -> tuple[int, list[str]]:
     db.session.commit()
     _copy_messages(url, practice.id, now)
     db.session.execute(text(
-        "UPDATE conversation c SET last_message_at = m.last, last_inbound_at = m.inbound "
+        "UPDATE conversation c SET last_message_at = m.last, last_inbound_at = m.inbound, "
+        "last_message_id = m.last_id, needs_action = m.flagged "
         "FROM (SELECT conversation_id, max(created_at) AS last, max(created_at) FILTER "
-        "(WHERE direction = 'inbound') AS inbound FROM message GROUP BY conversation_id) m "
+        "(WHERE direction = 'inbound') AS inbound, max(id) AS last_id, "
+        "bool_or(needs_staff_action) AS flagged FROM message GROUP BY conversation_id) m "
         "WHERE m.conversation_id = c.id"))
     db.session.commit()
     return practice.id, numbers
@@ -125,6 +127,47 @@ def timed(request, runs: int) -> list[float]:  # noqa: ANN001
         request()
         samples.append(clock.perf_counter() - began)
     return samples
+
+
+class Split:
+    """Statements and their time per request (SQLAlchemy cursor events): what a request spends
+    in the database (execute and fetch) against Python (decrypting, rendering, the rest), and
+    the CPU time this process used (what a loaded machine inflates least)."""
+
+    def __init__(self) -> None:
+        self.statements: list[tuple[str, float]] = []
+        self._began = 0.0
+
+    def before(self, *_args: object) -> None:
+        self._began = clock.perf_counter()
+
+    def after(self, _conn, _cursor, statement: str, *_rest: object) -> None:  # noqa: ANN001
+        self.statements.append((" ".join(statement.split())[:90],
+                                clock.perf_counter() - self._began))
+
+    def measure(self, name: str, request, runs: int) -> str:  # noqa: ANN001
+        engine = db.engine
+        event.listen(engine, "before_cursor_execute", self.before)
+        event.listen(engine, "after_cursor_execute", self.after)
+        totals, sqls, counts, cpus = [], [], [], []
+        try:
+            for _ in range(runs):
+                self.statements = []
+                began, cpu = clock.perf_counter(), clock.process_time()
+                request()
+                totals.append(clock.perf_counter() - began)
+                cpus.append(clock.process_time() - cpu)
+                sqls.append(sum(ms for _, ms in self.statements))
+                counts.append(len(self.statements))
+        finally:
+            event.remove(engine, "before_cursor_execute", self.before)
+            event.remove(engine, "after_cursor_execute", self.after)
+        total, sql = statistics.median(totals) * 1000, statistics.median(sqls) * 1000
+        slowest = sorted(self.statements, key=lambda entry: -entry[1])[:4]
+        return (f"  {name}: {counts[-1]} statements, SQL {sql:.1f} ms + Python "
+                f"{total - sql:.1f} ms (medians of {runs}); this process's CPU "
+                f"{statistics.median(cpus) * 1000:.1f} ms; slowest statements of the last: "
+                + "; ".join(f"{ms * 1000:.1f} ms {text}" for text, ms in slowest))
 
 
 def line(name: str, samples: list[float]) -> str:
@@ -170,6 +213,11 @@ def main() -> None:
                    timed(lambda: client.get(token_url), args.runs)))
         print(line("search by phone, POST + page", timed(lambda: client.get(client.post(
             "/inbox/search", data={"q": wanted}).headers["Location"]), args.runs)))
+        split = Split()
+        print("in-process split (does not depend on the machine's load as much):")
+        for name, url_ in (("ceiling", "/account/password"), ("first inbox page", "/inbox"),
+                           ("search by phone, the token's page", token_url)):
+            print(split.measure(name, lambda u=url_: client.get(u), args.runs))
 
 
 if __name__ == "__main__":

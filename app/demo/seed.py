@@ -23,6 +23,7 @@ from app.demo.journeys import build_journeys
 from app.demo.people import create_patients
 from app.demo.threads import build_conversations
 from app.extensions import db
+from app.messaging.conversations import refresh_derived
 from app.practice.models import Location, Practice, Provider
 from app.scheduling.models import AppointmentType
 from app.security import audit
@@ -150,6 +151,7 @@ def _build(rng: random.Random, now: datetime) -> SeedSummary:
         front_desk_id=front_desk.id, now=now)
     db.session.add_all(conversations)
     db.session.flush()
+    refresh_derived([conversation.id for conversation in conversations])
     form_responses = build_intake_forms(
         rng=rng, practice_id=practice.id,
         patients=[p for group in roster.by_place.values() for p in group], now=now)

@@ -14,6 +14,7 @@ from app.extensions import db
 from app.inbox.models import ConversationNote
 from app.inbox.queries import TEAMS
 from app.inbox.threads import get_conversation
+from app.messaging import conversations
 from app.messaging.models import Conversation, Message
 from app.security.models import StaffUser
 
@@ -70,6 +71,7 @@ def settle(conversation_id: int) -> None:
     db.session.execute(update(Message).where(
         Message.conversation_id == conversation_id, Message.needs_staff_action.is_(True))
         .values(needs_staff_action=False).execution_options(synchronize_session=False))
+    conversations.refresh_derived([conversation_id])
 
 
 def set_status(*, practice_id: int, conversation_id: int, status: str,

@@ -12,8 +12,9 @@ from __future__ import annotations
 import base64
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import Select, and_, exists, false, func, or_, select
+from sqlalchemy import Select, and_, false, func, or_, select
 
 from app.core.clock import utcnow
 from app.core.errors import FieldErrors
@@ -24,7 +25,6 @@ from app.messaging.models import (
     ConversationRead,
     Direction,
     Message,
-    MessageStatus,
     conversation_patient,
 )
 from app.patients.models import Patient
@@ -78,7 +78,8 @@ class ListPage:
     newest: str | None = None  # the first row's cursor: what a live refresh compares
 
 
-def conversation_status(conversation: Conversation, now: datetime) -> str:
+def conversation_status(conversation: Any, now: datetime) -> str:
+    """Of a conversation, or of a list row's columns (``closed``, ``snoozed_until``)."""
     if conversation.closed:
         return "closed"
     if conversation.snoozed_until is not None and conversation.snoozed_until > now:
@@ -86,18 +87,19 @@ def conversation_status(conversation: Conversation, now: datetime) -> str:
     return "open"
 
 
-def unread_for(staff_id: int):  # noqa: ANN201 (a SQL condition)
-    """Conversations with a message in after this staff member last opened them."""
-    read_at = select(ConversationRead.read_at).where(
+def with_read_marker(stmt: Select, staff_id: int) -> Select:
+    """``stmt`` joined to this staff member's read marker of each conversation (a key lookup
+    per row, instead of a subquery per row); ``UNREAD`` then tells unread ones."""
+    return stmt.outerjoin(ConversationRead, and_(
         ConversationRead.conversation_id == Conversation.id,
-        ConversationRead.staff_id == staff_id).scalar_subquery()
-    return and_(Conversation.last_inbound_at.is_not(None),
-                or_(read_at.is_(None), Conversation.last_inbound_at > read_at))
+        ConversationRead.staff_id == staff_id))
 
 
-def needs_action():  # noqa: ANN201 (a SQL condition)
-    return exists().where(Message.conversation_id == Conversation.id,
-                          Message.needs_staff_action.is_(True))
+# A message came in after the staff member last opened it (or they never did); needs the
+# join of ``with_read_marker``.
+UNREAD = and_(Conversation.last_inbound_at.is_not(None),
+              or_(ConversationRead.read_at.is_(None),
+                  Conversation.last_inbound_at > ConversationRead.read_at))
 
 
 def _status_condition(status: str, now: datetime):  # noqa: ANN202
@@ -110,13 +112,19 @@ def _status_condition(status: str, now: datetime):  # noqa: ANN202
                 or_(Conversation.snoozed_until.is_(None), Conversation.snoozed_until <= now))
 
 
+# What a row shows of the conversation: no entity, so nothing else (its contact) is decrypted
+_SHOWN = (Conversation.id, Conversation.channel, Conversation.last_message_at,
+          Conversation.needs_action, Conversation.assigned_team, Conversation.closed,
+          Conversation.snoozed_until)
+
+
 def _filtered(practice_id: int, staff_id: int, chosen: ListFilter, now: datetime,
               patient_ids: list[int] | None, contact_indexes: list[str]) -> Select:
-    stmt = select(Conversation).where(Conversation.practice_id == practice_id,
-                                      Conversation.last_message_at.is_not(None),
-                                      _status_condition(chosen.status, now))
+    stmt = with_read_marker(select(*_SHOWN), staff_id).where(
+        Conversation.practice_id == practice_id, Conversation.last_message_at.is_not(None),
+        _status_condition(chosen.status, now))
     if chosen.view == "unread":
-        stmt = stmt.where(unread_for(staff_id))
+        stmt = stmt.where(UNREAD)
     elif chosen.view == "mine":
         stmt = stmt.where(Conversation.assigned_staff_id == staff_id)
     elif chosen.view == "unassigned":
@@ -125,7 +133,7 @@ def _filtered(practice_id: int, staff_id: int, chosen: ListFilter, now: datetime
     if chosen.team:
         stmt = stmt.where(Conversation.assigned_team == chosen.team)
     if chosen.needs_action:
-        stmt = stmt.where(needs_action())
+        stmt = stmt.where(Conversation.needs_action)  # as ix_conversation_needs_action says
     if chosen.location_id is not None:
         visits_there = select(conversation_patient.c.conversation_id).join(
             Appointment, Appointment.patient_id == conversation_patient.c.patient_id).where(
@@ -182,21 +190,23 @@ def conversation_page(*, practice_id: int, staff_id: int, chosen: ListFilter,
         stmt = stmt.where(or_(Conversation.last_message_at < at,
                               and_(Conversation.last_message_at == at,
                                    Conversation.id < after_id)))
+    # each row's latest message and assignee by key, in the same statement (see _rows)
     found_rows = list(db.session.execute(
-        stmt.add_columns(unread_for(staff_id).label("unread"), needs_action().label("flagged"))
+        stmt.add_columns(UNREAD.label("unread"), StaffUser.display_name, Message.body,
+                         Message.direction)
+        .outerjoin(StaffUser, StaffUser.id == Conversation.assigned_staff_id)
+        .outerjoin(Message, Message.id == Conversation.last_message_id)
         .order_by(Conversation.last_message_at.desc(), Conversation.id.desc())
         .limit(PAGE_SIZE + 1)).all())
     more = len(found_rows) > PAGE_SIZE
     found_rows = found_rows[:PAGE_SIZE]
-    conversations = [row[0] for row in found_rows]
-    rows, shown = _rows(found_rows, staff_id, now)
-    last = conversations[-1] if conversations else None
-    page = ListPage(rows=rows, next_cursor=encode_cursor(last.last_message_at, last.id)
+    rows, shown = _rows(found_rows, now)
+    last = rows[-1] if rows else None
+    page = ListPage(rows=rows, next_cursor=encode_cursor(last.last_at, last.id)
                     if more and last else None,
                     unread_count=unread_count(practice_id=practice_id, staff_id=staff_id),
                     search_query=found.query if found else None, patient_ids=shown,
-                    newest=encode_cursor(conversations[0].last_message_at, conversations[0].id)
-                    if conversations else None)
+                    newest=encode_cursor(rows[0].last_at, rows[0].id) if rows else None)
     if shown and (shown_newest is None or shown_newest != page.newest):
         audit.record(audit.Action.CONVERSATION_VIEW, object_type="inbox_list",
                      detail={"patient_ids": shown, "conversation_ids": [r.id for r in rows]})
@@ -210,17 +220,19 @@ UNREAD_COUNT_LIMIT = 100  # past it the title says "99+": counting further costs
 def unread_count(*, practice_id: int, staff_id: int) -> int:
     """Open conversations unread for this staff member (the tab title's number), counted up
     to ``UNREAD_COUNT_LIMIT``."""
-    unread = select(Conversation.id).where(
+    unread = with_read_marker(select(Conversation.id), staff_id).where(
         Conversation.practice_id == practice_id,
-        _status_condition("open", utcnow()), unread_for(staff_id)).limit(UNREAD_COUNT_LIMIT)
+        _status_condition("open", utcnow()), UNREAD).limit(UNREAD_COUNT_LIMIT)
     return db.session.execute(select(func.count()).select_from(unread.subquery())).scalar_one()
 
 
-def _rows(found: list, staff_id: int, now: datetime) -> tuple[list[ListRow], list[int]]:
-    """The list's rows from (conversation, unread, flagged) results: names and the latest
-    message in one query each, decrypting only the columns shown."""
-    conversations = [c for c, _unread, _flagged in found]
-    ids = [c.id for c in conversations]
+def _rows(found: list, now: datetime) -> tuple[list[ListRow], list[int]]:
+    """The list's rows (shown conversation columns, unread, the assignee's name, the latest
+    message's body and direction) and the patients they show. The latest message is the one
+    ``Conversation.last_message_id`` names (kept by messaging.conversations.refresh_derived),
+    so no row aggregates messages; the names of every row's patients come in one more query.
+    Only the shown columns are decrypted."""
+    ids = [row.id for row in found]
     if not ids:
         return [], []
     names: dict[int, list[tuple[int, str]]] = {}
@@ -231,24 +243,13 @@ def _rows(found: list, staff_id: int, now: datetime) -> tuple[list[ListRow], lis
             .where(conversation_patient.c.conversation_id.in_(ids))
             .order_by(Patient.id)):
         names.setdefault(conversation_id, []).append((patient_id, f"{given} {family}"))
-    latest = select(Message.conversation_id, func.max(Message.id).label("id")).where(
-        Message.conversation_id.in_(ids), Message.status != MessageStatus.CANCELLED
-    ).group_by(Message.conversation_id).subquery()
-    last = {conversation_id: (body, direction) for conversation_id, body, direction in
-            db.session.execute(select(Message.conversation_id, Message.body, Message.direction)
-                               .join(latest, latest.c.id == Message.id))}
-    assigned = {c.assigned_staff_id for c in conversations} - {None}
-    staff = dict(db.session.execute(select(StaffUser.id, StaffUser.display_name).where(
-        StaffUser.id.in_(assigned))).all()) if assigned else {}
-    rows = []
-    for c, unread, flagged in found:
-        body, direction = last.get(c.id, (None, None))
-        rows.append(ListRow(
-            id=c.id, channel=c.channel, names=[name for _, name in names.get(c.id, [])],
-            preview=_preview(body, direction), last_direction=direction,
-            last_at=c.last_message_at, unread=bool(unread), needs_action=bool(flagged),
-            assigned_staff=staff.get(c.assigned_staff_id), assigned_team=c.assigned_team,
-            status=conversation_status(c, now)))
+    rows = [ListRow(
+        id=r.id, channel=r.channel, names=[name for _, name in names.get(r.id, [])],
+        preview=_preview(r.body, r.direction), last_direction=r.direction,
+        last_at=r.last_message_at, unread=bool(r.unread), needs_action=r.needs_action,
+        assigned_staff=r.display_name, assigned_team=r.assigned_team,
+        status=conversation_status(r, now))
+        for r in found]
     shown = sorted({pid for entries in names.values() for pid, _ in entries})
     return rows, shown
 

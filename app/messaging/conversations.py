@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from collections.abc import Iterable
+
+from sqlalchemy import event, func, select, update
+from sqlalchemy.orm import Session
 
 from app.core.clock import utcnow
 from app.core.db import insert_unless_exists
+from app.core.tenancy import across_practices
 from app.extensions import db
-from app.messaging.models import Conversation, conversation_patient
+from app.messaging.models import Conversation, Message, MessageStatus, conversation_patient
 from app.security import blind_index
 
 
@@ -34,3 +38,57 @@ def get_or_create(*, practice_id: int, channel: str, address: str,
             "conversation_id": conversation.id, "patient_id": patient_id,
         }, unique_on=["conversation_id", "patient_id"])
     return conversation
+
+
+def latest_message_id():  # noqa: ANN201 (a SQL expression, correlated to the conversation)
+    """The conversation's latest message that is not cancelled: what its list row shows."""
+    return (select(func.max(Message.id))
+            .where(Message.conversation_id == Conversation.id,
+                   Message.status != MessageStatus.CANCELLED)
+            .correlate(Conversation).scalar_subquery())
+
+
+def waits_for_staff():  # noqa: ANN201 (a SQL condition, correlated to the conversation)
+    """A message in the conversation waits for staff (``Message.needs_staff_action``)."""
+    return (select(Message.id).where(Message.conversation_id == Conversation.id,
+                                     Message.needs_staff_action.is_(True))
+            .correlate(Conversation).exists())
+
+
+def refresh_derived(conversation_ids: Iterable[int | None]) -> None:
+    """Have ``Conversation.last_message_id`` and ``needs_action`` recomputed from the messages
+    when the caller's transaction commits (once per transaction, however many changes). Call
+    it wherever a message joins a conversation, is cancelled or scheduled again, or is flagged
+    for staff or settled; the messages are the truth, these two columns only spare the inbox's
+    list from reading them."""
+    ids = {i for i in conversation_ids if i is not None}
+    if ids:
+        db.session.info.setdefault(_PENDING, set()).update(ids)
+
+
+_PENDING = "frontdesk.conversations_to_refresh"
+
+
+@event.listens_for(Session, "before_commit")
+def _recompute(session: Session) -> None:
+    ids = sorted(session.info.pop(_PENDING, ()))
+    if not ids:
+        return
+    session.flush()  # messages changed through the ORM count too
+    with across_practices():  # ids the code named, in the practices it acted for
+        # Lock the rows first: the UPDATE's own snapshot then sees every message committed
+        # by a transaction that held them (two texts at once to one number).
+        session.execute(select(Conversation.id).where(Conversation.id.in_(ids))
+                        .order_by(Conversation.id).with_for_update())
+        session.execute(
+            update(Conversation).where(Conversation.id.in_(ids))
+            .values(last_message_id=latest_message_id(), needs_action=waits_for_staff())
+            .execution_options(synchronize_session=False))
+    for conversation in [obj for obj in session.identity_map.values()
+                         if isinstance(obj, Conversation) and obj.id in ids]:
+        session.expire(conversation, ["last_message_id", "needs_action"])
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget(session: Session) -> None:
+    session.info.pop(_PENDING, None)

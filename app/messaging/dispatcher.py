@@ -209,6 +209,7 @@ def _process(message: Message, providers: Providers, *, stats: DispatchStats,
         message.conversation_id = conversations.get_or_create(
             practice_id=message.practice_id, channel="sms", address=decision.address,
             patient_ids=[message.patient_id] if message.patient_id else []).id
+        conversations.refresh_derived([message.conversation_id])
     db.session.commit()  # step 3: what we are about to send is on disk before we send it
     _send(message, rendered, providers, stats=stats, now=now)
 
@@ -322,6 +323,8 @@ def _code(error: Exception) -> str | None:
 def _set(message: Message, **values: Any) -> None:
     for name, value in values.items():
         setattr(message, name, value)
+    if values.get("status") == MessageStatus.CANCELLED and message.conversation_id:
+        conversations.refresh_derived([message.conversation_id])
     db.session.commit()
 
 

@@ -206,6 +206,7 @@ def _receive(practice: Practice, *, message_sid: str, sender: str, body: str,
         conversation.last_inbound_at = now
         conversation.closed = False
         conversation.snoozed_until = None
+    conversations.refresh_derived([conversation.id])
     for patient in patients:
         audit.record(RECEIVE_ACTION, patient_id=patient.id, object_type="message",
                      object_id=message.id, detail={"channel": "sms", "routed": outcome.value})

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Boolean, Column, ForeignKey, Index, Integer, String, Table, text
+from sqlalchemy import Boolean, Column, ForeignKey, Index, Integer, String, Table, false, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.core.clock import utcnow
@@ -17,6 +17,8 @@ conversation_patient = Table(
     Column("conversation_id", Integer, ForeignKey("conversation.id", ondelete="CASCADE"),
            primary_key=True),
     Column("patient_id", Integer, ForeignKey("patient.id", ondelete="CASCADE"), primary_key=True),
+    # a patient's conversations (search, the record page): the key starts with the conversation
+    Index("ix_conversation_patient_patient", "patient_id"),
 )
 
 
@@ -33,7 +35,11 @@ class Conversation(PracticeScoped, db.Model):
                             unique=True),
                       # the inbox's list: a practice's conversations by last activity
                       Index("ix_conversation_practice_activity", "practice_id",
-                            "last_message_at", "id"))
+                            "last_message_at", "id"),
+                      # its "needs action" filter: few rows, in the same order
+                      Index("ix_conversation_needs_action", "practice_id", "last_message_at",
+                            "id", postgresql_where=text("needs_action"),
+                            sqlite_where=text("needs_action")))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     practice_id: Mapped[int] = mapped_column(ForeignKey("practice.id"))
@@ -51,6 +57,15 @@ class Conversation(PracticeScoped, db.Model):
     assigned_team: Mapped[str | None] = mapped_column(String(20))
     last_message_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     last_inbound_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Derived from the messages, kept for the inbox's list so it never aggregates them: the
+    # latest message not cancelled (its id: the list reads that one row by key) and whether
+    # one waits for staff (``Message.needs_staff_action``). The messages stay the truth:
+    # ``conversations.refresh_derived`` has both recomputed when the transaction commits,
+    # wherever a message joins a conversation, is cancelled or scheduled again, or is flagged
+    # or settled (the outbox, the dispatcher, inbound texts, staff actions, the inbox).
+    last_message_id: Mapped[int | None] = mapped_column(Integer)
+    needs_action: Mapped[bool] = mapped_column(Boolean, default=False,
+                                               server_default=false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     patients = relationship("Patient", secondary=conversation_patient)

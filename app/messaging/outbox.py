@@ -17,6 +17,7 @@ from sqlalchemy import select, update
 from app.core.clock import utcnow
 from app.core.db import insert_many_unless_exists, insert_unless_exists
 from app.extensions import db
+from app.messaging.conversations import refresh_derived
 from app.messaging.models import Direction, Message, MessageStatus, Purpose
 from app.security import audit
 
@@ -63,6 +64,7 @@ def enqueue(*, practice_id: int, purpose: Purpose, idempotency_key: str,
     if message_id is None:
         return db.session.execute(
             select(Message).where(Message.idempotency_key == idempotency_key)).scalar_one()
+    refresh_derived([conversation_id])
     if staff_id is not None and patient_id is not None:
         audit.record(audit.Action.MESSAGE_SEND, patient_id=patient_id, object_type="message",
                      object_id=message_id)
@@ -72,12 +74,14 @@ def enqueue(*, practice_id: int, purpose: Purpose, idempotency_key: str,
 def cancel(*, idempotency_key_prefix: str, reason: str) -> int:
     """Cancel still-scheduled messages whose key starts with the prefix (an appointment's
     reminders when it is cancelled). Returns how many were cancelled."""
-    result = db.session.execute(
+    cancelled = list(db.session.execute(
         update(Message)
         .where(Message.idempotency_key.startswith(idempotency_key_prefix, autoescape=True),
                Message.status == MessageStatus.SCHEDULED)
-        .values(status=MessageStatus.CANCELLED, status_reason=reason[:120], updated_at=utcnow()))
-    return result.rowcount or 0
+        .values(status=MessageStatus.CANCELLED, status_reason=reason[:120], updated_at=utcnow())
+        .returning(Message.conversation_id)).scalars())
+    refresh_derived(cancelled)
+    return len(cancelled)
 
 
 def cancel_message(*, practice_id: int, message_id: int, reason: str) -> bool:
@@ -85,27 +89,31 @@ def cancel_message(*, practice_id: int, message_id: int, reason: str) -> bool:
     ``scheduled`` (a worker claimed it, or it was sent or ended). The status is checked in
     the UPDATE itself, so a worker claiming the row at the same moment cannot also send it.
     ``reason`` is stored in plain text: no PHI."""
-    result = db.session.execute(
+    cancelled = list(db.session.execute(
         update(Message)
         .where(Message.id == message_id, Message.practice_id == practice_id,
                Message.status == MessageStatus.SCHEDULED)
         .values(status=MessageStatus.CANCELLED, status_reason=reason[:120], updated_at=utcnow())
-        .execution_options(synchronize_session=False))
-    return bool(result.rowcount)
+        .returning(Message.conversation_id)
+        .execution_options(synchronize_session=False)).scalars())
+    refresh_derived(cancelled)
+    return bool(cancelled)
 
 
 def retime(*, message_id: int, send_at: datetime, context: dict[str, Any]) -> bool:
     """Plan a queued message again (a visit moved, a household's list changed): a scheduled
     or cancelled message becomes scheduled at ``send_at`` with ``context``. False when it is
     already being sent or was sent (its moment is over)."""
-    result = db.session.execute(
+    retimed = list(db.session.execute(
         update(Message)
         .where(Message.id == message_id,
                Message.status.in_((MessageStatus.SCHEDULED, MessageStatus.CANCELLED)))
         .values(status=MessageStatus.SCHEDULED, send_at=send_at, status_reason=None,
                 context=json.dumps(context, sort_keys=True), updated_at=utcnow())
-        .execution_options(synchronize_session=False))
-    return bool(result.rowcount)
+        .returning(Message.conversation_id)
+        .execution_options(synchronize_session=False)).scalars())
+    refresh_derived(retimed)
+    return bool(retimed)
 
 
 def enqueue_many(rows: list[dict[str, Any]]) -> int:

@@ -16,7 +16,7 @@ from app.core.errors import FieldErrors
 from app.extensions import db
 from app.messaging import consent
 from app.messaging.consent_panel import CHANNELS, PURPOSE_GROUPS, patient_contact_points
-from app.messaging.conversations import contact_index
+from app.messaging.conversations import contact_index, refresh_derived
 from app.messaging.inbound import LIKELY_OPT_OUT
 from app.messaging.message_history import patient_messages
 from app.messaging.models import ConsentEntry, Direction, Message
@@ -101,7 +101,9 @@ def _settle_flag(practice_id: int, patient_id: int, message_id: int, outcome: st
     if not settled:
         db.session.rollback()
         raise FlagNotFound(message_id)
-    return db.session.get_one(Message, message_id)
+    message = db.session.get_one(Message, message_id)
+    refresh_derived([message.conversation_id])
+    return message
 
 
 def honour_likely_opt_out(*, practice_id: int, patient_id: int, message_id: int,
