@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from app.core.clock import utcnow
-from app.core.db import insert_unless_exists
+from app.core.db import insert_many_unless_exists, insert_unless_exists
 from app.extensions import db
 from app.messaging.models import Conversation, conversation_patient
 from app.security import blind_index
@@ -34,3 +34,29 @@ def get_or_create(*, practice_id: int, channel: str, address: str,
             "conversation_id": conversation.id, "patient_id": patient_id,
         }, unique_on=["conversation_id", "patient_id"])
     return conversation
+
+
+def get_or_create_many(*, practice_id: int, channel: str,
+                       contacts: list[tuple[str, int | None]]) -> dict[str, int]:
+    """``get_or_create`` for many contact points of one practice at once, each (address,
+    patient id or None) linking the patient: the conversation ids by address, in three
+    statements however many there are (a worker's batch)."""
+    indexes = {address: contact_index(channel, address) for address, _ in contacts}
+    if not indexes:
+        return {}
+    now = utcnow()
+    new = {index: {"practice_id": practice_id, "channel": channel, "contact": address,
+                   "contact_index": index, "unread": False, "closed": False, "created_at": now}
+           for address, index in indexes.items()}
+    insert_many_unless_exists(Conversation, list(new.values()),
+                              unique_on=["practice_id", "contact_index"])
+    ids = dict(db.session.execute(
+        select(Conversation.contact_index, Conversation.id).where(
+            Conversation.practice_id == practice_id,
+            Conversation.contact_index.in_(list(new)))).all())
+    links = sorted({(ids[indexes[address]], patient_id) for address, patient_id in contacts
+                    if patient_id})
+    insert_many_unless_exists(conversation_patient, [
+        {"conversation_id": conversation_id, "patient_id": patient_id}
+        for conversation_id, patient_id in links], unique_on=["conversation_id", "patient_id"])
+    return {address: ids[index] for address, index in indexes.items()}
