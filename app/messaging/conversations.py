@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy import select
 
 from app.core.clock import utcnow
-from app.core.db import insert_many_unless_exists, insert_unless_exists
+from app.core.db import insert_many_unless_exists, insert_unless_exists, upsert_returning
 from app.extensions import db
 from app.messaging.models import Conversation, conversation_patient
 from app.security import blind_index
@@ -33,6 +35,23 @@ def get_or_create(*, practice_id: int, channel: str, address: str,
         insert_unless_exists(conversation_patient, {
             "conversation_id": conversation.id, "patient_id": patient_id,
         }, unique_on=["conversation_id", "patient_id"])
+    return conversation
+
+
+def touch(*, practice_id: int, address: str, patient_ids: list[int] | tuple[int, ...],
+          at: datetime) -> Conversation:
+    """The SMS conversation for ``address``, created on first use, with ``last_message_at``
+    set to ``at`` and the given patients linked: two statements (one without patients)."""
+    index = contact_index("sms", address)
+    conversation = upsert_returning(Conversation, {
+        "practice_id": practice_id, "channel": "sms", "contact": address,
+        "contact_index": index, "unread": False, "closed": False, "created_at": at,
+        "last_message_at": at,
+    }, unique_on=["practice_id", "contact_index"], update={"last_message_at": at})
+    insert_many_unless_exists(conversation_patient, [
+        {"conversation_id": conversation.id, "patient_id": patient_id}
+        for patient_id in dict.fromkeys(patient_ids)],
+        unique_on=["conversation_id", "patient_id"])
     return conversation
 
 
