@@ -45,6 +45,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import lru_cache
 
 from flask import current_app
 from sqlalchemy import or_, select
@@ -112,6 +113,10 @@ class InboundResult:
     message_id: int | None
 
 
+_FIRST = aliased(Practice)
+_FIRST_TWO = select(_FIRST.id).order_by(_FIRST.id).limit(2)  # built once: only its SQL is run
+
+
 def _first_practices() -> list[Practice]:
     return list(db.session.execute(select(Practice).order_by(Practice.id).limit(2)).scalars())
 
@@ -131,10 +136,8 @@ def receiving_practice(*, to: str, messaging_service_sid: str) -> Practice:
     owners = [Practice.sms_messaging_service_sid == service] if service else []
     if number:
         owners.append(Practice.sms_from_number == number)
-    first = aliased(Practice)
-    first_two = select(first.id).order_by(first.id).limit(2)
     candidates = list(db.session.execute(
-        select(Practice).where(or_(Practice.id.in_(first_two), *owners))
+        select(Practice).where(or_(Practice.id.in_(_FIRST_TWO), *owners))
         .order_by(Practice.id)).scalars())
     for practice in candidates:
         if (service and practice.sms_messaging_service_sid == service) or (
@@ -154,8 +157,10 @@ def receiving_practice(*, to: str, messaging_service_sid: str) -> Practice:
                            "Messaging Service")
 
 
+@lru_cache(maxsize=4096)
 def sender_address(raw: str) -> str:
-    """E.164 for a phone number; a short code or alphanumeric sender as given."""
+    """E.164 for a phone number; a short code or alphanumeric sender as given (parsed once
+    per process for each form of a number: the practice's own and its regular senders')."""
     try:
         return phones.to_e164(raw)
     except phones.InvalidPhoneNumber:
