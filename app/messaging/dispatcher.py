@@ -45,6 +45,7 @@ from datetime import datetime, timedelta
 from enum import Enum
 
 from sqlalchemy import select, update
+from sqlalchemy.exc import SQLAlchemyError
 
 from app.adapters.email.base import EmailProvider
 from app.adapters.sending import (
@@ -164,30 +165,52 @@ def _send_batch(outgoing: list[Outgoing], providers: Providers, *, stats: Dispat
                 claimed_at: datetime, now: datetime | None,
                 stopping: Callable[[], bool]) -> _Ended:
     """Prepare, send and record each decided message in turn."""
-    decided = time_module.monotonic()
     recorder = Recorder()
     try:
-        for position, item in enumerate(outgoing):
-            ended = _Ended.STOPPING if stopping() else _Ended.EXPIRED \
-                if time_module.monotonic() - decided > DECISION_TTL else None
-            if ended is not None:
+        ended = _send_each(outgoing, providers, recorder, stats=stats, claimed_at=claimed_at,
+                           now=now, stopping=stopping)
+    except BaseException:
+        _record_after_failure(recorder)
+        raise
+    recorder.flush()
+    db.session.commit()
+    return ended
+
+
+def _send_each(outgoing: list[Outgoing], providers: Providers, recorder: Recorder, *,
+               stats: DispatchStats, claimed_at: datetime, now: datetime | None,
+               stopping: Callable[[], bool]) -> _Ended:
+    decided = time_module.monotonic()
+    for position, item in enumerate(outgoing):
+        ended = _Ended.STOPPING if stopping() else _Ended.EXPIRED \
+            if time_module.monotonic() - decided > DECISION_TTL else None
+        if ended is not None:
+            recorder.flush()
+            _release([o.id for o in outgoing[position:]], claimed_at=claimed_at)
+            return ended
+        with acting_for(item.practice_id):
+            try:
+                _prepare_and_send(item, providers, recorder, stats=stats,
+                                  claimed_at=claimed_at, now=now or utcnow())
+            except ProviderConfigurationError as error:
                 recorder.flush()
-                _release([o.id for o in outgoing[position:]], claimed_at=claimed_at)
-                return ended
-            with acting_for(item.practice_id):
-                try:
-                    _prepare_and_send(item, providers, recorder, stats=stats,
-                                      claimed_at=claimed_at, now=now or utcnow())
-                except ProviderConfigurationError as error:
-                    recorder.flush()
-                    _release([o.id for o in outgoing[position + 1:]], claimed_at=claimed_at)
-                    stats.problems.append(f"provider refused our configuration: {error}")
-                    log.error("provider configuration refused; stopping: %s", error)
-                    return _Ended.REFUSED
-        return _Ended.DONE
-    finally:
-        recorder.flush()  # what the provider accepted is recorded even if something broke
+                _release([o.id for o in outgoing[position + 1:]], claimed_at=claimed_at)
+                stats.problems.append(f"provider refused our configuration: {error}")
+                log.error("provider configuration refused; stopping: %s", error)
+                return _Ended.REFUSED
+    return _Ended.DONE
+
+
+def _record_after_failure(recorder: Recorder) -> None:
+    """Something broke mid-batch: still record what the provider accepted, if the database
+    lets us (else those rows stay in ``sending`` and reconciliation finds them)."""
+    try:
+        db.session.rollback()
+        recorder.flush()
         db.session.commit()
+    except SQLAlchemyError as error:
+        db.session.rollback()
+        log.warning("could not record sent messages after a failure: %s", type(error).__name__)
 
 
 def _prepare_and_send(item: Outgoing, providers: Providers, recorder: Recorder, *,
