@@ -27,6 +27,31 @@ def insert_unless_exists(target: type | Table, values: dict[str, Any], *,
     return session.execute(statement).scalar_one_or_none()
 
 
+def insert_returning_unless_exists(model: type, values: dict[str, Any], *,
+                                   unique_on: list[str]) -> Any | None:
+    """``insert_unless_exists`` on a model that returns the new row as a loaded ORM object
+    (no SELECT to read it back), or None when a row with the same ``unique_on`` exists."""
+    session = db.session
+    insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    statement = (insert(model).values(**values).on_conflict_do_nothing(index_elements=unique_on)
+                 .returning(model))
+    return session.execute(statement).scalar_one_or_none()
+
+
+def upsert_returning(model: type, values: dict[str, Any], *, unique_on: list[str],
+                     update: dict[str, Any]) -> Any:
+    """INSERT the row, or when one with the same ``unique_on`` values exists set ``update``
+    on it; either way the row as a loaded ORM object, in one statement (which locks an
+    existing row until the transaction ends, as an UPDATE would)."""
+    session = db.session
+    insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    statement = (insert(model).values(**values)
+                 .on_conflict_do_update(index_elements=unique_on, set_=update)
+                 .returning(model))
+    return session.execute(statement,
+                           execution_options={"populate_existing": True}).scalar_one()
+
+
 def insert_many_unless_exists(target: type | Table, rows: list[dict[str, Any]], *,
                               unique_on: list[str]) -> int:
     """``insert_unless_exists`` for many rows in one statement; how many were inserted."""

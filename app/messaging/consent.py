@@ -14,6 +14,7 @@ a carrier blocks and what a STOP reply revokes — for everyone who shares it. E
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -70,10 +71,18 @@ def _latest(practice_id: int, channel: str, contact_index: str, purpose: str
 
 
 def state(*, practice_id: int, channel: str, contact_index: str, purpose: str) -> ConsentState:
-    everything = _latest(practice_id, channel, contact_index, ALL)
+    return state_from(lambda of: _latest(practice_id, channel, contact_index, of),
+                      channel=channel, purpose=purpose)
+
+
+def state_from(latest: Callable[[str], ConsentEntry | None], *, channel: str, purpose: str
+               ) -> ConsentState:
+    """The state derived from ``latest(purpose)``, the newest entry for a purpose (or
+    ``ALL``) of one contact point: from the database, or from a batch's loaded ledger."""
+    everything = latest(ALL)
     if everything is not None and not everything.granted:
         return ConsentState(False, f"opted out of all {channel} ({everything.source})")
-    specific = _latest(practice_id, channel, contact_index, purpose)
+    specific = latest(purpose)
     if purpose in NEEDS_GRANT:
         if specific is None or not specific.granted:
             return ConsentState(False, f"no {purpose} consent for {channel}")

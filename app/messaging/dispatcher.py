@@ -1,22 +1,33 @@
 """The dispatcher: sends due outbox messages, exactly once, by the rules in force at send time.
 
-One message goes through these steps, each committed before the next:
+A worker takes a batch of due messages through these steps:
 
-1. **claim** — ``scheduled`` → ``sending`` (PostgreSQL: ``FOR UPDATE SKIP LOCKED``, so any
-   number of workers share the queue; SQLite: an UPDATE conditional on ``scheduled``).
-2. **decide** — consent, usable contact point, quiet hours, frequency caps
-   (``messaging.policy``). A message that may not go now is deferred (back to ``scheduled``
+1. **claim** — ``scheduled`` → ``sending`` for up to ``batch_size`` rows (PostgreSQL: ``FOR
+   UPDATE SKIP LOCKED``, so any number of workers share the queue; SQLite: an UPDATE
+   conditional on ``scheduled``); committed.
+2. **decide**, for the whole batch in one transaction — consent, usable contact point, quiet
+   hours, frequency caps (``messaging.policy``, reading the batch's facts in a few queries:
+   ``messaging.send_facts``). A message that may not go now is deferred (back to ``scheduled``
    with a later ``send_at``) or suppressed with the rule that stopped it; never dropped. One
-   that may go is shown to its template's ``send_hooks`` checks, which may cancel it.
-3. **prepare** — render the text and fix the recipient; committed *before* the provider call,
-   so a crash after it leaves enough behind to find out whether the message went.
-4. **send** and record the provider's id (``sent``), or classify the error.
+   that may go is shown to its template's ``send_hooks`` checks, which may cancel it, and
+   rendered; its conversation is found or created (for the batch at once). Every outcome
+   that is not a send is committed here, once per batch. A defect met by one message rolls
+   the step back, fails that message alone and decides the rest again.
+3. **prepare**, one message at a time — what is about to be sent (recipient, text) is written
+   *and committed before the provider call*, by an UPDATE that also checks the claim is still
+   this worker's; so a crash after it leaves enough behind to find out whether the message
+   went.
+4. **send**, and record the provider's id (``sent``) in a later message's prepare
+   transaction, several at once (``dispatch_record``), or classify the error.
 
-A worker killed between 3 and 4 leaves the row in ``sending``. ``reconcile.reconcile_stale``
-asks the provider (by id, or by recipient + body since the claim) before the row may go again,
-so a crash loses nothing and sends nothing twice.
+Decisions are made at most ``DECISION_TTL`` before the send: messages of a batch still
+unsent by then are given back to the queue and decided again in a later batch.
 
-Ownership: ``sending_started_at`` is the claim's token. A worker takes a claimed row up only
+A worker killed between 3 and the record leaves the row in ``sending``.
+``reconcile.reconcile_stale`` asks the provider (by id, or by recipient + body since the claim)
+before the row may go again, so a crash loses nothing and sends nothing twice.
+
+Ownership: ``sending_started_at`` is the claim's token. A worker prepares a claimed row only
 while the token is still the one it wrote (an atomic compare-and-set that also restarts the
 stale clock), and a reconciler settles a stale row only if its token has not moved since it
 read it. So a worker that held its batch past ``STALE_SENDING`` never sends a row someone
@@ -25,24 +36,22 @@ else has since reclaimed, and two workers reconciling the same row act on it onc
 
 from __future__ import annotations
 
-import json
 import logging
 import random
 import time as time_module
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from enum import Enum
 
-from markupsafe import escape
-from sqlalchemy import case, func, select, update
+from sqlalchemy import select, update
+from sqlalchemy.exc import SQLAlchemyError
 
 from app.adapters.email.base import EmailProvider
 from app.adapters.sending import (
     FailureKind,
     PermanentSendError,
     ProviderConfigurationError,
-    SendResult,
     TransientSendError,
 )
 from app.adapters.sms.base import SmsProvider
@@ -50,17 +59,17 @@ from app.core.clock import utcnow
 from app.core.metrics import MESSAGES_SENT, SEND_ERRORS
 from app.core.tenancy import across_practices, acting_for
 from app.extensions import db
-from app.messaging import conversations, media, policy, send_hooks
+from app.messaging import media, policy
 from app.messaging.circuit import DELAYED_REASON, Breaker
+from app.messaging.dispatch_decide import Outgoing, decide_batch
+from app.messaging.dispatch_record import Recorder, set_values
 from app.messaging.models import Message, MessageStatus
-from app.messaging.reconcile import reconcile_stale, sms_sender
-from app.messaging.rendering import Rendered, TemplateMissing, render
-from app.messaging.send_context import NoLongerUseful, extra_context
-from app.practice.models import Practice
+from app.messaging.reconcile import reconcile_stale
 
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 8
+DECISION_TTL = 5.0  # seconds: a batch's decisions are not applied to sends later than this
 
 
 @dataclass
@@ -95,6 +104,13 @@ class Providers:
         if wait > 0:
             time_module.sleep(wait)
         self._last_sms_at = time_module.monotonic()
+
+
+class _Ended(Enum):
+    DONE = "done"          # every message of the batch was handled
+    EXPIRED = "expired"    # decisions grew old: the rest was given back, claim again
+    STOPPING = "stopping"  # SIGTERM: the rest was given back
+    REFUSED = "refused"    # the provider refused our configuration: the rest was given back
 
 
 def claim_due(*, limit: int, now: datetime) -> list[int]:
@@ -134,184 +150,160 @@ def run_once(providers: Providers, *, batch_size: int = 100, now: datetime | Non
         if not ids:
             break
         batches += 1
-        for message_id in ids:
-            if stopping():
-                _release(ids[ids.index(message_id):], claimed_at=claimed_at)
-                return stats
-            try:
-                process(message_id, providers, stats=stats, now=now, claimed_at=claimed_at)
-            except ProviderConfigurationError as error:
-                _release(ids[ids.index(message_id) + 1:], claimed_at=claimed_at)
-                stats.problems.append(f"provider refused our configuration: {error}")
-                log.error("provider configuration refused; stopping: %s", error)
-                return stats
+        if stopping():
+            _release(ids, claimed_at=claimed_at)
+            return stats
+        outgoing = decide_batch(ids, stats=stats, claimed_at=claimed_at, now=now)
+        ended = _send_batch(outgoing, providers, stats=stats, claimed_at=claimed_at, now=now,
+                            stopping=stopping)
+        if ended in (_Ended.STOPPING, _Ended.REFUSED):
+            return stats
     return stats
 
 
-def process(message_id: int, providers: Providers, *, stats: DispatchStats,
-            claimed_at: datetime, now: datetime | None = None) -> None:
-    """Decide, prepare and send one message this worker claimed at ``claimed_at``; a row
-    that is no longer this claim's (reconciled as stale and reclaimed) is left alone."""
-    now = now or utcnow()
-    with across_practices():
-        still_ours = db.session.execute(
-            update(Message)
-            .where(Message.id == message_id, Message.status == MessageStatus.SENDING,
-                   Message.sending_started_at == claimed_at)
-            .values(sending_started_at=now)).rowcount
-        message = db.session.get(Message, message_id) if still_ours else None
-    if message is None:
-        db.session.rollback()
-        return
-    with acting_for(message.practice_id):
-        _process(message, providers, stats=stats, now=now)
-
-
-def _process(message: Message, providers: Providers, *, stats: DispatchStats,
-             now: datetime) -> None:
+def _send_batch(outgoing: list[Outgoing], providers: Providers, *, stats: DispatchStats,
+                claimed_at: datetime, now: datetime | None,
+                stopping: Callable[[], bool]) -> _Ended:
+    """Prepare, send and record each decided message in turn."""
+    recorder = Recorder()
     try:
-        decision = policy.decide(message, now=now)
-        withdrawn = send_hooks.cancel_reason(message, now=now) \
-            if decision.allowed and decision.defer_until is None else None
-    except Exception:  # a defect met by one message must not stop every practice's texts
-        log.exception("message %s: deciding whether to send failed", message.id)
-        db.session.rollback()
-        _set(message, status=MessageStatus.FAILED,
-             status_reason="not sent: an internal error (logged) while checking the rules")
-        stats.failed += 1
-        return
-    if decision.defer_until is not None:
-        _set(message, status=MessageStatus.SCHEDULED, send_at=decision.defer_until,
-             status_reason=decision.reason, attempts=message.attempts - 1)
-        stats.deferred += 1
-        return
-    if not decision.allowed:
-        _set(message, status=MessageStatus.SUPPRESSED, status_reason=decision.reason)
-        stats.suppressed += 1
-        return
-    if withdrawn is not None:  # what it was about has changed (an offered time was taken)
-        _set(message, status=MessageStatus.CANCELLED, status_reason=withdrawn[:120])
-        stats.suppressed += 1
-        return
+        ended = _send_each(outgoing, providers, recorder, stats=stats, claimed_at=claimed_at,
+                           now=now, stopping=stopping)
+    except BaseException:
+        _record_after_failure(recorder)
+        raise
+    recorder.flush()
+    db.session.commit()
+    return ended
+
+
+def _send_each(outgoing: list[Outgoing], providers: Providers, recorder: Recorder, *,
+               stats: DispatchStats, claimed_at: datetime, now: datetime | None,
+               stopping: Callable[[], bool]) -> _Ended:
+    decided = time_module.monotonic()
+    for position, item in enumerate(outgoing):
+        ended = _Ended.STOPPING if stopping() else _Ended.EXPIRED \
+            if time_module.monotonic() - decided > DECISION_TTL else None
+        if ended is not None:
+            recorder.flush()
+            _release([o.id for o in outgoing[position:]], claimed_at=claimed_at)
+            return ended
+        with acting_for(item.practice_id):
+            try:
+                _prepare_and_send(item, providers, recorder, stats=stats,
+                                  claimed_at=claimed_at, now=now or utcnow())
+            except ProviderConfigurationError as error:
+                recorder.flush()
+                _release([o.id for o in outgoing[position + 1:]], claimed_at=claimed_at)
+                stats.problems.append(f"provider refused our configuration: {error}")
+                log.error("provider configuration refused; stopping: %s", error)
+                return _Ended.REFUSED
+    return _Ended.DONE
+
+
+def _record_after_failure(recorder: Recorder) -> None:
+    """Something broke mid-batch: still record what the provider accepted, if the database
+    lets us (else those rows stay in ``sending`` and reconciliation finds them)."""
     try:
-        rendered = _render(message, decision)
-    except NoLongerUseful as stale:
-        _set(message, status=MessageStatus.CANCELLED, status_reason=str(stale)[:120])
-        stats.suppressed += 1
-        return
-    except TemplateMissing as error:
-        _set(message, status=MessageStatus.FAILED, status_reason=str(error)[:120])
-        stats.failed += 1
-        return
-    message.channel, message.address = decision.channel, decision.address
-    message.body, message.subject = rendered.text, rendered.subject
-    if message.channel == "sms":
-        message.conversation_id = conversations.get_or_create(
-            practice_id=message.practice_id, channel="sms", address=decision.address,
-            patient_ids=[message.patient_id] if message.patient_id else []).id
-        conversations.refresh_derived([message.conversation_id])
-    db.session.commit()  # step 3: what we are about to send is on disk before we send it
-    _send(message, rendered, providers, stats=stats, now=now)
+        db.session.rollback()
+        recorder.flush()
+        db.session.commit()
+    except SQLAlchemyError as error:
+        db.session.rollback()
+        log.warning("could not record sent messages after a failure: %s", type(error).__name__)
 
 
-def _render(message: Message, decision: policy.Decision) -> Rendered:
-    if not message.template:  # written by a staff member
-        html = str(escape(message.body or "")).replace("\n", "<br>\n")
-        return Rendered(text=message.body or "", subject=message.subject, html=html)
-    context = json.loads(message.context or "{}")
-    context.setdefault("practice", decision.practice_context)
-    if decision.patient_context:
-        context.setdefault("patient", decision.patient_context)
-    context.update(extra_context(message, decision.language))
-    return render(message.template, channel=decision.channel, language=decision.language,
-                  context=context)
-
-
-def _send(message: Message, rendered: Rendered, providers: Providers, *,
-          stats: DispatchStats, now: datetime) -> None:
-    provider = providers.sms if message.channel == "sms" else providers.email
+def _prepare_and_send(item: Outgoing, providers: Providers, recorder: Recorder, *,
+                      stats: DispatchStats, claimed_at: datetime, now: datetime) -> None:
+    provider = providers.sms if item.channel == "sms" else providers.email
     breaker = providers.breaker(provider.name)
     reopens_at = breaker.closed_at(now)
     if reopens_at is not None:
-        _set(message, status=MessageStatus.SCHEDULED, send_at=reopens_at,
-             status_reason=DELAYED_REASON.format(provider=provider.name),
-             attempts=message.attempts - 1)
+        set_values(item.id, now=now, status=MessageStatus.SCHEDULED, send_at=reopens_at,
+                   status_reason=DELAYED_REASON.format(provider=provider.name),
+                   attempts=item.attempts - 1)
         stats.deferred += 1
         return
+    recorder.flush_if_due()  # earlier messages' records commit with this one's preparation
+    with across_practices():
+        still_ours = db.session.execute(
+            update(Message)
+            .where(Message.id == item.id, Message.status == MessageStatus.SENDING,
+                   Message.sending_started_at == claimed_at)
+            .values(sending_started_at=now, channel=item.channel, address=item.address,
+                    body=item.text, subject=item.subject, conversation_id=item.conversation_id,
+                    updated_at=now)
+            .execution_options(synchronize_session=False)).rowcount
+    db.session.commit()  # step 3: what we are about to send is on disk before we send it
+    if not still_ours:  # reconciled as stale and reclaimed meanwhile: someone else's now
+        return
+    _send(item, providers, provider.name, breaker, recorder, stats=stats, now=now)
+
+
+def _send(item: Outgoing, providers: Providers, provider_name: str, breaker: Breaker,
+          recorder: Recorder, *, stats: DispatchStats, now: datetime) -> None:
     try:
-        if message.channel == "sms":
+        if item.channel == "sms":
             providers.pace_sms()
             result = providers.sms.send_sms(
-                to=message.address, body=rendered.text,
+                to=item.address, body=item.text,
                 status_callback_url=f"{providers.public_base_url}/webhooks/twilio/status"
-                                    f"?m={message.id}",
-                idempotency_key=f"m{message.id}", sender=sms_sender(message.practice_id))
+                                    f"?m={item.id}",
+                idempotency_key=f"m{item.id}", sender=item.sender)
         else:
             result = providers.email.send_email(
-                to=message.address, subject=rendered.subject or "", html=rendered.html or "",
-                text=rendered.text, idempotency_key=message.idempotency_key or f"m{message.id}",
-                from_email=db.session.get(Practice, message.practice_id).email_from_address,
-                attachments=media.attachments(message.id))
+                to=item.address, subject=item.subject or "", html=item.html or "",
+                text=item.text, idempotency_key=item.idempotency_key or f"m{item.id}",
+                from_email=item.from_email, attachments=media.attachments(item.id))
     except PermanentSendError as error:
         breaker.succeeded()  # the provider answered: it is up
-        SEND_ERRORS.labels(provider=provider.name, code=_code(error) or error.kind).inc()
-        _fail_permanently(message, error)
+        SEND_ERRORS.labels(provider=provider_name, code=_code(error) or error.kind).inc()
+        recorder.flush()
+        _fail_permanently(item, error, now=now)
         stats.failed += 1
     except TransientSendError as error:
         breaker.failed(now)
-        SEND_ERRORS.labels(provider=provider.name, code=_code(error) or "transient").inc()
+        SEND_ERRORS.labels(provider=provider_name, code=_code(error) or "transient").inc()
+        recorder.flush()
         if error.outcome_unknown:
             # It may have gone: leave it in ``sending`` for reconciliation to decide.
-            _set(message, status_reason=f"outcome unknown: {error.message}"[:120])
-            stats.retried += 1
+            set_values(item.id, now=now,
+                       status_reason=f"outcome unknown: {error.message}"[:120])
         else:
-            _retry_later(message, error, now=now)
-            stats.retried += 1
+            _retry_later(item, error, now=now)
+        stats.retried += 1
     except ProviderConfigurationError:
-        _set(message, status=MessageStatus.SCHEDULED, attempts=message.attempts - 1)
+        recorder.flush()
+        set_values(item.id, now=now, status=MessageStatus.SCHEDULED,
+                   attempts=item.attempts - 1)
         raise
     else:
         breaker.succeeded()
-        MESSAGES_SENT.labels(provider=provider.name, channel=message.channel).inc()
-        _record_sent(message, result, now=now)
+        MESSAGES_SENT.labels(provider=provider_name, channel=item.channel).inc()
+        recorder.add(item.id, result.provider_message_id, now)
         stats.sent += 1
 
 
-def _record_sent(message: Message, result: SendResult, *, now: datetime) -> None:
-    """Record the provider's id. A status callback may already have moved the message on
-    (to delivered, say) between the provider's answer and this commit: never move it back."""
-    still_sending = Message.status == MessageStatus.SENDING
-    db.session.execute(
-        update(Message).where(Message.id == message.id).values(
-            provider_message_id=result.provider_message_id,
-            sent_at=func.coalesce(Message.sent_at, now),
-            status=case((still_sending, MessageStatus.SENT.value), else_=Message.status),
-            status_reason=case((still_sending, None), else_=Message.status_reason),
-            error_code=case((still_sending, None), else_=Message.error_code),
-            updated_at=now))
-    db.session.commit()
-    db.session.expire(message)
-
-
-def _retry_later(message: Message, error: TransientSendError, *, now: datetime) -> None:
-    if message.attempts >= MAX_ATTEMPTS:
-        _set(message, status=MessageStatus.FAILED, error_code=_code(error),
-             status_reason=f"gave up after {message.attempts} attempts: {error.message}"[:120])
+def _retry_later(item: Outgoing, error: TransientSendError, *, now: datetime) -> None:
+    if item.attempts >= MAX_ATTEMPTS:
+        set_values(item.id, now=now, status=MessageStatus.FAILED, error_code=_code(error),
+                   status_reason=f"gave up after {item.attempts} attempts: {error.message}"[:120])
         return
-    backoff = min(2 ** message.attempts * 15, 3600)
+    backoff = min(2 ** item.attempts * 15, 3600)
     delay = max(error.retry_after or 0, backoff * random.uniform(0.5, 1.5))  # noqa: S311
-    _set(message, status=MessageStatus.SCHEDULED, send_at=now + timedelta(seconds=delay),
-         error_code=_code(error), status_reason=f"retrying: {error.message}"[:120])
+    set_values(item.id, now=now, status=MessageStatus.SCHEDULED,
+               send_at=now + timedelta(seconds=delay), error_code=_code(error),
+               status_reason=f"retrying: {error.message}"[:120])
 
 
-def _fail_permanently(message: Message, error: PermanentSendError) -> None:
-    _set(message, status=MessageStatus.FAILED, error_code=_code(error),
-         status_reason=error.message[:120])
+def _fail_permanently(item: Outgoing, error: PermanentSendError, *, now: datetime) -> None:
+    set_values(item.id, now=now, commit=False, status=MessageStatus.FAILED,
+               error_code=_code(error), status_reason=error.message[:120])
     if error.kind in (FailureKind.INVALID_NUMBER, FailureKind.INVALID_ADDRESS):
-        policy.flag_unusable(practice_id=message.practice_id, channel=message.channel,
-                             address=message.address, reason=error.kind, code=_code(error))
+        policy.flag_unusable(practice_id=item.practice_id, channel=item.channel,
+                             address=item.address, reason=error.kind, code=_code(error))
     elif error.kind == FailureKind.OPTED_OUT:
-        policy.record_carrier_opt_out(message)
+        policy.record_carrier_opt_out(db.session.get_one(Message, item.id))
     db.session.commit()
 
 
@@ -320,20 +312,14 @@ def _code(error: Exception) -> str | None:
     return None if code is None else str(code)
 
 
-def _set(message: Message, **values: Any) -> None:
-    for name, value in values.items():
-        setattr(message, name, value)
-    if values.get("status") == MessageStatus.CANCELLED and message.conversation_id:
-        conversations.refresh_derived([message.conversation_id])
-    db.session.commit()
-
-
 def _release(ids: list[int], *, claimed_at: datetime) -> None:
-    """Give this claim's not-yet-processed messages back to the queue."""
-    db.session.rollback()
+    """Give this claim's not-yet-sent messages back to the queue."""
+    if not ids:
+        return
     with across_practices():
         db.session.execute(
             update(Message).where(Message.id.in_(ids), Message.status == MessageStatus.SENDING,
                                   Message.sending_started_at == claimed_at)
-            .values(status=MessageStatus.SCHEDULED, attempts=Message.attempts - 1))
+            .values(status=MessageStatus.SCHEDULED, attempts=Message.attempts - 1)
+            .execution_options(synchronize_session=False))
     db.session.commit()

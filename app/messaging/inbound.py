@@ -45,13 +45,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import lru_cache
 
 from flask import current_app
 from sqlalchemy import or_, select
+from sqlalchemy.orm import aliased
 
 from app.core import phones
 from app.core.clock import utcnow
-from app.core.db import insert_unless_exists
+from app.core.db import insert_returning_unless_exists
 from app.core.tenancy import across_practices, acting_for
 from app.extensions import db
 from app.messaging import consent, conversations, intents, outbox
@@ -111,6 +113,10 @@ class InboundResult:
     message_id: int | None
 
 
+_FIRST = aliased(Practice)
+_FIRST_TWO = select(_FIRST.id).order_by(_FIRST.id).limit(2)  # built once: only its SQL is run
+
+
 def _first_practices() -> list[Practice]:
     return list(db.session.execute(select(Practice).order_by(Practice.id).limit(2)).scalars())
 
@@ -123,34 +129,38 @@ def only_practice() -> Practice | None:
 
 def receiving_practice(*, to: str, messaging_service_sid: str) -> Practice:
     """The practice owning the Messaging Service or number a text was sent to (see the
-    module's decisions); ``UnknownRecipient`` naming what matched nothing."""
+    module's decisions); ``UnknownRecipient`` naming what matched nothing. One query reads
+    both the owners and the first two practices (is this a single-practice install?)."""
     number = sender_address(to.strip()) if to.strip() else ""
     service = messaging_service_sid.strip()
     owners = [Practice.sms_messaging_service_sid == service] if service else []
     if number:
         owners.append(Practice.sms_from_number == number)
-    if owners:
-        practice = db.session.execute(select(Practice).where(or_(*owners))
-                                      .order_by(Practice.id).limit(1)).scalar_one_or_none()
-        if practice is not None:
+    candidates = list(db.session.execute(
+        select(Practice).where(or_(Practice.id.in_(_FIRST_TWO), *owners))
+        .order_by(Practice.id)).scalars())
+    for practice in candidates:
+        if (service and practice.sms_messaging_service_sid == service) or (
+                number and practice.sms_from_number == number):
             return practice
     config = current_app.config
     ours = ((service and service == config["TWILIO_MESSAGING_SERVICE_SID"])
             or (number and number == config["TWILIO_FROM_NUMBER"]))
     if ours:
-        practices = _first_practices()
-        if not practices:
+        if not candidates:
             raise NoPracticeError("no practice is set up to receive messages")
-        if len(practices) == 1:
-            return practices[0]
+        if len(candidates) == 1:  # the first two practices are among them: there is one
+            return candidates[0]
         raise UnknownRecipient("the deployment's own sender serves a single practice only: "
                                "give each practice its own number or Messaging Service")
     raise UnknownRecipient("To / MessagingServiceSid: no practice owns this number or "
                            "Messaging Service")
 
 
+@lru_cache(maxsize=4096)
 def sender_address(raw: str) -> str:
-    """E.164 for a phone number; a short code or alphanumeric sender as given."""
+    """E.164 for a phone number; a short code or alphanumeric sender as given (parsed once
+    per process for each form of a number: the practice's own and its regular senders')."""
     try:
         return phones.to_e164(raw)
     except phones.InvalidPhoneNumber:
@@ -181,32 +191,32 @@ def _receive(practice: Practice, *, message_sid: str, sender: str, body: str,
              media: Sequence[tuple[str, str]]) -> InboundResult:
     address = sender_address(sender.strip())
     patients = patients_by_phone(practice_id=practice.id, e164=address)
-    conversation = conversations.get_or_create(
-        practice_id=practice.id, channel="sms", address=address,
-        patient_ids=[p.id for p in patients])
     now = utcnow()
-    message_id = insert_unless_exists(Message, {
+    conversation = conversations.touch(practice_id=practice.id, address=address,
+                                       patient_ids=[p.id for p in patients], at=now)
+    message = insert_returning_unless_exists(Message, {
         "practice_id": practice.id, "conversation_id": conversation.id,
         "patient_id": patients[0].id if len(patients) == 1 else None,
         "direction": Direction.INBOUND, "channel": "sms", "purpose": Purpose.CONVERSATION,
         "body": body, "address": address, "provider_message_id": message_sid,
-        "status": MessageStatus.RECEIVED, "attempts": 0, "created_at": now, "updated_at": now,
+        "status": MessageStatus.RECEIVED, "attempts": 0, "needs_staff_action": False,
+        "is_immediate_reply": False, "capped": False, "created_at": now, "updated_at": now,
     }, unique_on=["provider_message_id"])
-    if message_id is None:
+    if message is None:
         db.session.rollback()
         return InboundResult(Outcome.DUPLICATE, None)
-    message = db.session.get(Message, message_id)
+    message_id = message.id
     mms.record(practice_id=practice.id, message_id=message.id, media=media)
     outcome = _route(message, practice, patients, conversation)
     message.status_reason = None if outcome is Outcome.INBOX else outcome.value
     message.needs_staff_action = message.needs_staff_action or outcome is Outcome.LIKELY_OPT_OUT
-    conversation.last_message_at = now
     if outcome in _UNREAD:
         conversation.unread = True
         conversation.last_inbound_at = now
         conversation.closed = False
         conversation.snoozed_until = None
     conversations.refresh_derived([conversation.id])
+    db.session.flush()  # everything but the audit, before the audit chain's lock is taken
     for patient in patients:
         audit.record(RECEIVE_ACTION, patient_id=patient.id, object_type="message",
                      object_id=message.id, detail={"channel": "sms", "routed": outcome.value})

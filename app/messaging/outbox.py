@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import select, update
 
 from app.core.clock import utcnow
-from app.core.db import insert_many_unless_exists, insert_unless_exists
+from app.core.db import insert_many_unless_exists, insert_returning_unless_exists
 from app.extensions import db
 from app.messaging.conversations import refresh_derived
 from app.messaging.models import Direction, Message, MessageStatus, Purpose
@@ -50,7 +50,7 @@ def enqueue(*, practice_id: int, purpose: Purpose, idempotency_key: str,
     if len(idempotency_key) > 200:
         raise OutboxError("idempotency_key: at most 200 characters")
     now = utcnow()
-    message_id = insert_unless_exists(Message, {
+    message = insert_returning_unless_exists(Message, {
         "practice_id": practice_id, "patient_id": patient_id, "conversation_id": conversation_id,
         "direction": Direction.OUTBOUND, "channel": channel or "", "purpose": purpose,
         "template": template, "language": language,
@@ -61,14 +61,14 @@ def enqueue(*, practice_id: int, purpose: Purpose, idempotency_key: str,
         "is_immediate_reply": immediate_reply, "sent_by_staff_id": staff_id,
         "attempts": 0, "created_at": now, "updated_at": now,
     }, unique_on=["idempotency_key"])
-    if message_id is None:
+    if message is None:
         return db.session.execute(
             select(Message).where(Message.idempotency_key == idempotency_key)).scalar_one()
     refresh_derived([conversation_id])
     if staff_id is not None and patient_id is not None:
         audit.record(audit.Action.MESSAGE_SEND, patient_id=patient_id, object_type="message",
-                     object_id=message_id)
-    return db.session.get(Message, message_id)
+                     object_id=message.id)
+    return message
 
 
 def cancel(*, idempotency_key_prefix: str, reason: str) -> int:

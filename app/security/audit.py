@@ -4,8 +4,10 @@
 row commit together. Rows are chained: each ``chain_hash`` is an HMAC (key derived from
 PHI_INDEX_KEY) over the previous row's hash and this row's fields, so editing or deleting any
 row breaks every later link. Appends are serialized so concurrent requests cannot fork the
-chain: on PostgreSQL by a transaction-scoped advisory lock, on SQLite by the write lock the
-row's INSERT takes before the previous hash is read.
+chain: on PostgreSQL by a transaction-scoped advisory lock, under which the row's id is drawn
+from its sequence and the previous hash read in one statement, then the row inserted whole (3
+statements); on SQLite by the write lock the row's INSERT takes before the previous hash is
+read.
 
 Each row names its practice (``practice_id``: the actor's, else the practice the unit of work
 acts for; None for deployment-wide events such as a failed sign-in with an unknown email), and
@@ -158,8 +160,6 @@ def record(action: str, *, patient_id: int | None = None, object_type: str | Non
     user signing in or the API token. ``detail`` must not hold PHI: ids, counts, field names."""
     actor_facts = _actor_facts(actor if actor is not None else audit_context.current_actor())
     session = db.session
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": _ADVISORY_LOCK_ID})
     event = AuditEvent(
         practice_id=_practice_of(actor),
         occurred_at=occurred_at or utcnow(),
@@ -172,9 +172,19 @@ def record(action: str, *, patient_id: int | None = None, object_type: str | Non
         **actor_facts,
         **_origin_facts(),
     )
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": _ADVISORY_LOCK_ID})
+        # Under the lock, in a statement begun after it was granted (so its snapshot holds
+        # every row committed before): this row's id and its predecessor's hash. Ids taken
+        # under the lock grow in chain order; the row is then written whole in one INSERT.
+        event.id, previous = session.execute(_NEXT_ID_AND_LAST_HASH).one()
+        event.chain_hash = compute_hash(previous or GENESIS, event)
+        session.add(event)
+        session.flush()
+        return event
     session.add(event)
-    # Insert first: the id is part of the hash, and on SQLite the INSERT holds the write lock,
-    # so no other writer can slip a row in between this one and the predecessor read next.
+    # SQLite: insert first: the INSERT holds the write lock, so no other writer can slip a
+    # row in between this one and the predecessor read next; the id is part of the hash.
     # The chain is the deployment's, not a practice's: the predecessor is read from the table
     # itself (a Core query, outside the practice scoping of ORM queries).
     session.flush()
@@ -186,6 +196,11 @@ def record(action: str, *, patient_id: int | None = None, object_type: str | Non
     event.chain_hash = compute_hash(previous or GENESIS, event)
     session.flush()
     return event
+
+
+_NEXT_ID_AND_LAST_HASH = text(
+    "SELECT nextval(pg_get_serial_sequence('audit_event', 'id')), "
+    "(SELECT chain_hash FROM audit_event ORDER BY id DESC LIMIT 1)")
 
 
 @dataclass(frozen=True)
