@@ -17,6 +17,7 @@ SAMPLE = {"practice": {"name": "Lakeside Family Dental", "phone": "(312) 555-010
                       "provider": "Dr. Ana Rivera", "location": "Chicago",
                       "address": "1 Main St, Chicago, IL 60601"}],
           "ask_confirmation": True, "book_url": "http://localhost/book/",
+          "move_url": "http://localhost/m/token",
           "review_url": "https://g.page/r/example"}
 
 
