@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# The whole suite on SQLite and on a fresh PostgreSQL database, side by side (one core each),
-# each followed by half of the time-sensitive tests again at other moments of the clock
+# The whole suite on SQLite and on a fresh PostgreSQL database, side by side, each spread over
+# two pytest-xdist workers (four processes on two cores: whichever pass finishes first leaves
+# its cores to the other), then the time-sensitive tests again at other moments of the clock
 # (scripts/test-moments.sh). The outputs are printed whole at the end, so they never interleave.
-# The clock of every test is frozen (tests/conftest.py): the SQLite pass runs at 14:00 in
-# Chicago and the PostgreSQL pass at 02:30, in quiet hours, so each run proves both; set
+# The clock of every test is frozen (tests/conftest.py): the SQLite pass runs at 14:00 on a
+# Wednesday in Chicago, the PostgreSQL pass at 01:30 on the fall-back Sunday (the hour that
+# repeats, in quiet hours), so each run proves daytime, night and a DST change; set
 # FRONTDESK_TEST_NOW to run both passes at one moment of your choosing.
 # Where no PostgreSQL answers, that pass is reported as skipped in one clear line — and fails
 # the run under CI (CI=true), which must test PostgreSQL.
@@ -11,13 +13,15 @@
 #   scripts/test.sh                    everything
 #   scripts/test.sh --postgres-only    the PostgreSQL pass alone
 #   scripts/test.sh [pytest args]      passes the arguments to every pytest run
+#   TEST_WORKERS=N                     xdist workers per pass (default 2; 0 runs in-process)
 set -u
 cd "$(dirname "$0")/.."
 BIN=.venv/bin
 PG_HOST=${PG_HOST:-127.0.0.1}
 PG_PORT=${PG_PORT:-5432}
 PG_USER=${PG_USER:-postgres}
-NIGHT="2026-06-11T07:30:00+00:00"  # 02:30 in Chicago
+NIGHT="2026-11-01T06:30:00+00:00"  # 01:30 in Chicago on the fall-back Sunday (it repeats)
+WORKERS=(-n "${TEST_WORKERS:-2}")
 only_postgres=false
 if [ "${1:-}" = "--postgres-only" ]; then only_postgres=true; shift; fi
 logs=$(mktemp -d)
@@ -35,9 +39,14 @@ postgres_pass() {
   local dbname="frontdesk_test_$$" status=0
   psql -q -h "$PG_HOST" -p "$PG_PORT" -U "$PG_USER" -d postgres -c "CREATE DATABASE $dbname" || return 1
   FRONTDESK_TEST_NOW=${FRONTDESK_TEST_NOW:-$NIGHT} \
-    TEST_DATABASE_URL="postgresql://$PG_USER@$PG_HOST:$PG_PORT/$dbname" $BIN/pytest "$@" || status=$?
-  psql -q -h "$PG_HOST" -p "$PG_PORT" -U "$PG_USER" -d postgres \
-    -c "DROP DATABASE IF EXISTS $dbname WITH (FORCE)" >/dev/null 2>&1
+    TEST_DATABASE_URL="postgresql://$PG_USER@$PG_HOST:$PG_PORT/$dbname" $BIN/pytest "${WORKERS[@]}" "$@" \
+    || status=$?
+  # The run's database and each xdist worker's beside it (<name>_gw0, ...).
+  for db in $(psql -At -h "$PG_HOST" -p "$PG_PORT" -U "$PG_USER" -d postgres -c \
+      "SELECT datname FROM pg_database WHERE datname = '$dbname' OR datname LIKE '${dbname}_gw%'"); do
+    psql -q -h "$PG_HOST" -p "$PG_PORT" -U "$PG_USER" -d postgres \
+      -c "DROP DATABASE IF EXISTS \"$db\" WITH (FORCE)" >/dev/null 2>&1
+  done
   return $status
 }
 
@@ -64,7 +73,7 @@ status=0
   fi
   exit $pg ) & lane_b=$!
 if [ "$only_postgres" = false ]; then
-  ( env -u TEST_DATABASE_URL $BIN/pytest "$@" > "$logs/sqlite.log" 2>&1; sq=$?
+  ( env -u TEST_DATABASE_URL $BIN/pytest "${WORKERS[@]}" "$@" > "$logs/sqlite.log" 2>&1; sq=$?
     bash scripts/test-moments.sh --part 1/2 "$@" > "$logs/moments-1.log" 2>&1 || exit 1
     exit $sq ) & lane_a=$!
   wait $lane_a || status=1

@@ -42,6 +42,7 @@ from app.security.permissions import Role
 from tests import factories
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "").strip()
+XDIST_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")  # "gw0", ... under pytest -n
 SHARED_TESTDATA = Path(__file__).resolve().parents[2] / "shared" / "testdata"
 
 DEFAULT_TEST_NOW = "2026-06-10T19:00:00+00:00"  # a Wednesday: 14:00 in Chicago, 13:00 in Denver
@@ -81,8 +82,17 @@ def on_postgres() -> bool:
 
 
 def _postgres_url() -> str:
-    url = make_url(TEST_DATABASE_URL)
-    return url.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
+    """The run's PostgreSQL database; under pytest-xdist each worker gets its own beside it
+    (``<name>_gw0``, ...), created here and dropped by ``scripts/test.sh``."""
+    url = make_url(TEST_DATABASE_URL).set(drivername="postgresql+psycopg")
+    if XDIST_WORKER:
+        url = url.set(database=f"{url.database}_{XDIST_WORKER}")
+        admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{url.database}" WITH (FORCE)'))
+            conn.execute(text(f'CREATE DATABASE "{url.database}"'))
+        admin.dispose()
+    return url.render_as_string(hide_password=False)
 
 
 def _migrate(url: str) -> None:
