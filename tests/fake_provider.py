@@ -17,6 +17,7 @@ import json
 import random
 import threading
 import time
+from abc import ABC, abstractmethod
 from collections import Counter
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -43,7 +44,7 @@ class Call:
     body: bytes
 
 
-class FakeProvider:
+class FakeProvider(ABC):
     """Subclasses answer ``handle(call)``; ``creates(call)`` says which calls faults hit."""
 
     def __init__(self, *, latency: float = 0.0, faults: float = 0.0,
@@ -71,12 +72,13 @@ class FakeProvider:
     def creates(self, call: Call) -> bool:
         return call.method == "POST"
 
+    @abstractmethod
     def handle(self, call: Call) -> Answer:
-        raise NotImplementedError
+        """The provider's answer to a call that meets no fault."""
 
+    @abstractmethod
     def fault_answer(self, kind: str) -> Answer:
         """The provider's own answer to an injected 429 or 500."""
-        raise NotImplementedError
 
     # -- the server ------------------------------------------------------------------------
 
@@ -148,6 +150,6 @@ class FakeProvider:
             do_GET = do_POST = do_DELETE = _serve  # noqa: N815
 
             def log_message(self, format: str, *args: object) -> None:  # noqa: A002
-                pass
+                """Quiet: the counts say what came in."""
 
         return Handler

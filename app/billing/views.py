@@ -71,11 +71,7 @@ def index() -> Any:
 @bp.get("/patients/<id:patient_id>")
 @requires(Permission.BALANCE_VIEW)
 def patient(patient_id: int) -> Any:
-    try:
-        found = queries.patient_billing(practice_id=current_user.practice_id,
-                                        patient_id=patient_id)
-    except accounts.AccountNotFound:
-        abort(404)
+    found = _billing_or_404(patient_id)
     return render_template(
         "billing/patient.html", found=found, dollars=dollars, link_form=SendLinkForm(),
         adjust_form=AdjustmentForm(), refund_form=RefundForm(), plan_form=PlanForm(),
@@ -87,11 +83,7 @@ def patient(patient_id: int) -> Any:
 @requires(Permission.BALANCE_VIEW)
 def balance(patient_id: int) -> Any:
     """The live balance (htmx polls it on the account page)."""
-    try:
-        found = queries.patient_billing(practice_id=current_user.practice_id,
-                                        patient_id=patient_id)
-    except accounts.AccountNotFound:
-        abort(404)
+    found = _billing_or_404(patient_id)
     return render_template("billing/_balance.html", found=found, dollars=dollars)
 
 
@@ -100,11 +92,7 @@ def balance(patient_id: int) -> Any:
 def inbox_panel(patient_id: int) -> Any:
     """The balance in the inbox's patient panel (loaded into it by htmx), with "send payment
     link" for roles that may send one; ``next``: the conversation to come back to."""
-    try:
-        found = queries.patient_billing(practice_id=current_user.practice_id,
-                                        patient_id=patient_id)
-    except accounts.AccountNotFound:
-        abort(404)
+    found = _billing_or_404(patient_id)
     return render_template(
         "billing/_inbox_panel_body.html", found=found, dollars=dollars,
         back=safe_next(request.args.get("next")),
@@ -295,3 +283,12 @@ def fee_schedule() -> Any:
         return redirect(url_for("billing.fee_schedule"))
     return render_template("billing/fees.html", form=form, dollars=dollars,
                            rows=fees.fee_rows(practice_id=current_user.practice_id))
+
+
+def _billing_or_404(patient_id: int) -> Any:
+    """The patient's balance, ledger and requests (``queries.patient_billing``), or a 404."""
+    try:
+        return queries.patient_billing(practice_id=current_user.practice_id,
+                                       patient_id=patient_id)
+    except accounts.AccountNotFound:
+        abort(404)

@@ -16,15 +16,9 @@ from tests.journeys.kit import (
     book,
     journey_messages,
     local_day,
-    make_clinic,
     run_worker_until,
     utc,
 )
-
-
-@pytest.fixture
-def clinic(practice):
-    return make_clinic(practice)
 
 
 def reminders(visit) -> dict[str, object]:

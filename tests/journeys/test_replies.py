@@ -17,12 +17,7 @@ from app.messaging.models import ContactPointStatus, Conversation, Message
 from app.scheduling.models import Appointment, WaitlistOffer
 from app.scheduling.waitlist import entries as waitlist_entries
 from tests import factories
-from tests.journeys.kit import book, local_day, make_clinic, run_worker_until, text_in
-
-
-@pytest.fixture
-def clinic(practice):
-    return make_clinic(practice)
+from tests.journeys.kit import book, local_day, run_worker_until, text_in
 
 
 @pytest.fixture

@@ -22,16 +22,10 @@ from tests.journeys.kit import (
     book,
     journey_messages,
     local_day,
-    make_clinic,
     run_worker_until,
     text_in,
     utc,
 )
-
-
-@pytest.fixture
-def clinic(practice):
-    return make_clinic(practice)
 
 
 def _path(url: str) -> str:

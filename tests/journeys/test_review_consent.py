@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import pytest
 from sqlalchemy import select
 
 from app.core import clock
@@ -27,14 +26,8 @@ from tests.journeys.kit import (
     book,
     journey_messages,
     local_day,
-    make_clinic,
     run_worker_until,
 )
-
-
-@pytest.fixture
-def clinic(practice):
-    return make_clinic(practice)
 
 
 def _fulfil(visit, staff_id: int) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import pytest
 from sqlalchemy import select
 
 from app.extensions import db
@@ -17,16 +16,10 @@ from tests import factories
 from tests.journeys.kit import (
     journey_messages,
     local_day,
-    make_clinic,
     run_worker_until,
     text_in,
     utc,
 )
-
-
-@pytest.fixture
-def clinic(practice):
-    return make_clinic(practice)
 
 
 def _free_a_slot_for(clinic, patient):

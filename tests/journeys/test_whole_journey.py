@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import pytest
-
 from app.core import clock
 from app.extensions import db
 from app.messaging.models import Message, MessageStatus
@@ -19,16 +17,10 @@ from tests.journeys.kit import (
     book,
     journey_messages,
     local_day,
-    make_clinic,
     run_worker_until,
     text_in,
     utc,
 )
-
-
-@pytest.fixture
-def clinic(practice):
-    return make_clinic(practice)
 
 
 def test_book_confirm_remind_reply_c_check_in_and_review(clinic):
