@@ -49,7 +49,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.journeys_plan
 
 clean:
-	rm -rf $(VENV) instance/*.db .pytest_cache
+	rm -rf $(VENV) instance/*.db .pytest_cache .cache
 
 # Re-extract UI strings, merge them into each language's catalog, compile the .mo files
 # (committed, so a fresh checkout needs no compile step). Translate the new entries in

@@ -17,6 +17,11 @@
 set -u
 cd "$(dirname "$0")/.."
 BIN=.venv/bin
+# Compiled modules are kept between the runs' processes (PYTHONDONTWRITEBYTECODE, which some
+# machines set, would make every pytest worker rewrite the asserts of all ~250 test modules and
+# every subprocess compile the app anew: ~8 s of CPU per worker): in one cache outside the tree.
+unset PYTHONDONTWRITEBYTECODE
+export PYTHONPYCACHEPREFIX=${PYTHONPYCACHEPREFIX:-$PWD/.cache/pycache}
 PG_HOST=${PG_HOST:-127.0.0.1}
 PG_PORT=${PG_PORT:-5432}
 PG_USER=${PG_USER:-postgres}
