@@ -7,15 +7,21 @@ the patient's zone (a warning, and the window's opening offered as the send time
 Each form carries a random token: it is the outbox idempotency key, so a double click or two
 tabs posting the same form queue one message. An email reply may carry files
 (``inbox.attachments``): kept encrypted with the message (``messaging.media.attach``), sent
-with it whenever it goes, now or later.
+with it whenever it goes, now or later. An email reply's subject is in the patient's language
+(``patient_language``), whoever answers.
+
+A refused reply comes back as a ``Draft``: the composer shows what was typed and chosen again,
+each reason beside its field.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import select
 
@@ -28,6 +34,7 @@ from app.inbox.threads import get_conversation, linked_patients, mark_read
 from app.messaging import consent, media, outbox, quiet_hours
 from app.messaging.models import Conversation, Direction, Message, Purpose
 from app.messaging.policy import patient_timezone
+from app.patients.models import Language, Patient
 from app.practice.models import Practice
 from app.security import audit
 
@@ -40,6 +47,20 @@ _TOKEN = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 class ReplyRefused(FieldErrors):
     """The reply cannot be queued as written (``body``, ``send_at``, ``token``,
     ``attachments``)."""
+
+
+@dataclass(frozen=True)
+class Draft:
+    """A refused reply as the staff member left it: the text, the send-later time as typed, the
+    canned reply chosen, the form's token, the reasons per field, and the names of the files
+    to attach again (a browser never gets them back)."""
+
+    body: str = ""
+    send_at: str = ""
+    canned: str = ""
+    token: str = ""
+    errors: dict[str, str] = field(default_factory=dict)
+    files: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -75,7 +96,7 @@ def reply(*, practice_id: int, conversation_id: int, staff_id: int, body: str, t
     committed. ``send_at``: later, at that moment (cancellable until it goes). ``uploads``:
     files to attach to an email reply."""
     conversation = get_conversation(practice_id, conversation_id)
-    text = body.strip()
+    text = body.replace("\r\n", "\n").strip()  # a form posts a typed line break as CRLF
     errors: dict[str, str] = {}
     limit = MAX_SMS_LENGTH if conversation.channel == "sms" else MAX_EMAIL_LENGTH
     if not text:
@@ -87,7 +108,7 @@ def reply(*, practice_id: int, conversation_id: int, staff_id: int, body: str, t
         errors["send_at"] = _("Choose a time from now to %(days)d days ahead.",
                               days=LATEST_SEND_LATER.days)
     if not _TOKEN.match(token or ""):
-        errors["token"] = _("Reload the page and write the reply again.")
+        errors["token"] = _("The form had expired: check the reply and send it again.")
     if conversation.channel == "sms" and _opted_out(conversation):
         errors["body"] = _("This number opted out of texts: nothing can be sent to it.")
     attached = files.check(uploads or [], errors, channel=conversation.channel)
@@ -100,8 +121,7 @@ def reply(*, practice_id: int, conversation_id: int, staff_id: int, body: str, t
         idempotency_key=f"inbox:{conversation.id}:{token}", conversation_id=conversation.id,
         patient_id=patients[0].id if len(patients) == 1 else None,
         channel=conversation.channel, address=conversation.contact, body=text,
-        subject=_("Message from %(practice)s", practice=practice.name)
-        if conversation.channel == "email" else None,
+        subject=_subject(practice, patients) if conversation.channel == "email" else None,
         send_at=send_at, in_reply_to_id=_latest_inbound(conversation.id), staff_id=staff_id)
     media.attach(practice_id=practice_id, message_id=message.id,
                  files=[(a.filename, a.content_type, a.data) for a in attached])
@@ -127,6 +147,20 @@ def cancel_scheduled(*, practice_id: int, conversation_id: int, message_id: int)
                                       reason="cancelled by staff before sending")
     db.session.commit()
     return cancelled
+
+
+def patient_language(patients: Sequence[Patient]) -> str:
+    """The language to write to the conversation's patients in: theirs when they share one
+    (a household may not), else English, the language every practice's messages fall back to
+    (``messaging.rendering``)."""
+    languages = {p.preferred_language for p in patients if p.preferred_language}
+    return languages.pop() if len(languages) == 1 else Language.ENGLISH
+
+
+def _subject(practice: Practice, patients: Sequence[Patient]) -> str:
+    """The email reply's subject in the patients' language, not the staff member's."""
+    with force_locale(patient_language(patients)):
+        return _("Message from %(practice)s", practice=practice.name)
 
 
 def _latest_inbound(conversation_id: int) -> int | None:

@@ -87,18 +87,19 @@ def run_search() -> Any:
     return redirect(url_for("inbox.index", s=token))
 
 
-@bp.get("/c/<id:conversation_id>")
-@requires(Permission.INBOX_WORK)
-def conversation(conversation_id: int) -> Any:
-    chosen = list_filter()
+def _thread_page(conversation_id: int, chosen: queries.ListFilter,
+                 draft: composer.Draft | None = None, status: int = 200) -> Any:
+    """The inbox with the conversation open; ``draft``: a refused reply, shown again."""
     try:
         thread = threads.open_thread(practice_id=current_user.practice_id,
                                      conversation_id=conversation_id, staff_id=current_user.id)
     except threads.ConversationNotFound:
         _missing()
+    keep_token = draft is not None and "token" not in draft.errors
     return render_template(
         "inbox/index.html", page=_page(chosen), chosen=chosen, args=filter_args(chosen),
-        thread=thread, current_id=conversation_id, token=secrets.token_urlsafe(24),
+        thread=thread, current_id=conversation_id, draft=draft,
+        token=draft.token if keep_token else secrets.token_urlsafe(24),
         attach_limits=attachments.LIMITS,
         side=panel.side_panel(practice_id=current_user.practice_id, thread=thread),
         quiet=composer.quiet_hours_now(practice_id=current_user.practice_id,
@@ -107,7 +108,13 @@ def conversation(conversation_id: int) -> Any:
         staff=panel.assignable_staff(practice_id=current_user.practice_id),
         others=presence.report(practice_id=current_user.practice_id,
                                conversation_id=conversation_id, staff_id=current_user.id,
-                               typing=False))
+                               typing=False)), status
+
+
+@bp.get("/c/<id:conversation_id>")
+@requires(Permission.INBOX_WORK)
+def conversation(conversation_id: int) -> Any:
+    return _thread_page(conversation_id, list_filter())
 
 
 @bp.get("/c/<id:conversation_id>/live")
@@ -129,6 +136,8 @@ def live_thread(conversation_id: int) -> Any:
 def _back(conversation_id: int) -> Response:
     target = url_for("inbox.conversation", conversation_id=conversation_id,
                      **filter_args(list_filter(request.form)))
+    if _is_htmx():  # the whole page, with what was flashed
+        return Response(status=204, headers={"HX-Redirect": target})
     return redirect(target)
 
 
@@ -164,14 +173,26 @@ def _uploads() -> list[attachments.Upload]:
 @requires(Permission.INBOX_WORK)
 @accepts_files(attachments.MAX_REQUEST_BYTES)
 def reply(conversation_id: int) -> Any:
-    later = request.form.get("send_at")
-    return _act(conversation_id, lambda: composer.reply(
-        practice_id=current_user.practice_id, conversation_id=conversation_id,
-        staff_id=current_user.id, body=request.form.get("body", ""),
-        token=request.form.get("token", ""), uploads=_uploads(),
-        send_at=local_moment(later, field="send_at", zone=request.form.get("zone", "UTC"))),
-        lambda _message: (_("Reply queued: it is sent at %(when)s.", when=later) if later
-                          else _("Reply sent to the outbox."), "success"))
+    form, uploads = request.form, _uploads()
+    # The typed time, or the quiet-hours button's (it comes after the empty field).
+    later = next((value for value in reversed(form.getlist("send_at")) if value), "")
+    try:
+        composer.reply(
+            practice_id=current_user.practice_id, conversation_id=conversation_id,
+            staff_id=current_user.id, body=form.get("body", ""), token=form.get("token", ""),
+            uploads=uploads, send_at=local_moment(later, field="send_at",
+                                                  zone=form.get("zone", "UTC")))
+    except threads.ConversationNotFound:
+        _missing()
+    except FieldErrors as refused:  # the composer again, with what was typed and why not
+        return _thread_page(conversation_id, list_filter(form), composer.Draft(
+            body=form.get("body", ""), send_at=later, canned=form.get("canned", ""),
+            token=form.get("token", ""), errors=refused.errors,
+            files=tuple(upload.filename for upload in uploads)),
+            status=200 if _is_htmx() else 422)  # htmx swaps in a 200 only
+    flash(_("Reply queued: it is sent at %(when)s.", when=later) if later
+          else _("Reply sent to the outbox."), "success")
+    return _back(conversation_id)
 
 
 @bp.post("/c/<id:conversation_id>/note")

@@ -3,13 +3,15 @@
 A message belongs to the log when it names the patient or travels in a conversation the
 patient is linked to (a household's shared phone, an inbound text from a number several
 patients share). Times are shown in the zone of the location the patient visits. Reading the
-log is an access to the patient's messages, so every page read is audited.
+log is an access to the patient's messages, so every page read is audited. Each row lists its
+files (an MMS picture, a file attached to an email): opening one goes through the inbox's
+audited download (``inbox_panel.media_file``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -20,7 +22,13 @@ from app.core import phones
 from app.core.paging import MAX_PAGE
 from app.extensions import db
 from app.messaging.inbound import LIKELY_OPT_OUT
-from app.messaging.models import Direction, Message, Purpose, conversation_patient
+from app.messaging.models import (
+    Direction,
+    Message,
+    MessageMedia,
+    Purpose,
+    conversation_patient,
+)
 from app.messaging.policy import patient_timezone
 from app.patients.models import Patient
 from app.patients.queries import PatientNotFound
@@ -30,6 +38,14 @@ from app.security.permissions import Permission, role_can
 
 PAGE_SIZE = 25
 BILLING_ONLY = (Purpose.BILLING,)  # what a role without ``messages.all`` reads
+
+
+@dataclass(frozen=True)
+class LogFile:
+    id: int  # a MessageMedia id
+    filename: str | None  # an email attachment's name; None for an MMS picture
+    size: int
+    stored: bool  # False: a picture not fetched from the provider (yet)
 
 
 @dataclass(frozen=True)
@@ -47,6 +63,7 @@ class LogRow:
     subject: str | None
     body: str | None
     template: str | None
+    files: list[LogFile] = field(default_factory=list)
 
     @property
     def likely_opt_out(self) -> bool:
@@ -115,8 +132,10 @@ def message_log(*, practice_id: int, patient_id: int, page: int = 1,
         .where(Message.direction == Direction.INBOUND,
                        Message.status_reason == LIKELY_OPT_OUT)
         .order_by(Message.id.desc())).scalars()
+    shown = found[:PAGE_SIZE]
+    files = _files([m.id for m in shown])
     result = LogPage(patient_id=patient_id, patient_name=patient.full_name,
-                     rows=[_row(m, zone) for m in found[:PAGE_SIZE]], page=page,
+                     rows=[_row(m, zone, files.get(m.id, [])) for m in shown], page=page,
                      has_more=len(found) > PAGE_SIZE, flagged=[_row(m, zone) for m in flagged])
     audit.record(audit.Action.CONVERSATION_VIEW, patient_id=patient_id, object_type="patient",
                  object_id=patient_id,
@@ -126,7 +145,19 @@ def message_log(*, practice_id: int, patient_id: int, page: int = 1,
     return result
 
 
-def _row(message: Message, zone: ZoneInfo) -> LogRow:
+def _files(message_ids: list[int]) -> dict[int, list[LogFile]]:
+    """Each message's files in order, in one query for the page."""
+    files: dict[int, list[LogFile]] = {}
+    for media_id, message_id, filename, size, stored in db.session.execute(
+            select(MessageMedia.id, MessageMedia.message_id, MessageMedia.filename,
+                   MessageMedia.size, MessageMedia.content.is_not(None))
+            .where(MessageMedia.message_id.in_(message_ids or [-1]))
+            .order_by(MessageMedia.message_id, MessageMedia.position)):
+        files.setdefault(message_id, []).append(LogFile(media_id, filename, size or 0, stored))
+    return files
+
+
+def _row(message: Message, zone: ZoneInfo, files: list[LogFile] | None = None) -> LogRow:
     if message.direction == Direction.INBOUND:
         at = message.created_at
     else:
@@ -136,4 +167,5 @@ def _row(message: Message, zone: ZoneInfo) -> LogRow:
                   status_reason=message.status_reason, error_code=message.error_code,
                   provider_message_id=message.provider_message_id,
                   address=display_address(message.channel, message.address),
-                  subject=message.subject, body=message.body, template=message.template)
+                  subject=message.subject, body=message.body, template=message.template,
+                  files=files or [])
