@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from dataclasses import dataclass, field
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
@@ -118,6 +119,7 @@ def migrated_database(tmp_path_factory: pytest.TempPathFactory) -> str:
                               "SET synchronous_commit = off"))
         engine.dispose()
         _migrate(url)
+        _stop_autovacuum(url)
         return url
     template = tmp_path_factory.mktemp("db") / "template.db"
     _migrate(f"sqlite:///{template}")
@@ -147,17 +149,49 @@ def database_url(migrated_database: str, request: pytest.FixtureRequest) -> Iter
     yield f"sqlite:///{path}"
 
 
-_cleanup: dict[str, tuple[Engine, list[str], dict[str, list[str]]]] = {}
+@pytest.fixture(scope="module")
+def module_database_url(migrated_database: str, tmp_path_factory: pytest.TempPathFactory
+                        ) -> Iterator[str]:
+    """One database for a whole module, emptied after its last test: a module whose tests
+    all read one costly world (the demo practice) builds it once by overriding
+    ``database_url`` at module scope with this (its tests then get apps of their own on
+    SQLite)."""
+    if on_postgres():
+        yield migrated_database
+        _empty_tables(migrated_database)
+        return
+    copy = tmp_path_factory.mktemp("module") / "module.db"
+    shutil.copyfile(migrated_database, copy)
+    yield f"sqlite:///{copy}"
 
 
-def _empty_tables(url: str) -> None:
-    """Empty every table a test wrote to and restart its ids, as a fresh database has them.
+@dataclass
+class _Cleanup:
+    """What emptying one PostgreSQL test database needs, found once per run."""
 
-    Only tables holding rows are touched (one query finds them). DELETE, then VACUUM: a
-    TRUNCATE costs tens of milliseconds a table (new files for each), this a millisecond or
-    two; and the VACUUM clears the pages, so the next test's rows are stored, and read back
-    unordered, in insertion order as in a fresh table."""
-    if url not in _cleanup:
+    engine: Engine
+    tables: list[str]  # children before parents
+    sequences: dict[str, list[str]]
+    emptied_since_vacuum: set[str] = field(default_factory=set)
+    runs: int = 0
+
+
+_cleanups: dict[str, _Cleanup] = {}
+VACUUM_EVERY = 10  # cleanups
+
+
+def _stop_autovacuum(url: str) -> None:
+    """No autovacuum on the test tables: see ``_empty_tables``."""
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        for (name,) in conn.execute(text(
+                "SELECT tablename FROM pg_tables WHERE schemaname = 'public'")):
+            conn.execute(text(f'ALTER TABLE "{name}" SET (autovacuum_enabled = false)'))
+    engine.dispose()
+
+
+def _cleanup_of(url: str) -> _Cleanup:
+    if url not in _cleanups:
         engine = create_engine(url)
         with engine.connect() as conn:
             present = {name for (name,) in conn.execute(text(
@@ -171,21 +205,42 @@ def _empty_tables(url: str) -> None:
                     "JOIN pg_namespace n ON n.oid = s.relnamespace "
                     "WHERE s.relkind = 'S' AND n.nspname = 'public'")):
                 sequences.setdefault(table, []).append(sequence)
-        # Children before parents, so no foreign key refuses a DELETE.
         ordered = [t.name for t in reversed(_db.metadata.sorted_tables) if t.name in present]
         ordered += sorted(present - set(ordered))
-        _cleanup[url] = (engine, ordered, sequences)
-    engine, tables, sequences = _cleanup[url]
-    with engine.begin() as conn:
-        holding_rows = {name for (name,) in conn.execute(text(" UNION ALL ".join(
-            f"SELECT '{name}' WHERE EXISTS (SELECT 1 FROM \"{name}\")" for name in tables)))}
-        for name in (t for t in tables if t in holding_rows):
-            conn.execute(text(f'DELETE FROM "{name}"'))  # noqa: S608
-        for sequence in (s for t in holding_rows for s in sequences.get(t, [])):
-            conn.execute(text(f"SELECT setval('\"{sequence}\"', 1, false)"))
-    if holding_rows:
-        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            conn.execute(text("VACUUM " + ", ".join(f'"{name}"' for name in holding_rows)))
+        _cleanups[url] = _Cleanup(engine, ordered, sequences)
+    return _cleanups[url]
+
+
+def _empty_tables(url: str) -> None:
+    """Empty every table a test wrote to and restart its ids, as a fresh database has them.
+
+    One transaction finds the tables holding rows (one query), DELETEs them (foreign-key
+    triggers off: everything goes) and restarts their sequences. The next test's rows must be
+    stored, and read back unordered, in insertion order as in a fresh table: with autovacuum
+    off on the test tables (``_stop_autovacuum``) nothing records the dead rows' space as free,
+    so new rows go after them; every ``VACUUM_EVERY`` cleanups a VACUUM of the emptied tables
+    removes the dead rows and truncates the tables to nothing (a TRUNCATE costs tens of
+    milliseconds a table, new files for each; a VACUUM per test cost 20-30 ms)."""
+    cleanup = _cleanup_of(url)
+    with cleanup.engine.begin() as conn:
+        conn.execute(text("SET LOCAL session_replication_role = replica"))
+        holding = {name for (name,) in conn.execute(text(" UNION ALL ".join(
+            f"SELECT '{name}' WHERE EXISTS (SELECT 1 FROM \"{name}\")"
+            for name in cleanup.tables)))}
+        if holding:
+            conn.execute(text("; ".join(f'DELETE FROM "{name}"'  # noqa: S608
+                                        for name in cleanup.tables if name in holding)))
+        restart = [s for t in holding for s in cleanup.sequences.get(t, [])]
+        if restart:
+            conn.execute(text("SELECT " + ", ".join(f"setval('\"{s}\"', 1, false)"
+                                                    for s in restart)))
+    cleanup.emptied_since_vacuum |= holding
+    cleanup.runs += 1
+    if cleanup.runs % VACUUM_EVERY == 0 and cleanup.emptied_since_vacuum:
+        with cleanup.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(text("VACUUM " + ", ".join(
+                f'"{name}"' for name in sorted(cleanup.emptied_since_vacuum))))
+        cleanup.emptied_since_vacuum.clear()
 
 
 class IsolatedClient(FlaskClient):

@@ -9,7 +9,7 @@ from flask import Flask
 from werkzeug.routing import IntegerConverter, Map
 
 from app.core.ids import MAX_ROW_ID
-from app.web import errors, headers, scope, ui, uploads
+from app.web import errors, headers, input_guard, scope, ui, uploads
 
 
 class IdConverter(IntegerConverter):
@@ -30,3 +30,4 @@ def init_app(app: Flask) -> None:
     errors.init_app(app)
     ui.init_app(app)
     uploads.init_app(app)
+    input_guard.init_app(app)

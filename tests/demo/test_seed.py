@@ -3,9 +3,7 @@ database, as ``make run`` does); every test reads it, and the re-runs must chang
 
 from __future__ import annotations
 
-import shutil
 from collections import defaultdict
-from collections.abc import Iterator
 from datetime import datetime, time
 from zoneinfo import ZoneInfo
 
@@ -26,7 +24,7 @@ from app.practice.models import Location, Practice, Provider
 from app.scheduling.models import Appointment, AppointmentType, WorkingHours
 from app.security.blind_index import phone_index
 from app.security.models import AuditEvent, StaffUser
-from tests.conftest import BASE_CONFIG, TEST_NOW, _empty_tables, on_postgres
+from tests.conftest import BASE_CONFIG, TEST_NOW
 
 DEMO_EMAILS = ["admin@demo.frontdesk.test", "manager@demo.frontdesk.test",
                "frontdesk@demo.frontdesk.test", "billing@demo.frontdesk.test",
@@ -35,16 +33,9 @@ DEMO_PASSWORD = "frontdesk-demo-2026"
 
 
 @pytest.fixture(scope="module")
-def database_url(migrated_database: str, tmp_path_factory: pytest.TempPathFactory
-                 ) -> Iterator[str]:
-    """One database for the whole module (overrides the per-test one), emptied at the end."""
-    if on_postgres():
-        yield migrated_database
-        _empty_tables(migrated_database)
-        return
-    copy = tmp_path_factory.mktemp("demo") / "demo.db"
-    shutil.copyfile(migrated_database, copy)
-    yield f"sqlite:///{copy}"
+def database_url(module_database_url: str) -> str:
+    """One database for the whole module (tests/conftest.py)."""
+    return module_database_url
 
 
 @pytest.fixture(scope="module", autouse=True)

@@ -3,9 +3,10 @@ resource type and search parameter the CapabilityStatement lists, random values,
 and resources the API itself served, mutated at random, sent back as creates and updates.
 Whatever arrives, the answer is never a 500 and every refusal is an OperationOutcome.
 
-The world is the demo practice (patients, providers, calendars, appointments, messages), so
-searches and reads hit real rows. The resource types are read from /fhir/metadata, so a new
-resource joins this run without a change here.
+The world is the demo practice (patients, providers, calendars, appointments, messages),
+seeded once for the module (its tests share one database), so searches and reads hit real
+rows. The resource types are read from /fhir/metadata, so a new resource joins this run
+without a change here.
 """
 
 from __future__ import annotations
@@ -56,10 +57,18 @@ ids = st.one_of(st.integers(min_value=-5, max_value=10**12).map(str),
                 st.text(alphabet="abcxyz0123456789.-", min_size=1, max_size=30))
 
 
+@pytest.fixture(scope="module")
+def database_url(module_database_url: str) -> str:
+    """One database for the whole module (tests/conftest.py)."""
+    return module_database_url
+
+
 @pytest.fixture
 def world(app, client) -> dict[str, Any]:
-    """The demo practice, a token for it, and the served resources of each listed type."""
-    seed_demo()
+    """The demo practice (seeded by the module's first test), a token for it, and the served
+    resources of each listed type."""
+    if demo_practice() is None:
+        seed_demo()
     practice = demo_practice()
     assert practice is not None
     fhir = FhirClient(client, auth.create_token(name="generated inputs", scopes="system/*.*",
