@@ -2,7 +2,12 @@
 settings as every other workload) on 127.0.0.1, ``clients`` threads GETting
 ``/fhir/$bulk-publish/slots-<location>.ndjson`` as aggregators poll it — whole (200), and with
 ``If-None-Match`` of the ETag they hold (304, no body) — beside the same stack answering a
-constant body of the same size the same two ways (``bench.slot_file_ceiling``).
+constant body, the product's file of that run, the same ways (``bench.slot_file_ceiling``).
+
+The clients send ``Accept-Encoding: gzip`` as real pollers do, so both servers answer the
+gzip-compressed file; the clients keep the bytes as sent (decompressing them would spend the
+same two cores on the clients' side, not the server's). Once more without it, the whole file
+uncompressed, for the pollers that do not ask for gzip.
 
     .venv/bin/python -m bench.slot_file_storm [--requests 5000] [--clients 20]
 """
@@ -10,6 +15,8 @@ constant body of the same size the same two ways (``bench.slot_file_ceiling``).
 from __future__ import annotations
 
 import argparse
+import gzip
+import tempfile
 import threading
 import time as clock
 from concurrent.futures import ThreadPoolExecutor
@@ -27,6 +34,8 @@ from bench.common import (
 from bench.inbound_webhook import Gunicorn
 
 PROVIDERS = 6
+GZIP = {"Accept-Encoding": "gzip"}
+IDENTITY = {"Accept-Encoding": "identity"}
 
 
 def seed_office(database_url: str) -> int:
@@ -69,32 +78,55 @@ def seed_office(database_url: str) -> int:
 
 
 def measure(database_url: str, *, requests_count: int, clients: int) -> dict[str, float]:
-    """Requests per second and p95 of the product's file and of the constant, whole and 304."""
+    """Requests per second and p95 of the product's file and of the constant (gzip: whole
+    and 304; identity: whole)."""
     location_id = seed_office(database_url)
     env = app_env(database_url)
     results: dict[str, float] = {}
     with Gunicorn("wsgi:app", env) as server:
         url = f"{server.base_url}/fhir/$bulk-publish/slots-{location_id}.ndjson"
-        first = requests.get(url, timeout=60)
-        first.raise_for_status()
-        results["file_bytes"] = len(first.content)
-        _storm(results, "", url, requests_count, clients, first.headers["ETag"])
-    ceiling_env = {**env, "SLOT_FILE_CEILING_BYTES": str(len(first.content))}
-    with Gunicorn("bench.slot_file_ceiling:app", ceiling_env) as server:
-        url = f"{server.base_url}/slots.ndjson"
-        etag = requests.get(url, timeout=60).headers["ETag"]
-        _storm(results, "ceiling_", url, requests_count, clients, etag)
-    print(f"slot file ({results['file_bytes']:,.0f} bytes): {results['req_per_s']:,.0f} req/s, "
-          f"p95 {results['p95_ms']:.1f} ms; If-None-Match: {results['304_req_per_s']:,.0f} "
-          f"req/s, p95 {results['304_p95_ms']:.1f} ms; the constant of that size: "
-          f"{results['ceiling_req_per_s']:,.0f} and {results['ceiling_304_req_per_s']:,.0f} "
-          "req/s")
+        body = _checked_file(url)
+        results["file_bytes"], results["gzip_bytes"] = len(body), len(_raw(url, GZIP)[0])
+        _storm(results, "", url, requests_count, clients)
+    with tempfile.NamedTemporaryFile(suffix=".ndjson") as constant:
+        constant.write(body)
+        constant.flush()
+        ceiling_env = {**env, "SLOT_FILE_CEILING_PATH": constant.name}
+        with Gunicorn("bench.slot_file_ceiling:app", ceiling_env) as server:
+            url = f"{server.base_url}/slots.ndjson"
+            if _checked_file(url) != body:
+                raise RuntimeError("the ceiling does not serve the product's file")
+            _storm(results, "ceiling_", url, requests_count, clients)
+    print(f"slot file ({results['file_bytes']:,.0f} bytes, gzip {results['gzip_bytes']:,.0f}): "
+          f"{results['req_per_s']:,.0f} req/s, p95 {results['p95_ms']:.1f} ms; If-None-Match: "
+          f"{results['304_req_per_s']:,.0f} req/s, p95 {results['304_p95_ms']:.1f} ms; "
+          f"uncompressed: {results['identity_req_per_s']:,.0f} req/s, p95 "
+          f"{results['identity_p95_ms']:.1f} ms; the constant the same three ways: "
+          f"{results['ceiling_req_per_s']:,.0f}, {results['ceiling_304_req_per_s']:,.0f} and "
+          f"{results['ceiling_identity_req_per_s']:,.0f} req/s")
     return results
 
 
-def _storm(results: dict[str, float], label: str, url: str, count: int, clients: int,
-           etag: str) -> None:
-    for kind, headers, status in (("", {}, 200), ("304_", {"If-None-Match": etag}, 304)):
+def _raw(url: str, headers: dict[str, str]) -> tuple[bytes, requests.Response]:
+    """The body as sent (still compressed, if it was) and the response."""
+    response = requests.get(url, headers=headers, timeout=60, stream=True)
+    response.raise_for_status()
+    return response.raw.read(decode_content=False), response
+
+
+def _checked_file(url: str) -> bytes:
+    """The identity body, after checking that the gzip answer decompresses to it."""
+    body, _ = _raw(url, IDENTITY)
+    packed, response = _raw(url, GZIP)
+    if response.headers.get("Content-Encoding") != "gzip" or gzip.decompress(packed) != body:
+        raise RuntimeError(f"GET {url} with Accept-Encoding: gzip is not the file gzipped")
+    return body
+
+
+def _storm(results: dict[str, float], label: str, url: str, count: int, clients: int) -> None:
+    etag = _raw(url, GZIP)[1].headers["ETag"]
+    for kind, headers, status in (("", GZIP, 200), ("304_", {**GZIP, "If-None-Match": etag}, 304),
+                                  ("identity_", IDENTITY, 200)):
         per_second, latencies = _load(url, headers, status, count, clients)
         results[f"{label}{kind}req_per_s"] = per_second
         results[f"{label}{kind}p95_ms"] = percentile(latencies, 0.95) * 1000
@@ -102,15 +134,17 @@ def _storm(results: dict[str, float], label: str, url: str, count: int, clients:
 
 def _load(url: str, headers: dict[str, str], status: int, count: int, clients: int
           ) -> tuple[float, list[float]]:
-    """``count`` GETs from ``clients`` threads (a keep-alive session each) after a warm-up;
-    requests per second and each latency. Any other status than ``status`` stops the run."""
+    """``count`` GETs from ``clients`` threads (a keep-alive session each) after a warm-up,
+    each body read as sent; requests per second and each latency. Any other status than
+    ``status`` stops the run."""
     local = threading.local()
 
     def get(_: int) -> float:
         if not hasattr(local, "session"):
             local.session = requests.Session()
         started = clock.perf_counter()
-        response = local.session.get(url, headers=headers, timeout=30)
+        response = local.session.get(url, headers=headers, timeout=30, stream=True)
+        response.raw.read(decode_content=False)
         elapsed = clock.perf_counter() - started
         if response.status_code != status:
             raise RuntimeError(f"GET {url}: HTTP {response.status_code}, not {status}")

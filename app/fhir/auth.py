@@ -15,7 +15,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from app.core.clock import utcnow
 from app.core.tenancy import across_practices
@@ -77,15 +77,19 @@ def authenticate(authorization: str | None) -> ApiClient:
                         headers=_CHALLENGE)
     digest = hash_token(token)
     with across_practices():  # the token decides which practice the request acts for
-        row = db.session.execute(
-            select(ApiToken).where(ApiToken.token_hash == digest)).scalar_one_or_none()
+        row = db.session.execute(  # its columns, no ORM object: nothing to flush
+            select(ApiToken.id, ApiToken.practice_id, ApiToken.name, ApiToken.token_hash,
+                   ApiToken.scopes, ApiToken.active, ApiToken.last_used_at)
+            .where(ApiToken.token_hash == digest)).one_or_none()
     if row is None or not row.active or not hmac.compare_digest(row.token_hash, digest):
         raise FhirError(401, "The bearer token is unknown or revoked.",
                         headers={"WWW-Authenticate": 'Bearer realm="fhir", '
                                                      'error="invalid_token"'})
     now = utcnow()
     if row.last_used_at is None or not timedelta(0) <= now - row.last_used_at < USE_RESOLUTION:
-        row.last_used_at = now  # at most once a minute: not an UPDATE on every API call
+        with across_practices():  # at most once a minute: not an UPDATE on every API call
+            db.session.execute(update(ApiToken).where(ApiToken.id == row.id)
+                               .values(last_used_at=now))
     try:
         scopes = parse_scopes(row.scopes)
     except ScopeError:

@@ -4,7 +4,10 @@ GET only; answers may be cached for a minute, the most often clients should poll
 cache: they are the same for every caller (a signed-in staff member included: the routes are
 ``@sessionless``, so no cookie is read and no ``Vary: Cookie`` keeps shared caches from them),
 and every absolute URL in them comes from PUBLIC_BASE_URL, never from the request's Host. The
-slot files carry an ETag: a poller's ``If-None-Match`` is answered 304 with no body."""
+slot files carry an ETag: a poller's ``If-None-Match`` is answered 304 with no body. A poller
+that sends ``Accept-Encoding: gzip`` gets the file gzip-compressed from the cache
+(``Content-Encoding: gzip``, its own ETag); every slot file answer says ``Vary:
+Accept-Encoding``."""
 
 from __future__ import annotations
 
@@ -18,6 +21,7 @@ from app.fhir import scheduling_links, slot_file_cache
 from app.fhir.access import fhir_interactions
 from app.fhir.errors import FhirError, register_handlers
 from app.fhir.scheduling_links import PublishedFile
+from app.fhir.slot_file_cache import CachedFile
 from app.security.permissions import public, sessionless
 from app.web.public_url import public_url
 from app.web.scope import act_for_public_practice
@@ -120,7 +124,17 @@ def slots(location_id: int) -> Response:
                 days=current_app.config["SCHEDULING_LINKS_DAYS"], now=now)), now=now)
     except scheduling_links.UnknownLocation:
         raise FhirError(404, f"Location {location_id} is not known here.") from None
-    response = Response(cached.body, content_type=NDJSON)
+    return _cached_response(cached)
+
+
+def _cached_response(cached: CachedFile) -> Response:
+    """The file in the encoding the client accepts, conditional on its ETag."""
+    body, etag, encoding = cached.encoded(
+        gzip_accepted=request.accept_encodings.quality("gzip") > 0)
+    response = Response(body, content_type=NDJSON)
     response.headers["Cache-Control"] = CACHE_CONTROL
-    response.set_etag(cached.etag)
+    response.vary.add("Accept-Encoding")
+    if encoding is not None:
+        response.content_encoding = encoding
+    response.set_etag(etag)
     return response.make_conditional(request)

@@ -9,10 +9,14 @@ events and empties the cache after the commit, so a reader never caches the stat
 Other processes' copies, and changes of hours or time off, age out within the cache time —
 the same minute ``Cache-Control: max-age=60`` lets any HTTP cache keep the file. Only one
 computation runs at a time in a process, so a burst of pollers costs one.
+
+Each entry also holds the file gzip-compressed (once per fill, never per request: NDJSON
+shrinks about tenfold), with its own ETag, for the pollers that send ``Accept-Encoding: gzip``.
 """
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import threading
 from collections.abc import Callable, Hashable
@@ -36,13 +40,32 @@ _STALE = "frontdesk.slot_files_stale"
 
 @dataclass(frozen=True)
 class CachedFile:
+    """The file as UTF-8 (``body``) and gzip-compressed (``gzipped``), each with its ETag:
+    two encodings are two representations, so their validators differ."""
+
     body: bytes
     etag: str
+    gzipped: bytes
+    gzip_etag: str
 
     @classmethod
     def of(cls, text: str) -> CachedFile:
         body = text.encode()
-        return cls(body, hashlib.sha1(body, usedforsecurity=False).hexdigest())
+        etag = hashlib.sha1(body, usedforsecurity=False).hexdigest()
+        return cls(body, etag, gzip_bytes(body), etag + "-gzip")
+
+    def encoded(self, *, gzip_accepted: bool) -> tuple[bytes, str, str | None]:
+        """Body, ETag and Content-Encoding (None: identity) for a client that does or does
+        not accept gzip."""
+        if gzip_accepted:
+            return self.gzipped, self.gzip_etag, "gzip"
+        return self.body, self.etag, None
+
+
+def gzip_bytes(body: bytes) -> bytes:
+    """gzip at level 6 (zlib's default: most of level 9's size at a fraction of its time),
+    with no timestamp, so the same file always compresses to the same bytes."""
+    return gzip.compress(body, compresslevel=6, mtime=0)
 
 
 class SlotFileCache:

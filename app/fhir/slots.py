@@ -70,30 +70,32 @@ SEARCH_PARAMS = (
 
 
 def served(item: TimeOnSchedule) -> FhirSlot:
-    resource = mapping.to_fhir(item, booking_link=_booking_link(item))
+    resource = mapping.to_fhir(item, booking_link=_booking_link(item, {}))
     return resource.model_copy(update={"meta": Meta(versionId=content_version(resource))})
 
 
-def served_json(item: TimeOnSchedule) -> dict[str, Any]:
+def served_json(item: TimeOnSchedule, links: dict[tuple[int, ...], str]) -> dict[str, Any]:
     """What ``served`` serves, as JSON, without building (and validating) a model per slot:
-    a search page holds up to 100 of them."""
-    return with_version(mapping.to_json(item, booking_link=_booking_link(item)))
+    a search page holds up to 100 of them (``links``: see ``_booking_link``)."""
+    return with_version(mapping.to_json(item, booking_link=_booking_link(item, links)))
 
 
-def _booking_link(item: TimeOnSchedule) -> str | None:
+def _booking_link(item: TimeOnSchedule, links: dict[tuple[int, ...], str]) -> str | None:
     """The patient self-scheduling page with this slot's type, location, provider (none on a
     location's calendar: first available) and local day chosen; the patient picks the time
-    there. Only for types patients may book online."""
+    there. Only for types patients may book online. ``links`` keeps the URL before its day
+    per type, location and provider, so a page of slots builds each once."""
     kind = item.appointment_type
     if kind is None or item.exception is not None or not kind.bookable_online:
         return None
     location = item.schedule.location
-    day = item.start.astimezone(ZoneInfo(location.timezone))
     params: dict[str, Any] = {"type": kind.id, "location": location.id}
     if item.schedule.provider_id is not None:
         params["provider"] = item.schedule.provider_id
-    params["day"] = day.date().isoformat()
-    return public_url("book.time", **params)
+    key = tuple(params.values())
+    if key not in links:  # the day comes last, an ISO date: nothing in it to escape
+        links[key] = public_url("book.time", **params) + "&day="
+    return links[key] + item.start.astimezone(ZoneInfo(location.timezone)).date().isoformat()
 
 
 def read(*, client: ApiClient, resource_id: str) -> FhirSlot:
@@ -171,7 +173,8 @@ def search(*, client: ApiClient, request: SearchRequest) -> Found:
     page = slice_page(found, request)
     audit_access(audit.Action.FHIR_SEARCH, client, "Slot",
                  detail={"params": sorted(request.params), "results": page.total})
-    found = Found([served_json(item) for item in page.rows], page.total)
+    links: dict[tuple[int, ...], str] = {}
+    found = Found([served_json(item, links) for item in page.rows], page.total)
     db.session.commit()  # after building: a commit expires the rows
     return found
 
@@ -180,17 +183,15 @@ def _in_window(client: ApiClient, request: SearchRequest, statuses: set[str],
                type_ids: set[int] | None, lower: datetime | None, upper: datetime | None
                ) -> list[TimeOnSchedule]:
     schedule_ref = request.one("schedule")
+    schedule_id = None
     if schedule_ref is None:
         if FREE in statuses and "status" in request.params:
             raise FhirError(400, "Free slots are computed per schedule: add "
                                  "schedule=Schedule/<id> (see Schedule search).",
                             expression="schedule")
         statuses = statuses - {FREE}
-        in_scope = schedules.schedules_in(client.practice_id)
     else:
         schedule_id = parse_reference("schedule", schedule_ref, "Schedule")
-        in_scope = (schedules.schedules_in(client.practice_id, schedule_ids=[schedule_id])
-                    if schedule_id else [])
     start = lower or utcnow()
     if not EARLIEST <= start < LATEST:
         return []
@@ -198,10 +199,15 @@ def _in_window(client: ApiClient, request: SearchRequest, statuses: set[str],
     if end - start > MAX_WINDOW:
         raise FhirError(400, f"'start' may span at most {MAX_WINDOW.days} days; narrow it "
                              "with ge and lt.", expression="start")
-    if end <= start or not statuses or not in_scope:
+    if end <= start or not statuses or (schedule_ref is not None and not schedule_id):
         return []
-    return schedules.time_on(schedules=in_scope, start=start, end=end, statuses=statuses,
-                             type_ids=type_ids)
+    if schedule_id is None:
+        return schedules.time_on(schedules=schedules.schedules_in(client.practice_id),
+                                 start=start, end=end, statuses=statuses, type_ids=type_ids)
+    loaded = schedules.load_schedules(client.practice_id, schedule_ids=[schedule_id],
+                                      start=start, end=end)  # one query: the calendar, its
+    return schedules.time_on(schedules=loaded.schedules, start=start,  # types, exceptions
+                             end=end, statuses=statuses, type_ids=type_ids, loaded=loaded)
 
 
 def _statuses(request: SearchRequest) -> set[str]:

@@ -22,7 +22,7 @@ from collections.abc import Collection, Sequence
 from dataclasses import asdict, dataclass, fields
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import and_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
@@ -161,6 +161,50 @@ def offered_types(schedules: Sequence[Schedule]) -> dict[int, list[AppointmentTy
 
 
 @dataclass(frozen=True)
+class LoadedSchedules:
+    """Schedules (by id, their location loaded) with what ``time_on`` would query for them:
+    the types each offers (``offered_types``) and the exceptions of their providers that
+    start in a window."""
+
+    schedules: list[Schedule]
+    offered: dict[int, list[AppointmentType]]
+    exceptions: list[ScheduleException]
+
+
+def load_schedules(practice_id: int, *, schedule_ids: Collection[int], start: datetime,
+                   end: datetime) -> LoadedSchedules:
+    """The practice's ``schedule_ids`` with their offered types and their providers'
+    exceptions starting in [start, end), for ``time_on`` over that window: one query when all
+    are providers' calendars, one more for locations' (see ``offered_types``)."""
+    offer = provider_appointment_type.c
+    rows = db.session.execute(
+        select(Schedule, AppointmentType, ScheduleException)
+        .options(joinedload(Schedule.location))
+        .outerjoin(provider_appointment_type, offer.provider_id == Schedule.provider_id)
+        .outerjoin(AppointmentType, and_(AppointmentType.id == offer.appointment_type_id,
+                                         AppointmentType.practice_id == Schedule.practice_id,
+                                         AppointmentType.active.is_(True)))
+        .outerjoin(ScheduleException, and_(
+            ScheduleException.provider_id == Schedule.provider_id,
+            ScheduleException.starts_at >= start, ScheduleException.starts_at < end))
+        .where(Schedule.practice_id == practice_id, Schedule.id.in_(schedule_ids))
+        .order_by(Schedule.id)).all()
+    found: dict[int, Schedule] = {}
+    kinds: dict[int, dict[int, AppointmentType]] = defaultdict(dict)
+    exceptions: dict[int, ScheduleException] = {}
+    for schedule, kind, exception in rows:  # one row per type and exception of a schedule
+        found[schedule.id] = schedule
+        if kind is not None:
+            kinds[schedule.id][kind.id] = kind
+        if exception is not None:
+            exceptions[exception.id] = exception
+    offered = {schedule_id: sorted(kinds[schedule_id].values(), key=lambda k: (k.name, k.id))
+               for schedule_id in found}
+    offered |= offered_types([s for s in found.values() if s.provider_id is None])
+    return LoadedSchedules(list(found.values()), offered, list(exceptions.values()))
+
+
+@dataclass(frozen=True)
 class TimeOnSchedule:
     """One stretch of time on a schedule: a computed open slot (with its type), an
     appointment's held time, or an exception."""
@@ -176,13 +220,15 @@ class TimeOnSchedule:
 
 def time_on(*, schedules: Sequence[Schedule], start: datetime, end: datetime,
             statuses: Collection[str] = STATUSES, type_ids: Collection[int] | None = None,
-            now: datetime | None = None) -> list[TimeOnSchedule]:
+            now: datetime | None = None, loaded: LoadedSchedules | None = None
+            ) -> list[TimeOnSchedule]:
     """What lies on the active ``schedules`` with a start in [start, end), ordered by start.
-    ``type_ids`` keeps only computed open slots of those appointment types."""
+    ``type_ids`` keeps only computed open slots of those appointment types. ``loaded``: what
+    ``load_schedules`` read for these schedules over this window, not read again."""
     active = [schedule for schedule in schedules if schedule.active]
     found: list[TimeOnSchedule] = []
     if FREE in statuses:
-        offered = offered_types(active)
+        offered = loaded.offered if loaded is not None else offered_types(active)
         for schedule in active:
             kinds = [k for k in offered[schedule.id] if type_ids is None or k.id in type_ids]
             found += _open_slots(schedule, kinds, start=start, end=end, now=now)
@@ -190,7 +236,9 @@ def time_on(*, schedules: Sequence[Schedule], start: datetime, end: datetime,
         with_provider = [schedule for schedule in active if schedule.provider_id is not None]
         if BUSY in statuses:
             found += _held(with_provider, start=start, end=end)
-        found += [item for item in _exceptions(with_provider, start=start, end=end)
+        rows = loaded.exceptions if loaded is not None else _exceptions_of(
+            with_provider, start=start, end=end)
+        found += [item for item in _exceptions(with_provider, rows)
                   if item.status in statuses]
     found.sort(key=lambda item: (item.start, item.schedule.id, item.status,
                                  item.appointment_type.id if item.appointment_type else 0))
@@ -233,16 +281,21 @@ def _held(schedules: Sequence[Schedule], *, start: datetime, end: datetime
             for row in rows if (row.provider_id, row.location_id) in by_calendar]
 
 
-def _exceptions(schedules: Sequence[Schedule], *, start: datetime, end: datetime
+def _exceptions_of(schedules: Sequence[Schedule], *, start: datetime, end: datetime
+                   ) -> Sequence[ScheduleException]:
+    """The exceptions of the schedules' providers that start in [start, end)."""
+    if not schedules:
+        return []
+    return db.session.execute(select(ScheduleException).where(
+        ScheduleException.provider_id.in_({s.provider_id for s in schedules}),
+        ScheduleException.starts_at >= start, ScheduleException.starts_at < end)).scalars().all()
+
+
+def _exceptions(schedules: Sequence[Schedule], rows: Sequence[ScheduleException]
                 ) -> list[TimeOnSchedule]:
     """Each exception once, on its provider's calendar at its location; time off at every
     location on the first of the provider's calendars asked for (by id), as
     ``schedule_of_exception`` places it when none is asked for."""
-    if not schedules:
-        return []
-    rows = db.session.execute(select(ScheduleException).where(
-        ScheduleException.provider_id.in_({s.provider_id for s in schedules}),
-        ScheduleException.starts_at >= start, ScheduleException.starts_at < end)).scalars().all()
     found: dict[int, TimeOnSchedule] = {}
     for schedule in sorted(schedules, key=lambda s: s.id):
         for row in rows:

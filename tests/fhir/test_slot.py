@@ -12,7 +12,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.slot import Slot as FhirSlot
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from app.core.clock import utcnow
 from app.extensions import db
@@ -459,3 +459,41 @@ def test_the_search_page_built_without_models_is_what_fhir_resources_validates_a
         assert read.get_json() == entry["resource"]
         assert read.headers["ETag"] == f'W/"{entry["resource"]["meta"]["versionId"]}"'
         assert entry["fullUrl"].endswith(f"/fhir/Slot/{entry['resource']['id']}")
+
+
+def test_a_schedules_free_slots_cost_the_token_one_query_for_the_calendar_and_the_engines(
+        fhir, calendar, practice):
+    """Besides the audit event: the token, the practice's zone (the window is given as local
+    days), one query for the calendar with its location, offered types and exceptions, and
+    the slot engine's three (hours, exceptions, held time), whatever the number of types
+    and exceptions."""
+    other = factories.make_appointment_type(practice, name="Exam", duration_minutes=30)
+    other.max_days_ahead = 3650
+    db.session.commit()
+    calendars.set_appointment_types(practice_id=practice.id, provider_id=calendar.provider.id,
+                                    appointment_type_ids=[calendar.kind.id, other.id])
+    calendars.add_extra_hours(practice_id=practice.id, provider_id=calendar.provider.id,
+                              location_id=calendar.location.id, starts_at=at(19),
+                              ends_at=at(20), label="Late clinic")
+    calendars.add_time_off(practice_id=practice.id, provider_id=calendar.provider.id,
+                           starts_at=at(15), ends_at=at(16), label=None)
+    db.session.commit()
+    schedule_id = calendar.schedule.id
+    on_day(fhir, schedule_id, status="free")  # the token's use is written once
+    statements: list[str] = []
+
+    def count(*args: Any) -> None:
+        statements.append(str(args[2]))
+
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        found = on_day(fhir, schedule_id, status="free")
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
+
+    assert {slot["status"] for slot in found} == {"free"}
+    assert {slot.get("comment") for slot in found} == {None, "Late clinic"}
+    assert {slot["appointmentType"]["coding"][0]["code"] for slot in found
+            if "appointmentType" in slot} == {str(calendar.kind.id), str(other.id)}
+    own = [s for s in statements if "audit_event" not in s and "pg_advisory" not in s]
+    assert len(own) == 6, "\n".join(s[:90] for s in own)

@@ -3,6 +3,7 @@ after a booking commits (app/fhir/slot_file_cache.py)."""
 
 from __future__ import annotations
 
+import gzip
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import event
@@ -71,3 +72,34 @@ def test_a_cached_file_costs_no_query_no_session_and_an_etag_match_costs_no_body
         assert "Cookie" not in answer.headers.get("Vary", "")
         assert "Set-Cookie" not in answer.headers
     assert "Vary" in staff.get("/home").headers  # pages still vary by the staff cookie
+
+
+def test_a_gzip_poller_gets_the_same_file_compressed_with_its_own_etag(
+        client, office):  # noqa: F811
+    """``Accept-Encoding: gzip`` gets the cached file gzip-compressed: it decompresses to
+    exactly the identity body, under its own ETag (a 304 by that ETag, not by the other
+    encoding's); both encodings say ``Vary: Accept-Encoding``."""
+    path = f"/fhir/$bulk-publish/slots-{office.chicago.id}.ndjson"
+    gzip_asked = {"Accept-Encoding": "gzip, deflate"}
+    plain, packed = client.get(path), client.get(path, headers=gzip_asked)
+
+    assert plain.status_code == packed.status_code == 200
+    assert "Content-Encoding" not in plain.headers
+    assert packed.headers["Content-Encoding"] == "gzip"
+    assert gzip.decompress(packed.data) == plain.data and len(packed.data) < len(plain.data)
+    assert int(packed.headers["Content-Length"]) == len(packed.data)
+    for answer in (plain, packed):
+        assert answer.headers["Vary"] == "Accept-Encoding"
+        assert answer.headers["Content-Type"] == "application/fhir+ndjson"
+        assert answer.headers["Cache-Control"] == "public, max-age=60"
+    assert packed.headers["ETag"] != plain.headers["ETag"]
+
+    revalidated = client.get(path, headers={**gzip_asked,
+                                            "If-None-Match": packed.headers["ETag"]})
+    assert (revalidated.status_code, revalidated.data) == (304, b"")
+    assert revalidated.headers["ETag"] == packed.headers["ETag"]
+    assert revalidated.headers["Vary"] == "Accept-Encoding"
+    other_encoding = client.get(path, headers={"If-None-Match": packed.headers["ETag"]})
+    assert (other_encoding.status_code, other_encoding.data) == (200, plain.data)
+    refused = client.get(path, headers={"Accept-Encoding": "gzip;q=0, identity"})
+    assert "Content-Encoding" not in refused.headers and refused.data == plain.data
