@@ -213,7 +213,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("ELIGIBILITY_ADAPTER", "none", _choice("none"),
             "Insurance eligibility service (none: no automatic checks)."),
     Setting("SESSION_IDLE_MINUTES", "15", _int(1),
-            "Staff are signed out after this many idle minutes."),
+            "Staff are signed out after this many idle minutes (activity is written at "
+            "most once a minute, so up to a minute sooner)."),
     Setting("SESSION_ABSOLUTE_HOURS", "12", _int(1),
             "A staff session ends this many hours after sign-in, however active."),
     Setting("LOGIN_MAX_FAILURES", "5", _int(1),

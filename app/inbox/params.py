@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from flask import abort, request
+from flask import abort, request, url_for
 from flask_babel import gettext as _
 
 from app.core.errors import FieldErrors
@@ -45,6 +45,14 @@ def filter_args(chosen: ListFilter) -> dict[str, str]:
               "needs": "1" if chosen.needs_action else "", "s": chosen.search_token or ""}
     return {k: v for k, v in values.items() if v and (k, v) not in (("view", "all"),
                                                                      ("status", "open"))}
+
+
+def conversation_link(args: dict[str, str]) -> tuple[str, str]:
+    """What comes before and after a conversation's id in its link from the list (the list's
+    filters kept): the rows put their ids between the two, one ``url_for`` a page instead of
+    one a row."""
+    path, mark, query = url_for("inbox.conversation", conversation_id=1, **args).partition("?")
+    return path.removesuffix("1"), mark + query
 
 
 def local_moment(raw: str | None, *, zone: str, field: str) -> datetime | None:

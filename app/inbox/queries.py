@@ -119,7 +119,7 @@ _SHOWN = (Conversation.id, Conversation.channel, Conversation.last_message_at,
 
 
 def _filtered(practice_id: int, staff_id: int, chosen: ListFilter, now: datetime,
-              patient_ids: list[int] | None, contact_indexes: list[str]) -> Select:
+              patient_ids: list[int] | Select | None, contact_indexes: list[str]) -> Select:
     stmt = with_read_marker(select(*_SHOWN), staff_id).where(
         Conversation.practice_id == practice_id, Conversation.last_message_at.is_not(None),
         _status_condition(chosen.status, now))
@@ -145,12 +145,13 @@ def _filtered(practice_id: int, staff_id: int, chosen: ListFilter, now: datetime
     return stmt
 
 
-def _searched(practice_id: int, patient_ids: list[int], contact_indexes: list[str]
+def _searched(practice_id: int, patient_ids: list[int] | Select, contact_indexes: list[str]
               ) -> list[int]:
     """The conversations a search found, as ids: a short list the database looks up by
     key, instead of testing every conversation in activity order against the search."""
     linked = select(conversation_patient.c.conversation_id).where(
-        conversation_patient.c.patient_id.in_(patient_ids or [-1]))
+        conversation_patient.c.patient_id.in_(
+            patient_ids if isinstance(patient_ids, Select) else patient_ids or [-1]))
     by_contact = select(Conversation.id).where(
         Conversation.practice_id == practice_id,
         Conversation.contact_index.in_(contact_indexes) if contact_indexes else false())
@@ -190,10 +191,13 @@ def conversation_page(*, practice_id: int, staff_id: int, chosen: ListFilter,
         stmt = stmt.where(or_(Conversation.last_message_at < at,
                               and_(Conversation.last_message_at == at,
                                    Conversation.id < after_id)))
-    # each row's latest message and assignee by key, in the same statement (see _rows)
+    # each row's latest message and assignee by key, and the tab's unread count (computed
+    # once), in the same statement (see _rows)
     found_rows = list(db.session.execute(
         stmt.add_columns(UNREAD.label("unread"), StaffUser.display_name, Message.body,
-                         Message.direction)
+                         Message.direction,
+                         _unread_counted(practice_id, staff_id).scalar_subquery()
+                         .label("unread_count"))
         .outerjoin(StaffUser, StaffUser.id == Conversation.assigned_staff_id)
         .outerjoin(Message, Message.id == Conversation.last_message_id)
         .order_by(Conversation.last_message_at.desc(), Conversation.id.desc())
@@ -204,7 +208,8 @@ def conversation_page(*, practice_id: int, staff_id: int, chosen: ListFilter,
     last = rows[-1] if rows else None
     page = ListPage(rows=rows, next_cursor=encode_cursor(last.last_at, last.id)
                     if more and last else None,
-                    unread_count=unread_count(practice_id=practice_id, staff_id=staff_id),
+                    unread_count=found_rows[0].unread_count if found_rows else
+                    unread_count(practice_id=practice_id, staff_id=staff_id),
                     search_query=found.query if found else None, patient_ids=shown,
                     newest=encode_cursor(rows[0].last_at, rows[0].id) if rows else None)
     if shown and (shown_newest is None or shown_newest != page.newest):
@@ -220,10 +225,14 @@ UNREAD_COUNT_LIMIT = 100  # past it the title says "99+": counting further costs
 def unread_count(*, practice_id: int, staff_id: int) -> int:
     """Open conversations unread for this staff member (the tab title's number), counted up
     to ``UNREAD_COUNT_LIMIT``."""
+    return db.session.execute(_unread_counted(practice_id, staff_id)).scalar_one()
+
+
+def _unread_counted(practice_id: int, staff_id: int) -> Select:
     unread = with_read_marker(select(Conversation.id), staff_id).where(
         Conversation.practice_id == practice_id,
         _status_condition("open", utcnow()), UNREAD).limit(UNREAD_COUNT_LIMIT)
-    return db.session.execute(select(func.count()).select_from(unread.subquery())).scalar_one()
+    return select(func.count()).select_from(unread.subquery())
 
 
 def _rows(found: list, now: datetime) -> tuple[list[ListRow], list[int]]:

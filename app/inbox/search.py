@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from flask_babel import gettext as _
-from sqlalchemy import delete, select
+from sqlalchemy import Select, delete, select
 
 from app.core import phones
 from app.core.clock import utcnow
@@ -38,7 +38,9 @@ class SearchRefused(FieldErrors):
 @dataclass(frozen=True)
 class Found:
     query: str
-    patient_ids: list[int]
+    # the patients' ids; for a phone number the query that selects them, which the list
+    # runs inside its own look-up of their conversations (one statement fewer)
+    patient_ids: list[int] | Select[tuple[int]]
     contact_indexes: list[str]
 
 
@@ -71,9 +73,8 @@ def resolve(*, practice_id: int, staff_id: int, token: str) -> Found:
     query = row.query
     e164 = _phone(query)
     if e164 is not None:  # the blind index gives ids: no patient row decrypted
-        return Found(query=query, patient_ids=list(db.session.execute(
-            select(Patient.id).where(Patient.practice_id == practice_id, lookups.not_merged(),
-                                     lookups.phone_is(e164))).scalars()),
+        return Found(query=query, patient_ids=select(Patient.id).where(
+            Patient.practice_id == practice_id, lookups.not_merged(), lookups.phone_is(e164)),
             contact_indexes=[blind_index.phone_index(e164)])
     try:
         patients = search_patients(practice_id=practice_id, query=query).patients

@@ -34,8 +34,7 @@ from flask_wtf.csrf import CSRFError
 from wtforms import EmailField, PasswordField
 from wtforms.validators import DataRequired, Email, EqualTo, Length
 
-from app.core.tenancy import across_practices
-from app.extensions import db, login_manager
+from app.extensions import login_manager
 from app.security import audit_context, sessions, signin, staff
 from app.security.models import StaffSession, StaffUser
 from app.security.passwords import MIN_LENGTH, WeakPassword
@@ -56,7 +55,7 @@ class SignedInStaff(UserMixin):
         self.display_name = user.display_name
         self.role = user.role
         self.practice_id = user.practice_id
-        self.session_row_id = session_row.id
+        self.session_row = session_row  # loaded once a request: the idle check, the touch
         self._session_id = session_id
 
     def get_id(self) -> str:
@@ -100,11 +99,10 @@ def init_app(app: Flask) -> None:
 
     @login_manager.user_loader
     def load_user(session_id: str) -> SignedInStaff | None:
-        row = sessions.find_live(session_id)
-        if row is None:
+        found = sessions.find_live(session_id)
+        if found is None:
             return None
-        with across_practices():  # whose practice the request is for is what this decides
-            user = db.session.get(StaffUser, row.user_id)
+        row, user = found
         return SignedInStaff(user, row, session_id)
 
 
@@ -212,7 +210,7 @@ class _SessionCookie(SecureCookieSessionInterface):
 
 
 def _current_session() -> StaffSession:
-    return db.session.get(StaffSession, current_user.session_row_id)
+    return current_user.session_row
 
 
 def _act_for_signed_in_staff() -> None:

@@ -2,7 +2,8 @@
 
 A session is a ``StaffSession`` row keyed by the SHA-256 of its id (the database never holds
 an id that works), so it can be ended from here: at sign-out, after ``SESSION_IDLE_MINUTES``
-without a request, ``SESSION_ABSOLUTE_HOURS`` after sign-in whatever the activity, and for
+without a request (activity is written at most once a minute, ``touch``),
+``SESSION_ABSOLUTE_HOURS`` after sign-in whatever the activity, and for
 every session of an account whose password changes or that is disabled. A copied cookie
 stops working the moment its row is ended. The scheduler's ``staff-sessions`` job deletes
 rows that can no longer be used.
@@ -19,10 +20,12 @@ from typing import Any, TypeVar
 from sqlalchemy import delete, or_, select, update
 
 from app.core import clock
+from app.core.tenancy import across_practices
 from app.extensions import db
 from app.security.models import StaffSession, StaffUser
 
 KEEP_ENDED = timedelta(days=1)  # ended and expired rows stay this long, then are pruned
+TOUCH_EVERY = timedelta(minutes=1)  # how stale the recorded activity may be (``touch``)
 USER_AGENT_LENGTH = 200
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -45,18 +48,19 @@ def start(*, user: StaffUser, absolute_hours: int, ip: str | None,
     return row, session_id
 
 
-def find_live(session_id: str) -> StaffSession | None:
-    """The session ``session_id`` names if it may still be used: not ended, within its
-    absolute lifetime, and its account active. Idle time is judged by the caller, which can
-    tell the staff member why they were signed out."""
+def find_live(session_id: str) -> tuple[StaffSession, StaffUser] | None:
+    """The session ``session_id`` names if it may still be used (not ended, within its
+    absolute lifetime, its account active) and its account, in one query. Idle time is
+    judged by the caller, which can tell the staff member why they were signed out."""
     if not session_id or len(session_id) > 100:
         return None
-    row = db.session.execute(
-        select(StaffSession).join(StaffUser, StaffUser.id == StaffSession.user_id)
-        .where(StaffSession.id_hash == _digest(session_id), StaffSession.ended_at.is_(None),
-               StaffSession.expires_at > clock.utcnow(), StaffUser.active.is_(True))
-    ).scalar_one_or_none()
-    return row
+    with across_practices():  # whose practice the request is for is what this decides
+        found = db.session.execute(
+            select(StaffSession, StaffUser).join(StaffUser, StaffUser.id == StaffSession.user_id)
+            .where(StaffSession.id_hash == _digest(session_id), StaffSession.ended_at.is_(None),
+                   StaffSession.expires_at > clock.utcnow(), StaffUser.active.is_(True))
+        ).one_or_none()
+    return None if found is None else (found[0], found[1])
 
 
 def is_idle(row: StaffSession, *, idle_minutes: int) -> bool:
@@ -75,9 +79,13 @@ def is_passive(view: Callable[..., Any] | None) -> bool:
 
 
 def touch(row: StaffSession) -> None:
-    """A request was served: the idle time starts again. Commits."""
-    row.last_seen_at = clock.utcnow()
-    db.session.commit()
+    """A request was served: the idle time starts again. Written (and committed) only once
+    the recorded activity is ``TOUCH_EVERY`` old: a busy screen's requests do not each pay
+    a write, and the idle sign-out may come up to that much sooner."""
+    now = clock.utcnow()
+    if now - row.last_seen_at >= TOUCH_EVERY:
+        row.last_seen_at = now
+        db.session.commit()
 
 
 def end(row: StaffSession, *, reason: str) -> None:

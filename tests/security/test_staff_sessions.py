@@ -13,7 +13,7 @@ import hashlib
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from app.core import clock
 from app.extensions import db
@@ -171,3 +171,31 @@ def test_old_sessions_are_pruned_a_day_after_they_end(build, move_clock):
         assert sessions.find_live(fresh) is not None
     assert kept.get("/").status_code == 302
     assert len(session_rows(app)) == 1
+
+
+def test_a_request_looks_its_session_up_once_and_writes_activity_once_a_minute(build,
+                                                                               move_clock):
+    """The session and its account come in one query, and a request within a minute of the
+    recorded activity writes nothing: a busy screen does not write the row every request."""
+    app, _ = build()
+    client = signed_in(app)
+    (row,) = session_rows(app)
+    seen: list[str] = []
+    with app.app_context():
+        engine = db.engine
+
+    def note(_conn, _cursor, statement, *_rest) -> None:  # noqa: ANN001
+        seen.append(" ".join(statement.split()))
+
+    event.listen(engine, "before_cursor_execute", note)
+    try:
+        move_clock(seconds=30)
+        assert client.get("/account/password").status_code == 200
+        assert [s for s in seen if "staff_session" in s or "FROM staff_user" in s] == [
+            next(s for s in seen if s.startswith("SELECT staff_session.id"))]
+        assert session_rows(app)[0].last_seen_at == row.last_seen_at
+        move_clock(seconds=31)
+        assert client.get("/account/password").status_code == 200
+    finally:
+        event.remove(engine, "before_cursor_execute", note)
+    assert session_rows(app)[0].last_seen_at == row.last_seen_at + timedelta(seconds=61)
