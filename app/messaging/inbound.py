@@ -121,7 +121,12 @@ class InboundResult:
 
 
 _FIRST = aliased(Practice)
-_FIRST_TWO = select(_FIRST.id).order_by(_FIRST.id).limit(2)  # built once: only its SQL is run
+_FIRST_TWO = select(_FIRST.id).order_by(_FIRST.id).limit(2)
+_CANDIDATES = (  # built once, run with its parameters
+    select(Practice).where(or_(Practice.id.in_(_FIRST_TWO),
+                               Practice.sms_messaging_service_sid == bindparam("service"),
+                               Practice.sms_from_number == bindparam("number")))
+    .order_by(Practice.id))
 
 
 def _first_practices() -> list[Practice]:
@@ -140,12 +145,8 @@ def receiving_practice(*, to: str, messaging_service_sid: str) -> Practice:
     both the owners and the first two practices (is this a single-practice install?)."""
     number = sender_address(to.strip()) if to.strip() else ""
     service = messaging_service_sid.strip()
-    owners = [Practice.sms_messaging_service_sid == service] if service else []
-    if number:
-        owners.append(Practice.sms_from_number == number)
-    candidates = list(db.session.execute(
-        select(Practice).where(or_(Practice.id.in_(_FIRST_TWO), *owners))
-        .order_by(Practice.id)).scalars())
+    candidates = list(db.session.execute(_CANDIDATES, {  # NULL (nothing given) matches none
+        "service": service or None, "number": number or None}).scalars())
     for practice in candidates:
         if (service and practice.sms_messaging_service_sid == service) or (
                 number and practice.sms_from_number == number):
