@@ -86,6 +86,7 @@ def test_every_command_runs_on_a_practice_made_by_practice_create(cli, tmp_path)
     assert cli.ok("api-token", "list").startswith(f"{token_id}\trevoked\tEHR sync")
 
     assert "Audit trail intact" in cli.ok("audit", "verify")
+    assert cli.ok("audit", "seal") == "0 audit events sealed.\n"
     cli.ok("keys", "generate")
     cli.ok("keys", "rotate")
     assert "Every value is under the current key." in cli.ok("keys", "status")
@@ -123,6 +124,7 @@ def _bad_inputs(tmp_path: Path) -> dict[str, list[str]]:
         "api-token list": ["--practice", "two"],
         "api-token revoke": ["99"],
         "audit verify": ["--expect-last", "yesterday"],
+        "audit seal": ["--all"],
         "keys generate": ["now"],
         "keys rotate": ["--batch-size", "0"],
         "keys status": ["--all"],

@@ -74,6 +74,12 @@ def _prune_staff_sessions() -> int:
     return prune()
 
 
+def _seal_audit_trail() -> int:
+    from app.security.audit import seal
+
+    return seal()
+
+
 def _for_each_practice(run: Callable[[], int]) -> int:
     """Run a job once per practice, acting for it (``app.core.tenancy``); the total handled."""
     from sqlalchemy import select
@@ -147,6 +153,9 @@ JOBS: tuple[Job, ...] = (
         description="delete staff sign-in attempts too old for any lockout to count"),
     Job("staff-sessions", _prune_staff_sessions, every=timedelta(hours=1),
         description="delete staff sessions ended or expired more than a day ago"),
+    Job("audit-seal", _seal_audit_trail, every=timedelta(minutes=1),
+        description="chain the audit events committed since the last run into the audit "
+                    "trail's hash chain"),
     Job("waitlist-offers", _expire_waitlist_offers, every=timedelta(minutes=1),
         description="expire unanswered waitlist offers; offer their slots to the next batch"),
     Job("payment-requests", _expire_payment_requests, every=timedelta(minutes=15),

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import BindParameter, ColumnElement, select
 
 from app.extensions import db
 from app.messaging.models import ConsentEntry, Purpose
@@ -96,6 +96,16 @@ def is_opted_out(*, practice_id: int, channel: str, contact_index: str) -> bool:
     """Whether the contact point has revoked everything (STOP) and not opted back in."""
     entry = _latest(practice_id, channel, contact_index, ALL)
     return entry is not None and not entry.granted
+
+
+def opted_out_expression(*, practice_id: int | BindParameter[int], channel: str,
+                         contact_index: str | BindParameter[str]) -> ColumnElement[bool]:
+    """``is_opted_out`` as a SQL expression, for a query that reads it with other things."""
+    latest = (select(ConsentEntry.granted)
+              .where(ConsentEntry.practice_id == practice_id, ConsentEntry.channel == channel,
+                     ConsentEntry.contact_index == contact_index, ConsentEntry.purpose == ALL)
+              .order_by(ConsentEntry.id.desc()).limit(1).scalar_subquery())
+    return latest.is_(False)
 
 
 def opted_out_source(*, practice_id: int, channel: str, contact_index: str) -> str | None:

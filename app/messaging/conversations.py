@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import event, func, select, update
+from sqlalchemy import bindparam, event, func, select, update
 from sqlalchemy.orm import Session
 
 from app.core.clock import utcnow
@@ -90,6 +90,24 @@ def _recompute(session: Session) -> None:
         session.expire(conversation, ["last_message_id", "needs_action"])
 
 
+def settle(conversation: Conversation, values: dict[str, object]) -> None:
+    """Write ``values`` to the conversation and recompute its derived columns now, in one
+    UPDATE, rather than ``refresh_derived`` at commit: for a caller that already holds the
+    row's lock (``touch`` took it, so every message committed before is seen) and has
+    written its messages (flushed here)."""
+    session = db.session
+    session.flush()
+    session.info.get(_PENDING, set()).discard(conversation.id)
+    statement = _SETTLE.values(**values) if values else _SETTLE
+    session.execute(statement, {"conversation_id": conversation.id})
+    session.expire(conversation, [*values, "last_message_id", "needs_action"])
+
+
+_SETTLE = (update(Conversation).where(Conversation.id == bindparam("conversation_id"))
+           .values(last_message_id=latest_message_id(), needs_action=waits_for_staff())
+           .execution_options(synchronize_session=False))
+
+
 @event.listens_for(Session, "after_rollback")
 def _forget(session: Session) -> None:
     session.info.pop(_PENDING, None)
@@ -98,7 +116,8 @@ def _forget(session: Session) -> None:
 def touch(*, practice_id: int, address: str, patient_ids: list[int] | tuple[int, ...],
           at: datetime) -> Conversation:
     """The SMS conversation for ``address``, created on first use, with ``last_message_at``
-    set to ``at`` and the given patients linked: two statements (one without patients)."""
+    set to ``at`` and the given patients linked: two statements (one without patients). The
+    row stays locked until the transaction ends."""
     index = contact_index("sms", address)
     conversation = upsert_returning(Conversation, {
         "practice_id": practice_id, "channel": "sms", "contact": address,

@@ -48,7 +48,7 @@ from enum import StrEnum
 from functools import lru_cache
 
 from flask import current_app
-from sqlalchemy import or_, select
+from sqlalchemy import bindparam, or_, select
 from sqlalchemy.orm import aliased
 
 from app.core import phones
@@ -64,8 +64,15 @@ from app.messaging.keywords import (
     looks_like_revocation,
     normalize_reply,
 )
-from app.messaging.models import Conversation, Direction, Message, MessageStatus, Purpose
-from app.patients.lookups import patients_by_phone
+from app.messaging.models import (
+    Conversation,
+    Direction,
+    Message,
+    MessageStatus,
+    Purpose,
+    conversation_patient,
+)
+from app.patients.lookups import not_merged
 from app.patients.models import Patient
 from app.practice.models import Practice
 from app.security import audit
@@ -114,7 +121,12 @@ class InboundResult:
 
 
 _FIRST = aliased(Practice)
-_FIRST_TWO = select(_FIRST.id).order_by(_FIRST.id).limit(2)  # built once: only its SQL is run
+_FIRST_TWO = select(_FIRST.id).order_by(_FIRST.id).limit(2)
+_CANDIDATES = (  # built once, run with its parameters
+    select(Practice).where(or_(Practice.id.in_(_FIRST_TWO),
+                               Practice.sms_messaging_service_sid == bindparam("service"),
+                               Practice.sms_from_number == bindparam("number")))
+    .order_by(Practice.id))
 
 
 def _first_practices() -> list[Practice]:
@@ -133,12 +145,8 @@ def receiving_practice(*, to: str, messaging_service_sid: str) -> Practice:
     both the owners and the first two practices (is this a single-practice install?)."""
     number = sender_address(to.strip()) if to.strip() else ""
     service = messaging_service_sid.strip()
-    owners = [Practice.sms_messaging_service_sid == service] if service else []
-    if number:
-        owners.append(Practice.sms_from_number == number)
-    candidates = list(db.session.execute(
-        select(Practice).where(or_(Practice.id.in_(_FIRST_TWO), *owners))
-        .order_by(Practice.id)).scalars())
+    candidates = list(db.session.execute(_CANDIDATES, {  # NULL (nothing given) matches none
+        "service": service or None, "number": number or None}).scalars())
     for practice in candidates:
         if (service and practice.sms_messaging_service_sid == service) or (
                 number and practice.sms_from_number == number):
@@ -190,10 +198,11 @@ def receive_sms(*, message_sid: str, sender: str, body: str, to: str,
 def _receive(practice: Practice, *, message_sid: str, sender: str, body: str,
              media: Sequence[tuple[str, str]]) -> InboundResult:
     address = sender_address(sender.strip())
-    patients = patients_by_phone(practice_id=practice.id, e164=address)
+    index = conversations.contact_index("sms", address)
+    patients, unlinked, opted_out = _senders(practice.id, index)
     now = utcnow()
     conversation = conversations.touch(practice_id=practice.id, address=address,
-                                       patient_ids=[p.id for p in patients], at=now)
+                                       patient_ids=unlinked, at=now)
     message = insert_returning_unless_exists(Message, {
         "practice_id": practice.id, "conversation_id": conversation.id,
         "patient_id": patients[0].id if len(patients) == 1 else None,
@@ -207,16 +216,13 @@ def _receive(practice: Practice, *, message_sid: str, sender: str, body: str,
         return InboundResult(Outcome.DUPLICATE, None)
     message_id = message.id
     mms.record(practice_id=practice.id, message_id=message.id, media=media)
-    outcome = _route(message, practice, patients, conversation)
-    message.status_reason = None if outcome is Outcome.INBOX else outcome.value
+    outcome = _route(message, practice, patients, conversation, opted_out=opted_out)
+    if outcome is not Outcome.INBOX:
+        message.status_reason = outcome.value
     message.needs_staff_action = message.needs_staff_action or outcome is Outcome.LIKELY_OPT_OUT
-    if outcome in _UNREAD:
-        conversation.unread = True
-        conversation.last_inbound_at = now
-        conversation.closed = False
-        conversation.snoozed_until = None
-    conversations.refresh_derived([conversation.id])
-    db.session.flush()  # everything but the audit, before the audit chain's lock is taken
+    conversations.settle(conversation, {
+        "unread": True, "last_inbound_at": now, "closed": False, "snoozed_until": None,
+    } if outcome in _UNREAD else {})
     for patient in patients:
         audit.record(RECEIVE_ACTION, patient_id=patient.id, object_type="message",
                      object_id=message.id, detail={"channel": "sms", "routed": outcome.value})
@@ -224,11 +230,36 @@ def _receive(practice: Practice, *, message_sid: str, sender: str, body: str,
     return InboundResult(outcome, message_id)
 
 
+def _senders(practice_id: int, index: str) -> tuple[list[Patient], list[int], bool]:
+    """The patients whose mobile number is ``address``, those of them not yet linked to its
+    conversation, and whether the number has opted out: one query for a known number."""
+    rows = db.session.execute(_SENDERS, {"practice_id": practice_id,
+                                         "contact_index": index}).all()
+    if not rows:
+        return [], [], consent.is_opted_out(practice_id=practice_id, channel="sms",
+                                            contact_index=index)
+    return ([row[0] for row in rows], [row[0].id for row in rows if not row[1]],
+            bool(rows[0][2]))
+
+
+_LINKED = (select(conversation_patient.c.patient_id)
+           .join(Conversation, Conversation.id == conversation_patient.c.conversation_id)
+           .where(Conversation.practice_id == bindparam("practice_id"),
+                  Conversation.contact_index == bindparam("contact_index"),
+                  conversation_patient.c.patient_id == Patient.id).exists())
+_SENDERS = (  # built once, run with its parameters
+    select(Patient, _LINKED, consent.opted_out_expression(
+        practice_id=bindparam("practice_id"), channel="sms",
+        contact_index=bindparam("contact_index")))
+    .where(Patient.practice_id == bindparam("practice_id"),
+           # a number's contact index is its blind index (lookups.mobile_phone_is)
+           Patient.mobile_phone_index == bindparam("contact_index"), not_merged())
+    .order_by(Patient.id))
+
+
 def _route(message: Message, practice: Practice, patients: Sequence[Patient],
-           conversation: Conversation) -> Outcome:
+           conversation: Conversation, *, opted_out: bool) -> Outcome:
     body = message.body or ""
-    opted_out = consent.is_opted_out(practice_id=practice.id, channel="sms",
-                                     contact_index=conversation.contact_index)
     keyword = classify_inbound(body, opted_out=opted_out)
     if keyword is Keyword.NONE:
         if intents.dispatch(message, patients, normalize_reply(body)):

@@ -1,13 +1,18 @@
 """The audit trail: who touched which patient's data, when, from where.
 
-``record()`` appends one event in the caller's transaction, so an audited write and its audit
-row commit together. Rows are chained: each ``chain_hash`` is an HMAC (key derived from
-PHI_INDEX_KEY) over the previous row's hash and this row's fields, so editing or deleting any
-row breaks every later link. Appends are serialized so concurrent requests cannot fork the
-chain: on PostgreSQL by a transaction-scoped advisory lock, under which the row's id is drawn
-from its sequence and the previous hash read in one statement, then the row inserted whole (3
-statements); on SQLite by the write lock the row's INSERT takes before the previous hash is
-read.
+``record()`` adds one event to the caller's transaction, so an audited write and its audit
+row commit together: one INSERT, no lock, nothing read. The row is inserted *unsealed* and
+``seal()`` chains it after it committed (the scheduler's ``audit-seal`` job every minute, and
+every verification first): under a transaction-scoped advisory lock on PostgreSQL (SQLite's
+write lock), committed unsealed rows get, in id order, the next places in the chain
+(``chain_seq``) and their ``chain_hash``, an HMAC (key derived from PHI_INDEX_KEY) over the
+previous row's hash and this row's fields, so editing or deleting a sealed row breaks every
+later link. Sealing is an UPDATE of unsealed rows only (a sealed row is never written again;
+the ORM refuses to change or delete any audit row) and a unique ``chain_seq`` refuses a fork.
+The chain follows sealing order, not id order: a row whose transaction commits after rows
+with higher ids (ids are drawn before commit) is simply sealed later, further down the chain,
+so no writer ever waits for another. A row is protected from its sealing on, about a minute
+after it committed at most while the scheduler runs.
 
 Each row names its practice (``practice_id``: the actor's, else the practice the unit of work
 acts for; None for deployment-wide events such as a failed sign-in with an unknown email), and
@@ -33,7 +38,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import bindparam, select, text, update
 
 from app.core.clock import utcnow
 from app.core.tenancy import current_practice_id
@@ -127,10 +132,6 @@ def _link(key: bytes, previous_hash: str, event: Any) -> str:
     return hmac.new(key, message, hashlib.sha256).hexdigest()
 
 
-def compute_hash(previous_hash: str, event: Any) -> str:
-    return _link(_chain_key(), previous_hash, event)
-
-
 def _origin_facts() -> dict[str, Any]:
     origin = audit_context.current_origin()
     return {"ip": origin.ip, "request_id": origin.request_id,
@@ -153,13 +154,12 @@ def _actor_facts(actor: Any) -> dict[str, Any]:
 def record(action: str, *, patient_id: int | None = None, object_type: str | None = None,
            object_id: str | int | None = None, detail: dict[str, Any] | None = None,
            actor: Any = None, occurred_at: datetime | None = None) -> AuditEvent:
-    """Append one audit event to the current transaction.
+    """Add one audit event to the current transaction (inserted, unsealed, at its next flush).
 
     ``action`` is an ``Action`` or its string value. ``actor`` overrides the actor of the
     unit of work (``audit_context``: the signed-in staff member, else the system), e.g. the
     user signing in or the API token. ``detail`` must not hold PHI: ids, counts, field names."""
     actor_facts = _actor_facts(actor if actor is not None else audit_context.current_actor())
-    session = db.session
     event = AuditEvent(
         practice_id=_practice_of(actor),
         occurred_at=occurred_at or utcnow(),
@@ -168,58 +168,70 @@ def record(action: str, *, patient_id: int | None = None, object_type: str | Non
         object_type=object_type,
         object_id=None if object_id is None else str(object_id),
         detail=json.dumps(detail or {}, sort_keys=True, separators=(",", ":")),
-        chain_hash="",
         **actor_facts,
         **_origin_facts(),
     )
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": _ADVISORY_LOCK_ID})
-        # Under the lock, in a statement begun after it was granted (so its snapshot holds
-        # every row committed before): this row's id and its predecessor's hash. Ids taken
-        # under the lock grow in chain order; the row is then written whole in one INSERT.
-        event.id, previous = session.execute(_NEXT_ID_AND_LAST_HASH).one()
-        event.chain_hash = compute_hash(previous or GENESIS, event)
-        session.add(event)
-        session.flush()
-        return event
-    session.add(event)
-    # SQLite: insert first: the INSERT holds the write lock, so no other writer can slip a
-    # row in between this one and the predecessor read next; the id is part of the hash.
-    # The chain is the deployment's, not a practice's: the predecessor is read from the table
-    # itself (a Core query, outside the practice scoping of ORM queries).
-    session.flush()
-    table = AuditEvent.__table__
-    previous = session.execute(
-        select(table.c.chain_hash).where(table.c.id < event.id)
-        .order_by(table.c.id.desc()).limit(1)
-    ).scalar_one_or_none()
-    event.chain_hash = compute_hash(previous or GENESIS, event)
-    session.flush()
+    db.session.add(event)
     return event
 
 
-_NEXT_ID_AND_LAST_HASH = text(
-    "SELECT nextval(pg_get_serial_sequence('audit_event', 'id')), "
-    "(SELECT chain_hash FROM audit_event ORDER BY id DESC LIMIT 1)")
+def seal(*, batch_size: int = 1000) -> int:
+    """Chain every committed unsealed event, in batches of ``batch_size`` each committed;
+    how many were sealed. Run by the scheduler every minute and before every verification."""
+    key = _chain_key()
+    sealed = 0
+    while True:
+        count = _seal_batch(key, batch_size)
+        db.session.commit()
+        sealed += count
+        if count < batch_size:
+            return sealed
+
+
+def _seal_batch(key: bytes, batch_size: int) -> int:
+    session = db.session
+    table = AuditEvent.__table__
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": _ADVISORY_LOCK_ID})
+    else:  # a write first takes SQLite's write lock, so no other sealer runs until commit
+        session.execute(update(table).where(table.c.id < 0).values(chain_seq=None))
+    # Statements begun after the lock was granted: they see every row sealed before it.
+    last = session.execute(select(table.c.chain_seq, table.c.chain_hash)
+                           .where(table.c.chain_seq.is_not(None))
+                           .order_by(table.c.chain_seq.desc()).limit(1)).first()
+    seq, previous = (last.chain_seq, last.chain_hash) if last is not None else (0, GENESIS)
+    rows = session.execute(select(table).where(table.c.chain_seq.is_(None))
+                           .order_by(table.c.id).limit(batch_size)).all()
+    links = []
+    for row in rows:
+        seq += 1
+        previous = _link(key, previous, row)
+        links.append({"row_id": row.id, "seq": seq, "hash": previous})
+    if links:
+        session.execute(update(table).where(table.c.id == bindparam("row_id"),
+                                            table.c.chain_seq.is_(None))
+                        .values(chain_seq=bindparam("seq"), chain_hash=bindparam("hash")),
+                        links)
+    return len(rows)
 
 
 @dataclass(frozen=True)
 class BrokenLink:
-    """The first row whose hash does not follow from the row before it."""
+    """The first row whose hash does not follow from the row before it in the chain."""
 
     id: int
     occurred_at: datetime
     action: str
     previous_id: int | None
+    adjacent: bool  # the previous row's place in the chain is the one just before this row's
 
     @property
     def explanation(self) -> str:
         if self.previous_id is None:
             return (f"row {self.id} does not start the chain: a row before it was deleted, "
                     f"or row {self.id} was edited")
-        if self.previous_id == self.id - 1:
+        if self.adjacent:
             return f"row {self.id} was edited after it was written"
-        # Sequence gaps are normal (rolled-back inserts); the mismatch is what is not.
         return (f"row {self.id} does not follow row {self.previous_id}: a row between them "
                 f"was deleted, or row {self.id} was edited")
 
@@ -240,40 +252,45 @@ class ChainReport:
 
 
 def _rows(batch_size: int) -> Iterator[Any]:
-    """Every audit row in id order, ``batch_size`` rows in memory at a time (keyset paging)."""
+    """Every sealed audit row in chain order, ``batch_size`` rows in memory at a time."""
     table = AuditEvent.__table__
     after = 0
     while True:
         batch = db.session.execute(
-            select(table).where(table.c.id > after).order_by(table.c.id).limit(batch_size)
+            select(table).where(table.c.chain_seq > after).order_by(table.c.chain_seq)
+            .limit(batch_size)
         ).all()
         yield from batch
         if len(batch) < batch_size:
             return
-        after = batch[-1].id
+        after = batch[-1].chain_seq
 
 
 def verify_chain(*, expect_last: tuple[int, str] | None = None,
                  batch_size: int = 1000) -> ChainReport:
-    """Recompute every link in id order and stop at the first that does not match.
+    """Seal what is committed (``seal``), then recompute every link in chain order and stop
+    at the first that does not match.
 
     ``expect_last`` is an earlier checkpoint ``(id, chain_hash)``: the report fails when that
     event is gone or differs, which is how trailing deletions (truncation) are caught."""
+    seal(batch_size=batch_size)
     key = _chain_key()
     previous_id: int | None = None
+    previous_seq = 0
     previous_hash = GENESIS
     verified = 0
     checkpoint_hash: str | None = None
     for row in _rows(batch_size):
         if _link(key, previous_hash, row) != row.chain_hash:
             broken = BrokenLink(id=row.id, occurred_at=row.occurred_at, action=row.action,
-                                previous_id=previous_id)
+                                previous_id=previous_id,
+                                adjacent=row.chain_seq == previous_seq + 1)
             return ChainReport(verified=verified, broken=broken,
                                last_id=previous_id, last_hash=previous_hash)
         if expect_last is not None and row.id == expect_last[0]:
             checkpoint_hash = row.chain_hash
         verified += 1
-        previous_id, previous_hash = row.id, row.chain_hash
+        previous_id, previous_seq, previous_hash = row.id, row.chain_seq, row.chain_hash
     return ChainReport(verified=verified, broken=None, last_id=previous_id,
                        last_hash=previous_hash if previous_id is not None else None,
                        checkpoint_problem=_checkpoint_problem(expect_last, checkpoint_hash,

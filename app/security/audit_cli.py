@@ -9,7 +9,7 @@ from flask.cli import AppGroup
 
 from app.security import audit
 
-audit_cli = AppGroup("audit", help="Check the audit trail.")
+audit_cli = AppGroup("audit", help="Seal and check the audit trail.")
 
 _CHECKPOINT = re.compile(r"^(\d+):([0-9a-fA-F]{64})$")
 
@@ -47,3 +47,9 @@ def verify(expect_last: tuple[int, str] | None) -> None:
         click.echo(f"Checkpoint (keep it outside the database; pass it back with "
                    f"--expect-last to detect deleted trailing events): "
                    f"{report.last_id}:{report.last_hash}")
+
+
+@audit_cli.command("seal", help="Chain every committed audit event not yet in the hash chain "
+                                "(the scheduler's audit-seal job does it every minute).")
+def seal() -> None:
+    click.echo(f"{audit.seal()} audit events sealed.")

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Integer, String, Text
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String, Text, event, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.clock import utcnow
@@ -57,9 +57,16 @@ class SignInAttempt(db.Model):
 class AuditEvent(PracticeScoped, db.Model):
     """Append-only, hash-chained record of every access to patient data and every sign-in.
 
-    ``chain_hash`` is an HMAC over this row's fields and the previous row's ``chain_hash``;
-    ``flask audit verify`` recomputes the chain and names the first row that does not match.
-    ``detail`` holds ids and counts, never PHI."""
+    A row is inserted unsealed and sealed once, after it committed (``audit.seal``):
+    ``chain_seq`` is its place in the chain and ``chain_hash`` an HMAC over its fields and the
+    previous row's ``chain_hash``; ``flask audit verify`` recomputes the chain and names the
+    first row that does not match. ``detail`` holds ids and counts, never PHI."""
+
+    __table_args__ = (Index("ix_audit_event_chain_seq", "chain_seq", unique=True),
+                      # the rows the sealer has yet to chain: few, found by id
+                      Index("ix_audit_event_unsealed", "id",
+                            postgresql_where=text("chain_seq IS NULL"),
+                            sqlite_where=text("chain_seq IS NULL")))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     occurred_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
@@ -79,7 +86,14 @@ class AuditEvent(PracticeScoped, db.Model):
     # What the client sent as X-Request-ID (bounded, app/web/headers.py), for correlation only.
     client_request_id: Mapped[str | None] = mapped_column(String(64))
     detail: Mapped[str] = mapped_column(Text, default="{}")
-    chain_hash: Mapped[str] = mapped_column(String(64))
+    chain_seq: Mapped[int | None] = mapped_column(BigInteger)  # None until sealed
+    chain_hash: Mapped[str | None] = mapped_column(String(64))  # None until sealed
+
+
+@event.listens_for(AuditEvent, "before_update")
+@event.listens_for(AuditEvent, "before_delete")
+def _events_are_immutable(mapper, connection, target) -> None:  # noqa: ANN001
+    raise ValueError("audit events are never changed or deleted (only audit.seal chains them)")
 
 
 class UsedLinkToken(db.Model):

@@ -28,10 +28,10 @@ pytestmark = pytest.mark.app_settings(**WEBHOOK_SETTINGS)
 MESSAGES = 40
 DISPATCH_STATEMENTS_PER_MESSAGE = 1.6  # 1.45 measured; 17.35 before batched decisions
 DISPATCH_COMMITS_PER_MESSAGE = 1.15  # 1.1 measured (40 messages); 2.05 before
-# Two statements of each webhook keep the inbox's derived list columns (lock the conversation,
-# recompute its last message and needs-action flag; messaging.conversations.refresh_derived).
-WEBHOOK_STATEMENTS = 12  # a text for the inbox from a known patient; was 13 (SQLite), 14
-WEBHOOK_STATEMENTS_WITH_REPLY = 13  # HELP, its reply queued too; was 16 (SQLite), 17
+# One statement of each webhook writes the conversation's inbox state and recomputes its
+# derived list columns (messaging.conversations.settle); the audit event is one INSERT.
+WEBHOOK_STATEMENTS = 7  # a text for the inbox from a known patient; was 12, 13 (SQLite), 14
+WEBHOOK_STATEMENTS_WITH_REPLY = 9  # HELP, its reply queued too; was 13, 16 (SQLite), 17
 
 
 @dataclass
@@ -125,4 +125,15 @@ def test_a_keyword_with_its_reply_costs_one_transaction_of_few_statements(client
     assert reply.status == MessageStatus.SCHEDULED
     assert len(counted.statements) <= WEBHOOK_STATEMENTS_WITH_REPLY, \
         "\n".join(counted.statements)
+    assert counted.commits == 1
+
+
+def test_a_number_already_linked_to_its_patients_costs_one_statement_less(client, practice):
+    factories.make_patient(practice, mobile_phone="+13125550147")
+    post_twilio(client, "/webhooks/twilio/sms", inbound_form("Is parking validated?"))
+
+    with counting() as counted:
+        post_twilio(client, "/webhooks/twilio/sms", inbound_form("And the address?"))
+
+    assert len(counted.statements) <= WEBHOOK_STATEMENTS - 1, "\n".join(counted.statements)
     assert counted.commits == 1

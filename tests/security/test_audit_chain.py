@@ -1,5 +1,5 @@
-"""`flask audit verify`: the hash chain catches edited and deleted rows; a checkpoint catches
-rows deleted from the end."""
+"""`flask audit verify`: the hash chain catches edited and deleted rows once they are sealed; a
+checkpoint catches rows deleted from the end. Sealing chains committed rows in commit order."""
 
 from __future__ import annotations
 
@@ -15,9 +15,11 @@ from app.security.models import AuditEvent
 
 
 def _events(count: int) -> list[AuditEvent]:
+    """``count`` events, committed and sealed (the scheduler's audit-seal job)."""
     events = [audit.record(Action.PATIENT_VIEW, patient_id=n + 1, object_type="patient",
                            object_id=n + 1, detail={"n": n}) for n in range(count)]
     db.session.commit()
+    assert audit.seal() == count
     return events
 
 
@@ -208,3 +210,52 @@ def test_concurrent_appends_keep_one_chain(app, runner):
     result = _verify(runner)
     assert result.exit_code == 0, result.output
     assert "100 events verified" in result.output
+
+
+def test_recording_inserts_an_unsealed_row_that_verification_seals(app):
+    event = audit.record(Action.PATIENT_VIEW, patient_id=1)
+    db.session.commit()
+    assert (event.chain_seq, event.chain_hash) == (None, None)
+
+    report = audit.verify_chain()
+
+    assert report.intact and report.verified == 1
+    assert (event.chain_seq, report.last_hash) == (1, event.chain_hash)
+    assert audit.seal() == 0  # sealed once
+
+
+def test_a_sealed_event_is_never_changed_or_deleted_through_the_orm(app):
+    event = _events(1)[0]
+
+    event.detail = '{"n":99}'
+    with pytest.raises(ValueError, match="never changed or deleted"):
+        db.session.flush()
+    db.session.rollback()
+    db.session.delete(event)
+    with pytest.raises(ValueError, match="never changed or deleted"):
+        db.session.flush()
+
+
+@pytest.mark.usefixtures("postgres_only")
+def test_rows_committing_out_of_id_order_are_chained_in_commit_order(app, make_app):
+    """A transaction that drew the lower id commits after one with a higher id that was
+    already sealed: its row is sealed later, further down the chain, which still verifies."""
+    other = make_app()
+    with other.app_context():
+        early = audit.record(Action.PATIENT_VIEW, patient_id=1)
+        db.session.flush()  # id drawn, not committed
+        early_id = early.id
+        with app.app_context():
+            late = _events(1)[0]
+            assert late.id > early_id and late.chain_seq == 1
+        db.session.commit()
+    audit.record(Action.PATIENT_VIEW, patient_id=3)
+    db.session.commit()
+    assert audit.seal() == 2
+
+    rows = db.session.execute(select(AuditEvent.id, AuditEvent.chain_seq)
+                              .order_by(AuditEvent.chain_seq)).all()
+    assert [seq for _, seq in rows] == [1, 2, 3]
+    assert rows[1].id == early_id
+    report = audit.verify_chain()
+    assert report.intact and report.verified == 3
