@@ -142,7 +142,8 @@ def assert_each_sent_exactly_once(fake: FakeTwilio, ids: list[int]) -> None:
     duplicated = sorted(i for i, n in counts.items() if n > 1)
     lost = sorted(set(ids) - set(counts))
     assert (duplicated, lost) == ([], []), f"duplicated {duplicated[:10]}, lost {lost[:10]}"
-    assert len(fake.messages) == len(ids)
+    strangers = [m for m in fake.messages if m.outbox_id not in set(ids)]
+    assert len(fake.messages) == len(ids), f"texts that are none of the test's: {strangers}"
     rows = outbox_rows(ids)
     assert {row.status for row in rows} == {MessageStatus.SENT}
     assert sorted(row.provider_message_id for row in rows) == sorted(m.sid for m in fake.messages)
