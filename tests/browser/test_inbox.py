@@ -21,6 +21,7 @@ from app.inbox.models import CannedReply
 from app.messaging import dispatcher, media
 from app.messaging.models import Message
 from tests import factories
+from tests.browser.staff import sign_in
 from tests.messaging.signed_webhooks import (
     PATIENT_PHONE,
     WEBHOOK_SETTINGS,
@@ -42,14 +43,6 @@ def patient(practice):
     return factories.make_patient(practice, given_name="Olivia", mobile_phone=PATIENT_PHONE)
 
 
-def _sign_in(page, user) -> None:
-    page.goto("/sign-in")
-    page.get_by_label("Email").fill(user.email)
-    page.get_by_label("Password").fill(factories.STAFF_PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_role("heading", level=1)).to_be_visible()
-
-
 def _text_in(client, body: str, **extra: str) -> None:
     form = inbound_form(body)
     form.update(extra)
@@ -62,7 +55,7 @@ def test_a_text_arrives_is_answered_with_a_canned_reply_and_delivered(
                                body="Hi {first_name}, parking is free."))
     db.session.commit()
     user = factories.make_staff(practice, role="front_desk")
-    _sign_in(page, user)
+    sign_in(page, user)
     page.goto("/inbox")
     expect(page.get_by_text("No conversations here.")).to_be_visible()
 
@@ -98,7 +91,7 @@ def test_a_text_arrives_is_answered_with_a_canned_reply_and_delivered(
 
 def test_html_and_script_in_a_text_show_as_typed(page, client, practice, patient):
     _text_in(client, '<script>window.pwned = 1</script><b>bold</b>')
-    _sign_in(page, factories.make_staff(practice, role="front_desk"))
+    sign_in(page, factories.make_staff(practice, role="front_desk"))
     page.goto("/inbox")
     page.locator(".inbox-row").get_by_role("link").click()
     expect(page.locator(".item-inbound .item-body")).to_have_text(
@@ -114,7 +107,7 @@ def test_an_mms_picture_shows_in_the_thread(page, client, practice, patient):
     _text_in(client, "", NumMedia="1", MediaUrl0=MEDIA_URL, MediaContentType0="image/png")
     assert media.fetch_pending(fetch=TwilioMediaFetcher(account_sid="AC1",
                                                         auth_token="token")) == 1
-    _sign_in(page, factories.make_staff(practice, role="front_desk"))
+    sign_in(page, factories.make_staff(practice, role="front_desk"))
     page.goto("/inbox")
     page.locator(".inbox-row").get_by_role("link").click()
     picture = page.get_by_role("img", name="Picture sent by the patient")
@@ -124,7 +117,7 @@ def test_an_mms_picture_shows_in_the_thread(page, client, practice, patient):
 
 def test_an_opted_out_number_cannot_be_texted(page, client, practice, patient):
     _text_in(client, "STOP")
-    _sign_in(page, factories.make_staff(practice, role="front_desk"))
+    sign_in(page, factories.make_staff(practice, role="front_desk"))
     page.goto("/inbox?status=open")
     page.locator(".inbox-row").get_by_role("link").click()
     expect(page.locator(".opt-out-banner")).to_contain_text("This number opted out of texts")
@@ -137,14 +130,14 @@ def test_two_staff_in_one_conversation_see_the_collision_warning(
     _text_in(client, "Can someone call me?")
     alice = factories.make_staff(practice, role="front_desk")
     bob = factories.make_staff(practice, role="front_desk")
-    _sign_in(page, alice)
+    sign_in(page, alice)
     page.goto("/inbox")
     page.locator(".inbox-row").get_by_role("link").click()
 
     other = browser.new_context(base_url=live_server, viewport={"width": 1024, "height": 768})
     try:
         bob_page = other.new_page()
-        _sign_in(bob_page, bob)
+        sign_in(bob_page, bob)
         bob_page.goto(page.url)
         expect(bob_page.locator(".collision")).to_contain_text(
             f"{alice.display_name} is viewing this conversation.")
@@ -160,7 +153,7 @@ def test_keyboard_moves_between_conversations_assigns_and_closes(page, client, p
     _text_in(client, "First question")
     _text_in(client, "Second question", From="+13125550166")
     user = factories.make_staff(practice, role="front_desk")
-    _sign_in(page, user)
+    sign_in(page, user)
     page.goto("/inbox")
 
     def press(key: str) -> None:

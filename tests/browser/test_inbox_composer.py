@@ -15,6 +15,7 @@ from app.core.clock import utcnow
 from app.extensions import db
 from app.messaging.models import Message
 from tests import factories
+from tests.browser.staff import sign_in
 from tests.messaging.signed_webhooks import (
     PATIENT_PHONE,
     WEBHOOK_SETTINGS,
@@ -36,16 +37,8 @@ def conversation(client, practice):
     return factories.make_staff(practice, role="front_desk")
 
 
-def _sign_in(page, user) -> None:
-    page.goto("/sign-in")
-    page.get_by_label("Email").fill(user.email)
-    page.get_by_label("Password").fill(factories.STAFF_PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_role("heading", level=1)).to_be_visible()
-
-
 def _open(page, user) -> None:
-    _sign_in(page, user)
+    sign_in(page, user)
     page.goto("/inbox")
     page.locator(".inbox-row").get_by_role("link").click()
     expect(page.locator("#reply-body")).to_be_visible()

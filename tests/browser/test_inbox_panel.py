@@ -23,6 +23,7 @@ from app.scheduling.models import Appointment
 from tests import factories
 from tests.adapters.fake_http import FakeHTTPServer
 from tests.billing.helpers import charge, grant_billing
+from tests.browser.staff import sign_in
 from tests.messaging.signed_webhooks import (
     PATIENT_PHONE,
     WEBHOOK_SETTINGS,
@@ -48,21 +49,13 @@ def tablet(page):
     return page
 
 
-def _sign_in(page, user) -> None:
-    page.goto("/sign-in")
-    page.get_by_label("Email").fill(user.email)
-    page.get_by_label("Password").fill(factories.STAFF_PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_role("heading", level=1)).to_be_visible()
-
-
 def test_a_pdf_attached_to_an_email_reply_goes_to_sendgrid_and_downloads(
         tablet, practice, patient, tmp_path):
     page = tablet
     conversation = conversations.get_or_create(practice_id=practice.id, channel="email",
                                                address=patient.email, patient_ids=[patient.id])
     db.session.commit()
-    _sign_in(page, factories.make_staff(practice, role="front_desk"))
+    sign_in(page, factories.make_staff(practice, role="front_desk"))
     page.goto(f"/inbox/c/{conversation.id}")
     page.locator("#reply-body").fill("Hi Olivia, your receipt is attached.")
     receipt = tmp_path / "receipt.pdf"
@@ -105,7 +98,7 @@ def test_a_visit_is_cancelled_from_the_patient_panel_and_the_patient_told(
                                        start_at=utcnow() + timedelta(days=3))
     assert post_twilio(client, "/webhooks/twilio/sms",
                        inbound_form("I can't come on Friday, sorry")).status_code == 200
-    _sign_in(page, factories.make_staff(practice, role="front_desk"))
+    sign_in(page, factories.make_staff(practice, role="front_desk"))
     page.goto("/inbox")
     page.locator(".inbox-row").get_by_role("link").click()
     panel = page.locator(".patient-panel")

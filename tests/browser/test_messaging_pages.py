@@ -10,24 +10,17 @@ from playwright.sync_api import expect
 from app.extensions import db
 from app.messaging import inbound
 from tests import factories
+from tests.browser.staff import sign_in
 from tests.factories import DEPLOYMENT_NUMBER
 
 pytestmark = pytest.mark.browser
-
-
-def _sign_in(page, user) -> None:
-    page.goto("/sign-in")
-    page.get_by_label("Email").fill(user.email)
-    page.get_by_label("Password").fill(factories.STAFF_PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_role("heading", level=1)).to_be_visible()
 
 
 def test_a_developer_counts_segments_queues_a_text_and_sends_it(page, practice):
     practice.send_window_start, practice.send_window_end = time(0, 0), time.max
     db.session.commit()
     patient = factories.make_patient(practice, mobile_phone="+13125550177", email=None)
-    _sign_in(page, factories.make_staff(practice, role="admin"))
+    sign_in(page, factories.make_staff(practice, role="admin"))
 
     page.get_by_role("link", name="Dev outbox").click()
     counter = page.locator("#body-count")
@@ -52,7 +45,7 @@ def test_front_desk_pages_the_log_and_honours_a_likely_opt_out(page, practice):
                                created_at=start + timedelta(minutes=n))
     inbound.receive_sms(message_sid="SM" + "8" * 32, sender="+13125550178",
                         body="no more messages please", to=DEPLOYMENT_NUMBER)
-    _sign_in(page, factories.make_staff(practice, role="front_desk"))
+    sign_in(page, factories.make_staff(practice, role="front_desk"))
     page.goto(f"/patients/{patient.id}")
 
     log = page.locator("table.message-log tbody")

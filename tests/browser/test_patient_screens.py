@@ -8,20 +8,13 @@ from playwright.sync_api import expect
 
 from app.core.clock import utcnow
 from tests import factories
+from tests.browser.staff import sign_in
 
 pytestmark = pytest.mark.browser
 
 
-def _sign_in(page, user) -> None:
-    page.goto("/sign-in")
-    page.get_by_label("Email").fill(user.email)
-    page.get_by_label("Password").fill(factories.STAFF_PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_role("heading", level=1)).to_be_visible()
-
-
 def test_front_desk_adds_a_patient(page, practice):
-    _sign_in(page, factories.make_staff(practice, role="front_desk"))
+    sign_in(page, factories.make_staff(practice, role="front_desk"))
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Patients").click()
     page.get_by_role("button", name="Add a patient").click()
     page.get_by_label("First name").fill("Maria")
@@ -41,7 +34,7 @@ def test_front_desk_adds_a_patient(page, practice):
 def test_front_desk_changes_a_mobile_number_and_is_told_about_consent(page, practice):
     patient = factories.make_patient(practice, given_name="Olivia", family_name="Foster",
                                      mobile_phone="+13125550188")
-    _sign_in(page, factories.make_staff(practice, role="front_desk"))
+    sign_in(page, factories.make_staff(practice, role="front_desk"))
     page.goto(f"/patients/{patient.id}")
     page.get_by_role("button", name="Edit details").click()
     page.get_by_label("Mobile phone").fill("312-555-0199")
@@ -62,7 +55,7 @@ def test_front_desk_merges_two_duplicates_and_the_visit_and_messages_follow(page
     factories.make_appointment(liv, provider, location,
                                start_at=(utcnow() + timedelta(days=5)).replace(microsecond=0))
     factories.make_message(liv, body="See you Tuesday, Liv")
-    _sign_in(page, factories.make_staff(practice, role="front_desk"))
+    sign_in(page, factories.make_staff(practice, role="front_desk"))
     page.goto("/patients")
     page.get_by_role("button", name="Duplicate records").click()
     duplicates = page.locator("#likely-duplicates")

@@ -4,12 +4,12 @@ are on the screen, not cut off past its edge or hidden in a scrolled-away table 
 from __future__ import annotations
 
 import pytest
-from playwright.sync_api import expect
 
 from app.core import tenancy
 from app.extensions import db
 from app.security import audit
 from tests import factories
+from tests.browser.staff import sign_in
 from tests.scheduling.test_waitlist import book_and_cancel, make_clinic, slot_at, wait
 
 pytestmark = pytest.mark.browser
@@ -23,14 +23,6 @@ def laptop(browser, live_server):  # noqa: ANN001, ANN201
     page = context.new_page()
     yield page
     context.close()
-
-
-def _sign_in(page, user) -> None:  # noqa: ANN001
-    page.goto("/sign-in")
-    page.get_by_label("Email").fill(user.email)
-    page.get_by_label("Password").fill(factories.STAFF_PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_role("heading", level=1)).to_be_visible()
 
 
 def _on_screen(page, locator) -> None:  # noqa: ANN001
@@ -65,7 +57,7 @@ def test_the_audit_trails_detail_column_is_on_a_laptop_screen(laptop, practice):
                          object_type="conversation", object_id=123456 + n,
                          detail={"page": 1, "message_ids": list(range(100000, 100025))})
         db.session.commit()
-    _sign_in(laptop, admin)
+    sign_in(laptop, admin)
     laptop.goto("/admin/audit")
     _on_screen(laptop, laptop.get_by_role("columnheader", name="Detail"))
     _on_screen(laptop, laptop.locator("tbody tr").first.locator("td").last)
@@ -80,7 +72,7 @@ def test_the_waitlists_remove_button_is_on_a_laptop_screen(laptop, practice):
         wait(clinic, providers=(clinic.rivera, clinic.colleague), weekdays=(0, 1, 2, 3, 4, 5),
              window=("14:00", "16:30"))
     book_and_cancel(clinic, slot_at(clinic, "15:00"))
-    _sign_in(laptop, factories.make_staff(practice, role="front_desk"))
+    sign_in(laptop, factories.make_staff(practice, role="front_desk"))
     laptop.goto("/schedule/waitlist?lang=es")
     remove = laptop.locator("table.waitlist summary").first
     _on_screen(laptop, remove)
