@@ -24,8 +24,8 @@ from __future__ import annotations
 
 import os
 import shutil
-from dataclasses import dataclass, field
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
