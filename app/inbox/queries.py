@@ -13,6 +13,7 @@ import base64
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Select, and_, false, func, or_, select
 
@@ -28,6 +29,7 @@ from app.messaging.models import (
     conversation_patient,
 )
 from app.patients.models import Patient
+from app.practice.models import Practice
 from app.scheduling.models import Appointment
 from app.security import audit
 from app.security.models import StaffUser
@@ -60,7 +62,7 @@ class ListRow:
     names: list[str]
     preview: str
     last_direction: str | None
-    last_at: datetime | None
+    last_at: datetime | None  # in the practice's zone
     unread: bool
     needs_action: bool
     assigned_staff: str | None
@@ -204,7 +206,8 @@ def conversation_page(*, practice_id: int, staff_id: int, chosen: ListFilter,
         .limit(PAGE_SIZE + 1)).all())
     more = len(found_rows) > PAGE_SIZE
     found_rows = found_rows[:PAGE_SIZE]
-    rows, shown = _rows(found_rows, now)
+    zone = ZoneInfo(db.session.get(Practice, practice_id).timezone)
+    rows, shown = _rows(found_rows, now, zone)
     last = rows[-1] if rows else None
     page = ListPage(rows=rows, next_cursor=encode_cursor(last.last_at, last.id)
                     if more and last else None,
@@ -235,12 +238,13 @@ def _unread_counted(practice_id: int, staff_id: int) -> Select:
     return select(func.count()).select_from(unread.subquery())
 
 
-def _rows(found: list, now: datetime) -> tuple[list[ListRow], list[int]]:
+def _rows(found: list, now: datetime, zone: ZoneInfo) -> tuple[list[ListRow], list[int]]:
     """The list's rows (shown conversation columns, unread, the assignee's name, the latest
     message's body and direction) and the patients they show. The latest message is the one
     ``Conversation.last_message_id`` names (kept by messaging.conversations.refresh_derived),
     so no row aggregates messages; the names of every row's patients come in one more query.
-    Only the shown columns are decrypted."""
+    Only the shown columns are decrypted. Times are in the practice's zone, as staff read
+    them."""
     ids = [row.id for row in found]
     if not ids:
         return [], []
@@ -255,7 +259,8 @@ def _rows(found: list, now: datetime) -> tuple[list[ListRow], list[int]]:
     rows = [ListRow(
         id=r.id, channel=r.channel, names=[name for _, name in names.get(r.id, [])],
         preview=_preview(r.body, r.direction), last_direction=r.direction,
-        last_at=r.last_message_at, unread=bool(r.unread), needs_action=r.needs_action,
+        last_at=r.last_message_at and r.last_message_at.astimezone(zone),
+        unread=bool(r.unread), needs_action=r.needs_action,
         assigned_staff=r.display_name, assigned_team=r.assigned_team,
         status=conversation_status(r, now))
         for r in found]

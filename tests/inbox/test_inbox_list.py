@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
@@ -45,6 +46,18 @@ def test_a_new_text_is_unread_for_every_staff_member_until_each_opens_it(
                          page).group(1)
 
     assert (home_count(alice), home_count(bob)) == ("0", "1")
+
+
+def test_the_list_shows_last_activity_in_the_practices_zone(client, patient, practice,
+                                                            staff_client):
+    text_in(client, "What time do you open?")
+    _, alice = staff_client()
+    page = alice.get("/inbox").get_data(as_text=True)
+    when = re.search(r'<small class="muted inbox-when">([^<]+)</small>', page).group(1)
+    local = utcnow().astimezone(ZoneInfo(practice.timezone))
+    assert when.endswith(f"{local.hour % 12 or 12}:{local:%M}\u202f{local:%p} {local:%Z}") \
+        or when.endswith(f"{local.hour % 12 or 12}:{local:%M} {local:%p} {local:%Z}"), when
+    assert "UTC" not in when
 
 
 def test_opening_a_conversation_is_audited_with_its_patients(client, patient, staff_client):
