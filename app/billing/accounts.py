@@ -24,7 +24,7 @@ from app.core.db import insert_unless_exists
 from app.core.errors import FieldErrors
 from app.extensions import db
 from app.patients.models import Patient
-from app.practice.models import Practice
+from app.practice.practices import practice_zone
 from app.security import audit
 
 CREDIT_KINDS = {EntryKind.INSURANCE_PAYMENT, EntryKind.PATIENT_PAYMENT}
@@ -49,10 +49,6 @@ class Account:
 
 def practice_today(practice_id: int) -> date:
     return utcnow().astimezone(practice_zone(practice_id)).date()
-
-
-def practice_zone(practice_id: int) -> ZoneInfo:
-    return ZoneInfo(db.session.get(Practice, practice_id).timezone)
 
 
 def get_patient(*, practice_id: int, patient_id: int) -> Patient:

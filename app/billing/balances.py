@@ -22,6 +22,7 @@ from app.billing import accounts, ledger
 from app.billing.models import LedgerEntry
 from app.extensions import db
 from app.patients.models import Patient
+from app.practice.practices import practice_zone
 
 PAGE_SIZE = 50
 
@@ -44,7 +45,7 @@ class BalancePage:
 def bucket_edges(practice_id: int) -> list[datetime]:
     """The first instants (UTC) of the local days 30, 60 and 90 days before today: an entry
     at or after the first is current, and so on."""
-    zone, today = accounts.practice_zone(practice_id), accounts.practice_today(practice_id)
+    zone, today = practice_zone(practice_id), accounts.practice_today(practice_id)
     edges = []
     for days in (30, 60, 90):
         day = today - timedelta(days=days)

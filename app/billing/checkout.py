@@ -27,6 +27,7 @@ from app.core.clock import utcnow
 from app.core.tenancy import across_practices
 from app.extensions import db
 from app.practice.models import Practice
+from app.practice.practices import practice_zone
 
 MAX_ITEMS = 24
 
@@ -76,7 +77,7 @@ def open_page(*, practice_id: int, request_id: int) -> PayPage:
     practice = db.session.get(Practice, practice_id)
     account = accounts.account(practice_id=practice_id, patient_id=request.patient_id,
                                audited=False)
-    zone = accounts.practice_zone(practice_id)
+    zone = practice_zone(practice_id)
     items = [Item(e.posted_at.astimezone(zone).date(), describe(e.description), e.amount_cents)
              for e in account.entries[-MAX_ITEMS:]]
     page = PayPage(request_id=request.id, practice_name=practice.name,

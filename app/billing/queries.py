@@ -21,6 +21,7 @@ from app.billing.reach import Reach, billing_reach
 from app.core.clock import utcnow
 from app.extensions import db
 from app.patients.models import Patient
+from app.practice.practices import practice_zone
 from app.security import audit
 
 
@@ -62,7 +63,7 @@ def patient_billing(*, practice_id: int, patient_id: int) -> PatientBilling:
     return PatientBilling(patient=patient, account=account, requests=shown,
                           reach=billing_reach(patient),
                           is_guarantor=account.guarantor_id == patient.id,
-                          zone=accounts.practice_zone(practice_id),
+                          zone=practice_zone(practice_id),
                           installments=plans.installments(practice_id=practice_id,
                                                           patient_id=patient_id),
                           plan=plans.active_plan(practice_id=practice_id, patient_id=patient_id),
@@ -88,7 +89,7 @@ def plan_view(*, practice_id: int, plan_id: int) -> PlanView:
     audit.record(audit.Action.BALANCE_VIEW, patient_id=patient.id, object_type="payment_plan",
                  object_id=plan.id)
     db.session.commit()
-    return PlanView(plan, patient, shown, accounts.practice_zone(practice_id))
+    return PlanView(plan, patient, shown, practice_zone(practice_id))
 
 
 def balances(*, practice_id: int, bucket: str | None = None,

@@ -25,6 +25,7 @@ from app.extensions import db
 from app.messaging.models import Message
 from app.patients.models import Patient
 from app.practice.models import Practice
+from app.practice.practices import practice_zone
 from app.security import audit
 
 log = logging.getLogger(__name__)
@@ -58,7 +59,7 @@ def build(*, practice_id: int, patient_id: int, pay_url: str | None = None) -> S
     account = accounts.account(practice_id=practice_id, patient_id=patient_id)
     payer = db.session.get(Patient, account.guarantor_id)
     practice = db.session.get(Practice, practice_id)
-    zone = accounts.practice_zone(practice_id)
+    zone = practice_zone(practice_id)
     lines = [StatementLine(e.posted_at.astimezone(zone).date(), e.kind, e.description,
                            e.amount_cents) for e in account.entries[-MAX_LINES:]]
     address = [part for part in (payer.address_line, " ".join(

@@ -31,7 +31,7 @@ from app.core.paging import MAX_PAGE, NumberOutOfRange, whole_number
 from app.core.types import keyring
 from app.extensions import db
 from app.fhir.errors import FhirError
-from app.practice.models import Practice
+from app.practice.practices import practice_zone  # noqa: F401 (the handlers' toolkit)
 
 DEFAULT_COUNT = 20
 MAX_COUNT = 100
@@ -183,11 +183,6 @@ def parse_plain_date(name: str, value: str, why_no_prefix: str) -> date:
     except ValueError:
         raise FhirError(400, f"'{name}' must be a full date YYYY-MM-DD, not {value!r}.",
                         expression=name) from None
-
-
-def practice_zone(practice_id: int) -> ZoneInfo:
-    """The zone a plain date in a search means a day of: the practice's."""
-    return ZoneInfo(db.session.get_one(Practice, practice_id).timezone)
 
 
 def instant_conditions(name: str, values: Sequence[str], column: Any, *, zone: ZoneInfo

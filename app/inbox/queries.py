@@ -29,7 +29,7 @@ from app.messaging.models import (
     conversation_patient,
 )
 from app.patients.models import Patient
-from app.practice.models import Practice
+from app.practice.practices import practice_zone
 from app.scheduling.models import Appointment
 from app.security import audit
 from app.security.models import StaffUser
@@ -206,7 +206,7 @@ def conversation_page(*, practice_id: int, staff_id: int, chosen: ListFilter,
         .limit(PAGE_SIZE + 1)).all())
     more = len(found_rows) > PAGE_SIZE
     found_rows = found_rows[:PAGE_SIZE]
-    zone = ZoneInfo(db.session.get(Practice, practice_id).timezone)
+    zone = practice_zone(practice_id)
     rows, shown = _rows(found_rows, now, zone)
     last = rows[-1] if rows else None
     page = ListPage(rows=rows, next_cursor=encode_cursor(last.last_at, last.id)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from urllib.parse import urlsplit
-from zoneinfo import available_timezones
+from zoneinfo import ZoneInfo, available_timezones
 
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import func, select
@@ -137,3 +137,8 @@ def list_practices() -> list[Practice]:
 
 def get_practice(*, practice_id: int) -> Practice:
     return db.session.get_one(Practice, practice_id)
+
+
+def practice_zone(practice_id: int) -> ZoneInfo:
+    """The practice's own time zone: the one its dates mean and its staff's screens show."""
+    return ZoneInfo(db.session.get_one(Practice, practice_id).timezone)
