@@ -1,7 +1,10 @@
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import select
 
+from app.extensions import db
+from app.messaging.models import Conversation, Direction, Message
 from tests import factories
 from tests.messaging.signed_webhooks import (
     PATIENT_PHONE,
@@ -38,4 +41,16 @@ def text_in(client, body: str, **form: str) -> None:
     assert response.status_code == 200, response.get_data(as_text=True)
 
 
-__all__ = ["PATIENT_PHONE", "WEBHOOK_SETTINGS", "text_in"]
+def conversation_id() -> int:
+    """The id of the test's one conversation."""
+    return db.session.execute(select(Conversation.id)).scalar_one()
+
+
+def staff_replies() -> list[Message]:
+    """The messages staff wrote, oldest first."""
+    return db.session.execute(select(Message).where(
+        Message.direction == Direction.OUTBOUND, Message.sent_by_staff_id.is_not(None))
+        .order_by(Message.id)).scalars().all()
+
+
+__all__ = ["PATIENT_PHONE", "WEBHOOK_SETTINGS", "conversation_id", "staff_replies", "text_in"]

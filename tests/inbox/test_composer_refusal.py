@@ -11,29 +11,17 @@ from datetime import time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import select
 
 from app.core.clock import utcnow
 from app.extensions import db
 from app.inbox.models import CannedReply
 from app.messaging import conversations
-from app.messaging.models import Conversation, Direction, Message
 from tests import factories
-from tests.inbox.conftest import WEBHOOK_SETTINGS, text_in
+from tests.inbox.conftest import WEBHOOK_SETTINGS, conversation_id, staff_replies, text_in
 
 pytestmark = pytest.mark.app_settings(**WEBHOOK_SETTINGS)
 TOKEN = "c" * 24
 HTMX = {"HX-Request": "true"}
-
-
-def conversation_id() -> int:
-    return db.session.execute(select(Conversation.id)).scalar_one()
-
-
-def staff_replies() -> list[Message]:
-    return db.session.execute(select(Message).where(
-        Message.direction == Direction.OUTBOUND, Message.sent_by_staff_id.is_not(None))
-        .order_by(Message.id)).scalars().all()
 
 
 def textarea(page: str) -> str:

@@ -16,13 +16,9 @@ from app.inbox import queries
 from app.messaging.models import Conversation
 from app.security.models import AuditEvent, StaffSession
 from tests import factories
-from tests.inbox.conftest import PATIENT_PHONE, WEBHOOK_SETTINGS, text_in
+from tests.inbox.conftest import PATIENT_PHONE, WEBHOOK_SETTINGS, conversation_id, text_in
 
 pytestmark = pytest.mark.app_settings(**WEBHOOK_SETTINGS)
-
-
-def conversation_id() -> int:
-    return db.session.execute(select(Conversation.id)).scalar_one()
 
 
 def test_a_new_text_is_unread_for_every_staff_member_until_each_opens_it(

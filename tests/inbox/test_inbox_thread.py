@@ -15,24 +15,20 @@ from app.extensions import db
 from app.inbox.models import CannedReply
 from app.messaging import consent
 from app.messaging.conversations import contact_index
-from app.messaging.models import Conversation, Direction, Message, MessageStatus
+from app.messaging.models import Direction, Message, MessageStatus
 from app.security.models import AuditEvent
 from tests import factories
-from tests.inbox.conftest import PATIENT_PHONE, WEBHOOK_SETTINGS, text_in
+from tests.inbox.conftest import (
+    PATIENT_PHONE,
+    WEBHOOK_SETTINGS,
+    conversation_id,
+    staff_replies,
+    text_in,
+)
 from tests.messaging.signed_webhooks import PUBLIC_BASE_URL
 
 pytestmark = pytest.mark.app_settings(**WEBHOOK_SETTINGS)
 TOKEN = "a" * 24
-
-
-def conversation_id() -> int:
-    return db.session.execute(select(Conversation.id)).scalar_one()
-
-
-def staff_replies() -> list[Message]:
-    return db.session.execute(select(Message).where(
-        Message.direction == Direction.OUTBOUND, Message.sent_by_staff_id.is_not(None))
-        .order_by(Message.id)).scalars().all()
 
 
 def test_a_reply_goes_to_the_outbox_once_per_form(client, patient, staff_client):
