@@ -22,6 +22,11 @@ API_KEY = "SG.fake-key"
 SECRET = "sk_test_fake"
 
 
+# The client's timeout sits well above the fake's slow answer (SLOW_SECONDS) so that a busy CI
+# machine cannot turn a slow answer into a timeout; a 0.5 s timeout once did.
+CLIENT_TIMEOUT = 1.2
+
+
 def send(email: SendGridEmail, n: int) -> str:
     return email.send_email(to=f"patient{n}@example.com", subject="Your visit",
                             html="<p>See you</p>", text="See you",
@@ -56,9 +61,10 @@ def test_sendgrid_keeps_each_mail_with_our_reference_and_answers_as_sendgrid_doe
 
 def test_sendgrid_faults_are_what_the_adapter_retries_and_what_it_cannot_know():
     # seed 2 draws every fault kind at least twice in the first twelve calls
-    with FakeSendGrid(api_key=API_KEY, faults=1.0, timeout_seconds=0.5, seed=2) as fake:
+    with FakeSendGrid(api_key=API_KEY, faults=1.0, timeout_seconds=CLIENT_TIMEOUT,
+                      seed=2) as fake:
         email = SendGridEmail(api_key=API_KEY, from_email="desk@clinic.example",
-                              api_base_url=fake.url, timeout=0.5)
+                              api_base_url=fake.url, timeout=CLIENT_TIMEOUT)
         outcomes = {}
         for n in range(12):
             started = time.monotonic()
@@ -109,8 +115,10 @@ def test_stripe_checkout_sessions_payment_intents_and_refunds_through_the_sdk():
 
 
 def test_stripe_faults_refuse_the_checkout_and_a_timeout_leaves_a_session_behind():
-    with FakeStripe(secret_key=SECRET, faults=1.0, timeout_seconds=0.5, seed=2) as fake:
-        adapter = StripeCheckout(secret_key=SECRET, api_base_url=fake.url, timeout=0.5)
+    with FakeStripe(secret_key=SECRET, faults=1.0, timeout_seconds=CLIENT_TIMEOUT,
+                    seed=2) as fake:
+        adapter = StripeCheckout(secret_key=SECRET, api_base_url=fake.url,
+                                 timeout=CLIENT_TIMEOUT)
         refused = 0
         for n in range(12):
             try:
