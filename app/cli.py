@@ -10,7 +10,7 @@ def register_cli(app: Flask) -> None:
     from app.fhir.cli import api_token_cli
     from app.jobs.cli import scheduler_command
     from app.journeys.cli import journeys_cli
-    from app.messaging.cli import worker_command
+    from app.messaging.cli import inbound_cli, worker_command
     from app.patients.cli import import_cli, patients_cli
     from app.practice.cli import practice_cli
     from app.security.audit_cli import audit_cli
@@ -24,6 +24,7 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(import_cli)
     app.cli.add_command(patients_cli)
     app.cli.add_command(worker_command)
+    app.cli.add_command(inbound_cli)
     app.cli.add_command(scheduler_command)
     app.cli.add_command(demo_cli)
     app.cli.add_command(api_token_cli)

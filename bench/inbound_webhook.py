@@ -1,8 +1,12 @@
 """Inbound webhook throughput and latency: gunicorn (2 workers) serving the app on 127.0.0.1
 against PostgreSQL, hit by signed ``POST /webhooks/twilio/sms`` requests (twilio's
 ``RequestValidator`` signature, a unique MessageSid each, senders from a pool of patients'
-numbers) from a bounded thread pool. Next to it, the ceiling measured in the same run: the same
-gunicorn and Flask stack answering the same path with one bare INSERT (``bench.ceiling_app``).
+numbers) from a bounded thread pool. The webhook stores each text and a worker routes it
+(``messaging.inbound_queue``): the storm measures the web tier, as the ceiling does; then one
+``flask worker`` routes the stored texts and its rate is measured (texts routed per second;
+every text must end as a routed message). In production the two run side by side, on their
+own cores or machines. Next to it, the ceiling measured in the same run: the same gunicorn and Flask
+stack answering the same path with one bare INSERT (``bench.ceiling_app``).
 
     .venv/bin/python -m bench.inbound_webhook [--requests 2000] [--concurrency 8]
 
@@ -89,6 +93,33 @@ class Gunicorn:
         self._process.wait(timeout=30)
 
 
+class Worker:
+    """One ``flask worker`` routing inbound texts (and sending their replies to the console
+    provider) beside the web server, stopped on exit."""
+
+    def __init__(self, env: dict[str, str]) -> None:
+        self._process = subprocess.Popen(
+            [sys.executable, "-m", "flask", "worker", "--idle-seconds", "0.2"], cwd=ROOT,
+            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def __enter__(self) -> Worker:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._process.terminate()
+        self._process.wait(timeout=60)
+
+
+def wait_until_routed(database_url: str, *, timeout: float = 600) -> float:
+    """Seconds until the inbound queue is empty."""
+    started = time.perf_counter()
+    while count_rows(database_url, "SELECT count(*) FROM inbound_text"):
+        if time.perf_counter() - started > timeout:
+            sys.exit(f"the worker did not route every text within {timeout:.0f} s")
+        time.sleep(0.1)
+    return time.perf_counter() - started
+
+
 def signed_posts(base_url: str, numbers: list[str], count: int, prefix: str
                  ) -> list[Callable[[requests.Session], requests.Response]]:
     """``count`` inbound texts as Twilio would post them, each with its own MessageSid."""
@@ -146,13 +177,18 @@ def measure(database_url: str, *, requests_count: int, concurrency: int, patient
     with Gunicorn("wsgi:app", env) as server:
         per_second, latencies = load(signed_posts(server.base_url, numbers, total, "a"),
                                      concurrency)
+    with Worker(env):
+        routing_seconds = wait_until_routed(database_url)
     stored = count_rows(database_url, "SELECT count(*) FROM message WHERE direction = 'inbound'")
     if stored != total:
-        sys.exit(f"expected {total} inbound messages stored, found {stored}")
+        sys.exit(f"expected {total} inbound messages routed, found {stored}")
+    routed_per_second = total / routing_seconds
     print(f"inbound:  {requests_count} signed webhooks: {per_second:,.0f} req/s, "
-          f"{latency_line(latencies)}")
+          f"{latency_line(latencies)}; one worker routed them at {routed_per_second:,.0f} "
+          f"texts/s (start-up included)")
     result = {"req_per_s": per_second, "p50_ms": percentile(latencies, 0.5) * 1000,
-              "p99_ms": percentile(latencies, 0.99) * 1000}
+              "p99_ms": percentile(latencies, 0.99) * 1000,
+              "routed_per_s": routed_per_second}
     with Gunicorn("bench.ceiling_app:app", env) as server:
         per_second, latencies = load(signed_posts(server.base_url, numbers, total, "b"),
                                      concurrency)

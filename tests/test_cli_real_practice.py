@@ -91,6 +91,10 @@ def test_every_command_runs_on_a_practice_made_by_practice_create(cli, tmp_path)
     cli.ok("keys", "rotate")
     assert "Every value is under the current key." in cli.ok("keys", "status")
     assert cli.ok("worker", "--once").startswith("sent 0, deferred 0")
+    assert cli.ok("inbound", "status") == "waiting 0 (oldest 0 s), refused 0\n"
+    assert cli.ok("inbound", "route", "--retry-refused").splitlines() == [
+        "0 refused texts queued again",
+        "routed 0, repeated 0, refused 0, waiting to try again 0"]
     assert "sign-in-attempts" in cli.ok("scheduler", "--list")
     cli.ok("scheduler", "--once")
     assert "not seeded" in cli.ok("demo", "logins")
@@ -129,6 +133,8 @@ def _bad_inputs(tmp_path: Path) -> dict[str, list[str]]:
         "keys rotate": ["--batch-size", "0"],
         "keys status": ["--all"],
         "worker": ["--batch-size", "0"],
+        "inbound status": ["--all"],
+        "inbound route": ["now"],
         "scheduler": ["--every", "5"],
         "demo seed": ["--force"],
         "demo logins": ["admin"],

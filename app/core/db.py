@@ -80,6 +80,18 @@ def hold_lock(namespace: str, key: str) -> None:
         session.execute(text("UPDATE practice SET id = id WHERE id IS NULL"))
 
 
+def try_lock(namespace: str, key: str) -> bool:
+    """``hold_lock`` without waiting: True when this transaction now holds the lock, False
+    when another holds it. SQLite has no such lock: always True there (its writers take turns
+    on the database write lock instead)."""
+    session = db.session
+    if session.get_bind().dialect.name != "postgresql":
+        return True
+    return bool(session.execute(
+        text("SELECT pg_try_advisory_xact_lock(:namespace, :key)"),
+        {"namespace": _lock_number(namespace), "key": _lock_number(key)}).scalar_one())
+
+
 def _lock_number(name: str) -> int:
     """A signed 32-bit number for an advisory lock, derived from ``name``."""
     return zlib.crc32(name.encode()) - 2**31

@@ -1,4 +1,5 @@
-"""flask worker: the process that sends due messages (and fetches inbound MMS pictures)."""
+"""flask worker: the process that routes inbound texts, sends due messages and fetches inbound
+MMS pictures; flask inbound: the inbound queue seen and routed by hand."""
 
 from __future__ import annotations
 
@@ -17,8 +18,9 @@ from app.adapters.email import get_email_provider
 from app.adapters.sms import get_sms_provider
 from app.adapters.sms.media import TwilioMediaFetcher
 from app.core import logs
+from app.core.clock import utcnow
 from app.extensions import db
-from app.messaging import media
+from app.messaging import inbound_queue, media
 from app.messaging.dispatcher import Providers, run_once
 
 log = logging.getLogger(__name__)
@@ -31,7 +33,8 @@ def build_providers() -> Providers:
                      sms_per_second=float(config["SMS_MESSAGES_PER_SECOND"]))
 
 
-@click.command("worker", help="Send due messages; runs until stopped (--once: drain and exit).")
+@click.command("worker", help="Route inbound texts and send due messages; runs until stopped "
+               "(--once: drain and exit).")
 @click.option("--once", is_flag=True, help="Send everything due now, then exit.")
 @click.option("--batch-size", default=100, show_default=True, type=click.IntRange(1, 10_000))
 @click.option("--idle-seconds", default=2.0, show_default=True, type=click.FloatRange(0.1, 60),
@@ -64,6 +67,7 @@ def _work(providers: Providers, *, once: bool, batch_size: int, idle_seconds: fl
     while True:
         logs.bind_unit_of_work()  # each pass's lines share an id
         try:
+            routed = inbound_queue.route_waiting()  # first: their replies go out in this pass
             stats = run_once(providers, batch_size=batch_size,
                              max_batches=1 if not once else None, stopping=stopping)
             pictures = media.fetch_pending(fetch=fetch_media)  # MMS pictures still at Twilio
@@ -81,11 +85,11 @@ def _work(providers: Providers, *, once: bool, batch_size: int, idle_seconds: fl
             continue
         outage = 0
         busy = (stats.sent + stats.deferred + stats.suppressed + stats.failed + stats.retried
-                + pictures)
+                + pictures + routed.handled)
         if once or stats.problems:
             click.echo(f"sent {stats.sent}, deferred {stats.deferred}, suppressed "
                        f"{stats.suppressed}, failed {stats.failed}, retrying {stats.retried}, "
-                       f"reconciled {stats.reconciled}")
+                       f"reconciled {stats.reconciled}, inbound texts routed {routed.routed}")
             for problem in stats.problems:
                 click.echo(f"problem: {problem}", err=True)
         if once or stopping():
@@ -101,3 +105,33 @@ def _pause(seconds: float, stopping: Callable[[], bool]) -> None:
     deadline = time.monotonic() + seconds
     while not stopping() and (left := deadline - time.monotonic()) > 0:
         time.sleep(min(left, 0.2))
+
+
+@click.group("inbound", help="The inbound queue: texts stored by the webhook, routed by "
+                             "the worker.")
+def inbound_cli() -> None:
+    pass
+
+
+@inbound_cli.command("status", help="How many texts wait to be routed, and how many were "
+                                    "refused (sent to a number no practice owns).")
+@with_appcontext
+def inbound_status() -> None:
+    figures = inbound_queue.figures(utcnow())
+    click.echo(f"waiting {figures.waiting} (oldest {figures.oldest_waiting_seconds:.0f} s), "
+               f"refused {figures.refused}")
+
+
+@inbound_cli.command("route", help="Route every waiting text now (what the worker does).")
+@click.option("--retry-refused", is_flag=True,
+              help="First put refused texts back in the queue (after setting up the number "
+                   "or Messaging Service they were sent to).")
+@with_appcontext
+def inbound_route(retry_refused: bool) -> None:
+    if retry_refused:
+        click.echo(f"{inbound_queue.retry_refused()} refused texts queued again")
+    total = inbound_queue.RoutingStats()
+    while (stats := inbound_queue.route_waiting()).handled:
+        total.add(stats)
+    click.echo(f"routed {total.routed}, repeated {total.duplicates}, refused {total.refused}, "
+               f"waiting to try again {total.postponed}")

@@ -1,7 +1,8 @@
 """Inbound SMS: store what a patient texted, then route it.
 
-``receive_sms`` runs for every text Twilio posts to ``/webhooks/twilio/sms``, in one
-transaction committed once at the end:
+``receive_sms`` runs for every text Twilio posts to ``/webhooks/twilio/sms`` — the webhook
+stores it and the worker routes it (``messaging.inbound_queue``) — in one transaction
+committed once at the end:
 
 1. **dedupe** on Twilio's ``MessageSid`` (an INSERT that does nothing when the sid is stored):
    a retried webhook stores nothing new and queues no second reply;
@@ -36,14 +37,16 @@ Decisions:
   (``To``) the text was sent to (``Practice.sms_messaging_service_sid`` / ``sms_from_number``).
   The deployment's own sender (TWILIO_MESSAGING_SERVICE_SID / TWILIO_FROM_NUMBER) counts only
   while exactly one practice exists (a single-practice install). A text to a sender no
-  practice owns is refused (``UnknownRecipient``) and stores nothing. Everything after the
-  routing acts for that practice (``app.core.tenancy``).
+  practice owns is refused (``UnknownRecipient``) and stores nothing here (the inbound queue
+  keeps it, refused, for an operator). Everything after the routing acts for that practice
+  (``app.core.tenancy``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 from functools import lru_cache
 
@@ -175,41 +178,46 @@ def sender_address(raw: str) -> str:
         return raw
 
 
-def receive_sms(*, message_sid: str, sender: str, body: str, to: str,
-                messaging_service_sid: str = "",
-                media: Sequence[tuple[str, str]] = ()) -> InboundResult:
-    """Store one inbound text (once per ``message_sid``) in the practice owning ``to`` /
-    ``messaging_service_sid``, route it, and commit. ``media``: the MMS pictures' (URL,
-    content type), fetched later by the worker (``messaging.media``); a picture-only MMS
-    goes to the inbox like any text."""
+def check_fields(*, message_sid: str, sender: str) -> None:
+    """``InboundError`` naming the first webhook field a text cannot be stored without."""
     if not message_sid:
         raise InboundError("MessageSid: missing")
     if len(message_sid) > 64:
         raise InboundError("MessageSid: longer than 64 characters")
     if not sender.strip():
         raise InboundError("From: missing")
+
+
+def receive_sms(*, message_sid: str, sender: str, body: str, to: str,
+                messaging_service_sid: str = "", media: Sequence[tuple[str, str]] = (),
+                received_at: datetime | None = None) -> InboundResult:
+    """Store one inbound text (once per ``message_sid``) in the practice owning ``to`` /
+    ``messaging_service_sid``, route it, and commit. ``media``: the MMS pictures' (URL,
+    content type), fetched later by the worker (``messaging.media``); a picture-only MMS
+    goes to the inbox like any text. ``received_at``: when the webhook stored it (the
+    inbound queue's routing); the message and its conversation carry that time."""
+    check_fields(message_sid=message_sid, sender=sender)
     with across_practices():  # which practice it is for is what this decides
         practice = receiving_practice(to=to, messaging_service_sid=messaging_service_sid)
     with acting_for(practice.id):
         return _receive(practice, message_sid=message_sid, sender=sender, body=body,
-                        media=media)
+                        media=media, at=received_at or utcnow())
 
 
 def _receive(practice: Practice, *, message_sid: str, sender: str, body: str,
-             media: Sequence[tuple[str, str]]) -> InboundResult:
+             media: Sequence[tuple[str, str]], at: datetime) -> InboundResult:
     address = sender_address(sender.strip())
     index = conversations.contact_index("sms", address)
     patients, unlinked, opted_out = _senders(practice.id, index)
-    now = utcnow()
     conversation = conversations.touch(practice_id=practice.id, address=address,
-                                       patient_ids=unlinked, at=now)
+                                       patient_ids=unlinked, at=at)
     message = insert_returning_unless_exists(Message, {
         "practice_id": practice.id, "conversation_id": conversation.id,
         "patient_id": patients[0].id if len(patients) == 1 else None,
         "direction": Direction.INBOUND, "channel": "sms", "purpose": Purpose.CONVERSATION,
         "body": body, "address": address, "provider_message_id": message_sid,
         "status": MessageStatus.RECEIVED, "attempts": 0, "needs_staff_action": False,
-        "is_immediate_reply": False, "capped": False, "created_at": now, "updated_at": now,
+        "is_immediate_reply": False, "capped": False, "created_at": at, "updated_at": utcnow(),
     }, unique_on=["provider_message_id"])
     if message is None:
         db.session.rollback()
@@ -221,7 +229,7 @@ def _receive(practice: Practice, *, message_sid: str, sender: str, body: str,
         message.status_reason = outcome.value
     message.needs_staff_action = message.needs_staff_action or outcome is Outcome.LIKELY_OPT_OUT
     conversations.settle(conversation, {
-        "unread": True, "last_inbound_at": now, "closed": False, "snoozed_until": None,
+        "unread": True, "last_inbound_at": at, "closed": False, "snoozed_until": None,
     } if outcome in _UNREAD else {})
     for patient in patients:
         audit.record(RECEIVE_ACTION, patient_id=patient.id, object_type="message",

@@ -230,3 +230,27 @@ class WebhookEvent(PracticeScoped, db.Model):
     event_id: Mapped[str] = mapped_column(String(100), primary_key=True)
     practice_id: Mapped[int] = mapped_column(ForeignKey("practice.id"))
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class InboundText(db.Model):
+    """A text Twilio posted that is stored but not yet routed (``messaging.inbound_queue``).
+
+    Deployment-wide: which practice it is for is what routing decides. The webhook's fields
+    are kept encrypted as one JSON document; the row is deleted in the transaction that
+    stores the routed ``Message``, so only texts still waiting (or refused) remain here."""
+
+    __table_args__ = (Index("ix_inbound_text_waiting", "id",
+                            postgresql_where=text("refused_reason IS NULL"),
+                            sqlite_where=text("refused_reason IS NULL")),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_sid: Mapped[str] = mapped_column(String(64), unique=True)
+    payload: Mapped[str] = mapped_column(EncryptedText("inbound_text.payload"))
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # A routing that failed for a passing reason waits until then; None: route now.
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(String(200))  # no PHI: a reason or a type
+    # Set when no practice owns the number it was sent to: not routed again until an operator
+    # fixes the number and runs ``flask inbound route --retry-refused``.
+    refused_reason: Mapped[str | None] = mapped_column(String(200))

@@ -18,7 +18,7 @@ from app.adapters.email.sendgrid import sendgrid_signature_valid
 from app.adapters.sms.twilio import twilio_signature_valid
 from app.core.clock import utcnow
 from app.core.jsonio import JsonRefused, read_json
-from app.messaging import delivery_events, inbound, media
+from app.messaging import delivery_events, inbound, inbound_queue, media
 from app.security.permissions import signed_webhook
 
 log = logging.getLogger(__name__)
@@ -52,23 +52,18 @@ def _twilio_refusal() -> Response | None:
 @bp.post("/twilio/sms")
 @signed_webhook(_twilio_refusal)
 def twilio_sms() -> Response:
+    """Stores the text for the worker to route (``messaging.inbound_queue``) and answers."""
     try:
-        result = inbound.receive_sms(message_sid=request.form.get("MessageSid", ""),
-                                     sender=request.form.get("From", ""),
-                                     body=request.form.get("Body", ""),
-                                     to=request.form.get("To", ""),
-                                     messaging_service_sid=request.form.get(
-                                         "MessagingServiceSid", ""),
-                                     media=media.media_fields(request.form))
+        new = inbound_queue.accept(message_sid=request.form.get("MessageSid", ""),
+                                   sender=request.form.get("From", ""),
+                                   body=request.form.get("Body", ""),
+                                   to=request.form.get("To", ""),
+                                   messaging_service_sid=request.form.get(
+                                       "MessagingServiceSid", ""),
+                                   media=media.media_fields(request.form))
     except inbound.InboundError as error:
         return _plain(str(error), 400)
-    except inbound.NoPracticeError as error:
-        return _plain(str(error), 503)
-    except inbound.UnknownRecipient as error:
-        # The reason names no number: the refusal is logged without what the text was about.
-        log.warning("refused %s: %s", request.path, error)
-        return _plain("no practice receives texts at this number", 404)
-    log.info("inbound sms routed: %s (message %s)", result.outcome, result.message_id)
+    log.info("inbound sms %s", "queued" if new else "repeated; already stored")
     return Response(EMPTY_TWIML, mimetype="text/xml")
 
 

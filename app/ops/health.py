@@ -1,5 +1,5 @@
-"""What /healthz, /readyz and /metrics report about the database and the outbox: counts and
-ages only, read across practices with Core statements (no rows of anyone's data)."""
+"""What /healthz, /readyz and /metrics report about the database, the outbox and the inbound
+queue: counts and ages only, read across practices with Core statements (no rows of anyone's data)."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from app.config import PROJECT_ROOT
 from app.core.clock import utcnow
 from app.extensions import db
+from app.messaging import inbound_queue
 from app.messaging.models import Message, MessageStatus
 
 OUTBOX_STATES = (MessageStatus.SCHEDULED, MessageStatus.SENDING)
@@ -95,3 +96,22 @@ class OutboxCollector(Collector):
                                 "Scheduled messages whose send time has come.", value=due)
         yield GaugeMetricFamily("frontdesk_outbox_oldest_due_seconds",
                                 "Age of the oldest due message (0: none due).", value=age)
+
+
+class InboundQueueCollector(Collector):
+    """The inbound queue's gauges: texts stored by the webhook that the worker has not
+    routed yet (a growing number or age: no worker is running, or it cannot keep up), and
+    texts refused because no practice owns the number they were sent to."""
+
+    def collect(self):  # type: ignore[no-untyped-def]
+        figures = inbound_queue.figures(utcnow())
+        yield GaugeMetricFamily("frontdesk_inbound_waiting_texts",
+                                "Inbound texts stored but not routed yet.",
+                                value=figures.waiting)
+        yield GaugeMetricFamily("frontdesk_inbound_oldest_waiting_seconds",
+                                "Age of the oldest inbound text waiting (0: none).",
+                                value=figures.oldest_waiting_seconds)
+        yield GaugeMetricFamily("frontdesk_inbound_refused_texts",
+                                "Inbound texts sent to a number no practice owns, kept for "
+                                "an operator (flask inbound route --retry-refused).",
+                                value=figures.refused)

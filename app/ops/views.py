@@ -52,6 +52,7 @@ def _exposition() -> bytes:
         MultiProcessCollector(counters)
     else:
         counters = REGISTRY
-    outbox = CollectorRegistry()
-    outbox.register(health.OutboxCollector())
-    return generate_latest(counters) + generate_latest(outbox)
+    queues = CollectorRegistry()
+    queues.register(health.OutboxCollector())
+    queues.register(health.InboundQueueCollector())
+    return generate_latest(counters) + generate_latest(queues)

@@ -14,6 +14,7 @@ from flask.testing import FlaskClient
 from twilio.request_validator import RequestValidator
 
 from app.core import clock
+from app.messaging import inbound_queue
 
 TWILIO_TOKEN = "test-twilio-auth-token"  # noqa: S105
 PUBLIC_BASE_URL = "https://clinic.example"
@@ -47,12 +48,21 @@ def twilio_signature(path: str, form: dict[str, str], *, token: str = TWILIO_TOK
     return RequestValidator(token).compute_signature(PUBLIC_BASE_URL + path, form)
 
 
+SMS_HOOK = "/webhooks/twilio/sms"
+
+
 def post_twilio(client: FlaskClient, path: str, form: dict[str, str], *,
-                signature: str | None = None) -> Any:
-    """POST ``form`` to ``path`` (which may carry a query string) signed for our public URL."""
+                signature: str | None = None, route: bool = True) -> Any:
+    """POST ``form`` to ``path`` (which may carry a query string) signed for our public URL.
+    An inbound text the webhook stored is then routed as the worker's next pass would
+    (``route=False``: left waiting in the inbound queue)."""
     headers = {"X-Twilio-Signature": twilio_signature(path, form)
                if signature is None else signature}
-    return client.post(path, data=form, headers=headers)
+    response = client.post(path, data=form, headers=headers)
+    if route and path == SMS_HOOK and response.status_code == 200:
+        with client.application.app_context():
+            inbound_queue.route_waiting()
+    return response
 
 
 def sendgrid_headers(body: bytes, *, timestamp: int | None = None,

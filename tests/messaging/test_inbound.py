@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import json
 import threading
+from datetime import timedelta
 from urllib.parse import parse_qsl
 
 import pytest
 from sqlalchemy import func, select
 
+from app.core.clock import frozen_at, utcnow
 from app.extensions import db
-from app.messaging import consent, outbox, policy
+from app.messaging import consent, inbound_queue, outbox, policy
 from app.messaging.conversations import contact_index
 from app.messaging.inbound import LIKELY_OPT_OUT
 from app.messaging.models import (
@@ -295,10 +297,17 @@ def test_a_signed_request_without_a_required_field_is_a_400_naming_it(client, pr
     assert inbound_messages() == []
 
 
-def test_without_a_practice_twilio_is_told_to_retry(client):
+def test_a_text_that_arrives_before_any_practice_waits_for_one(app, client):
     response = post_twilio(client, SMS_HOOK, inbound_form("hello"))
-    assert response.status_code == 503
+
+    assert response.status_code == 200  # stored: Twilio does not retry, so we keep it
     assert inbound_messages() == []
+    assert inbound_queue.figures(utcnow()).waiting == 1
+    practice = factories.make_practice()
+    with frozen_at(utcnow() + timedelta(minutes=1)):  # after its pause
+        assert inbound_queue.route_waiting().routed == 1
+    assert [(m.practice_id, m.body) for m in inbound_messages()] == [(practice.id, "hello")]
+    assert inbound_queue.figures(utcnow()).waiting == 0
 
 
 def test_concurrent_retries_of_one_message_store_it_once(app, practice, patient):

@@ -1,7 +1,8 @@
 """The two hot paths' SQL, counted: statements and commits per dispatched message and per
-inbound webhook (README, Benchmarks). The numbers do not depend on the machine's load, so a
-change that brings back a query per message, or a commit, fails here rather than only in a
-benchmark run. Counted on the engine (every cursor execution; an executemany counts once)."""
+inbound text, the webhook's and the routing's (README, Benchmarks). The numbers do not depend
+on the machine's load, so a change that brings back a query per message, or a commit, fails
+here rather than only in a benchmark run. Counted on the engine (every cursor execution; an
+executemany counts once)."""
 
 from __future__ import annotations
 
@@ -17,9 +18,10 @@ from app.adapters.email.console import ConsoleEmail
 from app.adapters.sending import SendResult
 from app.core.clock import utcnow
 from app.extensions import db
-from app.messaging import dispatcher, outbox
+from app.messaging import dispatcher, inbound_queue, outbox
 from app.messaging.models import Message, MessageStatus, Purpose
 from tests import factories
+from tests.conftest import on_postgres
 from tests.messaging.signed_webhooks import WEBHOOK_SETTINGS, inbound_form, post_twilio
 from tests.messaging.test_delivery_guarantees import midday_zone
 
@@ -28,10 +30,14 @@ pytestmark = pytest.mark.app_settings(**WEBHOOK_SETTINGS)
 MESSAGES = 40
 DISPATCH_STATEMENTS_PER_MESSAGE = 1.6  # 1.45 measured; 17.35 before batched decisions
 DISPATCH_COMMITS_PER_MESSAGE = 1.15  # 1.1 measured (40 messages); 2.05 before
-# One statement of each webhook writes the conversation's inbox state and recomputes its
+# The webhook stores the text (one INSERT) and the worker routes it (messaging.inbound_queue).
+# Routing one: the router's lock (PostgreSQL only), the oldest waiting text, its delete, then
+# the routing's own; one statement writes the conversation's inbox state and recomputes its
 # derived list columns (messaging.conversations.settle); the audit event is one INSERT.
-WEBHOOK_STATEMENTS = 7  # a text for the inbox from a known patient; was 12, 13 (SQLite), 14
-WEBHOOK_STATEMENTS_WITH_REPLY = 9  # HELP, its reply queued too; was 13, 16 (SQLite), 17
+WEBHOOK_STATEMENTS = 1  # routed in the request, before the queue: 7; 12, 13 (SQLite), 14
+QUEUE_STATEMENTS = 3 if on_postgres() else 2
+ROUTING_STATEMENTS = QUEUE_STATEMENTS + 7  # a text for the inbox from a known patient
+ROUTING_STATEMENTS_WITH_REPLY = QUEUE_STATEMENTS + 9  # HELP, its reply queued too
 
 
 @dataclass
@@ -103,37 +109,48 @@ def test_dispatching_a_batch_costs_a_statement_and_a_commit_per_message(practice
     assert counted.commits / MESSAGES <= DISPATCH_COMMITS_PER_MESSAGE
 
 
-def test_an_inbound_text_costs_one_transaction_of_few_statements(client, practice):
+def receive(client, form) -> tuple[Counted, Counted]:  # noqa: ANN001
+    """The webhook's statements and the routing's, each counted on its own."""
+    with counting() as webhook:
+        response = post_twilio(client, "/webhooks/twilio/sms", form, route=False)
+    assert response.status_code == 200
+    with counting() as routing:
+        assert inbound_queue.route_waiting(limit=1).routed == 1
+    return webhook, routing
+
+
+def test_an_inbound_text_costs_one_insert_then_one_transaction_of_few_statements(client,
+                                                                                  practice):
     factories.make_patient(practice, mobile_phone="+13125550147")
 
-    with counting() as counted:
-        post_twilio(client, "/webhooks/twilio/sms", inbound_form("Is parking validated?"))
+    webhook, routing = receive(client, inbound_form("Is parking validated?"))
 
     assert db.session.execute(select(Message.status_reason)).scalars().all() == [None]
-    assert len(counted.statements) <= WEBHOOK_STATEMENTS, "\n".join(counted.statements)
-    assert counted.commits == 1
+    assert len(webhook.statements) == WEBHOOK_STATEMENTS, "\n".join(webhook.statements)
+    assert webhook.commits == 1
+    assert len(routing.statements) <= ROUTING_STATEMENTS, "\n".join(routing.statements)
+    assert routing.commits == 1
 
 
 def test_a_keyword_with_its_reply_costs_one_transaction_of_few_statements(client, practice):
     factories.make_patient(practice, mobile_phone="+13125550147")
 
-    with counting() as counted:
-        post_twilio(client, "/webhooks/twilio/sms", inbound_form("HELP"))
+    webhook, routing = receive(client, inbound_form("HELP"))
 
     reply = db.session.execute(select(Message).where(Message.template == "help_reply")
                                ).scalar_one()
     assert reply.status == MessageStatus.SCHEDULED
-    assert len(counted.statements) <= WEBHOOK_STATEMENTS_WITH_REPLY, \
-        "\n".join(counted.statements)
-    assert counted.commits == 1
+    assert (len(webhook.statements), webhook.commits) == (WEBHOOK_STATEMENTS, 1)
+    assert len(routing.statements) <= ROUTING_STATEMENTS_WITH_REPLY, \
+        "\n".join(routing.statements)
+    assert routing.commits == 1
 
 
 def test_a_number_already_linked_to_its_patients_costs_one_statement_less(client, practice):
     factories.make_patient(practice, mobile_phone="+13125550147")
     post_twilio(client, "/webhooks/twilio/sms", inbound_form("Is parking validated?"))
 
-    with counting() as counted:
-        post_twilio(client, "/webhooks/twilio/sms", inbound_form("And the address?"))
+    _, routing = receive(client, inbound_form("And the address?"))
 
-    assert len(counted.statements) <= WEBHOOK_STATEMENTS - 1, "\n".join(counted.statements)
-    assert counted.commits == 1
+    assert len(routing.statements) <= ROUTING_STATEMENTS - 1, "\n".join(routing.statements)
+    assert routing.commits == 1

@@ -8,8 +8,9 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import text
 
-from app.core.clock import utcnow
+from app.core.clock import frozen_at, utcnow
 from app.extensions import db
+from app.messaging import inbound_queue
 from tests import factories
 from tests.messaging.signed_webhooks import WEBHOOK_SETTINGS, inbound_form, post_twilio
 
@@ -73,6 +74,24 @@ def test_metrics_show_the_outbox_depth_and_the_oldest_due_age(client, practice):
     assert samples[("frontdesk_outbox_messages", (("state", "sending"),))] == 1
     assert samples[("frontdesk_outbox_due_messages", ())] == 2
     assert 90 <= samples[("frontdesk_outbox_oldest_due_seconds", ())] < 120
+
+
+def test_metrics_show_texts_waiting_in_the_inbound_queue_and_refused_ones(client, practice):
+    stored_at = utcnow()
+    for to in ("+13125550100", "+13125550999"):  # the practice's number, and nobody's
+        form = {**inbound_form("Running late"), "To": to, "MessagingServiceSid": ""}
+        assert post_twilio(client, "/webhooks/twilio/sms", form, route=False).status_code == 200
+    with frozen_at(stored_at + timedelta(seconds=40)):
+        waiting = scrape(client)
+        inbound_queue.route_waiting()
+        routed = scrape(client)
+
+    assert waiting[("frontdesk_inbound_waiting_texts", ())] == 2
+    assert 40 <= waiting[("frontdesk_inbound_oldest_waiting_seconds", ())] < 60
+    assert waiting[("frontdesk_inbound_refused_texts", ())] == 0
+    assert routed[("frontdesk_inbound_waiting_texts", ())] == 0
+    assert routed[("frontdesk_inbound_oldest_waiting_seconds", ())] == 0
+    assert routed[("frontdesk_inbound_refused_texts", ())] == 1
 
 
 def test_metrics_count_sign_in_failures_and_time_webhooks(client, practice):

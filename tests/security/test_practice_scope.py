@@ -11,6 +11,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import delete, func, select, update
 
+from app.core.clock import utcnow
 from app.core.tenancy import (
     CrossPracticeWrite,
     PracticeScoped,
@@ -20,6 +21,7 @@ from app.core.tenancy import (
     fail_closed,
 )
 from app.extensions import db
+from app.messaging import inbound_queue
 from app.messaging.models import ConsentEntry, Conversation, Message, WebhookEvent
 from app.patients.models import Patient
 from tests import factories
@@ -60,17 +62,31 @@ def test_a_text_to_b_number_from_a_phone_both_know_lands_in_b_only(app, client, 
     assert message.patient_id in b.patient_ids
 
 
-def test_a_text_to_a_number_no_practice_owns_is_refused_and_stores_nothing(app, client, two,
-                                                                          caplog):
+def test_a_text_to_a_number_no_practice_owns_is_kept_refused_until_the_number_is_set_up(
+        app, client, two, caplog):
+    a, _ = two
     before = db.session.execute(select(Message.id)).scalars().all()
-    caplog.set_level(logging.WARNING, logger="app.messaging.webhooks")
-    for to in ("+13125550999", factories.DEPLOYMENT_NUMBER):  # the deployment's: two practices
-        form = {**inbound_form("STOP", sender=PHONE), "To": to, "MessagingServiceSid": ""}
-        response = post_twilio(client, "/webhooks/twilio/sms", form)
-        assert response.status_code == 404
-    assert db.session.execute(select(Message.id)).scalars().all() == before
-    assert "refused /webhooks/twilio/sms" in caplog.text
+    caplog.set_level(logging.WARNING, logger="app.messaging")
+    forms = [{**inbound_form("STOP", sender=PHONE), "To": to, "MessagingServiceSid": ""}
+             for to in ("+13125550999", factories.DEPLOYMENT_NUMBER)]  # the deployment's: 2
+    for form in forms:
+        assert post_twilio(client, "/webhooks/twilio/sms", form).status_code == 200
+    assert db.session.execute(select(Message.id)).scalars().all() == before  # in no practice
+    assert inbound_queue.figures(utcnow()).refused == 2
+    assert "no practice owns this number" in caplog.text
+    assert "single practice only" in caplog.text
     assert PHONE not in caplog.text and "STOP" not in caplog.text
+
+    a.practice.sms_from_number = "+13125550999"  # the operator sets the number up
+    db.session.commit()
+    result = app.test_cli_runner().invoke(args=["inbound", "route", "--retry-refused"])
+    assert result.exit_code == 0, result.output
+    assert "2 refused texts queued again" in result.output
+    assert "routed 1, repeated 0, refused 1" in result.output  # the deployment's still is
+    with across_practices():
+        message = db.session.execute(select(Message).where(
+            Message.provider_message_id == forms[0]["MessageSid"])).scalar_one()
+    assert message.practice_id == a.practice.id
 
 
 def test_a_messaging_service_routes_to_its_practice(app, client, two):
@@ -168,9 +184,10 @@ def test_email_events_act_for_the_practice_of_their_message_and_skip_unmatched(a
 
 # Tables without a practice column, on purpose: the practices themselves; deployment-wide
 # security records (sign-in attempts count per email and address, sessions belong to a staff
-# member, spent link ids are random); and links between two rows that are both scoped,
-# only ever read through one of them.
-DEPLOYMENT_WIDE = {"job_tick", "practice", "sign_in_attempt", "staff_session",
+# member, spent link ids are random); texts stored by the webhook before routing decides
+# their practice; and links between two rows that are both scoped, only ever read through
+# one of them.
+DEPLOYMENT_WIDE = {"inbound_text", "job_tick", "practice", "sign_in_attempt", "staff_session",
                    "used_link_token"}
 ASSOCIATIONS = {"conversation_patient", "provider_location", "provider_appointment_type",
                 "waitlist_entry_provider"}
