@@ -60,7 +60,8 @@ def run(scale: str, database_url: str) -> dict[str, Any]:
                                       requests_count=sizes["inbound"], concurrency=8,
                                       patients=50)
     row("inbound webhook storm (8 clients)", inbound["req_per_s"], inbound["ceiling_req_per_s"],
-        "req/s", p50_ms=round(inbound["p50_ms"], 1), p99_ms=round(inbound["p99_ms"], 1))
+        "req/s", p50_ms=round(inbound["p50_ms"], 1), p99_ms=round(inbound["p99_ms"], 1),
+        routed_per_s=round(inbound["routed_per_s"], 1))
     for workers in sizes["drain_workers"]:
         url = fresh_database(database_url)
         sent = dispatch_throughput.dispatch(url, messages=sizes["drain"], workers=workers,

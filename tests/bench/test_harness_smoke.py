@@ -48,6 +48,7 @@ def test_the_smoke_scale_measures_everything_and_the_fault_run_loses_nothing(
             assert row["result"] > 0 and row["ceiling"] > 0, row
     for name in ("inbound webhook storm", "outbox drain", "slot file", "Stripe checkout"):
         assert rows[name]["result"] > 0 and rows[name]["ceiling"] > 0
+    assert rows["inbound webhook storm"]["routed_per_s"] > 0  # the worker routed every text
     assert result["fault_run"]["lost"] == 0 and result["fault_run"]["duplicated"] == 0
     # The emails went through the fake SendGrid and are counted too. (Whether the smoke run's
     # seven meet an injected fault depends on when the worker is killed: a killed worker's
