@@ -16,12 +16,12 @@ def _init_staff_screens(app: Flask) -> None:
     """The staff messaging screens; the dev outbox only while a console provider is set."""
     from app.messaging import dev_outbox, dev_views, staff_views
     from app.messaging.consent_words import consent_words
-    from app.messaging.delays import messages_delayed
+    from app.messaging.delays import message_delays
     from app.messaging.labels import messaging_labels
 
     app.register_blueprint(staff_views.bp)
     if dev_outbox.console_mode(app.config):
         app.register_blueprint(dev_views.bp)
     app.jinja_env.globals.update(messaging_labels=messaging_labels,
-                                 messages_delayed=messages_delayed)
+                                 message_delays=message_delays)
     app.add_template_filter(consent_words)
