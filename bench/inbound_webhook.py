@@ -8,7 +8,7 @@ every text must end as a routed message). In production the two run side by side
 own cores or machines. Next to it, the ceiling measured in the same run: the same gunicorn and Flask
 stack answering the same path with one bare INSERT (``bench.ceiling_app``).
 
-    .venv/bin/python -m bench.inbound_webhook [--requests 2000] [--concurrency 8]
+    .venv/bin/python -m bench.inbound_webhook [--requests 1000] [--steps 1,2,4,8,16]
 
 Recreates the scratch database (default ``frontdesk_bench``) and stops by itself.
 """
@@ -24,6 +24,7 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import psycopg
 import requests
@@ -36,7 +37,6 @@ from bench.common import (
     app_env,
     environment_line,
     fresh_database,
-    latency_line,
     libpq_url,
     percentile,
     seed,
@@ -167,50 +167,64 @@ def count_rows(database_url: str, sql: str) -> int:
         return conn.execute(sql).fetchone()[0]
 
 
-def measure(database_url: str, *, requests_count: int, concurrency: int, patients: int
-            ) -> dict[str, float]:
-    """The product's webhook and the bare-INSERT ceiling on a fresh database; printed and
-    returned (req/s, p50 and p99 in ms)."""
+def measure(database_url: str, *, requests_count: int, steps: tuple[int, ...], patients: int
+            ) -> dict[str, Any]:
+    """The product's webhook and the bare-INSERT ceiling on a fresh database, at a rising
+    rate: ``requests_count`` posts at each step's number of concurrent clients, the product
+    and the ceiling alternating step by step (both servers up), so both see the same load.
+    Printed and returned: every step, and the peak of each (req/s, p50 and p99 in ms)."""
     numbers = seed(database_url, patients=patients)
     env = app_env(database_url, TWILIO_AUTH_TOKEN=TOKEN, TWILIO_FROM_NUMBER="+13125550100")
-    total = requests_count + WARM_UP
-    with Gunicorn("wsgi:app", env) as server:
-        per_second, latencies = load(signed_posts(server.base_url, numbers, total, "a"),
-                                     concurrency)
+    per_step = requests_count + WARM_UP
+    rows = []
+    with Gunicorn("wsgi:app", env) as product, Gunicorn("bench.ceiling_app:app", env) as bare:
+        for n, clients in enumerate(steps):
+            measured = {}
+            for name, server in (("product", product), ("ceiling", bare)):
+                rate, latencies = load(signed_posts(server.base_url, numbers, per_step,
+                                                    f"{name[0]}{n}"), clients)
+                measured[name] = {"req_per_s": rate,
+                                  "p50_ms": percentile(latencies, 0.5) * 1000,
+                                  "p99_ms": percentile(latencies, 0.99) * 1000}
+            rows.append({"clients": clients, **measured})
+            print(f"  {clients:>2} clients: product {_line(measured['product'])}; "
+                  f"ceiling {_line(measured['ceiling'])}")
+    total = per_step * len(steps)
+    if count_rows(database_url, f"SELECT count(*) FROM {CEILING_TABLE}") != total:
+        sys.exit("the ceiling app did not store every request")
     with Worker(env):
         routing_seconds = wait_until_routed(database_url)
     stored = count_rows(database_url, "SELECT count(*) FROM message WHERE direction = 'inbound'")
     if stored != total:
         sys.exit(f"expected {total} inbound messages routed, found {stored}")
+    peak = max((row["product"] for row in rows), key=lambda step: step["req_per_s"])
+    ceiling = max((row["ceiling"] for row in rows), key=lambda step: step["req_per_s"])
     routed_per_second = total / routing_seconds
-    print(f"inbound:  {requests_count} signed webhooks: {per_second:,.0f} req/s, "
-          f"{latency_line(latencies)}; one worker routed them at {routed_per_second:,.0f} "
-          f"texts/s (start-up included)")
-    result = {"req_per_s": per_second, "p50_ms": percentile(latencies, 0.5) * 1000,
-              "p99_ms": percentile(latencies, 0.99) * 1000,
-              "routed_per_s": routed_per_second}
-    with Gunicorn("bench.ceiling_app:app", env) as server:
-        per_second, latencies = load(signed_posts(server.base_url, numbers, total, "b"),
-                                     concurrency)
-    if count_rows(database_url, f"SELECT count(*) FROM {CEILING_TABLE}") != total:
-        sys.exit("the ceiling app did not store every request")
-    print(f"ceiling:  {requests_count} bare INSERTs behind the same stack: {per_second:,.0f} "
-          f"req/s, {latency_line(latencies)}")
-    return {**result, "ceiling_req_per_s": per_second,
-            "ceiling_p99_ms": percentile(latencies, 0.99) * 1000}
+    print(f"inbound:  peak {_line(peak)}; ceiling (bare INSERTs behind the same stack) peak "
+          f"{_line(ceiling)}; one worker routed all {total:,} texts at "
+          f"{routed_per_second:,.0f} texts/s (start-up included)")
+    return {**peak, "ceiling_req_per_s": ceiling["req_per_s"], "ceiling_p99_ms":
+            ceiling["p99_ms"], "routed_per_s": routed_per_second, "steps": rows}
+
+
+def _line(step: dict[str, float]) -> str:
+    return (f"{step['req_per_s']:,.0f} req/s, p50 {step['p50_ms']:.1f} ms, "
+            f"p99 {step['p99_ms']:.1f} ms")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--requests", type=int, default=2000)
-    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--requests", type=int, default=1000, help="posts at each step")
+    parser.add_argument("--steps", default="1,2,4,8,16",
+                        help="concurrent clients at each step, rising")
     parser.add_argument("--patients", type=int, default=200)
     parser.add_argument("--database-url", default=DEFAULT_DATABASE)
     args = parser.parse_args()
+    steps = tuple(int(step) for step in args.steps.split(","))
     print(f"bench.inbound_webhook: {environment_line()}, gunicorn 2 sync workers, "
-          f"{args.concurrency} concurrent clients")
-    measure(fresh_database(args.database_url), requests_count=args.requests,
-            concurrency=args.concurrency, patients=args.patients)
+          f"{args.requests} posts at each of {len(steps)} steps")
+    measure(fresh_database(args.database_url), requests_count=args.requests, steps=steps,
+            patients=args.patients)
 
 if __name__ == "__main__":
     main()
