@@ -65,10 +65,10 @@ def accept(*, message_sid: str, sender: str, body: str, to: str,
     payload = json.dumps({"from": sender, "to": to, "body": body,
                           "messaging_service_sid": messaging_service_sid,
                           "media": [list(item) for item in media]})
-    stored = db.session.execute(_STORE[db.session.get_bind().dialect.name], {
-        "message_sid": message_sid, "payload": payload, "received_at": utcnow(),
-        "attempts": 0}).rowcount
-    db.session.commit()
+    with db.engine.begin() as connection:  # one statement: no ORM session needed
+        stored = connection.execute(_STORE[connection.dialect.name], {
+            "message_sid": message_sid, "payload": payload, "received_at": utcnow(),
+            "attempts": 0}).rowcount
     return stored == 1
 
 
