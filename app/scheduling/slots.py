@@ -93,7 +93,8 @@ class _Rules:
 
 @dataclass
 class _Calendar:
-    """The eligible providers' weekly hours and exceptions, for the whole range asked."""
+    """The eligible providers' weekly hours and exceptions, for the whole range asked, once
+    per provider whatever the number of types; ``offers`` says who may take which type."""
 
     zone: ZoneInfo
     # provider -> weekday -> (start, end, valid_from, valid_until)
@@ -101,6 +102,7 @@ class _Calendar:
         default_factory=lambda: defaultdict(lambda: defaultdict(list)))
     extra: dict[int, list[Interval]] = field(default_factory=lambda: defaultdict(list))
     time_off: dict[int, list[Interval]] = field(default_factory=lambda: defaultdict(list))
+    offers: dict[int, set[int]] = field(default_factory=lambda: defaultdict(set))
 
     @property
     def providers(self) -> set[int]:
@@ -183,24 +185,29 @@ def _find(rules: list[_Rules], *, provider_id: int | None, start: datetime, end:
     first_day = min(span[1] for span in spans.values()).astimezone(zone).date()
     last_day = (max(span[2] for span in spans.values())
                 - timedelta(microseconds=1)).astimezone(zone).date()
-    calendars = _calendars([span[0] for span in spans.values()], provider_id=provider_id,
-                           first_day=first_day, last_day=last_day)
+    calendar = _calendar([span[0] for span in spans.values()], provider_id=provider_id,
+                         first_day=first_day, last_day=last_day)
     days = [first_day + timedelta(days=n) for n in range((last_day - first_day).days + 1)]
     step = timedelta(minutes=step_minutes)
     for chunk in chunks(days, limit):
         day_window = (midnight(chunk[0], zone), midnight(chunk[-1] + timedelta(days=1), zone))
-        open_by_type = {}
-        for type_id, (_, earliest, stop) in spans.items():
-            window = (max(earliest, day_window[0]), min(stop, day_window[1]))
-            if window[0] < window[1]:
-                open_by_type[type_id] = (window, calendars[type_id].open_time(chunk, window))
-        held = _held_time([open_time for _, open_time in open_by_type.values()],
-                          exclude_appointment_id=exclude_appointment_id)
-        for type_id, (window, open_time) in open_by_type.items():
-            found = [slot for provider, intervals in open_time.items()
-                     for slot in _fit(subtract(intervals, held.get(provider, [])),
-                                      rules=spans[type_id][0], provider_id=provider,
-                                      window=window, step=step)]
+        windows = {type_id: (max(earliest, day_window[0]), min(stop, day_window[1]))
+                   for type_id, (_, earliest, stop) in spans.items()}
+        windows = {type_id: window for type_id, window in windows.items()
+                   if window[0] < window[1]}
+        if not windows:
+            continue
+        # Open time, held time and what is left of it are the same for every type: computed
+        # once over the types' windows together; each type fits its own slots in it.
+        open_time = calendar.open_time(chunk, (min(w[0] for w in windows.values()),
+                                               max(w[1] for w in windows.values())))
+        held = _held_time([open_time], exclude_appointment_id=exclude_appointment_id)
+        free = {provider: subtract(intervals, held.get(provider, []))
+                for provider, intervals in open_time.items()}
+        for type_id, window in windows.items():
+            found = [slot for provider in calendar.offers.get(type_id, ()) if provider in free
+                     for slot in _fit(free[provider], rules=spans[type_id][0],
+                                      provider_id=provider, window=window, step=step)]
             found.sort(key=lambda slot: (slot.start, slot.provider_id))
             result[type_id] += found
         if limit is not None and len(result[rules[0].type_id]) >= limit:
@@ -229,7 +236,7 @@ def has_hours_on(*, appointment_type_id: int, location_id: int, provider_id: int
     local ``day`` at all, booked or not: False for a day the location is closed to it
     (no hours, or time off all day)."""
     rules = _rules([appointment_type_id], location_id=location_id)[0]
-    calendar = _calendar(rules, provider_id=provider_id, first_day=day, last_day=day)
+    calendar = _calendar([rules], provider_id=provider_id, first_day=day, last_day=day)
     window = (midnight(day, rules.zone), midnight(day + timedelta(days=1), rules.zone))
     return bool(calendar.open_time([day], window))
 
@@ -240,7 +247,7 @@ def within_hours(slot: Slot) -> bool:
     rules = _rules([slot.appointment_type_id], location_id=slot.location_id)[0]
     start, end = slot.start.astimezone(UTC), slot.end.astimezone(UTC)
     day = start.astimezone(rules.zone).date()
-    calendar = _calendar(rules, provider_id=slot.provider_id, first_day=day, last_day=day)
+    calendar = _calendar([rules], provider_id=slot.provider_id, first_day=day, last_day=day)
     return any(begins <= start and end <= ends for begins, ends in
                calendar.open_time([day], (start, end)).get(slot.provider_id, []))
 
@@ -290,17 +297,11 @@ def _rules_of(kind: Any, location_id: int, timezone: str) -> _Rules:
         zone=ZoneInfo(timezone))
 
 
-def _calendar(rules: _Rules, *, provider_id: int | None, first_day: date, last_day: date
-              ) -> _Calendar:
-    return _calendars([rules], provider_id=provider_id, first_day=first_day,
-                      last_day=last_day)[rules.type_id]
-
-
-def _calendars(rules: list[_Rules], *, provider_id: int | None, first_day: date,
-               last_day: date) -> dict[int, _Calendar]:
-    """Per type, the weekly hours and exceptions of the providers who offer it at the
-    location (all ``rules`` are of one location): two queries for every type."""
-    location_id, zone = rules[0].location_id, rules[0].zone
+def _calendar(rules: list[_Rules], *, provider_id: int | None, first_day: date,
+              last_day: date) -> _Calendar:
+    """The weekly hours and exceptions of the providers who offer any of the types at the
+    location (all ``rules`` are of one location), and who offers which: two queries."""
+    location_id = rules[0].location_id
     offer = provider_appointment_type.c
     eligible = (
         select(offer.provider_id, offer.appointment_type_id.label("type_id"))
@@ -312,23 +313,28 @@ def _calendars(rules: list[_Rules], *, provider_id: int | None, first_day: date,
     if provider_id is not None:
         eligible = eligible.where(offer.provider_id == provider_id)
     eligible = eligible.subquery()
-    calendars = {r.type_id: _Calendar(zone=zone) for r in rules}
+    calendar = _Calendar(zone=rules[0].zone)
+    seen: set[tuple[str, int]] = set()  # a row comes once per type its provider offers
     before, after = first_day - timedelta(days=1), last_day + timedelta(days=1)
     for row in db.session.execute(
-            select(eligible.c.type_id, WorkingHours.provider_id, WorkingHours.weekday,
-                   WorkingHours.start_time, WorkingHours.end_time, WorkingHours.valid_from,
-                   WorkingHours.valid_until)
+            select(eligible.c.type_id, WorkingHours.id, WorkingHours.provider_id,
+                   WorkingHours.weekday, WorkingHours.start_time, WorkingHours.end_time,
+                   WorkingHours.valid_from, WorkingHours.valid_until)
             .join(eligible, eligible.c.provider_id == WorkingHours.provider_id)
             .where(WorkingHours.location_id == location_id,
                    or_(WorkingHours.valid_from.is_(None), WorkingHours.valid_from <= after),
                    or_(WorkingHours.valid_until.is_(None), WorkingHours.valid_until >= before))):
-        calendars[row.type_id].weekly[row.provider_id][row.weekday].append(
-            (row.start_time, row.end_time, row.valid_from, row.valid_until))
-    span_start = midnight(before, zone) - MAX_REACH
-    span_end = midnight(after + timedelta(days=1), zone) + MAX_REACH
+        calendar.offers[row.type_id].add(row.provider_id)
+        if ("hours", row.id) not in seen:
+            seen.add(("hours", row.id))
+            calendar.weekly[row.provider_id][row.weekday].append(
+                (row.start_time, row.end_time, row.valid_from, row.valid_until))
+    span_start = midnight(before, calendar.zone) - MAX_REACH
+    span_end = midnight(after + timedelta(days=1), calendar.zone) + MAX_REACH
     for row in db.session.execute(
-            select(eligible.c.type_id, ScheduleException.provider_id, ScheduleException.kind,
-                   ScheduleException.starts_at, ScheduleException.ends_at)
+            select(eligible.c.type_id, ScheduleException.id, ScheduleException.provider_id,
+                   ScheduleException.kind, ScheduleException.starts_at,
+                   ScheduleException.ends_at)
             .join(eligible, eligible.c.provider_id == ScheduleException.provider_id)
             .where(ScheduleException.starts_at < span_end, ScheduleException.ends_at > span_start,
                    or_(and_(ScheduleException.kind == TIME_OFF,
@@ -336,10 +342,12 @@ def _calendars(rules: list[_Rules], *, provider_id: int | None, first_day: date,
                                 ScheduleException.location_id == location_id)),
                        and_(ScheduleException.kind == EXTRA_HOURS,
                             ScheduleException.location_id == location_id)))):
-        calendar = calendars[row.type_id]
-        target = calendar.extra if row.kind == EXTRA_HOURS else calendar.time_off
-        target[row.provider_id].append((row.starts_at, row.ends_at))
-    return calendars
+        calendar.offers[row.type_id].add(row.provider_id)
+        if ("exception", row.id) not in seen:
+            seen.add(("exception", row.id))
+            target = calendar.extra if row.kind == EXTRA_HOURS else calendar.time_off
+            target[row.provider_id].append((row.starts_at, row.ends_at))
+    return calendar
 
 
 def _held_time(open_times: list[dict[int, list[Interval]]], *,
