@@ -23,7 +23,7 @@ from app.practice.models import Provider
 from app.scheduling import calendars
 from app.scheduling.calendars import CalendarInputError
 from app.scheduling.models import AppointmentType, provider_appointment_type
-from app.scheduling.slots import MAX_REACH
+from app.scheduling.open_time import MAX_REACH
 
 MAX_NAME_LENGTH = 100
 MIN_DURATION, MAX_DURATION, DURATION_STEP = 5, 480, 5

@@ -43,7 +43,8 @@ from app.scheduling.models import (
     ScheduleException,
     WorkingHours,
 )
-from app.scheduling.slots import EXTRA_HOURS, TIME_OFF, Slot
+from app.scheduling.open_time import EXTRA_HOURS, TIME_OFF, in_force
+from app.scheduling.slots import Slot
 from app.security import audit
 
 T = TypeVar("T", Location, AppointmentType, Provider)
@@ -330,8 +331,7 @@ def _hours(location_id: int, provider_ids: list[int], days: list[date], zone: Zo
                    or_(WorkingHours.valid_from.is_(None), WorkingHours.valid_from <= last),
                    or_(WorkingHours.valid_until.is_(None), WorkingHours.valid_until >= first))):
         for day in days:
-            if day.weekday() == row.weekday and slots.in_force(day, row.valid_from,
-                                                                 row.valid_until):
+            if day.weekday() == row.weekday and in_force(day, row.valid_from, row.valid_until):
                 working[row.provider_id, day].append((local_to_utc(day, row.start_time, zone),
                                                       local_to_utc(day, row.end_time, zone)))
     start, end = span(first, len(days), zone)

@@ -23,7 +23,7 @@ from app.scheduling.models import (
     WorkingHours,
     provider_appointment_type,
 )
-from app.scheduling.slots import in_force
+from app.scheduling.open_time import in_force
 
 
 class ProviderNotFound(LookupError):

@@ -31,7 +31,7 @@ from app.scheduling.models import (
     WorkingHours,
     provider_appointment_type,
 )
-from app.scheduling.slots import EXTRA_HOURS, TIME_OFF
+from app.scheduling.open_time import EXTRA_HOURS, TIME_OFF
 
 MAX_LABEL_LENGTH = 120
 MAX_EXTRA_HOURS = timedelta(hours=24)

@@ -37,7 +37,8 @@ from app.scheduling.models import (
     ScheduleException,
     provider_appointment_type,
 )
-from app.scheduling.slots import EXTRA_HOURS, HOLDING_STATUSES, open_slots_by_type
+from app.scheduling.open_time import EXTRA_HOURS, exception_reach
+from app.scheduling.slots import HOLDING_STATUSES, open_slots_by_type
 
 FREE, BUSY, BUSY_UNAVAILABLE = "free", "busy", "busy-unavailable"
 STATUSES = (FREE, BUSY, BUSY_UNAVAILABLE)
@@ -163,8 +164,9 @@ def offered_types(schedules: Sequence[Schedule]) -> dict[int, list[AppointmentTy
 @dataclass(frozen=True)
 class LoadedSchedules:
     """Schedules (by id, their location loaded) with what ``time_on`` would query for them:
-    the types each offers (``offered_types``) and the exceptions of their providers that
-    start in a window."""
+    the types each offers (``offered_types``) and the exceptions of their providers around a
+    window (those the slot engine reads for it, ``exception_reach``; the window's own are
+    those starting in it)."""
 
     schedules: list[Schedule]
     offered: dict[int, list[AppointmentType]]
@@ -174,9 +176,10 @@ class LoadedSchedules:
 def load_schedules(practice_id: int, *, schedule_ids: Collection[int], start: datetime,
                    end: datetime) -> LoadedSchedules:
     """The practice's ``schedule_ids`` with their offered types and their providers'
-    exceptions starting in [start, end), for ``time_on`` over that window: one query when all
+    exceptions around [start, end), for ``time_on`` over that window: one query when all
     are providers' calendars, one more for locations' (see ``offered_types``)."""
     offer = provider_appointment_type.c
+    low, high = exception_reach(start, end)
     rows = db.session.execute(
         select(Schedule, AppointmentType, ScheduleException)
         .options(joinedload(Schedule.location))
@@ -186,7 +189,7 @@ def load_schedules(practice_id: int, *, schedule_ids: Collection[int], start: da
                                          AppointmentType.active.is_(True)))
         .outerjoin(ScheduleException, and_(
             ScheduleException.provider_id == Schedule.provider_id,
-            ScheduleException.starts_at >= start, ScheduleException.starts_at < end))
+            ScheduleException.starts_at < high, ScheduleException.ends_at > low))
         .where(Schedule.practice_id == practice_id, Schedule.id.in_(schedule_ids))
         .order_by(Schedule.id)).all()
     found: dict[int, Schedule] = {}
@@ -224,20 +227,24 @@ def time_on(*, schedules: Sequence[Schedule], start: datetime, end: datetime,
             ) -> list[TimeOnSchedule]:
     """What lies on the active ``schedules`` with a start in [start, end), ordered by start.
     ``type_ids`` keeps only computed open slots of those appointment types. ``loaded``: what
-    ``load_schedules`` read for these schedules over this window, not read again."""
+    ``load_schedules`` read for these schedules over this window, not read again (the slot
+    engine takes a provider's calendar's exceptions from it too)."""
     active = [schedule for schedule in schedules if schedule.active]
     found: list[TimeOnSchedule] = []
     if FREE in statuses:
         offered = loaded.offered if loaded is not None else offered_types(active)
         for schedule in active:
             kinds = [k for k in offered[schedule.id] if type_ids is None or k.id in type_ids]
-            found += _open_slots(schedule, kinds, start=start, end=end, now=now)
+            around = None if loaded is None else [
+                row for row in loaded.exceptions if row.provider_id == schedule.provider_id]
+            found += _open_slots(schedule, kinds, start=start, end=end, now=now,
+                                 exceptions=around)
     if type_ids is None:
         with_provider = [schedule for schedule in active if schedule.provider_id is not None]
         if BUSY in statuses:
             found += _held(with_provider, start=start, end=end)
-        rows = loaded.exceptions if loaded is not None else _exceptions_of(
-            with_provider, start=start, end=end)
+        rows = _exceptions_of(with_provider, start=start, end=end) if loaded is None else [
+            row for row in loaded.exceptions if start <= row.starts_at < end]
         found += [item for item in _exceptions(with_provider, rows)
                   if item.status in statuses]
     found.sort(key=lambda item: (item.start, item.schedule.id, item.status,
@@ -246,8 +253,10 @@ def time_on(*, schedules: Sequence[Schedule], start: datetime, end: datetime,
 
 
 def _open_slots(schedule: Schedule, kinds: Sequence[AppointmentType], *, start: datetime,
-                end: datetime, now: datetime | None) -> list[TimeOnSchedule]:
-    """Open slots within the planning horizon (when the schedule has one)."""
+                end: datetime, now: datetime | None,
+                exceptions: Sequence[ScheduleException] | None) -> list[TimeOnSchedule]:
+    """Open slots within the planning horizon (when the schedule has one); ``exceptions``:
+    its provider's around [start, end), when already read."""
     if schedule.horizon_start is not None:
         start = max(start, schedule.horizon_start)
     if schedule.horizon_end is not None:
@@ -256,7 +265,7 @@ def _open_slots(schedule: Schedule, kinds: Sequence[AppointmentType], *, start: 
         return []
     by_type = open_slots_by_type(appointment_types=kinds, location=schedule.location,
                                  provider_id=schedule.provider_id, start=start, end=end,
-                                 now=now) if kinds else {}
+                                 now=now, exceptions=exceptions) if kinds else {}
     result = []
     for kind in kinds:
         starts: dict[datetime, datetime] = {}

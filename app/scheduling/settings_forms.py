@@ -30,7 +30,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 from app.scheduling.appointment_types import MAX_NAME_LENGTH
 from app.scheduling.calendars import MAX_EXTRA_HOURS, MAX_LABEL_LENGTH
 from app.scheduling.forms import required
-from app.scheduling.slots import EXTRA_HOURS, TIME_OFF
+from app.scheduling.open_time import EXTRA_HOURS, TIME_OFF
 from app.security.auth import strip_text
 
 WEEKDAYS = (_l("Monday"), _l("Tuesday"), _l("Wednesday"), _l("Thursday"), _l("Friday"),

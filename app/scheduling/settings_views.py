@@ -29,6 +29,7 @@ from app.scheduling.calendar_settings import ProviderCalendar, ProviderNotFound
 from app.scheduling.calendars import CalendarInputError, ExceptionNotFound, WeeklyInterval
 from app.scheduling.forms import MoveForm
 from app.scheduling.models import ScheduleException, WorkingHours
+from app.scheduling.open_time import TIME_OFF
 from app.scheduling.settings_forms import (
     EVERY_LOCATION,
     EXCEPTION_KINDS,
@@ -37,7 +38,7 @@ from app.scheduling.settings_forms import (
     ExceptionForm,
     WeeklyHoursForm,
 )
-from app.scheduling.slots import TIME_OFF, Slot
+from app.scheduling.slots import Slot
 from app.security.permissions import Permission, requires
 
 bp = Blueprint("calendar_settings", __name__, url_prefix="/settings/calendars")

@@ -1,8 +1,7 @@
 """The slot engine: when an appointment of a given type can be booked at a location.
 
-Open time, per provider = weekly working hours at the location (local wall-clock times turned
-into UTC day by day, so a 09:00 start stays 09:00 across a DST change) + extra-hours exceptions
-at the location − time-off exceptions (for this location or every location) − the provider's
+Open time, per provider = weekly working hours at the location + extra-hours exceptions at
+the location − time-off exceptions (``app.scheduling.open_time``) − the provider's
 appointments that hold time, at ANY location, each widened by its type's buffers.
 
 A slot is [start, start + duration). Its own buffers are provider time too (setting up,
@@ -12,38 +11,34 @@ starts lie on a grid of ``step_minutes`` counted from local midnight (09:00, 09:
 local time that does not exist (the spring-forward gap) moves forward by the gap, as a wall
 clock does; a local time that happens twice (fall back) means its first occurrence.
 
-The work is set-based: one query for the type and location, one for the providers' weekly
-hours, one for their exceptions, then one per chunk of local days for the held appointments
-(the needed columns only, no ORM objects). With a ``limit`` the chunks start at one day and
-double, so "the first 20" stops after the first days that have them. ``open_slots_by_type``
-answers every type a calendar offers (the FHIR Slot search) from the type and location rows
-the caller holds and the same three other queries, whatever the number of types. Interval
-arithmetic lives in ``app.scheduling.intervals``.
+The work is set-based: one query for the type and location, one for the eligible providers
+and their weekly hours, one for their exceptions, then one per chunk of local days for the
+held appointments (the needed columns only, no ORM objects). With a ``limit`` the chunks
+start at one day and double, so "the first 20" stops after the first days that have them.
+``open_slots_by_type`` answers every type a calendar offers (the FHIR Slot search) from the
+type and location rows the caller holds and the same three other queries (two when the caller
+holds the exceptions), whatever the number of types: open time, held time and what is left
+are computed once, and each type fits its own slots (duration, buffers, notice, horizon) in
+what is left. Interval arithmetic lives in ``app.scheduling.intervals``.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import select
 
 from app.core.clock import utcnow
 from app.extensions import db
-from app.practice.models import Location, Provider, provider_location
-from app.scheduling.intervals import Interval, align, chunks, merge, midnight, subtract, to_utc
-from app.scheduling.models import (
-    Appointment,
-    AppointmentStatus,
-    AppointmentType,
-    ScheduleException,
-    WorkingHours,
-    provider_appointment_type,
-)
+from app.practice.models import Location
+from app.scheduling.intervals import Interval, align, chunks, merge, midnight, subtract
+from app.scheduling.models import Appointment, AppointmentStatus, AppointmentType
+from app.scheduling.open_time import MAX_REACH, Calendar, load_calendar
 
 STEP_MINUTES = 15
 # Statuses whose time stays taken. A no-show's time has passed; cancelled and entered-in-error
@@ -51,11 +46,6 @@ STEP_MINUTES = 15
 HOLDING_STATUSES = (AppointmentStatus.PROPOSED, AppointmentStatus.PENDING,
                     AppointmentStatus.BOOKED, AppointmentStatus.ARRIVED,
                     AppointmentStatus.CHECKED_IN, AppointmentStatus.FULFILLED)
-TIME_OFF, EXTRA_HOURS = "time_off", "extra_hours"
-# An appointment plus its buffers spans less than this: it bounds the range of the
-# (provider_id, start_at) index read for the appointments that can touch a day.
-MAX_REACH = timedelta(hours=12)
-
 
 
 class InvalidSlotQuery(ValueError):
@@ -91,49 +81,6 @@ class _Rules:
     zone: ZoneInfo
 
 
-@dataclass
-class _Calendar:
-    """The eligible providers' weekly hours and exceptions, for the whole range asked."""
-
-    zone: ZoneInfo
-    # provider -> weekday -> (start, end, valid_from, valid_until)
-    weekly: dict[int, dict[int, list[tuple[time, time, date | None, date | None]]]] = field(
-        default_factory=lambda: defaultdict(lambda: defaultdict(list)))
-    extra: dict[int, list[Interval]] = field(default_factory=lambda: defaultdict(list))
-    time_off: dict[int, list[Interval]] = field(default_factory=lambda: defaultdict(list))
-
-    @property
-    def providers(self) -> set[int]:
-        return set(self.weekly) | set(self.extra)
-
-    def open_time(self, days: list[date], window: Interval) -> dict[int, list[Interval]]:
-        """Per provider, the merged open intervals that overlap ``window`` (the local days
-        ``days``). Hours of the neighbouring days count too, in case an extra-hours interval
-        joins them across midnight."""
-        around = [days[0] - timedelta(days=1), *days, days[-1] + timedelta(days=1)]
-        result: dict[int, list[Interval]] = {}
-        for provider_id in self.providers:
-            intervals = list(self.extra.get(provider_id, ()))
-            weekly = self.weekly.get(provider_id, {})
-            for day in around:
-                for start, end, valid_from, valid_until in weekly.get(day.weekday(), ()):
-                    if in_force(day, valid_from, valid_until):
-                        begins, ends = to_utc(day, start, self.zone), to_utc(day, end, self.zone)
-                        if begins < ends:
-                            intervals.append((begins, ends))
-            near = [(s, e) for s, e in merge(intervals) if e > window[0] and s < window[1]]
-            near = subtract(near, merge(self.time_off.get(provider_id, [])))
-            if near:
-                result[provider_id] = near
-        return result
-
-
-def in_force(day: date, valid_from: date | None, valid_until: date | None) -> bool:
-    """Whether weekly hours valid from ``valid_from`` to ``valid_until`` (open-ended when
-    None) apply on ``day``."""
-    return (valid_from is None or valid_from <= day) and (valid_until is None or day <= valid_until)
-
-
 def find_open_slots(*, appointment_type_id: int, location_id: int,
                     provider_id: int | None = None, start: datetime, end: datetime,
                     limit: int | None = None, now: datetime | None = None,
@@ -153,21 +100,26 @@ def find_open_slots(*, appointment_type_id: int, location_id: int,
 
 def open_slots_by_type(*, appointment_types: Sequence[AppointmentType], location: Location,
                        provider_id: int | None = None, start: datetime, end: datetime,
-                       now: datetime | None = None) -> dict[int, list[Slot]]:
+                       now: datetime | None = None, exceptions: Sequence[Any] | None = None
+                       ) -> dict[int, list[Slot]]:
     """``find_open_slots`` for several types (rows already loaded, of the location's practice)
     at one location in one pass: per type id the same slots, from three queries whatever the
-    number of types."""
+    number of types. ``exceptions``: when the caller holds them, the exceptions of
+    ``provider_id`` overlapping ``open_time.exception_reach(start, end)`` (of any location),
+    so that query is not run again."""
     kinds = list({kind.id: kind for kind in appointment_types}.values())
     if any(kind.practice_id != location.practice_id for kind in kinds):
         raise InvalidSlotQuery("location_id", "belongs to another practice")
     return _find([_rules_of(kind, location.id, location.timezone) for kind in kinds],
                  provider_id=provider_id, start=start, end=end, limit=None, now=now,
-                 step_minutes=STEP_MINUTES, exclude_appointment_id=None)
+                 step_minutes=STEP_MINUTES, exclude_appointment_id=None,
+                 exceptions=exceptions if provider_id is not None else None)
 
 
 def _find(rules: list[_Rules], *, provider_id: int | None, start: datetime, end: datetime,
           limit: int | None, now: datetime | None, step_minutes: int,
-          exclude_appointment_id: int | None) -> dict[int, list[Slot]]:
+          exclude_appointment_id: int | None, exceptions: Sequence[Any] | None = None
+          ) -> dict[int, list[Slot]]:
     start, end, now = _check_times(start=start, end=end, now=now)
     if limit is not None and limit < 1:
         raise InvalidSlotQuery("limit", "must be at least 1")
@@ -183,24 +135,29 @@ def _find(rules: list[_Rules], *, provider_id: int | None, start: datetime, end:
     first_day = min(span[1] for span in spans.values()).astimezone(zone).date()
     last_day = (max(span[2] for span in spans.values())
                 - timedelta(microseconds=1)).astimezone(zone).date()
-    calendars = _calendars([span[0] for span in spans.values()], provider_id=provider_id,
-                           first_day=first_day, last_day=last_day)
+    calendar = _calendar([span[0] for span in spans.values()], provider_id=provider_id,
+                         first_day=first_day, last_day=last_day, exceptions=exceptions)
     days = [first_day + timedelta(days=n) for n in range((last_day - first_day).days + 1)]
     step = timedelta(minutes=step_minutes)
     for chunk in chunks(days, limit):
         day_window = (midnight(chunk[0], zone), midnight(chunk[-1] + timedelta(days=1), zone))
-        open_by_type = {}
-        for type_id, (_, earliest, stop) in spans.items():
-            window = (max(earliest, day_window[0]), min(stop, day_window[1]))
-            if window[0] < window[1]:
-                open_by_type[type_id] = (window, calendars[type_id].open_time(chunk, window))
-        held = _held_time([open_time for _, open_time in open_by_type.values()],
-                          exclude_appointment_id=exclude_appointment_id)
-        for type_id, (window, open_time) in open_by_type.items():
-            found = [slot for provider, intervals in open_time.items()
-                     for slot in _fit(subtract(intervals, held.get(provider, [])),
-                                      rules=spans[type_id][0], provider_id=provider,
-                                      window=window, step=step)]
+        windows = {type_id: (max(earliest, day_window[0]), min(stop, day_window[1]))
+                   for type_id, (_, earliest, stop) in spans.items()}
+        windows = {type_id: window for type_id, window in windows.items()
+                   if window[0] < window[1]}
+        if not windows:
+            continue
+        # Open time, held time and what is left of it are the same for every type: computed
+        # once over the types' windows together; each type fits its own slots in it.
+        open_time = calendar.open_time(chunk, (min(w[0] for w in windows.values()),
+                                               max(w[1] for w in windows.values())))
+        held = _held_time([open_time], exclude_appointment_id=exclude_appointment_id)
+        free = {provider: subtract(intervals, held.get(provider, []))
+                for provider, intervals in open_time.items()}
+        for type_id, window in windows.items():
+            found = [slot for provider in calendar.offers.get(type_id, ()) if provider in free
+                     for slot in _fit(free[provider], rules=spans[type_id][0],
+                                      provider_id=provider, window=window, step=step)]
             found.sort(key=lambda slot: (slot.start, slot.provider_id))
             result[type_id] += found
         if limit is not None and len(result[rules[0].type_id]) >= limit:
@@ -229,7 +186,7 @@ def has_hours_on(*, appointment_type_id: int, location_id: int, provider_id: int
     local ``day`` at all, booked or not: False for a day the location is closed to it
     (no hours, or time off all day)."""
     rules = _rules([appointment_type_id], location_id=location_id)[0]
-    calendar = _calendar(rules, provider_id=provider_id, first_day=day, last_day=day)
+    calendar = _calendar([rules], provider_id=provider_id, first_day=day, last_day=day)
     window = (midnight(day, rules.zone), midnight(day + timedelta(days=1), rules.zone))
     return bool(calendar.open_time([day], window))
 
@@ -240,7 +197,7 @@ def within_hours(slot: Slot) -> bool:
     rules = _rules([slot.appointment_type_id], location_id=slot.location_id)[0]
     start, end = slot.start.astimezone(UTC), slot.end.astimezone(UTC)
     day = start.astimezone(rules.zone).date()
-    calendar = _calendar(rules, provider_id=slot.provider_id, first_day=day, last_day=day)
+    calendar = _calendar([rules], provider_id=slot.provider_id, first_day=day, last_day=day)
     return any(begins <= start and end <= ends for begins, ends in
                calendar.open_time([day], (start, end)).get(slot.provider_id, []))
 
@@ -290,56 +247,12 @@ def _rules_of(kind: Any, location_id: int, timezone: str) -> _Rules:
         zone=ZoneInfo(timezone))
 
 
-def _calendar(rules: _Rules, *, provider_id: int | None, first_day: date, last_day: date
-              ) -> _Calendar:
-    return _calendars([rules], provider_id=provider_id, first_day=first_day,
-                      last_day=last_day)[rules.type_id]
-
-
-def _calendars(rules: list[_Rules], *, provider_id: int | None, first_day: date,
-               last_day: date) -> dict[int, _Calendar]:
-    """Per type, the weekly hours and exceptions of the providers who offer it at the
-    location (all ``rules`` are of one location): two queries for every type."""
-    location_id, zone = rules[0].location_id, rules[0].zone
-    offer = provider_appointment_type.c
-    eligible = (
-        select(offer.provider_id, offer.appointment_type_id.label("type_id"))
-        .join(Provider, Provider.id == offer.provider_id)
-        .join(provider_location, and_(provider_location.c.provider_id == offer.provider_id,
-                                      provider_location.c.location_id == location_id))
-        .where(offer.appointment_type_id.in_([r.type_id for r in rules]),
-               Provider.active.is_(True)))
-    if provider_id is not None:
-        eligible = eligible.where(offer.provider_id == provider_id)
-    eligible = eligible.subquery()
-    calendars = {r.type_id: _Calendar(zone=zone) for r in rules}
-    before, after = first_day - timedelta(days=1), last_day + timedelta(days=1)
-    for row in db.session.execute(
-            select(eligible.c.type_id, WorkingHours.provider_id, WorkingHours.weekday,
-                   WorkingHours.start_time, WorkingHours.end_time, WorkingHours.valid_from,
-                   WorkingHours.valid_until)
-            .join(eligible, eligible.c.provider_id == WorkingHours.provider_id)
-            .where(WorkingHours.location_id == location_id,
-                   or_(WorkingHours.valid_from.is_(None), WorkingHours.valid_from <= after),
-                   or_(WorkingHours.valid_until.is_(None), WorkingHours.valid_until >= before))):
-        calendars[row.type_id].weekly[row.provider_id][row.weekday].append(
-            (row.start_time, row.end_time, row.valid_from, row.valid_until))
-    span_start = midnight(before, zone) - MAX_REACH
-    span_end = midnight(after + timedelta(days=1), zone) + MAX_REACH
-    for row in db.session.execute(
-            select(eligible.c.type_id, ScheduleException.provider_id, ScheduleException.kind,
-                   ScheduleException.starts_at, ScheduleException.ends_at)
-            .join(eligible, eligible.c.provider_id == ScheduleException.provider_id)
-            .where(ScheduleException.starts_at < span_end, ScheduleException.ends_at > span_start,
-                   or_(and_(ScheduleException.kind == TIME_OFF,
-                            or_(ScheduleException.location_id.is_(None),
-                                ScheduleException.location_id == location_id)),
-                       and_(ScheduleException.kind == EXTRA_HOURS,
-                            ScheduleException.location_id == location_id)))):
-        calendar = calendars[row.type_id]
-        target = calendar.extra if row.kind == EXTRA_HOURS else calendar.time_off
-        target[row.provider_id].append((row.starts_at, row.ends_at))
-    return calendars
+def _calendar(rules: list[_Rules], *, provider_id: int | None, first_day: date,
+              last_day: date, exceptions: Sequence[Any] | None = None) -> Calendar:
+    """The open time of the types' providers at their location (all ``rules`` are of one)."""
+    return load_calendar(location_id=rules[0].location_id, zone=rules[0].zone,
+                         type_ids=[rule.type_id for rule in rules], provider_id=provider_id,
+                         first_day=first_day, last_day=last_day, exceptions=exceptions)
 
 
 def _held_time(open_times: list[dict[int, list[Interval]]], *,

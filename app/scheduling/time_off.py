@@ -24,7 +24,8 @@ from app.scheduling import booking, slots
 from app.scheduling.booking_rules import MOVABLE_STATUSES
 from app.scheduling.grid import SlotRow
 from app.scheduling.models import Appointment, ScheduleException
-from app.scheduling.slots import TIME_OFF, Slot
+from app.scheduling.open_time import TIME_OFF
+from app.scheduling.slots import Slot
 from app.scheduling.waitlist.offers import slot_context
 from app.security import audit
 

@@ -464,9 +464,9 @@ def test_the_search_page_built_without_models_is_what_fhir_resources_validates_a
 def test_a_schedules_free_slots_cost_the_token_one_query_for_the_calendar_and_the_engines(
         fhir, calendar, practice):
     """Besides the audit event: the token, the practice's zone (the window is given as local
-    days), one query for the calendar with its location, offered types and exceptions, and
-    the slot engine's three (hours, exceptions, held time), whatever the number of types
-    and exceptions."""
+    days), one query for the calendar with its location, offered types and exceptions (the
+    slot engine's too), and the slot engine's two others (providers with their hours, held
+    time), whatever the number of types and exceptions."""
     other = factories.make_appointment_type(practice, name="Exam", duration_minutes=30)
     other.max_days_ahead = 3650
     db.session.commit()
@@ -496,4 +496,4 @@ def test_a_schedules_free_slots_cost_the_token_one_query_for_the_calendar_and_th
     assert {slot["appointmentType"]["coding"][0]["code"] for slot in found
             if "appointmentType" in slot} == {str(calendar.kind.id), str(other.id)}
     own = [s for s in statements if "audit_event" not in s and "pg_advisory" not in s]
-    assert len(own) == 6, "\n".join(s[:90] for s in own)
+    assert len(own) == 5, "\n".join(s[:90] for s in own)

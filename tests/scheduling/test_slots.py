@@ -10,12 +10,12 @@ from zoneinfo import ZoneInfo
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import delete, event
+from sqlalchemy import delete, event, select
 
 from app.extensions import db as _db
 from app.patients.models import Patient
 from app.practice.models import Location, Practice, Provider
-from app.scheduling import calendars, slots
+from app.scheduling import calendars, open_time, slots
 from app.scheduling.calendars import WeeklyInterval
 from app.scheduling.models import Appointment, AppointmentType, ScheduleException, WorkingHours
 from tests import factories
@@ -344,6 +344,65 @@ def test_several_types_in_one_pass_give_each_type_its_own_slots_from_three_queri
     with pytest.raises(slots.InvalidSlotQuery, match="another practice"):
         slots.open_slots_by_type(appointment_types=kinds, location=foreign, start=start,
                                  end=end, now=now)
+
+
+def test_exceptions_the_caller_read_give_the_same_slots_from_two_queries(
+        clinic: Clinic) -> None:
+    """A calendar's exceptions read by the caller around the window (``exception_reach``, as
+    the FHIR Slot search's calendar query reads them) stand for the engine's own query:
+    time off here or everywhere, extra hours here, not another location's, not too far."""
+    short = appointment_type(clinic.practice, minutes=30, name="Check")
+    calendars.set_appointment_types(practice_id=clinic.practice.id,
+                                    provider_id=clinic.provider.id,
+                                    appointment_type_ids=[clinic.kind.id, short.id])
+    work(clinic, clinic.provider, {0: [("09:00", "12:00")], 1: [("09:00", "12:00")]})
+    for starts_at, ends_at, location in (
+            (at(MONDAY, "10:00"), at(MONDAY, "10:30"), None),  # time off everywhere
+            (at(MONDAY, "13:00"), at(MONDAY, "15:00"), clinic.location),  # extra hours here
+            (at(MONDAY, "16:00"), at(MONDAY, "18:00"), clinic.other),  # extra hours there
+            (at(MONDAY + timedelta(days=1), "08:00"), at(MONDAY + timedelta(days=1), "09:30"),
+             clinic.location)):  # extra hours joining Tuesday's
+        add = calendars.add_time_off if location is None else calendars.add_extra_hours
+        add(practice_id=clinic.practice.id, provider_id=clinic.provider.id,
+            location_id=location.id if location else None, starts_at=starts_at,
+            ends_at=ends_at, **({} if location is None else {"label": None}))
+    calendars.add_time_off(practice_id=clinic.practice.id, provider_id=clinic.provider.id,
+                           location_id=clinic.other.id, starts_at=at(MONDAY, "11:00"),
+                           ends_at=at(MONDAY, "11:30"))  # time off at the other location
+    _db.session.commit()
+    kinds = [clinic.kind, short]
+    for row in (*kinds, clinic.location, clinic.provider):
+        _db.session.refresh(row)  # loaded, as the caller's rows are
+    start, end = at(MONDAY, "00:00"), at(MONDAY + timedelta(days=2), "00:00")
+    low, high = open_time.exception_reach(start, end)
+    rows = list(_db.session.execute(select(ScheduleException).where(
+        ScheduleException.starts_at < high, ScheduleException.ends_at > low)).scalars())
+    statements: list[str] = []
+
+    def listen(*args: object) -> None:
+        statements.append(str(args[2]))
+
+    def answer(exceptions: list[ScheduleException] | None) -> dict[int, list[slots.Slot]]:
+        statements.clear()
+        event.listen(_db.engine, "before_cursor_execute", listen)
+        try:
+            return slots.open_slots_by_type(
+                appointment_types=kinds, location=clinic.location,
+                provider_id=clinic.provider.id, start=start, end=end, now=NOW,
+                exceptions=exceptions)
+        finally:
+            event.remove(_db.engine, "before_cursor_execute", listen)
+
+    read_by_engine, first = answer(None), list(statements)
+    given = answer(rows)
+
+    assert (len(first), len(statements)) == (3, 2), first
+    assert given == read_by_engine
+    assert starts(given[clinic.kind.id]) == [
+        "09:00", "10:30", "10:45", "11:00", "13:00", "13:15", "13:30", "13:45", "14:00",
+        "08:00", "08:15", "08:30", "08:45", "09:00", "09:15", "09:30", "09:45", "10:00",
+        "10:15", "10:30", "10:45", "11:00"]
+    assert answer([]) != read_by_engine  # the rows given are the ones used
 
 
 @pytest.mark.parametrize(("change", "field"), [
