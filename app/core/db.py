@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import zlib
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Table, text
@@ -78,6 +79,18 @@ def hold_lock(namespace: str, key: str) -> None:
                         {"namespace": _lock_number(namespace), "key": _lock_number(key)})
     else:
         session.execute(text("UPDATE practice SET id = id WHERE id IS NULL"))
+
+
+def seconds_since(earliest: Any, now: datetime) -> float:
+    """Age in seconds of a ``min(...)`` of a UTC datetime column read with Core (0 for None
+    or a future time). SQLite hands such an aggregate back as text, without its zone."""
+    if earliest is None:
+        return 0.0
+    if isinstance(earliest, str):
+        earliest = datetime.fromisoformat(earliest)
+    if earliest.tzinfo is None:
+        earliest = earliest.replace(tzinfo=UTC)
+    return max((now - earliest).total_seconds(), 0.0)
 
 
 def try_lock(namespace: str, key: str) -> bool:

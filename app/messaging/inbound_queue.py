@@ -43,7 +43,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import OperationalError
 
 from app.core.clock import utcnow
-from app.core.db import try_lock
+from app.core.db import seconds_since, try_lock
 from app.extensions import db
 from app.messaging import inbound
 from app.messaging.models import InboundText
@@ -141,12 +141,7 @@ def figures(now: datetime) -> QueueFigures:
         func.count().filter(_WAITING), func.count().filter(~_WAITING),
         func.min(InboundText.received_at).filter(_WAITING))).one()
     db.session.rollback()
-    if isinstance(oldest, str):  # SQLite hands a Core aggregate back as text
-        oldest = datetime.fromisoformat(oldest)
-    if oldest is not None and oldest.tzinfo is None:
-        oldest = oldest.replace(tzinfo=now.tzinfo)
-    age = max((now - oldest).total_seconds(), 0.0) if oldest is not None else 0.0
-    return QueueFigures(int(waiting), int(refused), age)
+    return QueueFigures(int(waiting), int(refused), seconds_since(oldest, now))
 
 
 def _route(row: Row[Any], fields: dict[str, Any], stats: RoutingStats, *,

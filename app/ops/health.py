@@ -1,5 +1,6 @@
 """What /healthz, /readyz and /metrics report about the database, the outbox and the inbound
-queue: counts and ages only, read across practices with Core statements (no rows of anyone's data)."""
+queue: counts and ages only, read across practices with Core statements (no rows of anyone's
+data)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from app.config import PROJECT_ROOT
 from app.core.clock import utcnow
+from app.core.db import seconds_since
 from app.extensions import db
 from app.messaging import inbound_queue
 from app.messaging.models import Message, MessageStatus
@@ -72,13 +74,8 @@ def outbox_figures(now: datetime) -> tuple[dict[str, int], int, float]:
         .where(outbound, table.c.status == MessageStatus.SCHEDULED.value,
                table.c.send_at <= now)).one()
     db.session.rollback()
-    if isinstance(oldest, str):  # SQLite hands a Core aggregate back as text
-        oldest = datetime.fromisoformat(oldest)
-    if oldest is not None and oldest.tzinfo is None:
-        oldest = oldest.replace(tzinfo=now.tzinfo)
-    age = (now - oldest).total_seconds() if oldest is not None else 0.0
     return ({state.value: int(by_state.get(state.value, 0)) for state in OUTBOX_STATES},
-            int(due_count), max(age, 0.0))
+            int(due_count), seconds_since(oldest, now))
 
 
 class OutboxCollector(Collector):
