@@ -94,13 +94,15 @@ class Gunicorn:
 
 
 class Worker:
-    """One ``flask worker`` routing inbound texts (and sending their replies to the console
-    provider) beside the web server, stopped on exit."""
+    """One ``flask worker`` routing the stored texts (and sending their replies to the console
+    provider, unpaced: the routing is measured, not the per-sender pacing of the replies),
+    stopped on exit."""
 
     def __init__(self, env: dict[str, str]) -> None:
         self._process = subprocess.Popen(
             [sys.executable, "-m", "flask", "worker", "--idle-seconds", "0.2"], cwd=ROOT,
-            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            env={**env, "SMS_MESSAGES_PER_SECOND": "0"}, stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL)
 
     def __enter__(self) -> Worker:
         return self
