@@ -51,7 +51,9 @@ def test_killing_a_scheduler_and_starting_two_loses_no_tick_and_doubles_none(
         for process in processes[1:]:
             assert process.stdout.readline() == "starting\n"
         time.sleep(2 * PERIOD)
-        processes[0].send_signal(signal.SIGKILL)  # between ticks: its runs take ms
+        wait_for_runs(len(runs()) + 1)  # a tick has just run ...
+        time.sleep(PERIOD / 2)  # ... so this is between ticks, however slow the machine
+        processes[0].send_signal(signal.SIGKILL)
         processes[0].wait()
         before = len(runs())
         wait_for_runs(before + 3)
