@@ -67,7 +67,7 @@ def _work(providers: Providers, *, once: bool, batch_size: int, idle_seconds: fl
     while True:
         logs.bind_unit_of_work()  # each pass's lines share an id
         try:
-            routed = inbound_queue.route_waiting()  # first: their replies go out in this pass
+            routed = _route_inbound()  # first: their replies go out in this pass
             stats = run_once(providers, batch_size=batch_size,
                              max_batches=1 if not once else None, stopping=stopping)
             pictures = media.fetch_pending(fetch=fetch_media)  # MMS pictures still at Twilio
@@ -98,6 +98,18 @@ def _work(providers: Providers, *, once: bool, batch_size: int, idle_seconds: fl
             _pause(idle_seconds, stopping)
         if stopping():
             return
+
+
+def _route_inbound() -> inbound_queue.RoutingStats:
+    """Route waiting texts; a defect there is logged (without the texts) and sending goes on."""
+    try:
+        return inbound_queue.route_waiting()
+    except OperationalError:
+        raise
+    except Exception as error:
+        db.session.rollback()
+        log.error("routing inbound texts failed (%s); sending goes on", type(error).__name__)
+        return inbound_queue.RoutingStats()
 
 
 def _pause(seconds: float, stopping: Callable[[], bool]) -> None:

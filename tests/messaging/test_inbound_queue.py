@@ -158,3 +158,22 @@ def test_one_router_per_phone_at_a_time_on_postgresql(app, client, patient, post
         other.join(timeout=30)
     assert inbound_queue.route_waiting().routed == 1
     assert inbound_queue.figures(utcnow()).waiting == 0
+
+
+def test_a_defect_in_routing_does_not_stop_the_worker_sending(app, client, patient,
+                                                              monkeypatch, caplog):
+    store(client, BODY)
+    factories.make_message(patient, status="scheduled", send_at=utcnow() - timedelta(minutes=1))
+
+    def broken(**kwargs):  # noqa: ANN003, ANN202
+        raise ValueError(f"cannot read {BODY}")
+
+    monkeypatch.setattr(inbound_queue, "route_waiting", broken)
+    caplog.set_level(logging.ERROR, logger="app.messaging")
+    result = app.test_cli_runner().invoke(args=["worker", "--once"])
+
+    assert result.exit_code == 0, result.output
+    assert "sent 1," in result.output  # the due message still went
+    assert "routing inbound texts failed (ValueError)" in caplog.text
+    assert "Ravenscroft" not in caplog.text
+    assert inbound_queue.figures(utcnow()).waiting == 1  # kept for the next pass
