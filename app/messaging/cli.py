@@ -11,7 +11,7 @@ from types import FrameType
 
 import click
 from flask import current_app
-from flask.cli import with_appcontext
+from flask.cli import AppGroup, with_appcontext
 from sqlalchemy.exc import OperationalError
 
 from app.adapters.email import get_email_provider
@@ -119,15 +119,12 @@ def _pause(seconds: float, stopping: Callable[[], bool]) -> None:
         time.sleep(min(left, 0.2))
 
 
-@click.group("inbound", help="The inbound queue: texts stored by the webhook, routed by "
-                             "the worker.")
-def inbound_cli() -> None:
-    pass
+inbound_cli = AppGroup("inbound", help="The inbound queue: texts stored by the webhook, routed "
+                                       "by the worker.")
 
 
 @inbound_cli.command("status", help="How many texts wait to be routed, and how many were "
                                     "refused (sent to a number no practice owns).")
-@with_appcontext
 def inbound_status() -> None:
     figures = inbound_queue.figures(utcnow())
     click.echo(f"waiting {figures.waiting} (oldest {figures.oldest_waiting_seconds:.0f} s), "
@@ -138,7 +135,6 @@ def inbound_status() -> None:
 @click.option("--retry-refused", is_flag=True,
               help="First put refused texts back in the queue (after setting up the number "
                    "or Messaging Service they were sent to).")
-@with_appcontext
 def inbound_route(retry_refused: bool) -> None:
     if retry_refused:
         click.echo(f"{inbound_queue.retry_refused()} refused texts queued again")
