@@ -14,8 +14,10 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import cache
+from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Select, bindparam, select, update
 
 from app.core.clock import utcnow
 from app.core.tenancy import across_practices
@@ -66,6 +68,16 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+@cache
+def _token_by_hash() -> Select[tuple[Any, ...]]:
+    """The token's columns (no ORM object: nothing to flush) by hash; built once, as every
+    API request runs it."""
+    table = ApiToken.__table__
+    return select(table.c.id, table.c.practice_id, table.c.name, table.c.token_hash,
+                  table.c.scopes, table.c.active, table.c.last_used_at
+                  ).where(table.c.token_hash == bindparam("digest"))
+
+
 def authenticate(authorization: str | None) -> ApiClient:
     """The client behind an ``Authorization: Bearer <token>`` header; records the use.
 
@@ -77,10 +89,7 @@ def authenticate(authorization: str | None) -> ApiClient:
                         headers=_CHALLENGE)
     digest = hash_token(token)
     with across_practices():  # the token decides which practice the request acts for
-        row = db.session.execute(  # its columns, no ORM object: nothing to flush
-            select(ApiToken.id, ApiToken.practice_id, ApiToken.name, ApiToken.token_hash,
-                   ApiToken.scopes, ApiToken.active, ApiToken.last_used_at)
-            .where(ApiToken.token_hash == digest)).one_or_none()
+        row = db.session.execute(_token_by_hash(), {"digest": digest}).one_or_none()
     if row is None or not row.active or not hmac.compare_digest(row.token_hash, digest):
         raise FhirError(401, "The bearer token is unknown or revoked.",
                         headers={"WWW-Authenticate": 'Bearer realm="fhir", '

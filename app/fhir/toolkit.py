@@ -75,10 +75,11 @@ def load_owned(model: Any, resource_type: str, client: Any, resource_id: str, *,
 def audit_access(action: audit.Action, client: Any, resource_type: str, *,
                  object_id: int | None = None, patient_id: int | None = None,
                  detail: dict[str, Any] | None = None) -> None:
-    """One audit event per API call, with the token as the actor."""
-    audit.record(action, patient_id=patient_id, object_type=resource_type.lower(),
-                 object_id=object_id, actor=client,
-                 detail={"resource": resource_type, **(detail or {})})
+    """One audit event per API call, with the token as the actor (inserted now: the call
+    commits right after)."""
+    audit.record_now(action, patient_id=patient_id, object_type=resource_type.lower(),
+                     object_id=object_id, actor=client,
+                     detail={"resource": resource_type, **(detail or {})})
 
 
 def not_found(resource_type: str, resource_id: str | int) -> FhirError:

@@ -21,8 +21,9 @@ from collections import defaultdict
 from collections.abc import Collection, Sequence
 from dataclasses import asdict, dataclass, fields
 from datetime import datetime
+from functools import cache
 
-from sqlalchemy import and_, select
+from sqlalchemy import Select, and_, bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
@@ -173,14 +174,13 @@ class LoadedSchedules:
     exceptions: list[ScheduleException]
 
 
-def load_schedules(practice_id: int, *, schedule_ids: Collection[int], start: datetime,
-                   end: datetime) -> LoadedSchedules:
-    """The practice's ``schedule_ids`` with their offered types and their providers'
-    exceptions around [start, end), for ``time_on`` over that window: one query when all
-    are providers' calendars, one more for locations' (see ``offered_types``)."""
+@cache
+def _schedules_with_types_and_exceptions() -> Select[tuple[Schedule, AppointmentType,
+                                                            ScheduleException]]:
+    """``load_schedules``' query, built once (on first use: the mappers must be configured)
+    with its values bound per call."""
     offer = provider_appointment_type.c
-    low, high = exception_reach(start, end)
-    rows = db.session.execute(
+    return (
         select(Schedule, AppointmentType, ScheduleException)
         .options(joinedload(Schedule.location))
         .outerjoin(provider_appointment_type, offer.provider_id == Schedule.provider_id)
@@ -189,9 +189,22 @@ def load_schedules(practice_id: int, *, schedule_ids: Collection[int], start: da
                                          AppointmentType.active.is_(True)))
         .outerjoin(ScheduleException, and_(
             ScheduleException.provider_id == Schedule.provider_id,
-            ScheduleException.starts_at < high, ScheduleException.ends_at > low))
-        .where(Schedule.practice_id == practice_id, Schedule.id.in_(schedule_ids))
-        .order_by(Schedule.id)).all()
+            ScheduleException.starts_at < bindparam("reach_high"),
+            ScheduleException.ends_at > bindparam("reach_low")))
+        .where(Schedule.practice_id == bindparam("practice_id"),
+               Schedule.id.in_(bindparam("schedule_ids", expanding=True)))
+        .order_by(Schedule.id))
+
+
+def load_schedules(practice_id: int, *, schedule_ids: Collection[int], start: datetime,
+                   end: datetime) -> LoadedSchedules:
+    """The practice's ``schedule_ids`` with their offered types and their providers'
+    exceptions around [start, end), for ``time_on`` over that window: one query when all
+    are providers' calendars, one more for locations' (see ``offered_types``)."""
+    low, high = exception_reach(start, end)
+    rows = db.session.execute(_schedules_with_types_and_exceptions(), {
+        "practice_id": practice_id, "schedule_ids": list(schedule_ids),
+        "reach_low": low, "reach_high": high}).all()
     found: dict[int, Schedule] = {}
     kinds: dict[int, dict[int, AppointmentType]] = defaultdict(dict)
     exceptions: dict[int, ScheduleException] = {}

@@ -36,12 +36,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from functools import cache
 from typing import Any
 
-from sqlalchemy import bindparam, select, text, update
+from sqlalchemy import Insert, bindparam, insert, select, text, update
 
 from app.core.clock import utcnow
-from app.core.tenancy import current_practice_id
+from app.core.tenancy import CrossPracticeWrite, current_practice_id
 from app.core.types import keyring
 from app.extensions import db
 from app.security import audit_context
@@ -159,20 +160,49 @@ def record(action: str, *, patient_id: int | None = None, object_type: str | Non
     ``action`` is an ``Action`` or its string value. ``actor`` overrides the actor of the
     unit of work (``audit_context``: the signed-in staff member, else the system), e.g. the
     user signing in or the API token. ``detail`` must not hold PHI: ids, counts, field names."""
-    actor_facts = _actor_facts(actor if actor is not None else audit_context.current_actor())
-    event = AuditEvent(
-        practice_id=_practice_of(actor),
-        occurred_at=occurred_at or utcnow(),
-        action=str(action),
-        patient_id=patient_id,
-        object_type=object_type,
-        object_id=None if object_id is None else str(object_id),
-        detail=json.dumps(detail or {}, sort_keys=True, separators=(",", ":")),
-        **actor_facts,
-        **_origin_facts(),
-    )
+    event = AuditEvent(**_event_values(action, patient_id=patient_id, object_type=object_type,
+                                       object_id=object_id, detail=detail, actor=actor,
+                                       occurred_at=occurred_at))
     db.session.add(event)
     return event
+
+
+def record_now(action: str, *, patient_id: int | None = None,
+               object_type: str | None = None, object_id: str | int | None = None,
+               detail: dict[str, Any] | None = None, actor: Any = None) -> None:
+    """``record()`` as one INSERT in the current transaction now, with no ORM object: for a
+    unit of work that records a single event and commits right after (an API call), where
+    the ORM's flush would cost more than the statement. Refuses, as a flush would, an event
+    of another practice than the one the unit of work acts for."""
+    values = _event_values(action, patient_id=patient_id, object_type=object_type,
+                           object_id=object_id, detail=detail, actor=actor, occurred_at=None)
+    acting_for = current_practice_id()
+    if acting_for is not None and values["practice_id"] not in (None, acting_for):
+        raise CrossPracticeWrite(f"AuditEvent of practice {values['practice_id']} written "
+                                 f"while acting for practice {acting_for}")
+    db.session.execute(_insert_event(), values)
+
+
+@cache
+def _insert_event() -> Insert:
+    return insert(AuditEvent.__table__)
+
+
+def _event_values(action: str, *, patient_id: int | None, object_type: str | None,
+                  object_id: str | int | None, detail: dict[str, Any] | None, actor: Any,
+                  occurred_at: datetime | None) -> dict[str, Any]:
+    actor_facts = _actor_facts(actor if actor is not None else audit_context.current_actor())
+    return {
+        "practice_id": _practice_of(actor),
+        "occurred_at": occurred_at or utcnow(),
+        "action": str(action),
+        "patient_id": patient_id,
+        "object_type": object_type,
+        "object_id": None if object_id is None else str(object_id),
+        "detail": json.dumps(detail or {}, sort_keys=True, separators=(",", ":")),
+        **actor_facts,
+        **_origin_facts(),
+    }
 
 
 def seal(*, batch_size: int = 1000) -> int:

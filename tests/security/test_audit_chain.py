@@ -4,10 +4,12 @@ checkpoint catches rows deleted from the end. Sealing chains committed rows in c
 from __future__ import annotations
 
 import threading
+from types import SimpleNamespace
 
 import pytest
 from sqlalchemy import func, select, text
 
+from app.core.tenancy import CrossPracticeWrite, acting_for
 from app.extensions import db
 from app.security import audit
 from app.security.audit import Action
@@ -179,6 +181,30 @@ def test_actions_may_be_given_as_constants_or_strings(app):
 
     assert stored == ["patient.create", "patient.create"]
     assert audit.verify_chain().intact
+
+
+def test_an_event_recorded_now_is_stored_as_one_recorded_at_the_flush(app):
+    """``record_now`` (one event per API call) writes the row ``record`` would, and it
+    chains and verifies like any other."""
+    facts = {"patient_id": 7, "object_type": "patient", "object_id": 7, "detail": {"n": 1}}
+    audit.record(Action.PATIENT_VIEW, **facts)
+    audit.record_now(Action.PATIENT_VIEW, **facts)
+    db.session.commit()
+
+    columns = [column for column in AuditEvent.__table__.c
+               if column.name not in ("id", "occurred_at")]  # the clock ticks between them
+    first, second = db.session.execute(select(*columns).order_by(AuditEvent.id)).all()
+    assert first == second and first.patient_id == 7
+    assert audit.seal() == 2 and audit.verify_chain().intact
+
+
+def test_an_event_recorded_now_for_another_practice_is_refused(app):
+    other_practices_client = SimpleNamespace(id=1, email="api-token:x", role="api",
+                                             practice_id=2)
+    with acting_for(1), pytest.raises(CrossPracticeWrite):
+        audit.record_now(Action.FHIR_READ, actor=other_practices_client)
+    db.session.commit()
+    assert db.session.execute(select(func.count(AuditEvent.id))).scalar_one() == 0
 
 
 def test_concurrent_appends_keep_one_chain(app, runner):

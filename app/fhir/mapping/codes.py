@@ -62,7 +62,8 @@ def free_slot_id(schedule_id: int, appointment_type_id: int, start: datetime) ->
 
 def minute_stamp(moment: datetime) -> str:
     """``YYYYMMDDHHMM`` in UTC, the year always four digits."""
-    return re.sub(r"\D", "", moment.astimezone(UTC).isoformat(timespec="minutes")[:16])
+    utc = moment.astimezone(UTC)
+    return f"{utc.year:04d}{utc.month:02d}{utc.day:02d}{utc.hour:02d}{utc.minute:02d}"
 
 
 def appointment_slot_id(appointment_id: int) -> str:
