@@ -6,8 +6,9 @@ authenticates the bearer token, looks up the resource type and, when that type o
 interaction, requires the token's SMART scope for it (``INTERACTION_SCOPES``), so a view
 cannot forget the check. ``@fhir_interactions()`` with none declares a route that serves
 nothing a token guards (the CapabilityStatement, the public Scheduling Links files) and asks
-for no token. The role × route test reads the declaration and tries each interaction without
-its scope.
+for no token. Every /fhir route is ``sessionless``: a staff member's cookie neither signs an
+API call in nor changes the practice it acts for; the token alone says who calls. The
+role × route test reads the declaration and tries each interaction without its scope.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from app.fhir import auth
 from app.fhir.errors import FhirError
 from app.fhir.registry import handler_for
 from app.fhir.toolkit import INTERACTION_SCOPES
+from app.security.permissions import sessionless
 from app.web import scope
 
 View = Callable[..., Response]
@@ -48,7 +50,7 @@ def fhir_interactions(**by_method: str) -> Callable[[View], View]:
     def decorate(view: View) -> View:
         if not by_method:
             view.fhir_interactions = {}  # type: ignore[attr-defined]
-            return view
+            return sessionless(view)
 
         @wraps(view)
         def authorized(resource_type: str, **kwargs: Any) -> Response:
@@ -60,6 +62,6 @@ def fhir_interactions(**by_method: str) -> Callable[[View], View]:
             return view(client, handler, resource_type=resource_type, **kwargs)
 
         authorized.fhir_interactions = dict(by_method)  # type: ignore[attr-defined]
-        return authorized
+        return sessionless(authorized)
 
     return decorate

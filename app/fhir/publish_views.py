@@ -1,13 +1,13 @@
 """SMART Scheduling Links publication under /fhir: the ``$bulk-publish`` manifest and its
 NDJSON files. Public (no token): it publishes places and open times, never patient data.
 GET only; answers may be cached for a minute, the most often clients should poll, by any
-cache: they are the same for every caller (a signed-in staff member included: the routes are
-``@sessionless``, so no cookie is read and no ``Vary: Cookie`` keeps shared caches from them),
-and every absolute URL in them comes from PUBLIC_BASE_URL, never from the request's Host. The
-slot files carry an ETag: a poller's ``If-None-Match`` is answered 304 with no body. A poller
-that sends ``Accept-Encoding: gzip`` gets the file gzip-compressed from the cache
-(``Content-Encoding: gzip``, its own ETag); every slot file answer says ``Vary:
-Accept-Encoding``."""
+cache: they are the same for every caller (a signed-in staff member included: like every
+/fhir route they are ``sessionless``, so no cookie is read and no ``Vary: Cookie`` keeps
+shared caches from them), and every absolute URL in them comes from PUBLIC_BASE_URL, never
+from the request's Host. The slot files carry an ETag: a poller's ``If-None-Match`` is
+answered 304 with no body. A poller that sends ``Accept-Encoding: gzip`` gets the file
+gzip-compressed from the cache (``Content-Encoding: gzip``, its own ETag); every slot file
+answer says ``Vary: Accept-Encoding``."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ from app.fhir.access import fhir_interactions
 from app.fhir.errors import FhirError, register_handlers
 from app.fhir.scheduling_links import PublishedFile
 from app.fhir.slot_file_cache import CachedFile
-from app.security.permissions import public, sessionless
+from app.security.permissions import public
 from app.web.public_url import public_url
 from app.web.scope import act_for_public_practice
 from app.web.ui import in_english
@@ -80,7 +80,6 @@ def _file_url(published: PublishedFile) -> str:
 
 @bp.route("/$bulk-publish", methods=METHODS)
 @public
-@sessionless
 @fhir_interactions()
 def manifest() -> Response:
     _check_request()
@@ -92,7 +91,6 @@ def manifest() -> Response:
 
 @bp.route("/$bulk-publish/locations.ndjson", methods=METHODS)
 @public
-@sessionless
 @fhir_interactions()
 def locations() -> Response:
     _check_request()
@@ -102,7 +100,6 @@ def locations() -> Response:
 
 @bp.route("/$bulk-publish/schedules.ndjson", methods=METHODS)
 @public
-@sessionless
 @fhir_interactions()
 def schedules() -> Response:
     _check_request()
@@ -111,7 +108,6 @@ def schedules() -> Response:
 
 @bp.route("/$bulk-publish/slots-<int:location_id>.ndjson", methods=METHODS)
 @public
-@sessionless
 @fhir_interactions()
 def slots(location_id: int) -> Response:
     _check_request()

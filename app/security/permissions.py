@@ -132,9 +132,11 @@ def public(view: F) -> F:
 
 
 def sessionless(view: F) -> F:
-    """Declare a public route whose answer is the same for everyone (the published slot
-    files): it never reads the staff session, so a request loads no signed-in user, touches
-    no session row and the answer does not vary by cookie (shared caches may keep it)."""
+    """Declare a public route that never reads the staff session, because its caller has none
+    to show: the published slot files (the same for everyone), the FHIR API (its bearer token
+    says who calls) and the provider webhooks (``signed_webhook`` declares it). A request
+    loads no signed-in user, touches no session row, sets no cookie and the answer does not
+    vary by cookie (shared caches may keep a public file)."""
     view.is_sessionless = True  # type: ignore[attr-defined]
     return view
 
@@ -166,8 +168,8 @@ def any_staff(view: F) -> F:
 
 def signed_webhook(verifier: Callable[[], Any]) -> Callable[[F], F]:
     """Declare (and enforce) a route that an outside system calls (Twilio, SendGrid, Stripe):
-    open without a staff sign-in and exempt from CSRF, because the caller has no session.
-    ``verifier()`` checks the provider's signature on the current request before the view
+    open without a staff sign-in, sessionless and exempt from CSRF, because the caller has no
+    session. ``verifier()`` checks the provider's signature on the current request before the view
     runs: it returns None for a verified request, else the response that refuses it, which is
     answered instead of calling the view."""
 
@@ -181,6 +183,7 @@ def signed_webhook(verifier: Callable[[], Any]) -> Callable[[F], F]:
 
         verified.is_public = True  # type: ignore[attr-defined]
         verified.signed_webhook = True  # type: ignore[attr-defined]
+        sessionless(verified)
         verified.signature_verifier = verifier  # type: ignore[attr-defined]
         csrf.exempt(verified)
         return verified  # type: ignore[return-value]

@@ -34,6 +34,20 @@ def test_a_revoked_token_stops_working_at_once(fhir, practice):
     assert fhir.get("/fhir/Patient").status_code == 401
 
 
+def test_a_staff_sign_in_is_no_api_credential_and_api_answers_set_no_cookie(login, practice):
+    """The bearer token alone says who calls /fhir: a signed-in staff member's cookie does
+    not sign a call in, is not read beside a token, and no answer sets or varies by it."""
+    staff = login("front_desk")
+    token = auth.create_token(name="EHR", scopes="system/*.read", practice_id=practice.id).token
+    refused = FhirClient(staff, None).get("/fhir/Patient")
+    answered = FhirClient(staff, token).get("/fhir/Patient")
+    assert (refused.status_code, answered.status_code) == (401, 200)
+    for answer in (refused, answered):
+        assert "Set-Cookie" not in answer.headers
+        assert "Cookie" not in answer.headers.get("Vary", "")
+    assert staff.get("/inbox").status_code == 200  # still signed in on the staff screens
+
+
 @pytest.mark.parametrize("scopes", ["system/Location.read", "system/Patient.write",
                                     "system/Patient.c", "system/Patient.r"])
 def test_a_token_without_search_rights_on_patients_gets_403(make_fhir, scopes):

@@ -34,6 +34,19 @@ def test_signed_requests_pass_csrf_protection(make_app, practice):
     assert response.status_code == 200
 
 
+def test_a_webhook_reads_no_staff_session_and_sets_no_cookie(make_app, practice):
+    """Providers have no staff session: a cookie the caller sends is not read (no user
+    loaded, no session row touched) and the answer sets none and does not vary by it."""
+    app = make_app(**WEBHOOK_SETTINGS)
+    client = app.test_client()
+    with client.session_transaction() as session:
+        session["_user_id"] = "a-staff-session-id"
+    response = post_twilio(client, "/webhooks/twilio/sms", inbound_form("hello"))
+    assert response.status_code == 200
+    assert "Set-Cookie" not in response.headers
+    assert "Cookie" not in response.headers.get("Vary", "")
+
+
 @pytest.mark.parametrize("path", ["/webhooks/twilio/sms", "/webhooks/twilio/status"])
 def test_twilio_hooks_are_closed_without_an_auth_token(make_app, practice, path):
     app = make_app(PUBLIC_BASE_URL="https://clinic.example")  # console SMS, no token
