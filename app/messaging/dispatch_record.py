@@ -37,6 +37,30 @@ _RECORD_SENT = (
         updated_at=_AT))
 
 
+_PREPARED_AT = bindparam("prepared_at", type_=_TABLE.c.sending_started_at.type)
+_PREPARE = (  # built once: the dispatcher runs it for every message it sends
+    update(_TABLE).where(
+        _TABLE.c.id == bindparam("prepare_id"), _STILL_SENDING,
+        _TABLE.c.sending_started_at == bindparam("claimed_at",
+                                                 type_=_TABLE.c.sending_started_at.type))
+    .values(sending_started_at=_PREPARED_AT, updated_at=_PREPARED_AT,
+            channel=bindparam("prepare_channel"), address=bindparam("prepare_address"),
+            body=bindparam("prepare_body"), subject=bindparam("prepare_subject"),
+            conversation_id=bindparam("prepare_conversation_id")))
+
+
+def write_what_is_sent(*, message_id: int, claimed_at: datetime, now: datetime, channel: str,
+                       address: str, body: str, subject: str | None,
+                       conversation_id: int | None) -> bool:
+    """Write on the message, claimed at ``claimed_at``, what is about to be sent (the caller
+    commits before sending): False when it is no longer this claim's (reconciled as stale
+    and claimed again meanwhile), and nothing is written."""
+    return db.session.execute(_PREPARE, {
+        "prepare_id": message_id, "claimed_at": claimed_at, "prepared_at": now,
+        "prepare_channel": channel, "prepare_address": address, "prepare_body": body,
+        "prepare_subject": subject, "prepare_conversation_id": conversation_id}).rowcount == 1
+
+
 class Recorder:
     """The provider ids of messages sent and not yet written."""
 

@@ -62,7 +62,7 @@ from app.extensions import db
 from app.messaging import media, policy
 from app.messaging.circuit import DELAYED_REASON, Breaker
 from app.messaging.dispatch_decide import Outgoing, decide_batch
-from app.messaging.dispatch_record import Recorder, set_values
+from app.messaging.dispatch_record import Recorder, set_values, write_what_is_sent
 from app.messaging.models import Message, MessageStatus
 from app.messaging.reconcile import reconcile_stale
 
@@ -225,15 +225,10 @@ def _prepare_and_send(item: Outgoing, providers: Providers, recorder: Recorder, 
         stats.deferred += 1
         return
     recorder.flush_if_due()  # earlier messages' records commit with this one's preparation
-    with across_practices():
-        still_ours = db.session.execute(
-            update(Message)
-            .where(Message.id == item.id, Message.status == MessageStatus.SENDING,
-                   Message.sending_started_at == claimed_at)
-            .values(sending_started_at=now, channel=item.channel, address=item.address,
-                    body=item.text, subject=item.subject, conversation_id=item.conversation_id,
-                    updated_at=now)
-            .execution_options(synchronize_session=False)).rowcount
+    still_ours = write_what_is_sent(
+        message_id=item.id, claimed_at=claimed_at, now=now, channel=item.channel,
+        address=item.address, body=item.text, subject=item.subject,
+        conversation_id=item.conversation_id)
     db.session.commit()  # step 3: what we are about to send is on disk before we send it
     if not still_ours:  # reconciled as stale and reclaimed meanwhile: someone else's now
         return

@@ -8,6 +8,7 @@ from urllib.parse import parse_qs
 
 import pytest
 import responses
+from sqlalchemy import text
 
 from app.adapters.email.console import ConsoleEmail
 from app.adapters.sms.twilio import TwilioSms
@@ -95,6 +96,26 @@ def test_due_message_is_sent_through_twilio_with_a_status_callback(mocked, provi
     assert message.provider_message_id == "SM" + "1" * 32
     conversation = db.session.get(Conversation, message.conversation_id)
     assert [p.id for p in conversation.patients] == [patient.id]
+
+
+def test_what_is_sent_is_stored_encrypted(mocked, providers, clinic):
+    """The dispatcher writes the address and text it sends before sending them: as
+    ciphertext, like every PHI column."""
+    practice, *_ = clinic
+    patient = factories.make_patient(practice, mobile_phone="+13125550147")
+    message = queue(patient)
+    mocked.post(MESSAGES, status=201,
+                json=twilio_message("SM" + "1" * 32, "x", "+13125550147"))
+
+    dispatcher.run_once(providers, now=NOON)
+
+    sent_text = parse_qs(mocked.calls[0].request.body)["Body"][0]
+    stored = db.session.execute(text("SELECT address, body FROM message WHERE id = :id"),
+                                {"id": message.id}).one()
+    assert "+13125550147" not in stored.address and "5550147" not in stored.address
+    assert practice.name not in stored.body
+    message = reload(message)
+    assert (message.address, message.body) == ("+13125550147", sent_text)
 
 
 def test_the_same_event_queues_one_message(clinic):
