@@ -69,7 +69,7 @@ def _least_busy(practice_id: int, team: str) -> int:
 def settle(conversation_id: int) -> None:
     """Staff answered or closed it: no message in it waits for action any more."""
     db.session.execute(update(Message).where(
-        Message.conversation_id == conversation_id, Message.needs_staff_action.is_(True))
+        Message.conversation_id == conversation_id, Message.needs_staff_action)
         .values(needs_staff_action=False).execution_options(synchronize_session=False))
     conversations.refresh_derived([conversation_id])
 

@@ -52,7 +52,7 @@ def latest_message_id():  # noqa: ANN201 (a SQL expression, correlated to the co
 def waits_for_staff():  # noqa: ANN201 (a SQL condition, correlated to the conversation)
     """A message in the conversation waits for staff (``Message.needs_staff_action``)."""
     return (select(Message.id).where(Message.conversation_id == Conversation.id,
-                                     Message.needs_staff_action.is_(True))
+                                     Message.needs_staff_action)  # its partial index
             .correlate(Conversation).exists())
 
 

@@ -103,6 +103,9 @@ class Message(PracticeScoped, db.Model):
     same transaction as the event that causes them, then sent by ``flask worker``."""
 
     __table_args__ = (Index("ix_message_due", "status", "send_at"),
+                      # a conversation's messages newest first: its latest one (the inbox
+                      # row, conversations.latest_message_id) without reading the others
+                      Index("ix_message_conversation_latest", "conversation_id", "id"),
                       # the inbox's "needs action": few rows, found per conversation
                       Index("ix_message_needs_staff_action", "conversation_id",
                             postgresql_where=text("needs_staff_action"),
@@ -110,8 +113,7 @@ class Message(PracticeScoped, db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     practice_id: Mapped[int] = mapped_column(ForeignKey("practice.id"), index=True)
-    conversation_id: Mapped[int | None] = mapped_column(ForeignKey("conversation.id"),
-                                                        index=True)
+    conversation_id: Mapped[int | None] = mapped_column(ForeignKey("conversation.id"))
     patient_id: Mapped[int | None] = mapped_column(ForeignKey("patient.id"), index=True)
     direction: Mapped[str] = mapped_column(String(10))
     channel: Mapped[str] = mapped_column(String(10))  # sms | email

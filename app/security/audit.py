@@ -1,18 +1,19 @@
 """The audit trail: who touched which patient's data, when, from where.
 
-``record()`` adds one event to the caller's transaction, so an audited write and its audit
-row commit together: one INSERT, no lock, nothing read. The row is inserted *unsealed* and
-``seal()`` chains it after it committed (the scheduler's ``audit-seal`` job every minute, and
-every verification first): under a transaction-scoped advisory lock on PostgreSQL (SQLite's
-write lock), committed unsealed rows get, in id order, the next places in the chain
-(``chain_seq``) and their ``chain_hash``, an HMAC (key derived from PHI_INDEX_KEY) over the
-previous row's hash and this row's fields, so editing or deleting a sealed row breaks every
-later link. Sealing is an UPDATE of unsealed rows only (a sealed row is never written again;
-the ORM refuses to change or delete any audit row) and a unique ``chain_seq`` refuses a fork.
-The chain follows sealing order, not id order: a row whose transaction commits after rows
-with higher ids (ids are drawn before commit) is simply sealed later, further down the chain,
-so no writer ever waits for another. A row is protected from its sealing on, about a minute
-after it committed at most while the scheduler runs.
+``record()`` adds one event to the caller's transaction, so an audited write and its audit row
+commit together: one INSERT, no lock, nothing read (``record_now()`` runs that INSERT at once,
+without an ORM object, for a unit of work with one event, such as an API call). The row is
+inserted *unsealed* and ``seal()`` chains it after it committed (the scheduler's
+``audit-seal`` job every minute, and every verification first): under a transaction-scoped
+advisory lock on PostgreSQL (SQLite's write lock), committed unsealed rows get, in id order,
+the next places in the chain (``chain_seq``) and their ``chain_hash``, an HMAC (key derived
+from PHI_INDEX_KEY) over the previous row's hash and this row's fields, so editing or deleting
+a sealed row breaks every later link. Sealing is an UPDATE of unsealed rows only (a sealed row
+is never written again; the ORM refuses to change or delete any audit row) and a unique
+``chain_seq`` refuses a fork. The chain follows sealing order, not id order: a row whose
+transaction commits after rows with higher ids (ids are drawn before commit) is simply sealed
+later, further down the chain, so no writer ever waits for another. A row is protected from
+its sealing on, about a minute after it committed at most while the scheduler runs.
 
 Each row names its practice (``practice_id``: the actor's, else the practice the unit of work
 acts for; None for deployment-wide events such as a failed sign-in with an unknown email), and
