@@ -134,6 +134,14 @@ def _refuse_other_practices_rows(session: Session, _context: Any, _instances: An
             continue
         if row.practice_id is None:
             row.practice_id = practice_id
-        elif row.practice_id != practice_id:
-            raise CrossPracticeWrite(f"{type(row).__name__} of practice {row.practice_id} "
-                                     f"written while acting for practice {practice_id}")
+        refuse_other_practice(type(row).__name__, row.practice_id)
+
+
+def refuse_other_practice(kind: str, practice_id: int | None) -> None:
+    """Raise ``CrossPracticeWrite`` when a ``kind`` row of ``practice_id`` is written while
+    acting for another practice: the flush guard, and the check of a row written without the
+    ORM (``audit.record_now``)."""
+    acting_for = current_practice_id()
+    if acting_for is not None and practice_id not in (None, acting_for):
+        raise CrossPracticeWrite(f"{kind} of practice {practice_id} written while acting for "
+                                 f"practice {acting_for}")

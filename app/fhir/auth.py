@@ -14,10 +14,8 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
-from functools import cache
-from typing import Any
 
-from sqlalchemy import Select, bindparam, select, update
+from sqlalchemy import bindparam, select, update
 
 from app.core.clock import utcnow
 from app.core.tenancy import across_practices
@@ -68,14 +66,13 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-@cache
-def _token_by_hash() -> Select[tuple[Any, ...]]:
-    """The token's columns (no ORM object: nothing to flush) by hash; built once, as every
-    API request runs it."""
-    table = ApiToken.__table__
-    return select(table.c.id, table.c.practice_id, table.c.name, table.c.token_hash,
-                  table.c.scopes, table.c.active, table.c.last_used_at
-                  ).where(table.c.token_hash == bindparam("digest"))
+# A token's columns by its hash, no ORM object (nothing to flush); built once: every API call
+# runs it.
+_TOKENS = ApiToken.__table__
+_TOKEN_BY_HASH = select(
+    _TOKENS.c.id, _TOKENS.c.practice_id, _TOKENS.c.name, _TOKENS.c.token_hash,
+    _TOKENS.c.scopes, _TOKENS.c.active, _TOKENS.c.last_used_at,
+).where(_TOKENS.c.token_hash == bindparam("digest"))
 
 
 def authenticate(authorization: str | None) -> ApiClient:
@@ -89,7 +86,7 @@ def authenticate(authorization: str | None) -> ApiClient:
                         headers=_CHALLENGE)
     digest = hash_token(token)
     with across_practices():  # the token decides which practice the request acts for
-        row = db.session.execute(_token_by_hash(), {"digest": digest}).one_or_none()
+        row = db.session.execute(_TOKEN_BY_HASH, {"digest": digest}).one_or_none()
     if row is None or not row.active or not hmac.compare_digest(row.token_hash, digest):
         raise FhirError(401, "The bearer token is unknown or revoked.",
                         headers={"WWW-Authenticate": 'Bearer realm="fhir", '

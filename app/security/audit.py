@@ -37,13 +37,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from functools import cache
 from typing import Any
 
-from sqlalchemy import Insert, bindparam, insert, select, text, update
+from sqlalchemy import bindparam, insert, select, text, update
 
 from app.core.clock import utcnow
-from app.core.tenancy import CrossPracticeWrite, current_practice_id
+from app.core.tenancy import current_practice_id, refuse_other_practice
 from app.core.types import keyring
 from app.extensions import db
 from app.security import audit_context
@@ -177,16 +176,11 @@ def record_now(action: str, *, patient_id: int | None = None,
     of another practice than the one the unit of work acts for."""
     values = _event_values(action, patient_id=patient_id, object_type=object_type,
                            object_id=object_id, detail=detail, actor=actor, occurred_at=None)
-    acting_for = current_practice_id()
-    if acting_for is not None and values["practice_id"] not in (None, acting_for):
-        raise CrossPracticeWrite(f"AuditEvent of practice {values['practice_id']} written "
-                                 f"while acting for practice {acting_for}")
-    db.session.execute(_insert_event(), values)
+    refuse_other_practice("AuditEvent", values["practice_id"])
+    db.session.execute(_INSERT_EVENT, values)
 
 
-@cache
-def _insert_event() -> Insert:
-    return insert(AuditEvent.__table__)
+_INSERT_EVENT = insert(AuditEvent.__table__)
 
 
 def _event_values(action: str, *, patient_id: int | None, object_type: str | None,
